@@ -1,0 +1,68 @@
+"""Command line: run a scenario into a DuckDB trace, report a trace, or benchmark the engine."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import scenario as S
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m s3core", description="S3 social-network simulation engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a scenario and trace it to a DuckDB file")
+    run.add_argument("scenario", help="scenario TOML file")
+    run.add_argument("--out", required=True, help="trace file to write (DuckDB)")
+    run.add_argument("--steps", type=int, help="override the scenario's number of steps")
+    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--resume", action="store_true", help="continue an interrupted trace from its latest checkpoint")
+    run.add_argument("--json", action="store_true", help="print the per-step curves as one JSON object")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    report = sub.add_parser("report", help="print the curves of a recorded run")
+    report.add_argument("trace", help="trace file (DuckDB)")
+    report.add_argument("--json", action="store_true", help="print one JSON object (as run --json)")
+    bench = sub.add_parser("bench", help="measure engine throughput against NDlib")
+    bench.add_argument("--json", action="store_true", help="print a JSON list, one object per graph")
+    bench.add_argument("--steps", type=int, default=10, help="steps timed per graph")
+    bench.add_argument("--quick", action="store_true", help="small graphs only (smoke test)")
+    bench.add_argument("--datasets", default=None, help="folder of the shared datasets (default: ../shared/datasets)")
+    return parser
+
+
+def _print_curves(summary: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(summary))
+        return
+    print(f"{'step':>4} {'aware':>8} {'calm':>6} {'mod':>6} {'int':>6} {'pos':>6} {'repost':>7} {'quote':>6} {'post':>5}")
+    for i, step in enumerate(summary["steps"]):
+        e, a = summary["emotion"][i], summary["actions"][i]
+        print(f"{step:>4} {summary['aware'][i]:>8} {e['calm']:>6.3f} {e['moderate']:>6.3f} {e['intense']:>6.3f} "
+              f"{summary['attitude'][i]:>6.3f} {a['repost']:>7} {a['quote']:>6} {a['post']:>5}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from .runner import run_to_trace, stderr_progress
+
+            scenario = S.load(args.scenario)
+            changes = {k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None}
+            if changes:
+                scenario = S.from_dict({**S.to_dict(scenario), **changes}, base_dir=scenario.base_dir)
+            summary = run_to_trace(scenario, args.out, resume=args.resume, progress=None if args.quiet else stderr_progress)
+            _print_curves(summary, args.json)
+        elif args.command == "report":
+            from .trace import TraceStore
+
+            with TraceStore(args.trace, read_only=True) as store:
+                _print_curves(store.summary(), args.json)
+        else:
+            from benchmarks.engine_bench import main as bench_main
+
+            return bench_main(args)
+    except (S.ScenarioError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,350 @@
+"""The simulation engine: one step is interventions -> feeds -> decisions -> transitions -> record."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from . import feeds, memory
+from . import interventions as iv
+from .network import Network
+from .policy import DecisionBatch, DecisionPolicy, Decisions, HeuristicPolicy
+from .population import Population, build_population
+from .demographics import DemographicParams
+from .resources import TextResources, load_text_resources
+from .scenario import Scenario
+from .sources import load_network
+from .state import NO_POST, OFFICIAL, AgentState, PostStore
+from .transitions import emotion_decay, initial_attitude
+from .types import Action, Source
+from .recording import StepRecord, record_step
+
+RELEVANCE_CHUNK = 262_144  # exposures per chunk when gathering vectors, to bound temporary memory
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A frozen copy of a running simulation's state, to branch counterfactuals from."""
+
+    step: int
+    arrays: dict
+
+
+class Simulation:
+    """Owns the network, the agents, the posts, the clock and the seeded random streams of one run."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        network: Network | None = None,
+        policy: DecisionPolicy | None = None,
+        text: TextResources | None = None,
+        population: Population | None = None,
+    ):
+        self.scenario = scenario
+        self.text = text or load_text_resources()
+        self.network = network if network is not None else load_network(scenario, self._rng("network"))
+        self.population = population or build_population(
+            self.network, DemographicParams(**scenario.population), self.text.model, self._rng("population"))
+        self.policy = policy or HeuristicPolicy(scenario.emotion, scenario.attitude, scenario.policy)
+        reach = self._rng("official").random(self.network.n_users) < scenario.platform.official_reach
+        self.official_followers = np.flatnonzero(reach)
+        self._check_references()
+        self.reset()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Back to step 0 with the initial attitudes; the network and population are kept."""
+        attitude = initial_attitude(self.scenario.attitude, self.population.history_stance, self._rng("attitude"))
+        self.state = AgentState.empty(self.network.n_users, self.scenario.memory.capacity, attitude)
+        self.posts = PostStore()
+        self.extra_texts: list[str] = []
+        self.extra_vectors = np.zeros((0, self.text.vectors.shape[1]), dtype=np.float32)
+        self.seed_ids: dict[str, int] = {}
+        self.stance_rules: list[tuple[int, str, float]] = []
+        self.depth_counts = np.zeros(1, dtype=np.int64)
+        self.fresh = np.zeros(0, dtype=np.int64)
+        self.step_index = 0
+        self.last_decisions: dict[int, dict] = {}
+
+    def _rng(self, stream: str | int) -> np.random.Generator:
+        """A generator derived from the scenario seed and a stream name or step number."""
+        key = stream if isinstance(stream, int) else int.from_bytes(stream.encode()[:8].ljust(8, b"\0"), "little")
+        return np.random.default_rng([self.scenario.seed, 1 if isinstance(stream, int) else 2, key])
+
+    def _check_references(self) -> None:
+        """Every boost or moderation that names a seed must come at or after that seed."""
+        seeds = {s.name: s.step for s in self.scenario.interventions if isinstance(s, iv.SeedPost) and s.name}
+        users = None
+        for item in self.scenario.interventions:
+            if isinstance(item, (iv.Boost, iv.Moderation)) and isinstance(item.post, str):
+                if item.post not in seeds:
+                    raise ValueError(f"{item.kind} at step {item.step} names post {item.post!r}, but no seed post has that name; seeds: {sorted(seeds) or 'none'}")
+                if seeds[item.post] > item.step:
+                    raise ValueError(f"{item.kind} at step {item.step} names seed {item.post!r}, which is only posted at step {seeds[item.post]}")
+            if isinstance(item, iv.SeedPost) and item.author is not None:
+                users = users if users is not None else {u: i for i, u in enumerate(self.network.user_ids.astype(str))}
+                if item.author not in users:
+                    raise ValueError(f"seed post {item.name or item.text[:20]!r} names author {item.author!r}, who is not in the network")
+
+    # -- texts -----------------------------------------------------------------------------
+    @property
+    def text_vectors(self) -> np.ndarray:
+        return np.concatenate([self.text.vectors, self.extra_vectors]) if len(self.extra_texts) else self.text.vectors
+
+    def text_of(self, text_id: int) -> str:
+        pool = len(self.text.texts)
+        return self.text.texts[text_id] if text_id < pool else self.extra_texts[text_id - pool]
+
+    def add_texts(self, texts: list[str]) -> np.ndarray:
+        """Register new texts (seed posts, LLM-written posts) and return their text ids."""
+        start = len(self.text.texts) + len(self.extra_texts)
+        self.extra_texts.extend(texts)
+        self.extra_vectors = np.concatenate([self.extra_vectors, self.text.model.embed(list(texts))])
+        return np.arange(start, start + len(texts), dtype=np.int32)
+
+    # -- the step --------------------------------------------------------------------------
+    def step(self) -> StepRecord:
+        """Advance one step and return its frozen record."""
+        t = self.step_index
+        rng = self._rng(t)
+        before = (self.state.aware.copy(), self.state.emotion.copy(), self.state.attitude.copy())
+        first_post = len(self.posts)
+        fresh = np.concatenate([self.fresh, self._apply_interventions(t)])
+        exposures = self._build_feeds(t, fresh, rng)
+        decisions, batch = self._decide(t, exposures, rng)
+        new_posts = self._apply(t, batch, decisions, rng)
+        self.fresh = new_posts
+        self.step_index = t + 1
+        return record_step(self, t, before, exposures, batch, decisions, first_post)
+
+    def run(self, steps: int, on_step=None) -> list[StepRecord]:
+        """Run several steps, calling ``on_step(record)`` after each (for progress and tracing)."""
+        records = []
+        for _ in range(steps):
+            record = self.step()
+            records.append(record)
+            if on_step is not None and on_step(record) is False:
+                break
+        return records
+
+    # -- phase 1: interventions ------------------------------------------------------------
+    def _apply_interventions(self, t: int) -> np.ndarray:
+        """Inject seed posts and apply moderation due now; returns the seed post ids."""
+        seeds = []
+        for item in iv.due(self.scenario.interventions, t):
+            if isinstance(item, iv.SeedPost):
+                seeds.append(self._inject_seed(item, t))
+            elif isinstance(item, iv.Moderation):
+                self._moderate(item)
+        return np.asarray(seeds, dtype=np.int64)
+
+    def _inject_seed(self, seed: iv.SeedPost, t: int) -> int:
+        author = OFFICIAL
+        if seed.author is not None:
+            author = int(np.flatnonzero(self.network.user_ids.astype(str) == seed.author)[0])
+        text_id = self.add_texts([seed.text])
+        pid = int(self.posts.append(
+            author=[author], parent=[NO_POST], root=[len(self.posts)], step=[t], action=[Action.POST],
+            stance=[int(seed.stance)], emotion=[int(seed.emotion)], depth=[0], text_id=text_id)[0])
+        self._apply_stance_rules(np.array([pid]))
+        if seed.name:
+            self.seed_ids[seed.name] = pid
+        if author != OFFICIAL:
+            self.state.aware[author] = True
+            self.state.aware_step[author] = t if self.state.aware_step[author] < 0 else self.state.aware_step[author]
+        return pid
+
+    def resolve_posts(self, ref: str | int) -> np.ndarray:
+        """A post reference (seed name or post id) as the post and all its reposts and quotes."""
+        if isinstance(ref, str):
+            target = self.seed_ids[ref]
+        else:
+            if not 0 <= ref < len(self.posts):
+                raise ValueError(f"post id {ref} does not exist (posts so far: {len(self.posts)})")
+            target = ref
+        mask = np.zeros(len(self.posts), dtype=bool)
+        mask[target] = True
+        parent = self.posts.parent
+        has_parent = parent >= 0
+        while True:
+            grown = mask | (has_parent & mask[np.where(has_parent, parent, 0)])
+            if (grown == mask).all():
+                return np.flatnonzero(mask)
+            mask = grown
+
+    def _moderate(self, item: iv.Moderation) -> None:
+        if item.stance is not None:
+            self.stance_rules.append((int(item.stance), item.action, item.strength))
+            targets = np.flatnonzero(self.posts.stance == int(item.stance))
+        else:
+            targets = self.resolve_posts(item.post)
+        self._moderate_posts(targets, item.action, item.strength)
+
+    def _moderate_posts(self, targets: np.ndarray, action: str, strength: float) -> None:
+        if action == "remove":
+            self.posts.column("removed")[targets] = True
+        elif action == "downrank":
+            self.posts.column("visibility")[targets] *= strength
+        else:
+            self.posts.column("labelled")[targets] = True
+
+    def _apply_stance_rules(self, new_ids: np.ndarray) -> None:
+        """Stance-wide moderation stays in force for posts made after it."""
+        for stance, action, strength in self.stance_rules:
+            self._moderate_posts(new_ids[self.posts.stance[new_ids] == stance], action, strength)
+
+    # -- phase 2: feeds --------------------------------------------------------------------
+    def _build_feeds(self, t: int, fresh: np.ndarray, rng: np.random.Generator) -> feeds.Exposures:
+        p = self.scenario.platform
+        parts = [
+            feeds.from_followees(self.network, self.posts, fresh, self.official_followers, p, rng),
+            feeds.from_recommender(self.posts, self.population, self.text_vectors, t, p, rng),
+        ]
+        for boost in iv.active_boosts(self.scenario.interventions, t):
+            target = self.resolve_posts(boost.post) if boost.post is not None else np.zeros(0, np.int64)
+            parts.append(feeds.from_boost(boost, target, self.posts, self.population, t, p, rng))
+        return feeds.Exposures.concat(parts)
+
+    def relevance(self, agents: np.ndarray, posts: np.ndarray) -> np.ndarray:
+        """Cosine similarity of each agent's interests and each post's text, in bounded chunks."""
+        vectors = self.text_vectors
+        text_id = self.posts.text_id
+        out = np.empty(len(agents), dtype=np.float32)
+        for s in range(0, len(agents), RELEVANCE_CHUNK):
+            a, p = agents[s:s + RELEVANCE_CHUNK], posts[s:s + RELEVANCE_CHUNK]
+            out[s:s + RELEVANCE_CHUNK] = np.einsum("ij,ij->i", self.population.user_vectors[a], vectors[text_id[p]])
+        return out
+
+    # -- phase 3: decisions ----------------------------------------------------------------
+    def _decide(self, t: int, ex: feeds.Exposures, rng: np.random.Generator) -> tuple[Decisions, DecisionBatch]:
+        mem = self.scenario.memory
+        relevance = self.relevance(ex.viewer, ex.post)
+        static = memory.static_score(mem, relevance, ex.source)
+        score = static + mem.weight_time
+        order = np.lexsort((-score, ex.viewer))
+        viewer_sorted = ex.viewer[order]
+        starts = np.flatnonzero(np.r_[True, viewer_sorted[1:] != viewer_sorted[:-1]]) if len(order) else np.zeros(0, np.int64)
+        agents = viewer_sorted[starts]
+        focal_row = order[starts]
+        received = np.diff(np.r_[starts, len(order)]).astype(np.float64)
+        posts = self.posts
+        intensity = np.add.reduceat(posts.emotion[ex.post[order]].astype(np.float64), starts) / received if len(starts) else received
+        max_rel = np.maximum.reduceat(relevance[order], starts) if len(starts) else received
+        memory.merge(self.state, mem, t, ex.viewer, ex.post, ex.source, static, posts.removed)
+        newly = agents[~self.state.aware[agents]]
+        self.state.aware[newly] = True
+        self.state.aware_step[newly] = t
+        weight = np.where(posts.removed, 0.0, np.where(posts.labelled, self.scenario.attitude.label_discount, 1.0))
+        pool_positive, pool_weight = memory.stance_share(self.state, mem, agents, t, posts.stance.astype(np.float64), weight)
+        focal = ex.post[focal_row]
+        batch = DecisionBatch(
+            step=t, agent=agents, received=received, mean_intensity=intensity, max_relevance=max_rel,
+            focal_post=focal, focal_source=ex.source[focal_row], focal_stance=posts.stance[focal],
+            focal_emotion=posts.emotion[focal], focal_age=t - posts.step[focal], focal_relevance=relevance[focal_row],
+            focal_labelled=posts.labelled[focal], emotion=self.state.emotion[agents], attitude=self.state.attitude[agents],
+            pool_positive=pool_positive, pool_weight=pool_weight, category=self.population.category[agents],
+            age=self.population.age[agents], gender=self.population.gender[agents],
+            occupation=self.population.occupation[agents], actions_taken=self.state.actions_taken[agents], context=self,
+        )
+        return self.policy.decide(batch, rng), batch
+
+    # -- phase 4: transitions and new posts ------------------------------------------------
+    def _apply(self, t: int, batch: DecisionBatch, dec: Decisions, rng: np.random.Generator) -> np.ndarray:
+        agents = batch.agent
+        state = self.state
+        quiet = state.aware.copy()
+        quiet[agents] = False
+        quiet_idx = np.flatnonzero(quiet & (state.emotion > 0))
+        state.emotion[quiet_idx] = emotion_decay(self.scenario.emotion, state.emotion[quiet_idx], rng)
+        state.emotion[agents] = dec.emotion
+        state.attitude[agents] = dec.attitude
+        state.last_action[agents] = dec.action
+        acting = dec.action != Action.IGNORE
+        state.actions_taken[agents[acting]] += 1
+        return self._create_posts(t, batch, dec, acting, rng)
+
+    def _create_posts(self, t: int, batch: DecisionBatch, dec: Decisions, acting: np.ndarray, rng) -> np.ndarray:
+        idx = np.flatnonzero(acting)
+        if len(idx) == 0:
+            return np.zeros(0, dtype=np.int64)
+        posts = self.posts
+        action = dec.action[idx]
+        author = batch.agent[idx]
+        focal = batch.focal_post[idx].astype(np.int64)
+        emotion, attitude = dec.emotion[idx], dec.attitude[idx]
+        forward = action != Action.POST
+        text_id = posts.text_id[focal].copy()
+        quote, new = action == Action.QUOTE, action == Action.POST
+        text_id[quote] = self.text.pool.sample(rng, "comment", emotion[quote], attitude[quote])
+        text_id[new] = self.text.pool.sample(rng, "original", emotion[new], attitude[new])
+        if dec.text is not None:
+            written = [(j, dec.text[i]) for j, i in enumerate(idx) if dec.text[i] and action[j] != Action.REPOST]
+            if written:
+                text_id[[j for j, _ in written]] = self.add_texts([w for _, w in written])
+        start = len(posts)
+        ids = np.arange(start, start + len(idx), dtype=np.int64)
+        parent = np.where(forward, focal, NO_POST)
+        depth = np.where(forward, posts.depth[focal] + 1, 0)
+        ids = posts.append(
+            author=author, parent=parent, root=np.where(forward, posts.root[focal], ids), step=np.full(len(idx), t),
+            action=action, stance=attitude, emotion=emotion, depth=depth, text_id=text_id,
+            labelled=np.where(forward, posts.labelled[focal], False),
+            visibility=np.where(forward, posts.visibility[focal], 1.0),
+        )
+        np.add.at(posts.column("reposts"), focal[forward], 1)
+        self._apply_stance_rules(ids)
+        if depth.max() >= len(self.depth_counts):
+            self.depth_counts = np.concatenate([self.depth_counts, np.zeros(depth.max() + 1 - len(self.depth_counts), np.int64)])
+        np.add.at(self.depth_counts, depth, 1)
+        own_rel = self.relevance(author, ids.astype(np.int32))
+        own_static = memory.static_score(self.scenario.memory, own_rel, np.full(len(ids), Source.OWN, np.int8))
+        memory.merge(self.state, self.scenario.memory, t, author, ids.astype(np.int32),
+                     np.full(len(ids), Source.OWN, np.int8), own_static, posts.removed)
+        return ids
+
+    # -- snapshots, checkpoints and branches -----------------------------------------------
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Everything needed to continue this run exactly, as named arrays (no pickle)."""
+        arrays = {f"state_{k}": v for k, v in self.state.__dict__.items()}
+        arrays.update(self.posts.arrays())
+        arrays["step_index"] = np.array([self.step_index])
+        arrays["fresh"] = self.fresh
+        arrays["extra_texts"] = np.array(self.extra_texts, dtype=np.str_)
+        arrays["extra_vectors"] = self.extra_vectors
+        arrays["seed_names"] = np.array(list(self.seed_ids), dtype=np.str_)
+        arrays["seed_post_ids"] = np.array(list(self.seed_ids.values()), dtype=np.int64)
+        arrays["rule_stance"] = np.array([r[0] for r in self.stance_rules], dtype=np.int64)
+        arrays["rule_action"] = np.array([r[1] for r in self.stance_rules], dtype=np.str_)
+        arrays["rule_strength"] = np.array([r[2] for r in self.stance_rules], dtype=np.float64)
+        arrays["depth_counts"] = self.depth_counts
+        return arrays
+
+    def restore(self, arrays: dict[str, np.ndarray]) -> None:
+        """Continue from ``state_arrays`` output (a checkpoint or a snapshot)."""
+        self.state = AgentState(**{k[6:]: np.array(v) for k, v in arrays.items() if k.startswith("state_")})
+        self.posts = PostStore.from_arrays(arrays)
+        self.step_index = int(arrays["step_index"][0])
+        self.fresh = np.array(arrays["fresh"], dtype=np.int64)
+        self.extra_texts = [str(s) for s in arrays["extra_texts"]]
+        self.extra_vectors = np.array(arrays["extra_vectors"], dtype=np.float32).reshape(-1, self.text.vectors.shape[1])
+        self.seed_ids = {str(k): int(v) for k, v in zip(arrays["seed_names"], arrays["seed_post_ids"])}
+        self.stance_rules = [(int(s), str(a), float(x)) for s, a, x in zip(arrays["rule_stance"], arrays["rule_action"], arrays["rule_strength"])]
+        self.depth_counts = np.array(arrays["depth_counts"], dtype=np.int64)
+
+    def snapshot(self) -> Snapshot:
+        """A frozen copy of the current state."""
+        return Snapshot(self.step_index, {k: np.array(v, copy=True) for k, v in self.state_arrays().items()})
+
+    def branch(self, snapshot: Snapshot | None = None, **scenario_changes) -> "Simulation":
+        """A new simulation that continues from a snapshot (default: now), optionally with a changed scenario.
+
+        Branches share the per-step random streams, so a branch without changes replays
+        this run exactly and differences between arms come from the change alone.
+        """
+        snapshot = snapshot or self.snapshot()
+        scenario = replace(self.scenario, **scenario_changes) if scenario_changes else self.scenario
+        policy = None if (scenario_changes.keys() & {"emotion", "attitude", "policy"}) else self.policy
+        other = Simulation(scenario, network=self.network, policy=policy, text=self.text, population=self.population)
+        other.restore({k: np.array(v, copy=True) for k, v in snapshot.arrays.items()})
+        return other

@@ -1,0 +1,112 @@
+"""Model parameters as frozen dataclasses whose fields describe themselves (range, help).
+
+The dashboard builds its widgets from ``metadata``, the scenario file is their
+serialization, and defaults are documented where they were fitted to the shipped data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+
+def param(default, lo, hi, help_text: str, **extra):
+    """A dataclass field carrying its valid range and help text for widgets and validation."""
+    return field(default=default, metadata={"min": lo, "max": hi, "help": help_text, **extra})
+
+
+@dataclass(frozen=True)
+class EmotionParams:
+    """Emotion as a Markov chain over calm/moderate/intense, driven by received posts."""
+
+    decay: float = param(0.25, 0.0, 1.0, "Chance per step that an aware agent's emotion falls one level toward calm when nothing new arrives (S3's decay coefficient).")
+    rise_bias: float = param(-1.6, -6.0, 3.0, "Log-odds of rising one level on a quiet exposure; lower means calmer agents.")
+    rise_per_exposure: float = param(0.5, 0.0, 3.0, "Added log-odds per log(1 + posts received this step).")
+    rise_per_intensity: float = param(1.1, 0.0, 3.0, "Added log-odds per level of the mean emotion of received posts.")
+    rise_relevance: float = param(0.8, 0.0, 3.0, "Added log-odds per unit of relevance of the most relevant received post.")
+    fall_on_exposure: float = param(0.08, 0.0, 1.0, "Chance of falling one level even while exposed (habituation).")
+
+
+@dataclass(frozen=True)
+class AttitudeParams:
+    """Attitude as a two-state Markov chain, started from profile and history."""
+
+    initial_positive: float = param(0.55, 0.0, 1.0, "Share of agents positive toward the event before profile and history adjust it.")
+    history_weight: float = param(1.5, 0.0, 5.0, "Log-odds added per unit of (positive - negative) stance share in the user's own posting history.")
+    persuasion: float = param(2.6, 0.0, 8.0, "Log-odds of switching per unit of opposing stance share in the memory pool, weighted by influence scores.")
+    inertia: float = param(-2.4, -8.0, 2.0, "Log-odds of switching when the memory pool is balanced; lower means stickier attitudes.")
+    label_discount: float = param(0.5, 0.0, 1.0, "Weight of a moderator-labelled post in attitude updates, relative to an unlabelled one.")
+
+
+@dataclass(frozen=True)
+class MemoryParams:
+    """S3's memory pool: each received message scored by time, relevance and source."""
+
+    capacity: int = param(5, 1, 32, "Messages each agent keeps (top-k by influence score).")
+    half_life: float = param(4.0, 0.25, 100.0, "Steps after which the temporal factor halves (the forgetting function).")
+    weight_time: float = param(1.0, 0.0, 5.0, "Weight of the temporal factor in the influence score.")
+    weight_relevance: float = param(1.0, 0.0, 5.0, "Weight of content relevance (cosine of user and message representations).")
+    weight_source: float = param(1.0, 0.0, 5.0, "Weight of the source's authenticity score.")
+    source_followee: float = param(0.5, 0.0, 1.0, "Authenticity of a post from a one-way followee.")
+    source_mutual: float = param(1.0, 0.0, 1.0, "Authenticity of a post from a mutual follow (a real-life tie).")
+    source_recommended: float = param(0.3, 0.0, 1.0, "Authenticity of a post pushed by the platform's recommender or a boost.")
+    source_own: float = param(0.8, 0.0, 1.0, "Authenticity of the agent's own earlier post.")
+
+    def source_scores(self) -> tuple[float, float, float, float]:
+        """Scores indexed by ``Source``."""
+        return (self.source_followee, self.source_mutual, self.source_recommended, self.source_own)
+
+
+@dataclass(frozen=True)
+class PlatformParams:
+    """The platform: who sees what, besides followees' posts."""
+
+    attention: float = param(0.35, 0.0, 1.0, "Chance that a follower sees a given followee post in the step after it is made.")
+    recommender: str = param("popularity", None, None, "Recommender: popularity (most reposted recent posts), similarity (most relevant among popular) or none.", choices=("popularity", "similarity", "none"))
+    recommend_rate: float = param(0.01, 0.0, 1.0, "Share of agents shown one recommended post each step.")
+    recommend_window: int = param(3, 1, 50, "Only posts from the last this-many steps are recommended.")
+    recommend_pool: int = param(20, 1, 500, "Number of top candidates the recommender draws from.")
+    official_reach: float = param(0.05, 0.0, 1.0, "Share of agents who follow the official account that posts seed posts without a named author.")
+
+
+@dataclass(frozen=True)
+class PolicyParams:
+    """The offline action policy: a multinomial logit over ignore/repost/quote/post.
+
+    Defaults: the quote/repost balance follows the shipped Weibo cascades, where 61% of
+    reposts carry a comment; the rest set cascade sizes on the bundled network.
+    """
+
+    base_repost: float = param(-3.3, -10.0, 3.0, "Baseline log-odds of reposting unchanged versus ignoring.")
+    base_quote: float = param(-2.85, -10.0, 3.0, "Baseline log-odds of quoting (repost with a comment) versus ignoring.")
+    base_post: float = param(-4.6, -10.0, 3.0, "Baseline log-odds of writing a new post about the event versus ignoring.")
+    exposure: float = param(0.6, 0.0, 3.0, "Added log-odds of any action per log(1 + posts received this step).")
+    relevance: float = param(1.2, 0.0, 5.0, "Added log-odds of any action per unit of relevance of the focal post.")
+    emotion: float = param(0.6, 0.0, 3.0, "Added log-odds of quoting or posting per emotion level.")
+    agreement: float = param(0.9, 0.0, 3.0, "Added log-odds of reposting or quoting a post whose stance matches the agent's attitude.")
+    mutual: float = param(0.6, 0.0, 3.0, "Added log-odds of any action when the focal post comes from a mutual follow.")
+    influential: float = param(0.7, -3.0, 3.0, "Added log-odds of posting for influential users.")
+    low_impact: float = param(-0.8, -3.0, 3.0, "Added log-odds of any action for low-impact users.")
+    staleness: float = param(0.35, 0.0, 3.0, "Log-odds lost per log(1 + steps since the focal post was made).")
+    label_penalty: float = param(1.5, 0.0, 5.0, "Log-odds of reposting or quoting lost when the focal post carries a moderation label.")
+    fatigue: float = param(0.7, 0.0, 5.0, "Log-odds lost per log(1 + the agent's earlier actions on the event).")
+
+
+PARAM_GROUPS = {
+    "emotion": EmotionParams,
+    "attitude": AttitudeParams,
+    "memory": MemoryParams,
+    "platform": PlatformParams,
+    "policy": PolicyParams,
+}
+
+
+def validate(instance) -> None:
+    """Raise ValueError naming the field when a value lies outside its declared range or choices."""
+    for f in fields(instance):
+        value = getattr(instance, f.name)
+        meta = f.metadata
+        choices = meta.get("choices")
+        if choices is not None and value not in choices:
+            raise ValueError(f"{type(instance).__name__}.{f.name} = {value!r}: must be one of {', '.join(choices)}")
+        lo, hi = meta.get("min"), meta.get("max")
+        if lo is not None and not (lo <= value <= hi):
+            raise ValueError(f"{type(instance).__name__}.{f.name} = {value!r}: must lie in [{lo}, {hi}]")

@@ -1,0 +1,104 @@
+"""The decision interface every backend implements, and the offline vectorized heuristic policy."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from . import transitions as T
+from .params import AttitudeParams, EmotionParams, PolicyParams
+from .types import Action, Source, UserCategory
+
+
+@dataclass(frozen=True)
+class DecisionBatch:
+    """Everything an agent exposed this step decides on; one array entry per agent."""
+
+    step: int
+    agent: np.ndarray              # int64
+    received: np.ndarray           # posts received this step
+    mean_intensity: np.ndarray     # mean emotion level of the received posts
+    max_relevance: np.ndarray      # relevance of the most relevant received post
+    focal_post: np.ndarray         # int32 the highest-scoring post received this step
+    focal_source: np.ndarray       # int8 Source of the focal post
+    focal_stance: np.ndarray       # int8 Attitude of the focal post
+    focal_emotion: np.ndarray      # int8 Emotion of the focal post
+    focal_age: np.ndarray          # steps since the focal post was made
+    focal_relevance: np.ndarray
+    focal_labelled: np.ndarray     # bool
+    emotion: np.ndarray            # int8 current Emotion
+    attitude: np.ndarray           # int8 current Attitude
+    pool_positive: np.ndarray      # influence-weighted positive share of the memory pool
+    pool_weight: np.ndarray        # total influence in the pool (0 = empty)
+    category: np.ndarray           # uint8 UserCategory
+    age: np.ndarray
+    gender: np.ndarray
+    occupation: np.ndarray
+    actions_taken: np.ndarray      # earlier non-ignore actions on the event
+    context: Any = field(default=None, compare=False)  # the Simulation, for backends that need text
+
+    def __len__(self) -> int:
+        return len(self.agent)
+
+    def subset(self, mask: np.ndarray) -> "DecisionBatch":
+        """The rows selected by a boolean mask or index array."""
+        values = {k: (v[mask] if isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()}
+        return DecisionBatch(**values)
+
+
+@dataclass
+class Decisions:
+    """New emotion, attitude and action per agent of a batch; text only where a backend wrote it."""
+
+    emotion: np.ndarray
+    attitude: np.ndarray
+    action: np.ndarray
+    text: list[str | None] | None = None
+    fallback: np.ndarray | None = None  # bool: the backend fell back to the heuristic for this agent
+
+
+class DecisionPolicy(Protocol):
+    """One interface for the offline heuristic, LLM backends and test doubles."""
+
+    def decide(self, batch: DecisionBatch, rng: np.random.Generator) -> Decisions: ...
+
+
+@dataclass(frozen=True)
+class HeuristicPolicy:
+    """S3's transitions and Qiu et al.'s action-first engagement as vectorized probability models."""
+
+    emotion_params: EmotionParams = EmotionParams()
+    attitude_params: AttitudeParams = AttitudeParams()
+    params: PolicyParams = PolicyParams()
+
+    def decide(self, batch: DecisionBatch, rng: np.random.Generator) -> Decisions:
+        p_rise = T.emotion_rise_probability(self.emotion_params, batch.received, batch.mean_intensity, batch.max_relevance)
+        emotion = T.emotion_step(self.emotion_params, batch.emotion, p_rise, rng)
+        switched = T.attitude_step(self.attitude_params, batch.attitude, batch.pool_positive, rng)
+        attitude = np.where(batch.pool_weight > 0, switched, batch.attitude).astype(np.int8)
+        probs = self.action_probabilities(batch, emotion, attitude)
+        u = rng.random(len(batch))
+        action = (u[:, None] >= np.cumsum(probs, axis=1)[:, :-1]).sum(axis=1).astype(np.int8)
+        return Decisions(emotion=emotion, attitude=attitude, action=action)
+
+    def action_probabilities(self, batch: DecisionBatch, emotion: np.ndarray, attitude: np.ndarray) -> np.ndarray:
+        """Probabilities of ignore, repost, quote and post (columns in ``Action`` order)."""
+        p = self.params
+        common = (
+            p.exposure * np.log1p(batch.received)
+            + p.relevance * batch.focal_relevance
+            + p.mutual * (batch.focal_source == Source.MUTUAL)
+            - p.staleness * np.log1p(np.maximum(batch.focal_age, 0))
+            - p.fatigue * np.log1p(batch.actions_taken)
+            + p.low_impact * (batch.category == UserCategory.LOW_IMPACT)
+        )
+        agree = p.agreement * (batch.focal_stance == attitude)
+        label = p.label_penalty * batch.focal_labelled
+        utility = np.zeros((len(batch), 4))
+        utility[:, Action.REPOST] = p.base_repost + common + agree - label
+        utility[:, Action.QUOTE] = p.base_quote + common + agree - label + p.emotion * emotion
+        utility[:, Action.POST] = p.base_post + common + p.emotion * emotion + p.influential * (batch.category == UserCategory.INFLUENTIAL)
+        utility -= utility.max(axis=1, keepdims=True)
+        weight = np.exp(utility)
+        return weight / weight.sum(axis=1, keepdims=True)

@@ -1,0 +1,76 @@
+"""Agents' fixed attributes: demographics, S3 category, interest vector and posting-history stance."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .demographics import DemographicParams, assign_demographics
+from .network import Network
+from .text import TextModel, prototype_vectors
+from . import lexicon
+
+AGE_BRACKETS = (25, 40, 60)  # upper bounds of the <25, 25-40, 40-60 brackets; 60+ is the last
+
+
+@dataclass(frozen=True, eq=False)
+class Population:
+    """Per-agent attributes that do not change during a run."""
+
+    age: np.ndarray             # int16 years
+    gender: np.ndarray          # int8 Gender
+    occupation: np.ndarray      # int8 Occupation
+    category: np.ndarray        # uint8 UserCategory
+    user_vectors: np.ndarray    # float32 (n, d), L2-normalised interests
+    history_stance: np.ndarray  # float32 share of positive posts in the user's history, NaN if none
+
+    @property
+    def size(self) -> int:
+        return len(self.age)
+
+    def age_bracket(self) -> np.ndarray:
+        """Index of each agent's age bracket, for prototypes and breakdowns."""
+        return np.searchsorted(np.asarray(AGE_BRACKETS), self.age, side="right").astype(np.int8)
+
+
+def _per_user_mean(index: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of row vectors grouped by user index, and the count per user."""
+    count = np.bincount(index, minlength=n).astype(np.float32)
+    if values.ndim == 1:
+        total = np.bincount(index, weights=values, minlength=n)
+    else:
+        total = np.zeros((n, values.shape[1]), dtype=np.float64)
+        np.add.at(total, index, values)
+    denom = np.maximum(count, 1.0)
+    return (total / (denom if values.ndim == 1 else denom[:, None])).astype(np.float32), count
+
+
+def build_population(
+    network: Network, params: DemographicParams, text_model: TextModel, rng: np.random.Generator,
+    history_weight: float = 1.0,
+) -> Population:
+    """Demographics, categories and interest vectors for every user of the network."""
+    demo = assign_demographics(network, params, rng)
+    n = network.n_users
+    protos = prototype_vectors(text_model)
+    age = demo.age.astype(np.int16)
+    bracket = np.searchsorted(np.asarray(AGE_BRACKETS), age, side="right")
+    vectors = protos["occupation"][demo.occupation] + protos["age"][bracket]
+    history_stance = np.full(n, np.nan, dtype=np.float32)
+    if network.posts is not None and len(network.posts):
+        index = network.posts["user_index"].to_numpy(dtype=np.int64)
+        texts = network.posts["text"].astype(str).tolist()
+        hist_vec, count = _per_user_mean(index, text_model.embed(texts), n)
+        vectors = vectors + history_weight * hist_vec
+        share, _ = _per_user_mean(index, lexicon.stance(texts).astype(np.float32), n)
+        history_stance = np.where(count > 0, share, np.nan).astype(np.float32)
+    norm = np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = (vectors / np.maximum(norm, 1e-9)).astype(np.float32)
+    return Population(
+        age=age,
+        gender=demo.gender.astype(np.int8),
+        occupation=demo.occupation.astype(np.int8),
+        category=network.categories(),
+        user_vectors=vectors,
+        history_stance=history_stance,
+    )

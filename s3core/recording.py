@@ -1,0 +1,99 @@
+"""Frozen per-step records: what changed, what was posted and the population metrics."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .types import Action
+
+if TYPE_CHECKING:
+    from .engine import Simulation
+
+BREAKDOWN_DIMENSIONS = ("category", "gender", "occupation", "age_bracket")
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """Everything a step produced; traces, charts and metrics read these, never the live model."""
+
+    step: int
+    minutes: float
+    metrics: dict
+    changes: dict     # agent, aware, emotion, attitude arrays of agents whose state changed
+    posts: dict       # column arrays of the posts made this step, plus their texts
+    breakdown: dict   # dimension, group, agents, aware, positive, intense, mean_emotion arrays
+
+
+def population_metrics(aware: np.ndarray, emotion: np.ndarray, attitude: np.ndarray) -> dict:
+    """Aware count, emotion shares and positive share among aware agents."""
+    n_aware = int(aware.sum())
+    levels = np.bincount(emotion[aware], minlength=3) if n_aware else np.zeros(3, np.int64)
+    denom = max(n_aware, 1)
+    return {
+        "aware": n_aware,
+        "calm": float(levels[0] / denom),
+        "moderate": float(levels[1] / denom),
+        "intense": float(levels[2] / denom),
+        "positive": float(attitude[aware].sum() / denom) if n_aware else 0.0,
+    }
+
+
+def breakdown(sim: "Simulation") -> dict:
+    """Per-group awareness, attitude and emotion for each demographic dimension and user category."""
+    pop, state = sim.population, sim.state
+    columns = {k: [] for k in ("dimension", "group", "agents", "aware", "positive", "intense", "mean_emotion")}
+    aware = state.aware
+    for dim in BREAKDOWN_DIMENSIONS:
+        group = pop.age_bracket() if dim == "age_bracket" else getattr(pop, dim)
+        group = group.astype(np.int64)
+        size = int(group.max()) + 1 if len(group) else 0
+        agents = np.bincount(group, minlength=size)
+        n_aware = np.bincount(group, weights=aware, minlength=size)
+        positive = np.bincount(group, weights=aware & (state.attitude == 1), minlength=size)
+        intense = np.bincount(group, weights=aware & (state.emotion == 2), minlength=size)
+        emo = np.bincount(group, weights=np.where(aware, state.emotion, 0), minlength=size)
+        denom = np.maximum(n_aware, 1)
+        for g in np.flatnonzero(agents):
+            columns["dimension"].append(dim)
+            columns["group"].append(int(g))
+            columns["agents"].append(int(agents[g]))
+            columns["aware"].append(int(n_aware[g]))
+            columns["positive"].append(float(positive[g] / denom[g]))
+            columns["intense"].append(float(intense[g] / denom[g]))
+            columns["mean_emotion"].append(float(emo[g] / denom[g]))
+    return columns
+
+
+def record_step(sim: "Simulation", t: int, before: tuple, exposures, batch, decisions, first_post: int) -> StepRecord:
+    """Build the frozen record of step ``t`` from the state before it and the live state after."""
+    state = sim.state
+    aware0, emotion0, attitude0 = before
+    changed = np.flatnonzero((aware0 != state.aware) | (emotion0 != state.emotion) | (attitude0 != state.attitude))
+    counts = np.bincount(decisions.action, minlength=4) if len(batch) else np.zeros(4, np.int64)
+    posts = sim.posts
+    new = slice(first_post, len(posts))
+    depth_levels = np.flatnonzero(sim.depth_counts)
+    metrics = population_metrics(state.aware, state.emotion, state.attitude)
+    metrics.update({
+        "new_aware": int((state.aware & ~aware0).sum()),
+        "exposures": int(len(exposures)),
+        "exposed": int(len(batch)),
+        **{a.name.lower(): int(counts[a]) for a in Action},
+        "posts": int(len(posts) - first_post),
+        "max_depth": int(depth_levels.max()) if len(depth_levels) else 0,
+        "max_breadth": int(sim.depth_counts.max()),
+        "fallbacks": int(decisions.fallback.sum()) if decisions.fallback is not None else 0,
+    })
+    post_columns = {name: posts.column(name)[new].copy() for name in ("author", "parent", "root", "action", "stance", "emotion", "depth", "text_id")}
+    post_columns["post_id"] = np.arange(first_post, len(posts), dtype=np.int64)
+    post_columns["text"] = [sim.text_of(int(i)) for i in post_columns["text_id"]]
+    return StepRecord(
+        step=t,
+        minutes=(t + 1) * sim.scenario.minutes_per_step,
+        metrics=metrics,
+        changes={"agent": changed, "aware": state.aware[changed].copy(), "emotion": state.emotion[changed].copy(), "attitude": state.attitude[changed].copy()},
+        posts=post_columns,
+        breakdown=breakdown(sim),
+    )

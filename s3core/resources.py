@@ -1,0 +1,32 @@
+"""Read-only text resources shared by simulations: the text model and the pool of real texts."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .scenario import DATA_DIR
+from .text import TextModel, TextPool
+
+
+@dataclass(frozen=True, eq=False)
+class TextResources:
+    """The offline text representation and the real texts agents' posts are drawn from."""
+
+    model: TextModel
+    pool: TextPool
+
+    @property
+    def texts(self):
+        return self.pool.texts
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self.pool.vectors
+
+
+def load_text_resources(data_dir: str | Path = DATA_DIR) -> TextResources:
+    """Load the shipped text model and pool from ``data/``."""
+    data_dir = Path(data_dir)
+    return TextResources(model=TextModel.load(data_dir / "text_model.npz"), pool=TextPool.load(data_dir))

@@ -1,0 +1,128 @@
+"""The mutable state of a running simulation as struct-of-arrays, and its byte serialization."""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+NO_POST = -1
+OFFICIAL = -1  # author index of the official account
+
+
+@dataclass
+class AgentState:
+    """Per-agent state: awareness, emotion, attitude, action history and the memory pool."""
+
+    aware: np.ndarray          # bool
+    aware_step: np.ndarray     # int32, -1 until aware
+    emotion: np.ndarray        # int8 Emotion
+    attitude: np.ndarray       # int8 Attitude
+    last_action: np.ndarray    # int8 Action of the latest step the agent was exposed
+    actions_taken: np.ndarray  # int32, non-ignore actions so far
+    mem_post: np.ndarray       # int32 (n, k), NO_POST where empty
+    mem_step: np.ndarray       # int32 (n, k), step the message arrived
+    mem_source: np.ndarray     # int8 (n, k) Source
+    mem_static: np.ndarray     # float32 (n, k), relevance and source part of the score
+
+    @classmethod
+    def empty(cls, n: int, capacity: int, attitude: np.ndarray) -> "AgentState":
+        return cls(
+            aware=np.zeros(n, dtype=bool),
+            aware_step=np.full(n, -1, dtype=np.int32),
+            emotion=np.zeros(n, dtype=np.int8),
+            attitude=attitude.astype(np.int8),
+            last_action=np.zeros(n, dtype=np.int8),
+            actions_taken=np.zeros(n, dtype=np.int32),
+            mem_post=np.full((n, capacity), NO_POST, dtype=np.int32),
+            mem_step=np.zeros((n, capacity), dtype=np.int32),
+            mem_source=np.zeros((n, capacity), dtype=np.int8),
+            mem_static=np.zeros((n, capacity), dtype=np.float32),
+        )
+
+    def copy(self) -> "AgentState":
+        return AgentState(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
+
+
+_POST_COLUMNS = {
+    "author": np.int32, "parent": np.int32, "root": np.int32, "step": np.int32,
+    "action": np.int8, "stance": np.int8, "emotion": np.int8, "depth": np.int16,
+    "text_id": np.int32, "reposts": np.int32, "removed": bool, "labelled": bool,
+    "visibility": np.float32,
+}
+
+
+class PostStore:
+    """All posts of a run in growable column arrays; a post's id is its row number."""
+
+    def __init__(self, capacity: int = 1024):
+        self._cols = {name: np.zeros(capacity, dtype=dt) for name, dt in _POST_COLUMNS.items()}
+        self.size = 0
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        cols = self.__dict__.get("_cols")
+        if cols is not None and name in cols:
+            return cols[name][: self.size]
+        raise AttributeError(name)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def append(self, **columns: np.ndarray) -> np.ndarray:
+        """Add posts given as equal-length column arrays (missing columns take defaults); returns their ids."""
+        m = len(next(iter(columns.values())))
+        self._reserve(self.size + m)
+        start = self.size
+        for name, arr in self._cols.items():
+            if name in columns:
+                arr[start:start + m] = columns[name]
+            else:
+                arr[start:start + m] = 1.0 if name == "visibility" else (NO_POST if name in ("parent",) else 0)
+        self.size += m
+        return np.arange(start, start + m, dtype=np.int64)
+
+    def _reserve(self, needed: int) -> None:
+        cap = len(self._cols["author"])
+        if needed <= cap:
+            return
+        new_cap = max(needed, cap * 2)
+        for name, arr in self._cols.items():
+            grown = np.zeros(new_cap, dtype=arr.dtype)
+            grown[: self.size] = arr[: self.size]
+            self._cols[name] = grown
+
+    def column(self, name: str) -> np.ndarray:
+        """A writable view of one column over the stored posts."""
+        return self._cols[name][: self.size]
+
+    def copy(self) -> "PostStore":
+        other = PostStore(max(self.size, 1))
+        for name in self._cols:
+            other._cols[name][: self.size] = self._cols[name][: self.size]
+        other.size = self.size
+        return other
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {f"post_{name}": self.column(name) for name in self._cols}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "PostStore":
+        size = len(arrays["post_author"])
+        store = cls(max(size, 1))
+        for name in store._cols:
+            store._cols[name][:size] = arrays[f"post_{name}"]
+        store.size = size
+        return store
+
+
+def pack(arrays: dict[str, np.ndarray]) -> bytes:
+    """Arrays to bytes with numpy's own format (no pickle), for checkpoints."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def unpack(blob: bytes) -> dict[str, np.ndarray]:
+    """Inverse of ``pack``; refuses pickled objects."""
+    with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}
