@@ -184,6 +184,8 @@ class Simulation:
     def _moderate_posts(self, targets: np.ndarray, action: str, strength: float) -> None:
         if action == "remove":
             self.posts.column("removed")[targets] = True
+            gone = np.isin(self.state.mem_post, targets)
+            self.state.mem_post[gone] = NO_POST
         elif action == "downrank":
             self.posts.column("visibility")[targets] *= strength
         else:
@@ -288,7 +290,8 @@ class Simulation:
         depth = np.where(forward, posts.depth[focal] + 1, 0)
         ids = posts.append(
             author=author, parent=parent, root=np.where(forward, posts.root[focal], ids), step=np.full(len(idx), t),
-            action=action, stance=attitude, emotion=emotion, depth=depth, text_id=text_id,
+            action=action, stance=np.where(action == Action.REPOST, posts.stance[focal], attitude),
+            emotion=emotion, depth=depth, text_id=text_id,
             labelled=np.where(forward, posts.labelled[focal], False),
             visibility=np.where(forward, posts.visibility[focal], 1.0),
         )

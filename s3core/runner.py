@@ -77,11 +77,13 @@ def run_to_trace(
 
 
 def stderr_progress(done: int, total: int, elapsed: float) -> None:
-    """A one-line progress bar on stderr."""
+    """Progress on stderr: a redrawn bar on a terminal, one line per step otherwise (for logs)."""
     width = 30
     filled = int(width * done / max(total, 1))
     rate = elapsed / max(done, 1)
-    sys.stderr.write(f"\rstep {done}/{total} [{'#' * filled}{'.' * (width - filled)}] {rate:.2f} s/step")
-    if done >= total:
-        sys.stderr.write("\n")
+    line = f"step {done}/{total} [{'#' * filled}{'.' * (width - filled)}] {rate:.2f} s/step"
+    if sys.stderr.isatty():
+        sys.stderr.write("\r" + line + ("\n" if done >= total else ""))
+    else:
+        sys.stderr.write(line + "\n")
     sys.stderr.flush()

@@ -1,0 +1,29 @@
+"""Shared fixtures: the shipped text resources and small seeded networks, built once per session."""
+import numpy as np
+import pytest
+
+from s3core import scenario as S
+from s3core.resources import load_text_resources
+from s3core.synthetic import synthetic_network
+
+
+@pytest.fixture(scope="session")
+def text():
+    return load_text_resources()
+
+
+@pytest.fixture(scope="session")
+def small_network():
+    return synthetic_network(2000, mean_followees=8.0, reciprocity=0.3, rng=np.random.default_rng(5))
+
+
+@pytest.fixture
+def make_sim(text, small_network):
+    """Build a Simulation on the small network from scenario keyword changes."""
+    from s3core.engine import Simulation
+
+    def build(**changes):
+        base = S.Scenario(seed=changes.pop("seed", 1), steps=changes.pop("steps", 10))
+        return Simulation(base.replace(**changes), network=small_network, text=text)
+
+    return build
