@@ -81,13 +81,16 @@ class Network:
         if len(follower) and (min(follower.min(), followee.min()) < 0 or max(follower.max(), followee.max()) >= n):
             raise ValueError("edge index out of range of user_ids")
         keep = follower != followee
-        key = followee[keep] * n + follower[keep]
-        key = np.unique(key) if dedupe else np.sort(key)
+        key = np.sort(followee[keep] * n + follower[keep])  # sort-based: numpy's hash unique is slow here
+        if dedupe and len(key):
+            key = key[np.r_[True, key[1:] != key[:-1]]]
         followee_s, follower_s = np.divmod(key, n)
         ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(followee_s, minlength=n), out=ptr[1:])
         reverse = follower_s * n + followee_s  # the edge followee -> follower, if present
-        pos = np.searchsorted(key, reverse)
+        order = np.argsort(reverse)  # sorted queries make searchsorted cache-friendly
+        pos = np.empty_like(order)
+        pos[order] = np.searchsorted(key, reverse[order])
         pos[pos >= len(key)] = 0
         mutual = key[pos] == reverse if len(key) else np.zeros(0, dtype=bool)
         idx_dtype = np.int32 if n < 2**31 else np.int64
