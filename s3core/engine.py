@@ -59,6 +59,7 @@ class Simulation:
         self.state = AgentState.empty(self.network.n_users, self.scenario.memory.capacity, attitude)
         self.posts = PostStore()
         self.extra_texts: list[str] = []
+        self._all_texts: np.ndarray | None = None
         self.extra_vectors = np.zeros((0, self.text.vectors.shape[1]), dtype=np.float32)
         self.seed_ids: dict[str, int] = {}
         self.stance_rules: list[tuple[int, str, float]] = []
@@ -95,6 +96,12 @@ class Simulation:
     def text_of(self, text_id: int) -> str:
         pool = len(self.text.texts)
         return self.text.texts[text_id] if text_id < pool else self.extra_texts[text_id - pool]
+
+    def texts_of(self, text_ids: np.ndarray) -> list[str]:
+        """Texts of many text ids at once (vectorized lookup for records)."""
+        if self._all_texts is None or len(self._all_texts) != len(self.text.texts) + len(self.extra_texts):
+            self._all_texts = np.array(list(self.text.texts) + self.extra_texts, dtype=object)
+        return self._all_texts[np.asarray(text_ids, dtype=np.int64)].tolist()
 
     def add_texts(self, texts: list[str]) -> np.ndarray:
         """Register new texts (seed posts, LLM-written posts) and return their text ids."""
@@ -223,17 +230,14 @@ class Simulation:
         mem = self.scenario.memory
         relevance = self.relevance(ex.viewer, ex.post)
         static = memory.static_score(mem, relevance, ex.source)
-        score = static + mem.weight_time
-        order = np.lexsort((-score, ex.viewer))
-        viewer_sorted = ex.viewer[order]
-        starts = np.flatnonzero(np.r_[True, viewer_sorted[1:] != viewer_sorted[:-1]]) if len(order) else np.zeros(0, np.int64)
-        agents = viewer_sorted[starts]
+        grouping = memory.group_by_receiver(ex.viewer, static)
+        order, starts, agents = grouping
         focal_row = order[starts]
         received = np.diff(np.r_[starts, len(order)]).astype(np.float64)
         posts = self.posts
         intensity = np.add.reduceat(posts.emotion[ex.post[order]].astype(np.float64), starts) / received if len(starts) else received
         max_rel = np.maximum.reduceat(relevance[order], starts) if len(starts) else received
-        memory.merge(self.state, mem, t, ex.viewer, ex.post, ex.source, static, posts.removed)
+        memory.merge(self.state, mem, t, ex.viewer, ex.post, ex.source, static, posts.removed, grouping=grouping)
         newly = agents[~self.state.aware[agents]]
         self.state.aware[newly] = True
         self.state.aware_step[newly] = t
@@ -330,6 +334,7 @@ class Simulation:
         self.step_index = int(arrays["step_index"][0])
         self.fresh = np.array(arrays["fresh"], dtype=np.int64)
         self.extra_texts = [str(s) for s in arrays["extra_texts"]]
+        self._all_texts = None
         self.extra_vectors = np.array(arrays["extra_vectors"], dtype=np.float32).reshape(-1, self.text.vectors.shape[1])
         self.seed_ids = {str(k): int(v) for k, v in zip(arrays["seed_names"], arrays["seed_post_ids"])}
         self.stance_rules = [(int(s), str(a), float(x)) for s, a, x in zip(arrays["rule_stance"], arrays["rule_action"], arrays["rule_strength"])]

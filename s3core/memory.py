@@ -23,6 +23,16 @@ def influence(params: MemoryParams, static: np.ndarray, arrived: np.ndarray, ste
     return static + params.weight_time * temporal_factor(step - arrived, params.half_life)
 
 
+def group_by_receiver(viewer: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Order deliveries by receiver, best score first; returns (order, group starts, receivers)."""
+    order = np.lexsort((-score, viewer))
+    v = viewer[order]
+    if len(v) == 0:
+        return order, np.zeros(0, np.int64), v
+    starts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])
+    return order, starts, v[starts]
+
+
 def merge(
     state: AgentState,
     params: MemoryParams,
@@ -32,53 +42,41 @@ def merge(
     source: np.ndarray,
     static: np.ndarray,
     removed: np.ndarray,
+    grouping: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> None:
     """Add this step's messages to the receivers' pools, keeping each receiver's top-k distinct posts.
 
-    ``removed`` is the per-post removal flag: removed posts drop out of pools when they are rebuilt.
+    Each receiver's new messages are inserted best first, each evicting the pool's weakest
+    entry when it scores higher (or refreshing its own older copy), which yields the top-k
+    of pool and messages together without sorting the pools. Evicted messages are forgotten. ``grouping`` is
+    ``group_by_receiver(viewer, static)`` when the caller already has it. Pools are unordered.
     """
     if len(viewer) == 0:
         return
-    k = state.mem_post.shape[1]
-    receivers = np.unique(viewer)
-    old_post = state.mem_post[receivers]
-    held = old_post != NO_POST
-    rows = np.broadcast_to(receivers[:, None], old_post.shape)[held]
-    cand_viewer = np.concatenate([rows, viewer]).astype(np.int64)
-    cand_post = np.concatenate([old_post[held], post]).astype(np.int32)
-    cand_step = np.concatenate([state.mem_step[receivers][held], np.full(len(viewer), step, np.int32)])
-    cand_source = np.concatenate([state.mem_source[receivers][held], source]).astype(np.int8)
-    cand_static = np.concatenate([state.mem_static[receivers][held], static]).astype(np.float32)
-    score = influence(params, cand_static, cand_step, step)
-    live = ~removed[cand_post]
-    if not live.all():
-        cand_viewer, cand_post, cand_step, cand_source, cand_static, score = (
-            a[live] for a in (cand_viewer, cand_post, cand_step, cand_source, cand_static, score))
-    # Best copy of each (receiver, post) pair, then the receiver's k best pairs.
-    order = np.lexsort((-score, cand_post, cand_viewer))
-    v, p = cand_viewer[order], cand_post[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = (v[1:] != v[:-1]) | (p[1:] != p[:-1])
-    order = order[first]
-    order = order[np.lexsort((-score[order], cand_viewer[order]))]
-    v = cand_viewer[order]
-    starts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])
-    rank = np.arange(len(v)) - np.repeat(starts, np.diff(np.r_[starts, len(v)]))
-    keep = rank < k
-    order, rank = order[keep], rank[keep]
-    row = np.searchsorted(receivers, cand_viewer[order])
-    new_post = np.full((len(receivers), k), NO_POST, dtype=np.int32)
-    new_step = np.zeros((len(receivers), k), dtype=np.int32)
-    new_source = np.zeros((len(receivers), k), dtype=np.int8)
-    new_static = np.zeros((len(receivers), k), dtype=np.float32)
-    new_post[row, rank] = cand_post[order]
-    new_step[row, rank] = cand_step[order]
-    new_source[row, rank] = cand_source[order]
-    new_static[row, rank] = cand_static[order]
-    state.mem_post[receivers] = new_post
-    state.mem_step[receivers] = new_step
-    state.mem_source[receivers] = new_source
-    state.mem_static[receivers] = new_static
+    order, starts, receivers = grouping if grouping is not None else group_by_receiver(viewer, static)
+    counts = np.diff(np.r_[starts, len(order)])
+    fresh = np.float32(params.weight_time)  # temporal factor of a message that arrives now
+    alive = np.ones(len(receivers), dtype=bool)  # receivers whose later messages may still get in
+    for j in range(int(counts.max())):
+        sel = np.flatnonzero((counts > j) & alive)
+        if len(sel) == 0:
+            break
+        rows = receivers[sel]
+        e = order[starts[sel] + j]
+        new_post, new_score = post[e], static[e] + fresh
+        pool = state.mem_post[rows]
+        score = influence(params, state.mem_static[rows], state.mem_step[rows], step)
+        score[(pool == NO_POST) | removed[np.maximum(pool, 0)]] = -np.inf
+        dup = pool == new_post[:, None]
+        has_dup = dup.any(axis=1)
+        slot = np.where(has_dup, dup.argmax(axis=1), score.argmin(axis=1))
+        better = new_score > score[np.arange(len(rows)), slot]
+        alive[sel[~better & ~has_dup]] = False  # messages come best first: the rest would fail too
+        rows, slot, e = rows[better], slot[better], e[better]
+        state.mem_post[rows, slot] = post[e]
+        state.mem_step[rows, slot] = step
+        state.mem_source[rows, slot] = source[e]
+        state.mem_static[rows, slot] = static[e]
 
 
 def stance_share(

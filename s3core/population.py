@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -31,6 +32,18 @@ class Population:
     def age_bracket(self) -> np.ndarray:
         """Index of each agent's age bracket, for prototypes and breakdowns."""
         return np.searchsorted(np.asarray(AGE_BRACKETS), self.age, side="right").astype(np.int8)
+
+    @cached_property
+    def _groups(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        out = {}
+        for dim in ("category", "gender", "occupation", "age_bracket"):
+            codes = (self.age_bracket() if dim == "age_bracket" else getattr(self, dim)).astype(np.intp)
+            out[dim] = (codes, np.bincount(codes))
+        return out
+
+    def groups(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Group code per agent and agents per group, for each breakdown dimension (computed once)."""
+        return self._groups
 
 
 def _per_user_mean(index: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

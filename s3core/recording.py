@@ -43,26 +43,27 @@ def population_metrics(aware: np.ndarray, emotion: np.ndarray, attitude: np.ndar
 def breakdown(sim: "Simulation") -> dict:
     """Per-group awareness, attitude and emotion for each demographic dimension and user category."""
     pop, state = sim.population, sim.state
+    groups = pop.groups()
+    aware = np.flatnonzero(state.aware)
+    emotion, attitude = state.emotion[aware], state.attitude[aware]
     columns = {k: [] for k in ("dimension", "group", "agents", "aware", "positive", "intense", "mean_emotion")}
-    aware = state.aware
     for dim in BREAKDOWN_DIMENSIONS:
-        group = pop.age_bracket() if dim == "age_bracket" else getattr(pop, dim)
-        group = group.astype(np.int64)
-        size = int(group.max()) + 1 if len(group) else 0
-        agents = np.bincount(group, minlength=size)
-        n_aware = np.bincount(group, weights=aware, minlength=size)
-        positive = np.bincount(group, weights=aware & (state.attitude == 1), minlength=size)
-        intense = np.bincount(group, weights=aware & (state.emotion == 2), minlength=size)
-        emo = np.bincount(group, weights=np.where(aware, state.emotion, 0), minlength=size)
+        group, agents = groups[dim]
+        g = group[aware]
+        size = len(agents)
+        n_aware = np.bincount(g, minlength=size)
+        positive = np.bincount(g, weights=attitude, minlength=size)
+        intense = np.bincount(g, weights=emotion == 2, minlength=size)
+        emo = np.bincount(g, weights=emotion, minlength=size)
         denom = np.maximum(n_aware, 1)
-        for g in np.flatnonzero(agents):
-            columns["dimension"].append(dim)
-            columns["group"].append(int(g))
-            columns["agents"].append(int(agents[g]))
-            columns["aware"].append(int(n_aware[g]))
-            columns["positive"].append(float(positive[g] / denom[g]))
-            columns["intense"].append(float(intense[g] / denom[g]))
-            columns["mean_emotion"].append(float(emo[g] / denom[g]))
+        present = np.flatnonzero(agents)
+        columns["dimension"].extend([dim] * len(present))
+        columns["group"].extend(present.tolist())
+        columns["agents"].extend(agents[present].tolist())
+        columns["aware"].extend(n_aware[present].tolist())
+        columns["positive"].extend((positive[present] / denom[present]).tolist())
+        columns["intense"].extend((intense[present] / denom[present]).tolist())
+        columns["mean_emotion"].extend((emo[present] / denom[present]).tolist())
     return columns
 
 
@@ -88,7 +89,7 @@ def record_step(sim: "Simulation", t: int, before: tuple, exposures, batch, deci
     })
     post_columns = {name: posts.column(name)[new].copy() for name in ("author", "parent", "root", "action", "stance", "emotion", "depth", "text_id")}
     post_columns["post_id"] = np.arange(first_post, len(posts), dtype=np.int64)
-    post_columns["text"] = [sim.text_of(int(i)) for i in post_columns["text_id"]]
+    post_columns["text"] = sim.texts_of(post_columns["text_id"])
     return StepRecord(
         step=t,
         minutes=(t + 1) * sim.scenario.minutes_per_step,
