@@ -238,7 +238,8 @@ class Simulation:
         intensity = np.add.reduceat(posts.emotion[ex.post[order]].astype(np.float64), starts) / received if len(starts) else received
         max_rel = np.maximum.reduceat(relevance[order], starts) if len(starts) else received
         memory.merge(self.state, mem, t, ex.viewer, ex.post, ex.source, static, posts.removed, grouping=grouping)
-        newly = agents[~self.state.aware[agents]]
+        was_aware = self.state.aware[agents].copy()
+        newly = agents[~was_aware]
         self.state.aware[newly] = True
         self.state.aware_step[newly] = t
         weight = np.where(posts.removed, 0.0, np.where(posts.labelled, self.scenario.attitude.label_discount, 1.0))
@@ -251,7 +252,8 @@ class Simulation:
             focal_labelled=posts.labelled[focal], emotion=self.state.emotion[agents], attitude=self.state.attitude[agents],
             pool_positive=pool_positive, pool_weight=pool_weight, category=self.population.category[agents],
             age=self.population.age[agents], gender=self.population.gender[agents],
-            occupation=self.population.occupation[agents], actions_taken=self.state.actions_taken[agents], context=self,
+            occupation=self.population.occupation[agents], actions_taken=self.state.actions_taken[agents],
+            was_aware=was_aware, context=self,
         )
         return self.policy.decide(batch, rng), batch
 

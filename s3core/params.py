@@ -34,6 +34,7 @@ class AttitudeParams:
     persuasion: float = param(2.6, 0.0, 8.0, "Log-odds of switching per unit of opposing stance share in the memory pool, weighted by influence scores.")
     inertia: float = param(-2.4, -8.0, 2.0, "Log-odds of switching when the memory pool is balanced; lower means stickier attitudes.")
     label_discount: float = param(0.5, 0.0, 1.0, "Weight of a moderator-labelled post in attitude updates, relative to an unlabelled one.")
+    first_exposure: float = param(0.5, 0.0, 1.0, "Switching chance of an agent who learns of the event this step, relative to one who already knew (1 = the first message persuades as much as later ones).")
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ class DecisionBatch:
     gender: np.ndarray
     occupation: np.ndarray
     actions_taken: np.ndarray      # earlier non-ignore actions on the event
+    was_aware: np.ndarray          # bool: knew of the event before this step
     context: Any = field(default=None, compare=False)  # the Simulation, for backends that need text
 
     def __len__(self) -> int:
@@ -75,7 +76,7 @@ class HeuristicPolicy:
     def decide(self, batch: DecisionBatch, rng: np.random.Generator) -> Decisions:
         p_rise = T.emotion_rise_probability(self.emotion_params, batch.received, batch.mean_intensity, batch.max_relevance)
         emotion = T.emotion_step(self.emotion_params, batch.emotion, p_rise, rng)
-        switched = T.attitude_step(self.attitude_params, batch.attitude, batch.pool_positive, rng)
+        switched = T.attitude_step(self.attitude_params, batch.attitude, batch.pool_positive, rng, newcomer=~batch.was_aware)
         attitude = np.where(batch.pool_weight > 0, switched, batch.attitude).astype(np.int8)
         probs = self.action_probabilities(batch, emotion, attitude)
         u = rng.random(len(batch))

@@ -71,7 +71,11 @@ def attitude_switch_probability(params: AttitudeParams, current: np.ndarray, pos
 
 def attitude_step(
     params: AttitudeParams, current: np.ndarray, positive_share: np.ndarray, rng: np.random.Generator,
+    newcomer: np.ndarray | None = None,
 ) -> np.ndarray:
-    """One Markov step of the binary attitude."""
-    switch = rng.random(len(current)) < attitude_switch_probability(params, current, positive_share)
+    """One Markov step of the binary attitude; newcomers are persuaded less (``first_exposure``)."""
+    p = attitude_switch_probability(params, current, positive_share)
+    if newcomer is not None:
+        p = np.where(newcomer, p * params.first_exposure, p)
+    switch = rng.random(len(current)) < p
     return np.where(switch, 1 - current, current).astype(np.int8)

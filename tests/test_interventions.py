@@ -36,16 +36,18 @@ def test_seed_at_a_later_step_starts_then(make_sim):
 
 
 def test_remove_stops_the_post_and_its_reposts(make_sim):
-    base = make_sim(interventions=(EVENT,))
-    base.run(3)
-    cascade = base.resolve_posts("event")
-    removed = make_sim(interventions=(EVENT, Moderation(step=3, action="remove", post="event")))
-    removed.run(3)
-    kept = base.branch().run(5)
-    gone = removed.run(5)
+    sim = make_sim(interventions=(EVENT,), seed=4)
+    sim.run(3)
+    snap = sim.snapshot()
+    cascade = sim.resolve_posts("event")
+    removed = sim.branch(snap, interventions=(EVENT, Moderation(step=3, action="remove", post="event")))
+    plain_rec, removed_rec = sim.step(), removed.step()
     assert removed.posts.removed[cascade].all()
-    assert sum(r.metrics["aware"] for r in gone) < sum(r.metrics["aware"] for r in kept)
-    assert not np.isin(removed.state.mem_post, removed.resolve_posts("event")).any(), "removed posts leave memory pools"
+    assert removed_rec.metrics["exposures"] < plain_rec.metrics["exposures"]
+    removed.run(4)
+    new = np.arange(len(snap.arrays["post_author"]), len(removed.posts))
+    assert not np.isin(removed.posts.parent[new], cascade).any(), "nobody reposts a removed post"
+    assert not np.isin(removed.state.mem_post, cascade).any(), "removed posts leave memory pools"
 
 
 def test_downrank_lowers_reach(make_sim):
