@@ -24,11 +24,17 @@ def influence(params: MemoryParams, static: np.ndarray, arrived: np.ndarray, ste
 
 
 def group_by_receiver(viewer: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Order deliveries by receiver, best score first; returns (order, group starts, receivers)."""
-    order = np.lexsort((-score, viewer))
+    """Order deliveries by receiver, best score first; returns (order, group starts, receivers).
+
+    One argsort of a packed int64 key (receiver, then the score quantized to 2^20 levels)
+    replaces a two-key lexsort, which is about twice as slow on large steps.
+    """
+    if len(viewer) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lo, hi = float(score.min()), float(score.max())
+    rank = np.zeros(len(score), np.int64) if hi <= lo else ((hi - score) * ((2**20 - 1) / (hi - lo))).astype(np.int64)
+    order = np.argsort((viewer.astype(np.int64) << 20) | rank, kind="stable")
     v = viewer[order]
-    if len(v) == 0:
-        return order, np.zeros(0, np.int64), v
     starts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])
     return order, starts, v[starts]
 

@@ -34,15 +34,17 @@ class Population:
         return np.searchsorted(np.asarray(AGE_BRACKETS), self.age, side="right").astype(np.int8)
 
     @cached_property
-    def _groups(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        out = {}
-        for dim in ("category", "gender", "occupation", "age_bracket"):
-            codes = (self.age_bracket() if dim == "age_bracket" else getattr(self, dim)).astype(np.intp)
-            out[dim] = (codes, np.bincount(codes))
-        return out
+    def _groups(self) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
+        dims = {dim: (self.age_bracket() if dim == "age_bracket" else getattr(self, dim)).astype(np.intp)
+                for dim in ("category", "gender", "occupation", "age_bracket")}
+        sizes = [int(codes.max()) + 1 if len(codes) else 1 for codes in dims.values()]
+        joint = np.ravel_multi_index(tuple(dims.values()), sizes)
+        # Each dimension's group of every joint cell, so marginals are one small bincount away.
+        cell_groups = np.unravel_index(np.arange(int(np.prod(sizes))), sizes)
+        return joint, {dim: (cell_groups[i], np.bincount(dims[dim], minlength=sizes[i])) for i, dim in enumerate(dims)}
 
-    def groups(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Group code per agent and agents per group, for each breakdown dimension (computed once)."""
+    def groups(self) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
+        """Joint group cell per agent, and per dimension each cell's group and agents per group (computed once)."""
         return self._groups
 
 

@@ -41,26 +41,34 @@ def population_metrics(aware: np.ndarray, emotion: np.ndarray, attitude: np.ndar
 
 
 def breakdown(sim: "Simulation") -> dict:
-    """Per-group awareness, attitude and emotion for each demographic dimension and user category."""
+    """Per-group awareness, attitude and emotion for each demographic dimension and user category.
+
+    Counts are taken once over the joint cells of all dimensions, then summed per dimension.
+    """
     pop, state = sim.population, sim.state
-    groups = pop.groups()
+    joint, dims = pop.groups()
     aware = np.flatnonzero(state.aware)
-    emotion, attitude = state.emotion[aware], state.attitude[aware]
+    cell = joint[aware]
+    cells = len(dims["category"][0])
+    emotion = state.emotion[aware]
+    per_cell = {
+        "aware": np.bincount(cell, minlength=cells),
+        "positive": np.bincount(cell, weights=state.attitude[aware], minlength=cells),
+        "intense": np.bincount(cell, weights=emotion == 2, minlength=cells),
+        "emotion": np.bincount(cell, weights=emotion, minlength=cells),
+    }
     columns = {k: [] for k in ("dimension", "group", "agents", "aware", "positive", "intense", "mean_emotion")}
     for dim in BREAKDOWN_DIMENSIONS:
-        group, agents = groups[dim]
-        g = group[aware]
+        cell_group, agents = dims[dim]
         size = len(agents)
-        n_aware = np.bincount(g, minlength=size)
-        positive = np.bincount(g, weights=attitude, minlength=size)
-        intense = np.bincount(g, weights=emotion == 2, minlength=size)
-        emo = np.bincount(g, weights=emotion, minlength=size)
+        n_aware, positive, intense, emo = (np.bincount(cell_group, weights=per_cell[k], minlength=size)
+                                           for k in ("aware", "positive", "intense", "emotion"))
         denom = np.maximum(n_aware, 1)
         present = np.flatnonzero(agents)
         columns["dimension"].extend([dim] * len(present))
         columns["group"].extend(present.tolist())
         columns["agents"].extend(agents[present].tolist())
-        columns["aware"].extend(n_aware[present].tolist())
+        columns["aware"].extend(n_aware[present].astype(np.int64).tolist())
         columns["positive"].extend((positive[present] / denom[present]).tolist())
         columns["intense"].extend((intense[present] / denom[present]).tolist())
         columns["mean_emotion"].extend((emo[present] / denom[present]).tolist())

@@ -83,3 +83,18 @@ def test_memory_pools_hold_received_posts(make_sim):
     held = sim.state.mem_post >= 0
     assert held.any(axis=1)[sim.state.aware].mean() > 0.9
     assert not held[~sim.state.aware].any(), "unaware agents have received nothing"
+
+
+def test_breakdowns_add_up_to_the_population(make_sim):
+    sim = make_sim(interventions=SEED)
+    rec = sim.run(4)[-1]
+    b = rec.breakdown
+    for dim in ("category", "gender", "occupation", "age_bracket"):
+        rows = [i for i, d in enumerate(b["dimension"]) if d == dim]
+        assert sum(b["agents"][i] for i in rows) == sim.network.n_users
+        assert sum(b["aware"][i] for i in rows) == rec.metrics["aware"]
+        positive = sum(b["positive"][i] * b["aware"][i] for i in rows)
+        assert positive == pytest.approx(rec.metrics["positive"] * rec.metrics["aware"])
+    cat = {b["group"][i]: b["aware"][i] for i, d in enumerate(b["dimension"]) if d == "category"}
+    for group, count in cat.items():
+        assert count == int((sim.state.aware & (sim.population.category == group)).sum())
