@@ -1,6 +1,6 @@
 """Derive the bundled Weibo sample, text model and text pool in data/ from the CED cascades.
 
-Usage: python scripts/build_sample.py [--src /work/shared/datasets/weibo-ced] [--out data]
+Usage: python scripts/build_sample.py [--src ../shared/datasets/weibo-ced] [--out data]
 
 Deterministic: cascades are chosen greedily (ties broken by cascade id) and the text model
 is fitted with a fixed seed, so the same inputs give the same files.
@@ -185,7 +185,7 @@ def build(src: Path, out: Path, target_users: int, alpha: float, seed: int) -> d
 def main() -> None:
     root = Path(__file__).resolve().parents[1]
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--src", type=Path, default=Path("/work/shared/datasets/weibo-ced"))
+    ap.add_argument("--src", type=Path, default=Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "weibo-ced")
     ap.add_argument("--out", type=Path, default=root / "data")
     ap.add_argument("--target-users", type=int, default=10000)
     ap.add_argument("--alpha", type=float, default=1.0, help="size penalty in the overlap score")

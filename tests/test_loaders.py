@@ -13,7 +13,7 @@ from s3core.types import Gender, Occupation
 
 HERE = Path(__file__).parent
 VALID, MALFORMED = HERE / "valid", HERE / "malformed"
-DATASETS = Path("/work/shared/datasets")
+DATASETS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
 
 
