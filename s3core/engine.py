@@ -60,6 +60,7 @@ class Simulation:
         self.posts = PostStore()
         self.extra_texts: list[str] = []
         self._all_texts: np.ndarray | None = None
+        self._profile_table: np.ndarray | None = None
         self.extra_vectors = np.zeros((0, self.text.vectors.shape[1]), dtype=np.float32)
         self.seed_ids: dict[str, int] = {}
         self.stance_rules: list[tuple[int, str, float]] = []
@@ -191,8 +192,7 @@ class Simulation:
     def _moderate_posts(self, targets: np.ndarray, action: str, strength: float) -> None:
         if action == "remove":
             self.posts.column("removed")[targets] = True
-            gone = np.isin(self.state.mem_post, targets)
-            self.state.mem_post[gone] = NO_POST
+            memory.forget(self.state, targets)
         elif action == "downrank":
             self.posts.column("visibility")[targets] *= strength
         else:
@@ -216,14 +216,29 @@ class Simulation:
         return feeds.Exposures.concat(parts)
 
     def relevance(self, agents: np.ndarray, posts: np.ndarray) -> np.ndarray:
-        """Cosine similarity of each agent's interests and each post's text, in bounded chunks."""
-        vectors = self.text_vectors
-        text_id = self.posts.text_id
+        """Cosine similarity of each agent's interests and each post's text.
+
+        Agents without a history share one of a few occupation x age profiles, so their
+        relevance is a lookup in a profile-by-text table; the others are computed in chunks.
+        """
+        text_id = self.posts.text_id[posts]
+        key = self.population.profile_key[agents]
         out = np.empty(len(agents), dtype=np.float32)
-        for s in range(0, len(agents), RELEVANCE_CHUNK):
-            a, p = agents[s:s + RELEVANCE_CHUNK], posts[s:s + RELEVANCE_CHUNK]
-            out[s:s + RELEVANCE_CHUNK] = np.einsum("ij,ij->i", self.population.user_vectors[a], vectors[text_id[p]])
+        generic = key >= 0
+        out[generic] = self._profile_relevance()[key[generic], text_id[generic]]
+        own = np.flatnonzero(~generic)
+        vectors = self.text_vectors
+        for s in range(0, len(own), RELEVANCE_CHUNK):
+            rows = own[s:s + RELEVANCE_CHUNK]
+            out[rows] = np.einsum("ij,ij->i", self.population.user_vectors[agents[rows]], vectors[text_id[rows]])
         return out
+
+    def _profile_relevance(self) -> np.ndarray:
+        """Relevance of every text to every shared profile, rebuilt when texts are added."""
+        vectors = self.text_vectors
+        if self._profile_table is None or self._profile_table.shape[1] != len(vectors):
+            self._profile_table = self.population.profile_vectors @ vectors.T
+        return self._profile_table
 
     # -- phase 3: decisions ----------------------------------------------------------------
     def _decide(self, t: int, ex: feeds.Exposures, rng: np.random.Generator) -> tuple[Decisions, DecisionBatch]:

@@ -56,6 +56,7 @@ def merge(
     entry when it scores higher (or refreshing its own older copy), which yields the top-k
     of pool and messages together without sorting the pools. Evicted messages are forgotten. ``grouping`` is
     ``group_by_receiver(viewer, static)`` when the caller already has it. Pools are unordered.
+    ``removed`` posts are never delivered, and removal purges pools, so pools hold none.
     """
     if len(viewer) == 0:
         return
@@ -71,18 +72,31 @@ def merge(
         e = order[starts[sel] + j]
         new_post, new_score = post[e], static[e] + fresh
         pool = state.mem_post[rows]
-        score = influence(params, state.mem_static[rows], state.mem_step[rows], step)
-        score[(pool == NO_POST) | removed[np.maximum(pool, 0)]] = -np.inf
         dup = pool == new_post[:, None]
         has_dup = dup.any(axis=1)
-        slot = np.where(has_dup, dup.argmax(axis=1), score.argmin(axis=1))
-        better = new_score > score[np.arange(len(rows)), slot]
+        empty = pool == NO_POST
+        slot = np.where(has_dup, dup.argmax(axis=1), empty.argmax(axis=1))
+        better = ~has_dup & empty.any(axis=1)  # a free slot takes any new post without scoring
+        contest = np.flatnonzero(~better)
+        if len(contest):
+            c_rows = rows[contest]
+            score = influence(params, state.mem_static[c_rows], state.mem_step[c_rows], step)
+            score[empty[contest]] = -np.inf
+            c_slot = np.where(has_dup[contest], slot[contest], score.argmin(axis=1))
+            slot[contest] = c_slot
+            better[contest] = new_score[contest] > score[np.arange(len(contest)), c_slot]
         alive[sel[~better & ~has_dup]] = False  # messages come best first: the rest would fail too
         rows, slot, e = rows[better], slot[better], e[better]
         state.mem_post[rows, slot] = post[e]
         state.mem_step[rows, slot] = step
         state.mem_source[rows, slot] = source[e]
         state.mem_static[rows, slot] = static[e]
+
+
+def forget(state: AgentState, posts: np.ndarray) -> None:
+    """Drop the given posts from every pool (moderation removed them from the platform)."""
+    gone = np.isin(state.mem_post, posts)
+    state.mem_post[gone] = NO_POST
 
 
 def stance_share(

@@ -24,6 +24,8 @@ class Population:
     category: np.ndarray        # uint8 UserCategory
     user_vectors: np.ndarray    # float32 (n, d), L2-normalised interests
     history_stance: np.ndarray  # float32 share of positive posts in the user's history, NaN if none
+    profile_key: np.ndarray     # int16 occupation x age-bracket profile of users without history, -1 otherwise
+    profile_vectors: np.ndarray  # float32 (10 * brackets, d): the interest vector of each such profile
 
     @property
     def size(self) -> int:
@@ -70,7 +72,10 @@ def build_population(
     protos = prototype_vectors(text_model)
     age = demo.age.astype(np.int16)
     bracket = np.searchsorted(np.asarray(AGE_BRACKETS), age, side="right")
-    vectors = protos["occupation"][demo.occupation] + protos["age"][bracket]
+    n_brackets = len(protos["age"])
+    profiles = (protos["occupation"][:, None, :] + protos["age"][None, :, :]).reshape(-1, protos["age"].shape[1])
+    profile_key = (demo.occupation.astype(np.int16) * n_brackets + bracket).astype(np.int16)
+    vectors = profiles[profile_key]
     history_stance = np.full(n, np.nan, dtype=np.float32)
     if network.posts is not None and len(network.posts):
         index = network.posts["user_index"].to_numpy(dtype=np.int64)
@@ -79,8 +84,8 @@ def build_population(
         vectors = vectors + history_weight * hist_vec
         share, _ = _per_user_mean(index, lexicon.stance(texts).astype(np.float32), n)
         history_stance = np.where(count > 0, share, np.nan).astype(np.float32)
-    norm = np.linalg.norm(vectors, axis=1, keepdims=True)
-    vectors = (vectors / np.maximum(norm, 1e-9)).astype(np.float32)
+        profile_key[count > 0] = -1  # their own history makes their interests individual
+    vectors = _normalise(vectors)
     return Population(
         age=age,
         gender=demo.gender.astype(np.int8),
@@ -88,4 +93,11 @@ def build_population(
         category=network.categories(),
         user_vectors=vectors,
         history_stance=history_stance,
+        profile_key=profile_key,
+        profile_vectors=_normalise(profiles),
     )
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norm, 1e-9)).astype(np.float32)

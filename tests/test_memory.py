@@ -45,14 +45,15 @@ def test_older_messages_lose_to_fresh_ones_of_equal_static_score():
     assert st.mem_post[0, 0] == 2
 
 
-def test_removed_posts_leave_the_pool_on_rebuild():
-    st = _state(n=1, k=3)
+def test_forgotten_posts_leave_the_pool_and_free_their_slot():
+    st = _state(n=1, k=2)
     p = MemoryParams()
     removed = np.zeros(5, dtype=bool)
     memory.merge(st, p, 0, np.array([0, 0]), np.array([1, 2], np.int32), np.zeros(2, np.int8), np.array([0.5, 0.6], np.float32), removed)
-    removed[2] = True
-    memory.merge(st, p, 1, np.array([0]), np.array([3], np.int32), np.zeros(1, np.int8), np.array([0.1], np.float32), removed)
-    assert 2 not in st.mem_post[0] and {1, 3} <= set(st.mem_post[0])
+    memory.forget(st, np.array([2]))
+    assert 2 not in st.mem_post[0]
+    memory.merge(st, p, 1, np.array([0]), np.array([3], np.int32), np.zeros(1, np.int8), np.array([-5.0], np.float32), removed)
+    assert set(st.mem_post[0]) == {1, 3}, "even a weak message takes a freed slot"
 
 
 def test_stance_share_is_influence_weighted():
