@@ -62,8 +62,9 @@ class TextModel:
 
     Raw LSA cosines of short posts sit near 0.4-0.9 whatever the topic, because a few
     axes carry the common "it is a Weibo comment" direction; subtracting their mean and
-    dividing by their spread lets every topic axis count (held-out comment-to-own-source
-    AUC 0.56 -> 0.64). Stored as plain arrays in an ``.npz``, never pickled.
+    dividing by their spread lets every topic axis count (on held-out cascades, AUC of a
+    comment's cosine to its own source vs. another source 0.58 -> 0.61; mean cosine between
+    occupation prototypes 0.62 -> 0.24). Stored as plain arrays in an ``.npz``, never pickled.
     """
 
     def __init__(self, vocabulary: np.ndarray, idf: np.ndarray, components: np.ndarray,
