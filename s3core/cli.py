@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from . import scenario as S
+from .llm import cli as llm_cli
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="continue an interrupted trace from its latest checkpoint")
     run.add_argument("--json", action="store_true", help="print the per-step curves as one JSON object")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    llm_cli.add_arguments(run)
     report = sub.add_parser("report", help="print the curves of a recorded run")
     report.add_argument("trace", help="trace file (DuckDB)")
     report.add_argument("--json", action="store_true", help="print one JSON object (as run --json)")
@@ -50,9 +52,17 @@ def main(argv: list[str] | None = None) -> int:
 
             scenario = S.load(args.scenario)
             changes = {k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None}
+            if args.backend:
+                changes["run"] = {**S.to_dict(scenario)["run"], "backend": args.backend}
             if changes:
                 scenario = S.from_dict({**S.to_dict(scenario), **changes}, base_dir=scenario.base_dir)
-            summary = run_to_trace(scenario, args.out, resume=args.resume, progress=None if args.quiet else stderr_progress)
+            progress = None if args.quiet else stderr_progress
+            if scenario.run.backend == "llm":
+                summary = llm_cli.run_llm(args, scenario, progress)
+                if summary is None:  # --estimate
+                    return 0
+            else:
+                summary = run_to_trace(scenario, args.out, resume=args.resume, progress=progress)
             _print_curves(summary, args.json)
         elif args.command == "report":
             from .trace import TraceStore
@@ -64,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks.engine_bench import main as bench_main
 
             return bench_main(args)
-    except (S.ScenarioError, ValueError, FileNotFoundError) as exc:
+    except (S.ScenarioError, ValueError, FileNotFoundError, llm_cli.LLMUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

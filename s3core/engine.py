@@ -369,7 +369,8 @@ class Simulation:
         """
         snapshot = snapshot or self.snapshot()
         scenario = replace(self.scenario, **scenario_changes) if scenario_changes else self.scenario
-        policy = None if (scenario_changes.keys() & {"emotion", "attitude", "policy"}) else self.policy
+        rebuilt = isinstance(self.policy, HeuristicPolicy) and bool(scenario_changes.keys() & {"emotion", "attitude", "policy"})
+        policy = None if rebuilt else self.policy  # other backends read parameters from the scenario each step
         other = Simulation(scenario, network=self.network, policy=policy, text=self.text, population=self.population)
         other.restore({k: np.array(v, copy=True) for k, v in snapshot.arrays.items()})
         return other

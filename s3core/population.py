@@ -6,7 +6,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .demographics import DemographicParams, assign_demographics
+from .demographics import DemographicInferrer, DemographicParams, assign_demographics
 from .network import Network
 from .text import TextModel, prototype_vectors
 from . import lexicon
@@ -64,10 +64,10 @@ def _per_user_mean(index: np.ndarray, values: np.ndarray, n: int) -> tuple[np.nd
 
 def build_population(
     network: Network, params: DemographicParams, text_model: TextModel, rng: np.random.Generator,
-    history_weight: float = 1.0,
+    history_weight: float = 1.0, inferrer: DemographicInferrer | None = None,
 ) -> Population:
     """Demographics, categories and interest vectors for every user of the network."""
-    demo = assign_demographics(network, params, rng)
+    demo = assign_demographics(network, params, rng, inferrer=inferrer)
     n = network.n_users
     protos = prototype_vectors(text_model)
     age = demo.age.astype(np.int16)

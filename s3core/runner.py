@@ -52,6 +52,8 @@ def record(sim: Simulation, store: TraceStore, rec: StepRecord, last_step: int) 
     every = sim.scenario.run.checkpoint_every
     due = (rec.step + 1) % every == 0 or rec.step == last_step
     store.write_step(rec, sim.state_arrays() if due else None)
+    if hasattr(sim.policy, "write_trace"):  # LLM backends log their calls beside the step
+        sim.policy.write_trace(store.con)
 
 
 def run_to_trace(

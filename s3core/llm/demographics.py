@@ -1,0 +1,52 @@
+"""S3's demographics module as LLM calls: age, gender and one of ten occupations from a user's text.
+
+Implements ``s3core.demographics.DemographicInferrer``; pass it as ``inferrer=`` to
+``assign_demographics``. Users whose call fails get None, so the usual draws fill them in.
+"""
+from __future__ import annotations
+
+from ..types import OCCUPATION_LABELS, Gender, Occupation
+from . import prompts as P
+from .cache import LLMCache
+from .gateway import ChatRequest, Gateway
+from .settings import LLMSettings
+
+_GENDER = {"female": Gender.FEMALE, "male": Gender.MALE}
+_OCCUPATION = {label: occ for occ, label in OCCUPATION_LABELS.items()}
+BATCH = 2000  # users per concurrent batch, so a million users never sit in memory as prompts at once
+
+
+class LLMDemographicInferrer:
+    """Age, gender and occupation per user, one structured call each, cached like every other call."""
+
+    def __init__(self, settings: LLMSettings, cache: LLMCache | None = None, gateway: Gateway | None = None,
+                 posts_shown: int = 10):
+        self.gateway = gateway or Gateway(settings, cache)
+        self.posts_shown = posts_shown
+
+    def infer(self, descriptions: list[str], histories: list[list[str]]) -> list[dict | None]:
+        out: list[dict | None] = []
+        for start in range(0, len(descriptions), BATCH):
+            chunk = range(start, min(start + BATCH, len(descriptions)))
+            requests = [ChatRequest("demographics", P.demographics(descriptions[i] or "", list(histories[i]), self.posts_shown))
+                        for i in chunk]
+            out.extend(_answer(o.data) if o.ok else None for o in self.gateway.run(requests))
+        return out
+
+    @property
+    def stats(self):
+        return self.gateway.stats
+
+    def close(self) -> None:
+        self.gateway.close()
+
+
+def _answer(data: dict) -> dict | None:
+    guess: dict = {}
+    if data.get("age") is not None:
+        guess["age"] = int(data["age"])
+    if data.get("gender") in _GENDER:
+        guess["gender"] = _GENDER[data["gender"]]
+    if data.get("occupation") in _OCCUPATION:
+        guess["occupation"] = Occupation(_OCCUPATION[data["occupation"]])
+    return guess or None

@@ -1,0 +1,281 @@
+"""Batches of chat requests: dedupe and cache around validation, retries and a concurrency limit.
+
+Each wrapper has the shape ``async complete(messages, schema)``; the gateway sends a whole
+step's requests together on one event loop (kept in a thread, so litellm's pooled HTTP
+clients live as long as the policy) and answers repeated prompts from the DuckDB cache.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+
+from .cache import LLMCache
+from .client import RETRYABLE, LiteLLMClient, Reply
+from .schemas import parse_reply
+from .settings import LLMSettings
+from .stats import LLMStats
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF = 30.0
+REPAIR = ("Your previous reply could not be used ({problem}). Reply again with only a JSON object "
+          "that matches the required schema, and nothing else.")
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One prompt: the schema its reply must fit, and the messages."""
+
+    schema: str
+    messages: tuple  # of {"role", "content"} dicts
+
+    def key(self, settings: LLMSettings) -> str:
+        """Cache key: hash of model, sampling parameters, schema and messages (never a key or URL)."""
+        blob = json.dumps({"model": settings.model_signature(), "params": settings.sampling(), "schema": self.schema,
+                           "messages": list(self.messages)}, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass
+class Outcome:
+    """The final answer to one request after retries and the repair."""
+
+    data: dict | None = None
+    content: str | None = None
+    error_kind: str | None = None  # None when ``data`` is valid
+    error: str | None = None
+    cached: bool = False
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency: float = 0.0
+    cost: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.data is not None
+
+    @property
+    def cacheable(self) -> bool:
+        """Valid replies and the model's own unusable ones; transport errors are retried next run."""
+        return self.ok or self.error_kind in ("invalid", "refusal")
+
+
+class Limited:
+    """At most ``concurrency`` requests in flight; counts calls, tokens, latency and errors."""
+
+    def __init__(self, inner: LiteLLMClient, concurrency: int, stats: LLMStats):
+        self.inner, self.stats = inner, stats
+        self.semaphore = asyncio.Semaphore(concurrency)
+
+    async def complete(self, messages: list[dict], schema: str) -> Reply:
+        async with self.semaphore:
+            reply = await self.inner.complete(messages, schema)
+        s = self.stats
+        s.calls += 1
+        s.latency_s += reply.latency
+        s.prompt_tokens += reply.prompt_tokens
+        s.completion_tokens += reply.completion_tokens
+        s.add_cost(reply.cost)
+        if reply.error_kind:
+            s.add_error(reply.error_kind)
+        return reply
+
+
+class Retrying:
+    """Resends after timeouts, 429, 5xx and connection errors, with doubling backoff (Retry-After wins)."""
+
+    def __init__(self, inner: Limited, retries: int, backoff: float, stats: LLMStats):
+        self.inner, self.retries, self.backoff, self.stats = inner, retries, backoff, stats
+
+    async def complete(self, messages: list[dict], schema: str) -> tuple[Reply, int]:
+        for attempt in range(self.retries + 1):
+            reply = await self.inner.complete(messages, schema)
+            if reply.error_kind not in RETRYABLE or attempt == self.retries:
+                return reply, attempt + 1
+            self.stats.retries += 1
+            wait = reply.retry_after if reply.retry_after is not None else self.backoff * 2 ** attempt * (0.5 + random.random())
+            await asyncio.sleep(min(wait, MAX_BACKOFF))
+        raise AssertionError("unreachable")
+
+
+class Validating:
+    """Parses the reply against its schema; an unusable reply is asked for once more, then given up."""
+
+    def __init__(self, inner: Retrying, stats: LLMStats):
+        self.inner, self.stats = inner, stats
+
+    async def complete(self, messages: list[dict], schema: str) -> Outcome:
+        out = Outcome()
+        for repair in range(2):
+            reply, calls = await self.inner.complete(messages, schema)
+            out.calls += calls
+            out.prompt_tokens += reply.prompt_tokens
+            out.completion_tokens += reply.completion_tokens
+            out.latency += reply.latency
+            if reply.cost is not None:
+                out.cost = (out.cost or 0.0) + reply.cost
+            out.content = reply.content
+            if reply.error_kind and reply.error_kind != "refusal":
+                out.error_kind, out.error = reply.error_kind, reply.error
+                return out
+            data, problem = (None, reply.error) if reply.error_kind else parse_reply(reply.content, schema)
+            if data is not None:
+                out.data, out.error_kind, out.error = data, None, None
+                return out
+            out.error_kind, out.error = reply.error_kind or "invalid", problem
+            if repair == 0:
+                self.stats.repairs += 1
+                messages = [*messages, {"role": "user", "content": REPAIR.format(problem=problem)}]
+        self.stats.invalid += 1
+        return out
+
+
+class LoopThread:
+    """An asyncio loop in a daemon thread: sync callers submit coroutines and wait for them."""
+
+    def __init__(self):
+        self._loop = None
+        self._thread = None
+        self._lock = threading.Lock()
+
+    def run(self, coro_factory):
+        """Run ``coro_factory()`` (called on the loop, so loop-bound objects are created there)."""
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=self._loop.run_forever, name="s3-llm-loop", daemon=True)
+                self._thread.start()
+
+        async def wrapper():
+            return await coro_factory()
+
+        return asyncio.run_coroutine_threadsafe(wrapper(), self._loop).result()
+
+    def close(self) -> None:
+        """Cancel what libraries left running on the loop (litellm's logging worker), then stop it."""
+        if self._loop is not None:
+            async def cancel_rest():
+                rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                for task in rest:
+                    task.cancel()
+                await asyncio.gather(*rest, return_exceptions=True)
+
+            try:
+                asyncio.run_coroutine_threadsafe(cancel_rest(), self._loop).result(timeout=5)
+            except Exception:  # closing must not fail a finished run
+                pass
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+            self._loop.close()
+            self._loop = None
+
+
+class Gateway:
+    """Sends batches of requests: identical prompts once, cached prompts never, the rest concurrently."""
+
+    def __init__(self, settings: LLMSettings, cache: LLMCache | None = None, stats: LLMStats | None = None,
+                 client: LiteLLMClient | None = None):
+        self.settings = settings
+        self.cache = cache
+        self.stats = stats or LLMStats()
+        self._client = client
+        self._chain = None
+        self._loop = LoopThread()
+
+    @property
+    def client(self) -> LiteLLMClient:
+        if self._client is None:
+            self._client = LiteLLMClient(self.settings)
+        return self._client
+
+    def _build_chain(self) -> Validating:
+        s, stats = self.settings, self.stats
+        return Validating(Retrying(Limited(self.client, s.concurrency, stats), s.retries, s.backoff, stats), stats)
+
+    def run(self, requests: list[ChatRequest]) -> list[Outcome]:
+        """Outcomes in request order."""
+        if not requests:
+            return []
+        started = time.perf_counter()
+        keys = [r.key(self.settings) for r in requests]
+        unique = dict(zip(keys, requests))
+        self.stats.requests += len(requests)
+        self.stats.deduplicated += len(requests) - len(unique)
+        results: dict[str, Outcome] = {}
+        if self.cache is not None:
+            for key, hit in self.cache.get_many(list(unique)).items():
+                results[key] = Outcome(data=parse_reply(hit.content, unique[key].schema)[0] if hit.ok else None,
+                                       content=hit.content, error_kind=None if hit.ok else "invalid", error=hit.error,
+                                       cached=True, prompt_tokens=hit.prompt_tokens, completion_tokens=hit.completion_tokens)
+            self.stats.cache_hits += len(results)
+        todo = [(k, r) for k, r in unique.items() if k not in results]
+        if todo:
+            fresh = self._loop.run(lambda: self._send_all(todo))
+            results.update(fresh)
+            if self.cache is not None:
+                self.cache.put_many([
+                    (k, self.settings.model_signature(), r.schema, json.dumps(list(r.messages), ensure_ascii=False),
+                     fresh[k].content, fresh[k].ok, fresh[k].error, fresh[k].prompt_tokens, fresh[k].completion_tokens,
+                     fresh[k].latency, fresh[k].cost)
+                    for k, r in todo if fresh[k].cacheable])
+        self.stats.wall_s += time.perf_counter() - started
+        return [results[k] for k in keys]
+
+    async def _send_all(self, todo: list[tuple[str, ChatRequest]]) -> dict[str, Outcome]:
+        if self._chain is None:
+            self._chain = self._build_chain()  # on the loop: the semaphore belongs to it
+        outcomes = await asyncio.gather(*(self._chain.complete(list(r.messages), r.schema) for _, r in todo))
+        for outcome in outcomes:
+            if not outcome.ok:
+                log.debug("LLM request failed: %s %s", outcome.error_kind, outcome.error)
+        return {k: o for (k, _), o in zip(todo, outcomes)}
+
+    def close(self) -> None:
+        self._loop.close()
+        if self._client is not None:
+            self._client.close()
+        if self.cache is not None:
+            self.cache.close()
+
+
+@dataclass(frozen=True)
+class ConnectionResult:
+    """What the dashboard's "Test connection" button shows."""
+
+    ok: bool
+    latency_s: float
+    message: str
+    structured: bool = field(default=False)  # the reply fitted the schema
+
+
+def test_connection(settings: LLMSettings) -> ConnectionResult:
+    """One small structured request through the real client, uncached and without retries."""
+    from dataclasses import replace
+
+    from .client import LLMUnavailable
+
+    quick = replace(settings, retries=0, max_tokens=min(settings.max_tokens, 32))
+    try:
+        gateway = Gateway(quick)
+        gateway.client  # import litellm before the clock starts
+        request = ChatRequest("connection", ({"role": "user", "content": 'Connection test: reply with {"ok": true}.'},))
+        started = time.perf_counter()
+        outcome = gateway.run([request])[0]
+        gateway.close()
+    except LLMUnavailable as exc:
+        return ConnectionResult(False, 0.0, str(exc))
+    elapsed = time.perf_counter() - started
+    if outcome.ok:
+        return ConnectionResult(True, elapsed, f"{settings.model} answered in {elapsed:.2f} s", structured=True)
+    if outcome.error_kind in ("invalid", "refusal"):
+        return ConnectionResult(True, elapsed, f"{settings.model} answered, but not in the required JSON ({outcome.error})")
+    return ConnectionResult(False, elapsed, f"{outcome.error_kind}: {outcome.error}")
+
+
+test_connection.__test__ = False  # not a pytest test despite its name

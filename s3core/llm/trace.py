@@ -1,0 +1,34 @@
+"""The LLM part of a run's trace: one ``llm_calls`` row per prompt, and the settings (never keys) in ``run``."""
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+TRACE_COLUMNS = ("step", "agent", "kind", "ok", "cached", "error_kind", "error", "calls", "prompt_tokens",
+                 "completion_tokens", "latency_s", "reply")
+_TYPES = (pa.int32(), pa.int32(), pa.string(), pa.bool_(), pa.bool_(), pa.string(), pa.string(), pa.int32(),
+          pa.int32(), pa.int32(), pa.float64(), pa.string())
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS llm_calls (step INTEGER, agent INTEGER, kind VARCHAR, ok BOOLEAN, cached BOOLEAN,
+    error_kind VARCHAR, error VARCHAR, calls INTEGER, prompt_tokens INTEGER, completion_tokens INTEGER,
+    latency_s DOUBLE, reply VARCHAR);
+CREATE TABLE IF NOT EXISTS run (key VARCHAR PRIMARY KEY, value VARCHAR);
+"""
+
+
+def write_llm_trace(con, rows: list[tuple], settings, stats) -> None:
+    """Append ``rows`` (``TRACE_COLUMNS`` order), replacing rows of the same steps left by an interrupted run."""
+    con.execute(SCHEMA)
+    con.execute("INSERT OR REPLACE INTO run VALUES ('llm_settings', ?), ('llm_stats', ?)",
+                [settings.public_json(), json.dumps(stats.as_dict())])
+    if not rows:
+        return
+    steps = sorted({r[0] for r in rows})
+    table = pa.table({name: pa.array([r[i] for r in rows], kind) for i, (name, kind) in enumerate(zip(TRACE_COLUMNS, _TYPES))})
+    con.register("_llm_rows", table)
+    try:
+        con.execute("DELETE FROM llm_calls WHERE step IN (SELECT unnest(?))", [steps])
+        con.execute("INSERT INTO llm_calls SELECT * FROM _llm_rows")
+    finally:
+        con.unregister("_llm_rows")

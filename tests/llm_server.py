@@ -1,0 +1,213 @@
+"""A scripted OpenAI-compatible chat server on 127.0.0.1, for the LLM tests and the benchmark.
+
+It answers ``POST /v1/chat/completions`` with a reply that fits the request's JSON schema, or
+with whatever a test scripted: malformed JSON, a refusal, a slow reply, 429, 500, or a stall
+longer than the client's timeout. It counts requests and keeps their bodies and headers.
+
+Run standalone (the benchmark does): ``python tests/llm_server.py --port 0 --latency 0.2``
+prints ``PORT <n>`` on stdout and serves until killed.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+BEHAVIOURS = ("valid", "malformed", "refusal", "slow", "429", "500", "401", "timeout", "empty")
+
+
+def instance_of(schema: dict, seed: str) -> object:
+    """A deterministic value that satisfies ``schema`` (the subset s3core uses), chosen by ``seed``."""
+    h = int(hashlib.sha256(seed.encode()).hexdigest()[:12], 16)
+    if "enum" in schema:
+        values = schema["enum"]
+        return values[h % len(values)]
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = next(k for k in kind if k != "null")
+    if kind == "object":
+        return {k: instance_of(v, seed + "/" + k) for k, v in schema.get("properties", {}).items()}
+    if kind == "integer":
+        lo, hi = schema.get("minimum", 0), schema.get("maximum", 100)
+        return lo + h % (hi - lo + 1)
+    if kind == "number":
+        return float(schema.get("minimum", 0))
+    if kind == "boolean":
+        return bool(h % 2)
+    if kind == "array":
+        return [instance_of(schema.get("items", {}), seed + "/0")]
+    return f"模拟文本 {h % 1000}：这件事值得关注。"
+
+
+class ScriptedServer:
+    """The server, its request counter and its script; use as a context manager."""
+
+    def __init__(self, latency: float = 0.0, default: str = "valid", port: int = 0):
+        self.latency = latency
+        self.default = default
+        self.script: deque[str] = deque()  # behaviours for the next requests, then ``default``
+        self.rule = None  # optional callable(body) -> behaviour or None, consulted before the script
+        self.timeout_stall = 5.0
+        self.requests: list[dict] = []
+        self.headers: list[dict] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.httpd.daemon_threads = True
+        self.httpd.request_queue_size = 512
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return len(self.requests)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.headers.clear()
+            self.script.clear()
+            self.rule = None
+            self.max_in_flight = 0
+
+    def start(self) -> "ScriptedServer":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _next_behaviour(self, body: dict) -> str:
+        with self._lock:
+            self.requests.append(body)
+            if self.rule is not None:
+                chosen = self.rule(body)
+                if chosen:
+                    return chosen
+            return self.script.popleft() if self.script else self.default
+
+    def _handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_GET(self):
+                self._send(200, {"object": "list", "data": [{"id": "test-model", "object": "model"}]})
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                except json.JSONDecodeError:
+                    return self._send(400, {"error": {"message": "bad json", "type": "invalid_request_error"}})
+                with server._lock:
+                    server.headers.append({k.lower(): v for k, v in self.headers.items()})
+                self._answer(body)
+
+            def _answer(self, body: dict):
+                behaviour = server._next_behaviour(body)
+                if server.latency:  # in flight = waiting here (counted before any reply byte is sent)
+                    with server._lock:
+                        server.in_flight += 1
+                        server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                    time.sleep(server.latency)
+                    with server._lock:
+                        server.in_flight -= 1
+                if behaviour == "401":  # echoes the key, as a careless real server might
+                    auth = self.headers.get("Authorization", "")
+                    return self._send(401, {"error": {"message": f"Incorrect API key provided: {auth}", "type": "invalid_request_error"}})
+                if behaviour == "429":
+                    return self._send(429, {"error": {"message": "rate limited", "type": "rate_limit_error"}}, {"Retry-After": "0"})
+                if behaviour == "500":
+                    return self._send(500, {"error": {"message": "internal error", "type": "server_error"}})
+                if behaviour == "timeout":
+                    time.sleep(server.timeout_stall)
+                if behaviour == "slow":
+                    time.sleep(0.5)
+                self._send(200, _completion(body, behaviour))
+
+            def _send(self, status: int, payload: dict, headers: dict | None = None):
+                data = json.dumps(payload, ensure_ascii=False).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        return Handler
+
+
+def _completion(body: dict, behaviour: str) -> dict:
+    messages = body.get("messages", [])
+    seed = json.dumps(messages, sort_keys=True, ensure_ascii=False)
+    refusal = None
+    if behaviour == "malformed":
+        content = '{"emotion": "calm", "attitude": '
+    elif behaviour == "refusal":
+        content, refusal = None, "I'm sorry, I can't help with that."
+    elif behaviour == "empty":
+        content = ""
+    else:
+        fmt = body.get("response_format") or {}
+        schema = (fmt.get("json_schema") or {}).get("schema") or {"type": "object", "properties": {}}
+        content = json.dumps(instance_of(schema, seed), ensure_ascii=False)
+    prompt_tokens = max(1, len(seed) // 4)
+    completion_tokens = max(1, len(content or refusal or "") // 4)
+    message = {"role": "assistant", "content": content}
+    if refusal is not None:
+        message["refusal"] = refusal
+    return {
+        "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": body.get("model", "test-model"),
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds each reply waits")
+    parser.add_argument("--default", choices=BEHAVIOURS, default="valid")
+    args = parser.parse_args()
+    server = ScriptedServer(latency=args.latency, default=args.default, port=args.port).start()
+    print(f"PORT {server.port}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
