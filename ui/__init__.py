@@ -1,0 +1,1 @@
+"""Shared dashboard code: per-session state, figure builders, network rendering and page widgets."""

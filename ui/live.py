@@ -1,0 +1,222 @@
+"""One traced run owned by one browser session: its simulation, its DuckDB writer and its stepping thread.
+
+Long runs step in a background thread so the page never freezes; the thread checks a stop
+flag before every step, so Stop takes effect within one step. Every step is simulated and
+committed to the trace under one lock, so the trace always matches the simulation, and pages
+read the live model only through ``inspect`` (under that lock) or the trace.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from s3core import memory, runner
+from s3core.engine import Simulation
+from s3core.recording import StepRecord
+from s3core.state import OFFICIAL
+from s3core.types import Action, Attitude, Emotion, Source
+
+from .decisions import RecordingPolicy
+from .networks import LoadedNetwork
+
+FEED_SIZE = 200  # newest posts kept in memory for the live feed
+
+
+class LiveRun:
+    """A run in progress: step it, run N steps in the background, stop it, read it."""
+
+    def __init__(self, sim: Simulation, path: Path, label: str, net: LoadedNetwork):
+        self.sim = sim
+        self.path = Path(path)
+        self.label = label
+        self.net = net  # the network this run uses (the session may load another meanwhile)
+        self.store = None
+        self.metrics: list[dict] = []
+        self.feed: deque[dict] = deque(maxlen=FEED_SIZE)
+        self.error: str | None = None
+        self.target = 0
+        self._batch = 0
+        self.step_seconds = 0.0
+        self.failed: str | None = None
+        self._lock = threading.RLock()       # guards sim, store writes and the in-memory records
+        self._read_lock = threading.Lock()   # guards the reader cursor
+        self._reader = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.closed = False
+
+    # -- state -----------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def steps_done(self) -> int:
+        return len(self.metrics)
+
+    @property
+    def has_trace(self) -> bool:
+        return self.store is not None
+
+    def progress(self) -> tuple[int, int]:
+        """(steps done in the current Run, steps asked for)."""
+        return max(0, self.steps_done - (self.target - self._batch)), self._batch
+
+    # -- stepping --------------------------------------------------------------------------
+    def _ensure_store(self) -> None:
+        if self.store is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.sim, self.store = runner.open_run(self.sim.scenario, self.path, sim=self.sim)
+            self._reader = self.store.con.cursor()
+
+    def _advance(self, last_step: int) -> StepRecord:
+        with self._lock:
+            if self.closed:
+                raise RuntimeError("this run was closed (Reset); start a new one")
+            if self.failed:
+                raise RuntimeError(f"this run failed earlier ({self.failed}); press Reset to start a new one")
+            try:
+                self._ensure_store()
+                started = time.perf_counter()
+                rec = self.sim.step()
+                # Checkpoint at the planned end, and at the step where a Stop lands.
+                runner.record(self.sim, self.store, rec, rec.step if self._stop.is_set() else last_step)
+            except Exception as exc:  # model and trace may now disagree: refuse further steps
+                self.failed = f"{type(exc).__name__} at step {self.sim.step_index}: {exc}"
+                raise
+            self.step_seconds = time.perf_counter() - started
+            self.metrics.append({"step": rec.step, "minutes": rec.minutes, **rec.metrics})
+            self._add_to_feed(rec)
+        return rec
+
+    def step(self) -> StepRecord:
+        """One step now, in the caller's thread (the Step button)."""
+        if self.running:
+            raise RuntimeError("a run is in progress; Stop it first")
+        self._stop.clear()
+        return self._advance(self.sim.step_index)
+
+    def start(self, n: int, on_done=None) -> None:
+        """Run ``n`` steps in a background thread; ``on_done(self)`` is called when it ends."""
+        if self.running:
+            raise RuntimeError("a run is already in progress")
+        n = int(n)
+        if n < 1:
+            raise ValueError("N must be at least 1")
+        self._stop.clear()
+        self.error = None
+        self._batch = n
+        self.target = self.steps_done + n
+        self._thread = threading.Thread(target=self._loop, args=(n, on_done), daemon=True,
+                                        name=f"s3-run-{self.path.stem}")
+        self._thread.start()
+
+    def _loop(self, n: int, on_done) -> None:
+        last = self.sim.step_index + n - 1
+        try:
+            while self.sim.step_index <= last and not self._stop.is_set():
+                self._advance(last)
+        except Exception as exc:  # shown on the page; the trace keeps every committed step
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            if on_done is not None:
+                on_done(self)
+
+    def stop(self, wait: float | None = 10.0) -> bool:
+        """Ask the run to stop before its next step; wait for the step in flight. True if stopped."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and wait is not None:
+            thread.join(wait)
+        return not self.running
+
+    def close(self) -> None:
+        """Stop, then close the trace file so it can be opened read-only."""
+        self.stop(wait=None)
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        with self._lock, self._read_lock:
+            self.closed = True
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+            if self.store is not None:
+                self.store.close()
+
+    # -- reading ---------------------------------------------------------------------------
+    def metrics_frame(self) -> pd.DataFrame:
+        with self._lock:
+            rows = list(self.metrics)
+        return pd.DataFrame(rows, columns=None if rows else ["step", "minutes", "aware", "new_aware", "calm", "moderate",
+                                                               "intense", "positive", "repost", "quote", "post", "posts"])
+
+    def recent_posts(self, n: int) -> list[dict]:
+        with self._lock:
+            return list(self.feed)[-n:][::-1]
+
+    def query(self, sql: str, params=()) -> pd.DataFrame | None:
+        """SQL over this run's trace through the writer's own connection; None once closed."""
+        with self._read_lock:
+            if self._reader is None:
+                return None
+            return self._reader.execute(sql, list(params)).df()
+
+    def _add_to_feed(self, rec: StepRecord) -> None:
+        posts = rec.posts
+        ids = self.sim.network.user_ids
+        start = max(0, len(posts["post_id"]) - FEED_SIZE)
+        for j in range(start, len(posts["post_id"])):
+            author = int(posts["author"][j])
+            self.feed.append({
+                "post_id": int(posts["post_id"][j]), "step": rec.step,
+                "author": "official account" if author == OFFICIAL else str(ids[author]), "agent": author,
+                "parent": int(posts["parent"][j]), "action": Action(int(posts["action"][j])).name.lower(),
+                "stance": Attitude(int(posts["stance"][j])).name.lower(),
+                "emotion": Emotion(int(posts["emotion"][j])).name.lower(), "text": posts["text"][j],
+            })
+
+    def inspect(self, agent: int) -> dict:
+        """One agent's profile, current state, memory pool (every factor) and last decision."""
+        with self._lock:
+            sim = self.sim
+            pop, state, net, params = sim.population, sim.state, sim.network, sim.scenario.memory
+            step = sim.step_index
+            pool = memory.pool_rows(state, params, agent, step)
+            source_scores = params.source_scores()
+            for row in pool:
+                src = source_scores[row["source"]]
+                row["source"] = Source(row["source"]).name.lower()
+                row["authenticity"] = src
+                row["relevance"] = ((row["static"] - params.weight_source * src) / params.weight_relevance
+                                    if params.weight_relevance > 0 else float("nan"))
+                p = row["post"]
+                row["stance"] = Attitude(int(sim.posts.stance[p])).name.lower()
+                row["emotion"] = Emotion(int(sim.posts.emotion[p])).name.lower()
+                author = int(sim.posts.author[p])
+                row["author"] = "official account" if author == OFFICIAL else str(net.user_ids[author])
+                row["removed"] = bool(sim.posts.removed[p])
+                row["labelled"] = bool(sim.posts.labelled[p])
+                row["text"] = sim.text_of(int(sim.posts.text_id[p]))
+            decision = sim.policy.last(agent) if isinstance(sim.policy, RecordingPolicy) else None
+            if decision is not None:
+                p = int(decision["focal_post"])
+                decision["focal_text"] = sim.text_of(int(sim.posts.text_id[p]))
+                author = int(sim.posts.author[p])
+                decision["focal_author"] = "official account" if author == OFFICIAL else str(net.user_ids[author])
+            history = pop.history_stance[agent]
+            return {
+                "agent": agent, "user_id": str(net.user_ids[agent]), "step": step,
+                "age": int(pop.age[agent]), "gender": int(pop.gender[agent]), "occupation": int(pop.occupation[agent]),
+                "category": int(pop.category[agent]), "followers": int(net.follower_count[agent]),
+                "followees": int(net.followee_count[agent]),
+                "history_stance": None if np.isnan(history) else float(history),
+                "aware": bool(state.aware[agent]), "aware_step": int(state.aware_step[agent]),
+                "emotion": int(state.emotion[agent]), "attitude": int(state.attitude[agent]),
+                "actions_taken": int(state.actions_taken[agent]), "pool": pool, "decision": decision,
+            }

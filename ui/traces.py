@@ -1,0 +1,140 @@
+"""Reading the session's run files: list them, and run SQL over any of them, live or finished.
+
+A run this session still writes is read through its writer's own connection (DuckDB allows
+one read-write opener per file); a finished run through a read-only connection cached per
+session and file. Results of finished runs never change, so their queries are cached too.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from s3core import scenario as S
+
+from .session import Workspace
+
+
+class _Reader:
+    """A read-only DuckDB connection with a lock, as cursors must not be created concurrently."""
+
+    def __init__(self, path: str):
+        self.con = duckdb.connect(path, read_only=True)
+        self.lock = threading.Lock()
+
+    def query(self, sql: str, params) -> pd.DataFrame:
+        with self.lock:
+            cur = self.con.cursor()
+        try:
+            return cur.execute(sql, list(params)).df()
+        finally:
+            cur.close()
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _reader(session_id: str, path: str, stamp: tuple) -> _Reader:
+    """A read-only connection to one finished run file of one session."""
+    return _Reader(path)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _cached_query(session_id: str, path: str, stamp: tuple, sql: str, params: tuple) -> pd.DataFrame:
+    return _reader(session_id, path, stamp).query(sql, params)
+
+
+def _stamp(path: Path) -> tuple:
+    info = path.stat()
+    return (info.st_size, info.st_mtime_ns)
+
+
+def query(ws: Workspace, path: Path, sql: str, params=()) -> pd.DataFrame:
+    """SQL over one run file of this session."""
+    path = Path(path)
+    live = ws.open_runs().get(path)
+    if live is not None:
+        out = live.query(sql, params)
+        if out is not None:
+            return out
+    return _cached_query(ws.session_id, str(path), _stamp(path), sql, tuple(params)).copy()
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run file of the session, as listed on the Compare and Traces pages."""
+
+    path: Path
+    run: str
+    name: str
+    network: str
+    agents: int
+    steps: int
+    interventions: int
+    created: str
+    status: str
+    minutes_per_step: float
+    scenario_toml: str
+
+
+def list_runs(ws: Workspace) -> list[RunInfo]:
+    """Every run file in the session's folder with at least its metadata, oldest first."""
+    out = []
+    open_runs = ws.open_runs()
+    for path in sorted(ws.run_dir.glob("*.duckdb")):
+        run = open_runs.get(path)
+        try:
+            meta = dict(query(ws, path, "SELECT key, value FROM run").itertuples(index=False))
+            steps = query(ws, path, "SELECT count(*) AS n FROM metrics")["n"].iloc[0]
+        except (duckdb.Error, OSError):
+            continue  # a file being created right now, or not a trace: skip it
+        if "scenario" not in meta:
+            continue
+        try:
+            n_interventions = len(S.loads(meta["scenario"]).interventions)
+        except S.ScenarioError:
+            n_interventions = -1
+        status = "running" if run is not None and run.running else ("live" if run is not None else "finished")
+        out.append(RunInfo(
+            path=path, run=path.stem, name=meta.get("name", "?"), network=meta.get("network", "?"),
+            agents=int(meta.get("agents", 0)), steps=int(steps), interventions=n_interventions,
+            created=meta.get("created_utc", ""), status=status,
+            minutes_per_step=float(meta.get("minutes_per_step", 60.0)), scenario_toml=meta["scenario"],
+        ))
+    return out
+
+
+def runs_frame(runs: list[RunInfo]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "run": r.run, "scenario": r.name, "status": r.status, "steps": r.steps, "interventions": r.interventions,
+        "network": r.network, "agents": r.agents, "created (UTC)": r.created,
+    } for r in runs])
+
+
+def metrics(ws: Workspace, path: Path) -> pd.DataFrame:
+    """A run's metrics table, one row per step, with the emotion-density column."""
+    df = query(ws, path, "SELECT * FROM metrics ORDER BY step")
+    df["emotion_density"] = df["moderate"] + df["intense"]
+    return df
+
+
+def states_at(ws: Workspace, path: Path, step: int, agents: list[int]) -> pd.DataFrame:
+    """aware, emotion and attitude of the given agents after ``step`` (initial values where unchanged)."""
+    return query(ws, path, """
+        WITH a AS (SELECT agent, initial_attitude FROM agents WHERE list_contains(?, agent)),
+             s AS (SELECT agent, arg_max(aware, step) AS aware, arg_max(emotion, step) AS emotion,
+                          arg_max(attitude, step) AS attitude
+                   FROM states WHERE step <= ? AND list_contains(?, agent) GROUP BY agent)
+        SELECT a.agent, coalesce(s.aware, false) AS aware, coalesce(s.emotion, 0) AS emotion,
+               coalesce(s.attitude, a.initial_attitude) AS attitude
+        FROM a LEFT JOIN s USING (agent) ORDER BY a.agent""", [agents, step, agents])
+
+
+def agent_history(ws: Workspace, path: Path, agent: int) -> pd.DataFrame:
+    """One agent's state at step -1 (initial) and after every step where it changed."""
+    return query(ws, path, """
+        SELECT -1 AS step, false AS aware, 0 AS emotion, initial_attitude AS attitude FROM agents WHERE agent = ?
+        UNION ALL
+        SELECT step, aware, emotion, attitude FROM states WHERE agent = ? ORDER BY step""", [agent, agent])
