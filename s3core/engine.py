@@ -67,7 +67,6 @@ class Simulation:
         self.depth_counts = np.zeros(1, dtype=np.int64)
         self.fresh = np.zeros(0, dtype=np.int64)
         self.step_index = 0
-        self.last_decisions: dict[int, dict] = {}
 
     def _rng(self, stream: str | int) -> np.random.Generator:
         """A generator derived from the scenario seed and a stream name or step number."""

@@ -36,6 +36,8 @@ class NetworkSpec:
     n_users: int = 10_000
     mean_followees: float = 10.0
     reciprocity: float = 0.3
+    tail_exponent: float = 2.2
+    graph_seed: int = -1  # seed of a synthetic graph; -1 derives it from the scenario seed
     max_bytes: int = 200_000_000
 
     def __post_init__(self):
@@ -121,7 +123,7 @@ def _build(cls, where: str, table: Any):
         values[key] = value
     try:
         obj = cls(**values)
-        if cls in P.PARAM_GROUPS.values() or cls is RunOptions:
+        if cls in P.PARAM_GROUPS.values() or cls is RunOptions or cls.__name__ == "DemographicParams":
             P.validate(obj)
     except (TypeError, ValueError) as exc:
         raise ScenarioError(f"[{where}] {exc}") from exc
@@ -150,6 +152,9 @@ def from_dict(data: dict, base_dir: str = "") -> Scenario:
         population = data.pop("population")
         if not isinstance(population, dict):
             raise ScenarioError("[population] must be a table")
+        from .demographics import DemographicParams
+
+        _build(DemographicParams, "population", population)  # check keys and ranges now, not at run time
         sections["population"] = population
     for name, cls in P.PARAM_GROUPS.items():
         if name in data:

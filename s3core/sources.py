@@ -24,7 +24,10 @@ def load_network(scenario: Scenario, rng: np.random.Generator) -> Network:
     if spec.source == "synthetic":
         from .synthetic import synthetic_network
 
-        return synthetic_network(spec.n_users, mean_followees=spec.mean_followees, reciprocity=spec.reciprocity, rng=rng)
+        if spec.graph_seed >= 0:
+            rng = np.random.default_rng(spec.graph_seed)
+        return synthetic_network(spec.n_users, mean_followees=spec.mean_followees, reciprocity=spec.reciprocity,
+                                 tail_exponent=spec.tail_exponent, rng=rng)
     if spec.source == "files":
         from .loaders import load_edge_list
 

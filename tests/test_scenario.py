@@ -66,3 +66,22 @@ def test_relative_paths_resolve_against_the_scenario_folder(tmp_path):
     (tmp_path / "s.toml").write_text("[network]\nsource = 'files'\nedges = 'e.csv'\n")
     sc = S.load(tmp_path / "s.toml")
     assert sc.resolve(sc.network.edges) == tmp_path / "e.csv"
+
+
+def test_population_keys_and_ranges_are_checked_when_loading():
+    with pytest.raises(S.ScenarioError, match="population"):
+        S.loads("[population]\nfemale_shar = 0.5\n")
+    with pytest.raises(S.ScenarioError, match="female_share"):
+        S.loads("[population]\nfemale_share = 1.5\n")
+    assert S.loads("[population]\nfemale_share = 0.5\n").population == {"female_share": 0.5}
+
+
+def test_a_synthetic_graph_seed_fixes_the_graph_whatever_the_run_seed():
+    import numpy as np
+
+    from s3core.sources import load_network
+
+    text = "seed = {}\n[network]\nsource = 'synthetic'\nn_users = 500\ngraph_seed = 3\n"
+    a = load_network(S.loads(text.format(1)), np.random.default_rng(1))
+    b = load_network(S.loads(text.format(2)), np.random.default_rng(2))
+    assert (a.follower_idx == b.follower_idx).all() and (a.follower_ptr == b.follower_ptr).all()

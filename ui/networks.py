@@ -51,7 +51,8 @@ def synthetic(n_users: int, mean_followees: float, reciprocity: float, tail_expo
                             tail_exponent=tail_exponent, rng=np.random.default_rng(seed), name="synthetic")
     key = f"synthetic-{n_users}-{mean_followees:g}-{reciprocity:g}-{tail_exponent:g}-{seed}"
     label = f"synthetic ({n_users:,} users, {mean_followees:g} followees each, reciprocity {reciprocity:g}, seed {seed})"
-    spec = NetworkSpec(source="synthetic", n_users=n_users, mean_followees=float(mean_followees), reciprocity=float(reciprocity))
+    spec = NetworkSpec(source="synthetic", n_users=n_users, mean_followees=float(mean_followees), reciprocity=float(reciprocity),
+                       tail_exponent=float(tail_exponent), graph_seed=int(seed))
     return LoadedNetwork(net, key, label, spec)
 
 
