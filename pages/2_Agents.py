@@ -13,7 +13,7 @@ from s3core import params as P
 from s3core.demographics import DemographicParams
 from s3core.engine import Simulation
 from s3core.types import UserCategory, label
-from ui import charts, policy_view
+from ui import charts, llm_panel, policy_view
 from ui.params_form import clear_widgets, params_form
 from ui.session import ensure_defaults, show_flash, text_resources
 from ui.widgets import chart
@@ -124,7 +124,8 @@ with policy_box:
     left, right = st.columns([1, 1])
     with left:
         with st.container(border=True):
-            st.subheader("Offline heuristic (active)")
+            st.subheader("Offline heuristic (active)" if ws.scenario.run.backend == "heuristic"
+                         else "Offline heuristic (for agents outside the LLM subset and failed calls)")
             st.markdown(
                 "Each exposed agent first updates emotion and attitude (Markov steps driven by its memory pool), "
                 "then chooses **ignore, repost, quote or post** from a multinomial logit over the focal post: "
@@ -143,15 +144,5 @@ with policy_box:
             chart(charts.action_probabilities(x, probs, policy_view.VARIABLES[vary][0],
                                               "What the policy does: action probabilities"), key="agents_explore_chart")
     with right:
-        # The LLM backend panel: model, prompt, rate limits and cost estimate go here once the
-        # s3core LLM backend lands; keep this container (key agents_llm_panel) as its place.
         with st.container(border=True, key="agents_llm_panel"):
-            st.subheader("LLM backend (coming soon)")
-            st.info("An LLM decision backend (same decision interface, batched and cached calls) is being added to "
-                    "s3core. Its settings will appear here: model, prompt, concurrency, cost estimate. Until then "
-                    "every run uses the offline heuristic, whatever `run.backend` says.", icon=":material/smart_toy:")
-            backend_field = {f.name: f for f in dataclasses.fields(ws.scenario.run)}["backend"]
-            st.radio("Decision backend", backend_field.metadata["choices"], index=0, key="agents_backend", disabled=True,
-                     format_func={"heuristic": "offline heuristic", "llm": "LLM (not available yet)"}.get,
-                     help=backend_field.metadata["help"])
-
+            llm_panel.backend_panel(ws)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import charts
+from ui import charts, llm_panel
 from ui.inspector import agent_inspector, state_network_view
 from ui.session import ensure_defaults, show_flash
 from ui.widgets import chart, feed, md_escape
@@ -102,6 +102,7 @@ def live_view(polling: bool) -> None:
                 help="Share of aware agents at moderate or intense emotion.")
     m[3].metric("Positive", f"{last['positive']:.1%}" if last is not None else "-", help="Share of aware agents with a positive attitude.")
     m[4].metric("Posts this step", f"{int(last['posts']):,}" if last is not None else "0")
+    llm_panel.run_counters(run)  # the LLM backend's calls, cache hits, fallbacks, tokens and cost
     left, right = st.columns([2.3, 1])
     with left:
         row = st.columns(2)

@@ -33,6 +33,12 @@ class RecordingPolicy:
         self.action = np.zeros(n_agents, dtype=np.int8)
         self.probs = np.full((n_agents, 4), np.nan, dtype=np.float32)
 
+    def __getattr__(self, name: str):
+        """Backend extras pass through (an LLM's write_trace, stats, last_exchange, close), so runner.record still logs calls."""
+        if name == "inner":  # not set yet (e.g. while copying): no recursion
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
     def decide(self, batch: DecisionBatch, rng: np.random.Generator) -> Decisions:
         decisions = self.inner.decide(batch, rng)
         agents = batch.agent

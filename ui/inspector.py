@@ -6,7 +6,7 @@ import streamlit as st
 
 from s3core.types import Gender, Occupation, Source, UserCategory, label
 
-from . import charts, netview, traces
+from . import charts, llm_panel, netview, traces
 from .live import LiveRun
 from .session import Workspace
 from .widgets import agent_suggestions, chart, md_escape, resolve_agent, sample_controls, sample_layout, show_network
@@ -96,6 +96,9 @@ def agent_inspector(ws: Workspace, live: LiveRun, recent_agents: list[int]) -> N
         if d is None:
             st.markdown("**Last decision**")
             st.caption("None yet: the agent has not been exposed to any post.")
+        elif all(p != p for p in d["probabilities"]):  # NaN: a backend without probabilities (the LLM) chose
+            st.markdown("**Last decision**")
+            st.caption(llm_panel.decision_note(live, agent, ACTIONS[d["action"]]))
         else:
             chart(charts.decision_probabilities(d["probabilities"], ACTIONS[d["action"]]), key="sim_decision")
     if d is not None:
@@ -107,6 +110,7 @@ def agent_inspector(ws: Workspace, live: LiveRun, recent_agents: list[int]) -> N
                      hide_index=True, width="stretch", key="sim_decision_inputs")
         st.markdown("Focal post text:")
         st.text(d["focal_text"])
+    llm_panel.exchange_view(live, agent)
 
 
 def state_network_view(ws: Workspace, live: LiveRun, recent_agents: list[int]) -> None:

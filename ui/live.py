@@ -43,7 +43,8 @@ class LiveRun:
         self._batch = 0
         self.step_seconds = 0.0
         self.failed: str | None = None
-        self._lock = threading.RLock()       # guards sim, store writes and the in-memory records
+        self._lock = threading.RLock()       # guards sim and store writes (held for a whole step)
+        self._records_lock = threading.Lock()  # guards the in-memory records, so polling never waits for a slow (LLM) step
         self._read_lock = threading.Lock()   # guards the reader cursor
         self._reader = None
         self._stop = threading.Event()
@@ -90,8 +91,9 @@ class LiveRun:
                 self.failed = f"{type(exc).__name__} at step {self.sim.step_index}: {exc}"
                 raise
             self.step_seconds = time.perf_counter() - started
-            self.metrics.append({"step": rec.step, "minutes": rec.minutes, **rec.metrics})
-            self._add_to_feed(rec)
+            with self._records_lock:
+                self.metrics.append({"step": rec.step, "minutes": rec.minutes, **rec.metrics})
+                self._add_to_feed(rec)
         return rec
 
     def step(self) -> StepRecord:
@@ -148,16 +150,19 @@ class LiveRun:
                 self._reader = None
             if self.store is not None:
                 self.store.close()
+            close_policy = getattr(self.sim.policy, "close", None)  # an LLM backend's loop thread and cache file
+            if close_policy is not None:
+                close_policy()
 
     # -- reading ---------------------------------------------------------------------------
     def metrics_frame(self) -> pd.DataFrame:
-        with self._lock:
+        with self._records_lock:
             rows = list(self.metrics)
         return pd.DataFrame(rows, columns=None if rows else ["step", "minutes", "aware", "new_aware", "calm", "moderate",
                                                                "intense", "positive", "repost", "quote", "post", "posts"])
 
     def recent_posts(self, n: int) -> list[dict]:
-        with self._lock:
+        with self._records_lock:
             return list(self.feed)[-n:][::-1]
 
     def query(self, sql: str, params=()) -> pd.DataFrame | None:

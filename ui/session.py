@@ -10,7 +10,7 @@ import os
 import re
 import tempfile
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import streamlit as st
@@ -23,6 +23,7 @@ from s3core.resources import TextResources, load_text_resources
 
 from .decisions import RecordingPolicy
 from .live import LiveRun
+from .llm import LLMChoice, build_policy, cache_path, choice_of
 from .networks import LoadedNetwork, bundled, describe_error, load_upload
 
 RUNS_ENV = "S3_RUNS_DIR"
@@ -58,6 +59,8 @@ class Workspace:
     jobs: list[LiveRun] = field(default_factory=list)
     counter: int = 0
     flash: list[tuple[str, str]] = field(default_factory=list)  # (level, message) shown once on the next page
+    llm: LLMChoice = field(default_factory=LLMChoice)  # used by runs when scenario.run.backend == "llm"
+    llm_results: dict = field(default_factory=dict)  # the Agents page's last connection test and cost estimate
     _population: tuple[tuple, Population] | None = None
 
     # -- population and simulations ---------------------------------------------------------
@@ -72,14 +75,20 @@ class Workspace:
             self._population = (key, probe.population)
         return self._population[1]
 
-    def build_sim(self, scenario: S.Scenario | None = None, net: LoadedNetwork | None = None) -> Simulation:
+    def build_sim(self, scenario: S.Scenario | None = None, net: LoadedNetwork | None = None,
+                  llm_cache: Path | None = None) -> Simulation:
         """A fresh simulation of a scenario on a network (default: the loaded one), recording decisions for the inspector.
 
+        Only runs pass ``llm_cache``: with it, an ``llm`` backend scenario gets the session's LLM policy; checks
+        and previews stay on the heuristic, so they never open a cache or call a model.
         Raises ValueError when the scenario does not fit the network (e.g. an unknown seed author).
         """
         scenario = scenario or self.scenario
         net = net or self.net
-        policy = RecordingPolicy(HeuristicPolicy(scenario.emotion, scenario.attitude, scenario.policy), net.network.n_users)
+        inner = HeuristicPolicy(scenario.emotion, scenario.attitude, scenario.policy)
+        if llm_cache is not None and scenario.run.backend == "llm":
+            inner = build_policy(self.llm, llm_cache)
+        policy = RecordingPolicy(inner, net.network.n_users)
         return Simulation(scenario, network=net.network, policy=policy, text=text_resources(),
                           population=self.population(net=net, scenario=scenario))
 
@@ -98,7 +107,7 @@ class Workspace:
             self.live.close()
             self.live = None
         if self.live is None or self.live.closed:
-            sim = self.build_sim()
+            sim = self.build_sim(llm_cache=cache_path(self.run_dir))
             self.live = LiveRun(sim, self.new_run_path(self.scenario.name), f"{self.scenario.name} (interactive)", self.net)
         return self.live
 
@@ -116,7 +125,13 @@ class Workspace:
         out = []
         if self.live.net.key != self.net.key:
             out.append(f"the network ({self.net.label})")
-        if self.live.sim.scenario.replace(network=self.scenario.network) != self.scenario:
+        before = self.live.sim.scenario.replace(network=self.scenario.network)
+        backend = self.scenario.run.backend
+        if before.run.backend != backend:
+            out.append(f"the decision backend ({'LLM' if backend == 'llm' else 'offline heuristic'})")
+        elif backend == "llm" and choice_of(self.live.sim) != self.llm.signature():
+            out.append("the LLM backend settings")
+        if before.replace(run=replace(before.run, backend=backend)) != self.scenario:
             out.append("the scenario (parameters or interventions)")
         return out
 
@@ -138,7 +153,8 @@ class Workspace:
     # -- batch runs (baselines and full scenario runs) --------------------------------------------
     def start_job(self, scenario: S.Scenario, label: str, steps: int) -> LiveRun:
         """Run ``steps`` steps of a scenario into a new trace file in the background."""
-        job = LiveRun(self.build_sim(scenario), self.new_run_path(f"{scenario.name}-{label}"), label, self.net)
+        path = self.new_run_path(f"{scenario.name}-{label}")
+        job = LiveRun(self.build_sim(scenario, llm_cache=cache_path(self.run_dir, path)), path, label, self.net)
         self.jobs.append(job)
         job.start(steps, on_done=lambda run: run.close())
         return job

@@ -16,6 +16,7 @@ import streamlit as st
 
 from s3core import scenario as S
 
+from .llm import CACHE_SUFFIX
 from .session import Workspace
 
 
@@ -84,6 +85,8 @@ def list_runs(ws: Workspace) -> list[RunInfo]:
     out = []
     open_runs = ws.open_runs()
     for path in sorted(ws.run_dir.glob("*.duckdb")):
+        if path.name.endswith(CACHE_SUFFIX):  # an LLM cache, held open read-write by LLM runs: never open it here
+            continue
         run = open_runs.get(path)
         try:
             meta = dict(query(ws, path, "SELECT key, value FROM run").itertuples(index=False))

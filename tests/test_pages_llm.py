@@ -1,0 +1,160 @@
+"""The LLM backend on the dashboard (Streamlit AppTest) against the scripted local server from llm_server.py.
+
+The Agents page sets the backend through its widgets; the Simulate page steps, shows the counters
+and the inspector's prompt; the API key must reach the server and nothing in the run folder.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from llm_server import ScriptedServer
+from ui import llm
+from ui.session import STATE_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "sk-test-NEVER-STORE-THIS-0123456789"
+DOWN = "http://127.0.0.1:9/v1"  # nothing listens on the discard port
+
+
+@pytest.fixture(autouse=True)
+def runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("S3_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.delenv("S3_LLM_CACHE", raising=False)
+    return tmp_path / "runs"
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ScriptedServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def srv(server):
+    server.reset()
+    server.latency, server.default = 0.0, "valid"
+    return server
+
+
+def clean(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def agents_page(api_base: str, share: float = 0.05) -> AppTest:
+    """The Agents page with the LLM backend chosen and configured through its widgets."""
+    at = AppTest.from_file(str(ROOT / "pages/2_Agents.py"), default_timeout=60).run()
+    assert at.radio(key="agents_backend").value == "heuristic", "the offline heuristic is the default"
+    at.radio(key="agents_backend").set_value("llm").run()
+    at.text_input(key="agents_llm_model").input("openai/test-model")
+    at.text_input(key="agents_llm_api_base").input(api_base)
+    at.text_input(key="agents_llm_api_key").input(KEY)
+    at.number_input(key="agents_llm_retries").set_value(0)
+    at.number_input(key="agents_llm_timeout").set_value(5.0)
+    at.slider(key="agents_llm_share").set_value(share)
+    return clean(at.run())
+
+
+def simulate(ws, steps: int) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages/4_Simulate.py"), default_timeout=60)
+    at.session_state[STATE_KEY] = ws
+    clean(at.run())
+    for _ in range(steps):
+        clean(at.button(key="sim_step").click().run())
+    return at
+
+
+def table_text(path: Path) -> str:
+    """Every row of every table of a DuckDB file, as CSV text."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        assert tables, path
+        return "\n".join(con.execute(f'SELECT * FROM "{t}"').df().to_csv() for t in tables)
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_llm_run_counts_calls_shows_prompts_and_never_stores_the_key(srv):
+    agents = agents_page(srv.api_base, share=0.2)
+    ws = agents.session_state[STATE_KEY]
+    assert agents.text_input(key="agents_llm_api_key").value == "", "the key leaves the widget at once"
+    assert ws.scenario.run.backend == "llm" and ws.llm.settings.api_key.reveal() == KEY
+    assert ws.llm.subset.share == 0.2 and ws.llm.settings.retries == 0
+    assert any("use the LLM" in c.value for c in agents.caption)
+
+    at = simulate(ws, 3)
+    policy = llm.llm_policy(ws.live.sim)
+    assert policy is not None and int(metric(at, "LLM calls").replace(",", "")) > 0 and srv.count > 0
+    assert metric(at, "Fallbacks") == "0" and int(metric(at, "Tokens").replace(",", "")) > 0
+    assert any(KEY in h.get("authorization", "") for h in srv.headers), "the key was sent to the server"
+
+    # The inspector shows an LLM agent's prompt and the model's reply, as plain text.
+    ids = list(ws.net.network.user_ids.astype(str))
+    pick = next(uid for uid in at.selectbox(key="sim_agent").options if policy.last_exchange(ids.index(uid)))
+    agent = ids.index(pick)
+    clean(at.selectbox(key="sim_agent").set_value(pick).run())
+    texts = [t.value for t in at.text]
+    exchange = policy.last_exchange(agent)[0]
+    assert any("[system]" in t and exchange.messages[-1]["content"] in t for t in texts)
+    assert exchange.response in texts
+
+    # Reset and the same steps again: answered from the session's cache, without a request.
+    sent = srv.count
+    at.selectbox(key="sim_agent").set_value(None)  # AppTest cannot keep a typed-in value the new run does not suggest
+    clean(at.button(key="sim_reset").click().run())
+    for _ in range(3):
+        clean(at.button(key="sim_step").click().run())
+    assert srv.count == sent and metric(at, "LLM calls") == "0" and metric(at, "Cache hits").endswith("(100%)")
+
+    ws.live.close()  # flush the traces and the cache to disk
+    files = [p for p in ws.run_dir.rglob("*") if p.is_file()]
+    databases = [p for p in files if p.suffix == ".duckdb"]
+    assert any(p.name.endswith(llm.CACHE_SUFFIX) for p in databases) and len(databases) == 3
+    for path in files:  # raw bytes, and (DuckDB compresses strings) every table's rows as text
+        assert KEY.encode() not in path.read_bytes(), f"the API key was written to {path.name}"
+    for path in databases:
+        assert KEY not in table_text(path), f"the API key was written to {path.name}"
+    with duckdb.connect(str(min(databases)), read_only=True) as con:  # the first run traced its calls after each step
+        assert con.execute("SELECT count(*) FROM llm_calls WHERE ok").fetchone()[0] > 0
+        settings = json.loads(con.execute("SELECT value FROM run WHERE key = 'llm_settings'").fetchone()[0])
+    assert settings["model"] == "openai/test-model" and settings["session_key"] is True
+
+
+def test_failing_server_counts_fallbacks_and_the_page_goes_on(srv):
+    srv.default = "500"
+    ws = agents_page(srv.api_base, share=0.1).session_state[STATE_KEY]
+    at = simulate(ws, 2)
+    assert ws.live.steps_done == 2 and int(metric(at, "Fallbacks").replace(",", "")) > 0
+    assert any("server" in w.value and "heuristic" in w.value for w in at.warning)
+
+
+def test_connection_check_success_then_failure_and_a_run_with_the_server_down(srv):
+    agents = agents_page(srv.api_base)
+    clean(agents.button(key="agents_llm_test").click().run())
+    assert any("Connected" in s.value for s in agents.success) and srv.count == 1
+    agents.text_input(key="agents_llm_api_base").input(DOWN)
+    clean(agents.button(key="agents_llm_test").click().run())
+    errors = [e.value for e in agents.error]
+    assert any("Connection failed" in e for e in errors) and not agents.success
+    assert not any(KEY in e for e in errors)
+    at = simulate(agents.session_state[STATE_KEY], 1)
+    assert at.session_state[STATE_KEY].live.steps_done == 1 and any("connection error" in w.value.lower() for w in at.warning)
+
+
+def test_cost_estimate_on_demand_and_heuristic_runs_show_no_llm_counters(srv):
+    agents = agents_page(srv.api_base)
+    clean(agents.button(key="agents_llm_estimate").click().run())
+    table = next(d.value for d in agents.dataframe if "estimate" in d.value.columns)
+    rows = dict(zip(table["estimate"], table["value"]))
+    assert int(rows["calls"].replace(",", "")) > 0 and rows["cost"].startswith("unknown") and srv.count == 0
+    agents.radio(key="agents_backend").set_value("heuristic").run()
+    at = simulate(agents.session_state[STATE_KEY], 1)
+    assert not any(m.label == "LLM calls" for m in at.metric) and srv.count == 0
+
