@@ -11,7 +11,8 @@ from ui.session import ensure_defaults, use_app_navigation
 from ui.widgets import md_escape
 
 use_app_navigation()
-st.set_page_config(page_title="S3 policy lab", page_icon=":material/hub:", layout="wide")
+# An emoji icon: a material icon would make the browser fetch a font from the internet.
+st.set_page_config(page_title="S3 policy lab", page_icon="🕸️", layout="wide")
 
 
 def overview() -> None:

@@ -57,7 +57,8 @@ def _add(make) -> None:
     except (ValueError, TypeError) as exc:
         st.error(f"Not added: {md_escape(exc)}")
         return
-    st.success(f"Added {item.kind} at step {item.step}.")
+    ws.notify("success", f"Added {item.kind} at step {item.step}.")
+    st.rerun()  # so seed lists and the sidebar already include the new intervention
 
 
 def _remove(ws) -> None:

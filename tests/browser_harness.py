@@ -253,11 +253,26 @@ def exceptions(page) -> list[str]:
     return [e.inner_text()[:2000] for e in page.locator('[data-testid="stException"]').all()]
 
 
-def screenshot(page, name: str) -> Path:
-    """Save a full-page PNG under test-artifacts/ (created on demand) and return its path."""
+def screenshot(page, name: str, max_height: int = 6000) -> Path:
+    """Save a PNG of the whole page under test-artifacts/ (created on demand) and return its path.
+
+    Streamlit scrolls inside its main section, not the document, so a "full page" screenshot would
+    show one screen: the viewport is made as tall as the content for the shot, then restored.
+    """
     ARTIFACTS.mkdir(exist_ok=True)
+    page.mouse.move(0, 0)  # no tooltip left over from the last hover
     path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', name).strip('_')}.png"
-    page.screenshot(path=str(path), full_page=True)
+    size = page.viewport_size or VIEWPORT
+    height = page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+                           " return m ? m.scrollHeight : 0; }")
+    tall = min(max(int(height), size["height"]), max_height)
+    if tall > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": tall})
+    try:
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        if tall > size["height"]:
+            page.set_viewport_size(size)
     return path
 
 

@@ -31,10 +31,10 @@ def chart_exports(fig: go.Figure, name: str, key: str) -> None:
     """HTML and PNG downloads for one chart; PNG is rendered only when clicked."""
     cols = st.columns(2)
     cols[0].download_button("Download HTML", data=lambda: html_bytes(fig), file_name=f"{name}.html", mime="text/html",
-                            key=f"{key}_html", icon=":material/download:")
+                            key=f"{key}_html", icon=":material/download:", on_click="ignore")
     reason = png_status()
     cols[1].download_button("Download PNG", data=lambda: png_bytes(fig), file_name=f"{name}.png", mime="image/png",
-                            key=f"{key}_png", icon=":material/image:", disabled=reason is not None,
+                            key=f"{key}_png", icon=":material/image:", disabled=reason is not None, on_click="ignore",
                             help=reason or "Rendered on click by kaleido with the local Chromium (a few seconds the first time).")
     if reason is not None:
         st.caption(f"{reason} Meanwhile, use the camera icon in the chart's toolbar to save a PNG from the browser.")
@@ -44,9 +44,10 @@ def table_exports(df_fn, name: str, key: str) -> None:
     """CSV and Parquet downloads of a table; the table is built only when a button is clicked."""
     cols = st.columns(2)
     cols[0].download_button("Download CSV", data=lambda: csv_bytes(df_fn()), file_name=f"{name}.csv", mime="text/csv",
-                            key=f"{key}_csv", icon=":material/download:")
+                            key=f"{key}_csv", icon=":material/download:", on_click="ignore")
     cols[1].download_button("Download Parquet", data=lambda: parquet_bytes(df_fn()), file_name=f"{name}.parquet",
-                            mime="application/vnd.apache.parquet", key=f"{key}_parquet", icon=":material/download:")
+                            mime="application/vnd.apache.parquet", key=f"{key}_parquet", icon=":material/download:",
+                            on_click="ignore")
 
 
 def feed(posts: list[dict], height: int = 620) -> None:
