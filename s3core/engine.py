@@ -59,9 +59,8 @@ class Simulation:
         self.state = AgentState.empty(self.network.n_users, self.scenario.memory.capacity, attitude)
         self.posts = PostStore()
         self.extra_texts: list[str] = []
-        self._all_texts: np.ndarray | None = None
-        self._profile_table: np.ndarray | None = None
         self.extra_vectors = np.zeros((0, self.text.vectors.shape[1]), dtype=np.float32)
+        self._texts_changed()
         self.seed_ids: dict[str, int] = {}
         self.stance_rules: list[tuple[int, str, float]] = []
         self.depth_counts = np.zeros(1, dtype=np.int64)
@@ -89,9 +88,18 @@ class Simulation:
                     raise ValueError(f"seed post {item.name or item.text[:20]!r} names author {item.author!r}, who is not in the network")
 
     # -- texts -----------------------------------------------------------------------------
+    def _texts_changed(self) -> None:
+        """Drop everything derived from the text list; rebuilt on next use, not on every step."""
+        self._all_texts: np.ndarray | None = None
+        self._all_vectors: np.ndarray | None = None
+        self._profile_table: np.ndarray | None = None
+
     @property
     def text_vectors(self) -> np.ndarray:
-        return np.concatenate([self.text.vectors, self.extra_vectors]) if len(self.extra_texts) else self.text.vectors
+        """Vectors of the pool texts followed by the texts added during the run."""
+        if self._all_vectors is None:
+            self._all_vectors = np.concatenate([self.text.vectors, self.extra_vectors]) if len(self.extra_texts) else self.text.vectors
+        return self._all_vectors
 
     def text_of(self, text_id: int) -> str:
         pool = len(self.text.texts)
@@ -99,7 +107,7 @@ class Simulation:
 
     def texts_of(self, text_ids: np.ndarray) -> list[str]:
         """Texts of many text ids at once (vectorized lookup for records)."""
-        if self._all_texts is None or len(self._all_texts) != len(self.text.texts) + len(self.extra_texts):
+        if self._all_texts is None:
             self._all_texts = np.array(list(self.text.texts) + self.extra_texts, dtype=object)
         return self._all_texts[np.asarray(text_ids, dtype=np.int64)].tolist()
 
@@ -108,6 +116,7 @@ class Simulation:
         start = len(self.text.texts) + len(self.extra_texts)
         self.extra_texts.extend(texts)
         self.extra_vectors = np.concatenate([self.extra_vectors, self.text.model.embed(list(texts))])
+        self._texts_changed()
         return np.arange(start, start + len(texts), dtype=np.int32)
 
     # -- the step --------------------------------------------------------------------------
@@ -235,7 +244,7 @@ class Simulation:
     def _profile_relevance(self) -> np.ndarray:
         """Relevance of every text to every shared profile, rebuilt when texts are added."""
         vectors = self.text_vectors
-        if self._profile_table is None or self._profile_table.shape[1] != len(vectors):
+        if self._profile_table is None:
             self._profile_table = self.population.profile_vectors @ vectors.T
         return self._profile_table
 
@@ -350,8 +359,8 @@ class Simulation:
         self.step_index = int(arrays["step_index"][0])
         self.fresh = np.array(arrays["fresh"], dtype=np.int64)
         self.extra_texts = [str(s) for s in arrays["extra_texts"]]
-        self._all_texts = None
         self.extra_vectors = np.array(arrays["extra_vectors"], dtype=np.float32).reshape(-1, self.text.vectors.shape[1])
+        self._texts_changed()
         self.seed_ids = {str(k): int(v) for k, v in zip(arrays["seed_names"], arrays["seed_post_ids"])}
         self.stance_rules = [(int(s), str(a), float(x)) for s, a, x in zip(arrays["rule_stance"], arrays["rule_action"], arrays["rule_strength"])]
         self.depth_counts = np.array(arrays["depth_counts"], dtype=np.int64)

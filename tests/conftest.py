@@ -17,6 +17,15 @@ def small_network():
     return synthetic_network(2000, mean_followees=8.0, reciprocity=0.3, rng=np.random.default_rng(5))
 
 
+@pytest.fixture(scope="module")
+def server():
+    """The scripted local OpenAI-compatible server of tests/llm_server.py, one per test module."""
+    from llm_server import ScriptedServer
+
+    with ScriptedServer() as srv:
+        yield srv
+
+
 @pytest.fixture
 def make_sim(text, small_network):
     """Build a Simulation on the small network from scenario keyword changes."""

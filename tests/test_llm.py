@@ -27,12 +27,6 @@ SEED = (SeedPost(step=0, text="日本核电站辐射泄漏，大家注意！", n
 KEY = "sk-test-NEVER-STORE-THIS-0123456789"
 
 
-@pytest.fixture(scope="module")
-def server():
-    with ScriptedServer() as srv:
-        yield srv
-
-
 @pytest.fixture
 def srv(server):
     server.reset()

@@ -12,7 +12,6 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from llm_server import ScriptedServer
 from ui import llm
 from ui.session import STATE_KEY
 
@@ -26,12 +25,6 @@ def runs_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("S3_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.delenv("S3_LLM_CACHE", raising=False)
     return tmp_path / "runs"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with ScriptedServer() as srv:
-        yield srv
 
 
 @pytest.fixture
