@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import scenario as S
 from .llm import cli as llm_cli
+from .trace_lock import TraceFileError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -15,10 +16,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a scenario and trace it to a DuckDB file")
     run.add_argument("scenario", help="scenario TOML file")
-    run.add_argument("--out", required=True, help="trace file to write (DuckDB)")
+    run.add_argument("--out", required=True, help="trace file to write (DuckDB); never one another process has open, "
+                     "and never one that holds a run unless --resume or --force")
     run.add_argument("--steps", type=int, help="override the scenario's number of steps")
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--resume", action="store_true", help="continue an interrupted trace from its latest checkpoint")
+    run.add_argument("--force", action="store_true", help="replace the run already recorded in --out (says so on stderr)")
     run.add_argument("--json", action="store_true", help="print the per-step curves as one JSON object")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     llm_cli.add_arguments(run)
@@ -30,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--steps", type=int, default=50, help="steps per graph (traced; 50 is the memory target)")
     bench.add_argument("--quick", action="store_true", help="small graphs only (smoke test)")
     bench.add_argument("--datasets", default=None, help="folder of the shared datasets (default: ../shared/datasets)")
+    llm_cli.add_cache_command(sub)
     return parser
 
 
@@ -48,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
-            from .runner import run_to_trace, stderr_progress
+            from .runner import prepare_out, run_to_trace, stderr_progress
 
             scenario = S.load(args.scenario)
             changes = {k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None}
@@ -57,10 +61,16 @@ def main(argv: list[str] | None = None) -> int:
             if changes:
                 scenario = S.from_dict({**S.to_dict(scenario), **changes}, base_dir=scenario.base_dir)
             progress = None if args.quiet else stderr_progress
+            if not getattr(args, "estimate", False):  # refuse early, before any backend opens the file
+                replaced = prepare_out(args.out, resume=args.resume, replace=args.force)
+                if replaced:
+                    print(f"replacing {args.out}: it held {replaced}", file=sys.stderr)
             if scenario.run.backend == "llm":
-                summary = llm_cli.run_llm(args, scenario, progress)
-                if summary is None:  # --estimate
+                result = llm_cli.run_llm(args, scenario, progress)
+                if result is None:  # --estimate
                     return 0
+                _print_curves(result.summary, args.json)
+                return result.exit_code  # non-zero when most LLM decisions fell back
             else:
                 summary = run_to_trace(scenario, args.out, resume=args.resume, progress=progress)
             _print_curves(summary, args.json)
@@ -69,12 +79,14 @@ def main(argv: list[str] | None = None) -> int:
 
             with TraceStore(args.trace, read_only=True) as store:
                 _print_curves(store.summary(), args.json)
+        elif args.command == "cache":
+            return llm_cli.cache_command(args)
         else:
             sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
             from benchmarks.engine_bench import main as bench_main
 
             return bench_main(args)
-    except (S.ScenarioError, ValueError, FileNotFoundError, llm_cli.LLMUnavailable) as exc:
+    except (S.ScenarioError, ValueError, FileNotFoundError, TraceFileError, llm_cli.LLMUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

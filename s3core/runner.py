@@ -9,25 +9,73 @@ from typing import Callable
 from . import scenario as S
 from .engine import Simulation
 from .recording import StepRecord
-from .trace import TraceStore
+from .trace import WRITE_HINT, TraceStore, recorded_run
+from .trace_lock import TraceExists, TraceLock
 
 
 class ResumeError(ValueError):
     """A trace that cannot be resumed with the given scenario."""
 
 
-def open_run(scenario: S.Scenario, out: str | Path, resume: bool = False, sim: Simulation | None = None) -> tuple[Simulation, TraceStore]:
-    """A simulation and its trace store, fresh or continued from the trace's latest checkpoint."""
+def prepare_out(out: str | Path, resume: bool = False, replace: bool = False) -> str | None:
+    """Check that a run may write ``out`` now; with ``replace``, delete the run it holds.
+
+    Nothing another process has open is ever touched, and a recorded run is kept unless
+    ``resume`` (continue it) or ``replace`` (delete it) says otherwise. Returns the replaced
+    run in words, or None.
+
+    Raises:
+        TraceInUse: another process has ``out`` open; the message names it.
+        TraceExists: ``out`` holds a recorded run (and neither flag is given), or is not a trace.
+    """
     out = Path(out)
-    scenario_toml = S.dumps(scenario)
-    if resume and out.exists():
-        store = TraceStore(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with TraceLock(out).acquire(WRITE_HINT):
+        return _clear(out, resume, replace)
+
+
+def _clear(out: Path, resume: bool, replace: bool) -> str | None:
+    """Under ``out``'s lock: keep a recorded run to resume, refuse to replace one unasked, else remove it."""
+    existing = recorded_run(out)
+    if existing is not None:
+        if resume:
+            return None
+        if not replace:
+            raise TraceExists(f"{out} already holds {existing}; pass --force to replace it, --resume to continue it, "
+                              "or choose another --out")
+    for leftover in (out, out.with_name(out.name + ".wal")):
+        if leftover.exists():
+            leftover.unlink()
+    return existing
+
+
+def open_run(scenario: S.Scenario, out: str | Path, resume: bool = False, sim: Simulation | None = None,
+             replace: bool = False) -> tuple[Simulation, TraceStore]:
+    """A simulation and its trace store, fresh or continued from the trace's latest checkpoint.
+
+    The store holds ``out``'s lock until it is closed, so no other run can write or delete it meanwhile.
+
+    Raises:
+        TraceInUse: another process has ``out`` open.
+        TraceExists: ``out`` holds a recorded run and neither ``resume`` nor ``replace`` is given.
+        ResumeError: ``resume`` onto a trace of a different scenario or seed.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock = TraceLock(out).acquire(WRITE_HINT)
+    try:
+        _clear(out, resume, replace)
+        store = TraceStore(out, lock=lock)
+    except BaseException:
+        lock.release()
+        raise
+    try:
+        scenario_toml = S.dumps(scenario)
         recorded = store.meta().get("scenario")
-        if recorded is not None and recorded != scenario_toml:
-            store.close()
+        if resume and recorded is not None and recorded != scenario_toml:
             raise ResumeError(f"{out} was recorded with a different scenario or seed; resume with the same scenario, or write to a new --out")
         sim = sim or Simulation(scenario)
-        checkpoint = store.latest_checkpoint()
+        checkpoint = store.latest_checkpoint() if resume else None
         if recorded is None or checkpoint is None:
             store.truncate_after(-1)
             store.start(sim, scenario_toml)
@@ -36,15 +84,9 @@ def open_run(scenario: S.Scenario, out: str | Path, resume: bool = False, sim: S
             store.truncate_after(step)
             sim.restore(arrays)
         return sim, store
-    if out.exists():
-        out.unlink()
-    wal = out.with_name(out.name + ".wal")
-    if wal.exists():
-        wal.unlink()
-    sim = sim or Simulation(scenario)
-    store = TraceStore(out)
-    store.start(sim, scenario_toml)
-    return sim, store
+    except BaseException:
+        store.close()
+        raise
 
 
 def record(sim: Simulation, store: TraceStore, rec: StepRecord, last_step: int) -> None:
@@ -62,9 +104,14 @@ def run_to_trace(
     resume: bool = False,
     progress: Callable[[int, int, float], None] | None = None,
     sim: Simulation | None = None,
+    replace: bool = False,
 ) -> dict:
-    """Run ``scenario.steps`` steps (continuing a resumed trace) and return the run's curves."""
-    sim, store = open_run(scenario, out, resume=resume, sim=sim)
+    """Run ``scenario.steps`` steps (continuing a resumed trace) and return the run's curves.
+
+    Raises:
+        TraceInUse, TraceExists, ResumeError: as ``open_run``.
+    """
+    sim, store = open_run(scenario, out, resume=resume, sim=sim, replace=replace)
     try:
         last = scenario.steps - 1
         started = time.perf_counter()

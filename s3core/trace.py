@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import json
 import platform
+import tomllib
 from datetime import datetime, timezone
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
 from .recording import StepRecord
 from .state import pack, unpack
+from .trace_lock import TraceExists, TraceFileError, TraceInUse, TraceLock, connect
 from .types import Action, Attitude, Emotion
 
 SCHEMA = """
@@ -31,6 +32,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (step INTEGER, data BLOB);
 """
 METRIC_COLUMNS = ("step", "minutes", "aware", "new_aware", "calm", "moderate", "intense", "positive", "exposures",
                   "exposed", "ignore", "repost", "quote", "post", "posts", "max_depth", "max_breadth", "fallbacks")
+READ_HINT = "wait for it to finish, then read the trace again"
+WRITE_HINT = "wait for it to finish or choose another --out"
 STEP_TABLES = ("states", "posts", "metrics", "breakdown", "checkpoints")
 _NAMES = {"action": [a.name.lower() for a in Action], "stance": [a.name.lower() for a in Attitude],
           "emotion": [e.name.lower() for e in Emotion]}
@@ -52,16 +55,45 @@ def package_versions() -> dict:
 class TraceStore:
     """A run's DuckDB file: metadata, agents, per-step changes, posts, metrics and checkpoints."""
 
-    def __init__(self, path: str | Path, read_only: bool = False):
+    def __init__(self, path: str | Path, read_only: bool = False, lock: TraceLock | None = None):
+        """Open a trace: read-only to read a recorded run, else for writing under the trace's lock.
+
+        A writer takes ``lock`` (already held, e.g. by ``runner.open_run``) or acquires one, and
+        releases it on ``close``.
+
+        Raises:
+            FileNotFoundError: read-only and there is no such file.
+            TraceInUse: another process writes the file (read-only), or has it open at all (writing).
+            TraceFileError: the file is not a trace.
+        """
         self.path = Path(path)
-        if read_only and not self.path.exists():
-            raise FileNotFoundError(f"{self.path}: no such trace file")
-        self.con = duckdb.connect(str(self.path), read_only=read_only)
-        if not read_only:
+        self._lock = None
+        if read_only:
+            if not self.path.exists():
+                raise FileNotFoundError(f"{self.path}: no such trace file")
+            self.con = connect(self.path, read_only=True, hint=READ_HINT)
+            tables = {r[0] for r in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            if not {"run", "metrics"} <= tables:
+                self.con.close()
+                raise TraceFileError(f"{self.path} is a DuckDB file but not a trace (no run or metrics table)")
+            return
+        own = lock or TraceLock(self.path).acquire()
+        try:
+            self.con = connect(self.path, read_only=False, hint=WRITE_HINT)
             self.con.execute(SCHEMA)
+        except BaseException:
+            if lock is None:
+                own.release()
+            raise
+        self._lock = own
 
     def close(self) -> None:
-        self.con.close()
+        """Close the connection (DuckDB folds its WAL into the file), then give up the trace's lock."""
+        try:
+            self.con.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
     def __enter__(self):
         return self
@@ -150,6 +182,46 @@ class TraceStore:
     def summary(self) -> dict:
         """The per-step curves as one JSON-ready object (what ``run --json`` prints)."""
         return summary_from_metrics(self.metrics())
+
+
+def recorded_run(path: str | Path) -> str | None:
+    """What an existing file at ``path`` holds, in words, or None when there is nothing to lose.
+
+    Opens the file read-write, so it also fails while any other process has it open.
+
+    Raises:
+        TraceInUse: another process has the file open.
+        TraceExists: the file exists but is not a trace (it is never replaced).
+    """
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    try:
+        con = connect(path, read_only=False, hint=WRITE_HINT)
+    except TraceFileError as exc:
+        if isinstance(exc, TraceInUse):
+            raise
+        raise TraceExists(f"{path} exists and is not a trace file; choose another --out") from None
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if not tables:
+            return None
+        if not {"run", "metrics"} <= tables:
+            raise TraceExists(f"{path} is a DuckDB file but not a trace; choose another --out")
+        meta = dict(con.execute("SELECT key, value FROM run").fetchall())
+        steps = con.execute("SELECT count(*) FROM metrics").fetchone()[0]
+    finally:
+        con.close()
+    if not meta and not steps:
+        return None
+    try:
+        planned = int(tomllib.loads(meta.get("scenario", "")).get("steps", 0)) or None
+    except (tomllib.TOMLDecodeError, TypeError, ValueError):
+        planned = None
+    state = "an unfinished" if planned and steps < planned else "a"
+    of = f"{steps} of {planned} steps" if planned else f"{steps} steps"
+    return (f"{state} run of '{meta.get('name', '?')}' ({of}, seed {meta.get('seed', '?')}, "
+            f"created {meta.get('created_utc', '?')})")
 
 
 def summary_from_metrics(df) -> dict:
