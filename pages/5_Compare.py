@@ -77,7 +77,10 @@ def job_progress(polling: bool) -> None:
 
 job_progress(bool(ws.running_jobs()))
 
-runs = [r for r in traces.list_runs(ws) if r.steps > 0]
+listed = traces.list_runs(ws)
+for busy in (r for r in listed if r.busy):
+    st.warning(busy.busy, icon=":material/lock:")
+runs = [r for r in listed if r.steps > 0 and not r.busy]
 if len(runs) < 2:
     st.info("Compare needs at least two runs with steps. Use the buttons above (a baseline and a run with "
             "interventions), or Step/Run on the Simulate page and Reset between runs.", icon=":material/info:")

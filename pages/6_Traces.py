@@ -24,6 +24,9 @@ if not runs:
 
 st.dataframe(traces.runs_frame(runs), hide_index=True, width="stretch", key="tr_runs_table")
 run = run_picker("Run", "tr_run", runs)
+if run.busy:
+    st.warning(run.busy, icon=":material/lock:")
+    st.stop()
 with st.expander(f"Scenario of {run.run} (TOML)"):
     st.code(run.scenario_toml, language="toml")
 if run.steps == 0:

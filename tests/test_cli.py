@@ -27,8 +27,9 @@ def default_run(tmp_path_factory):
 
 def test_run_twice_gives_identical_json(default_run):
     out, first = default_run
-    second = _cli("run", DEFAULT, "--out", out, "--seed", 7, "--json")
+    second = _cli("run", DEFAULT, "--out", out, "--seed", 7, "--json", "--force")
     assert second.returncode == 0, second.stderr
+    assert f"replacing {out}" in second.stderr, "a replaced run is never lost silently"
     assert second.stdout == first
     data = json.loads(first)
     assert set(data) >= {"aware", "emotion", "attitude", "actions"}

@@ -3,6 +3,7 @@
 A run this session still writes is read through its writer's own connection (DuckDB allows
 one read-write opener per file); a finished run through a read-only connection cached per
 session and file. Results of finished runs never change, so their queries are cached too.
+A file that another process has open is listed as in use and read once that process is done.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from s3core import scenario as S
+from s3core.trace_lock import TraceFileError, TraceInUse, connect
 
 from .llm import CACHE_SUFFIX
 from .session import Workspace
@@ -24,7 +26,7 @@ class _Reader:
     """A read-only DuckDB connection with a lock, as cursors must not be created concurrently."""
 
     def __init__(self, path: str):
-        self.con = duckdb.connect(path, read_only=True)
+        self.con = connect(path, read_only=True, hint=READ_HINT)
         self.lock = threading.Lock()
 
     def query(self, sql: str, params) -> pd.DataFrame:
@@ -47,13 +49,29 @@ def _cached_query(session_id: str, path: str, stamp: tuple, sql: str, params: tu
     return _reader(session_id, path, stamp).query(sql, params)
 
 
+READ_HINT = "it can be read here once that process has finished"
+
+
 def _stamp(path: Path) -> tuple:
     info = path.stat()
     return (info.st_size, info.st_mtime_ns)
 
 
 def query(ws: Workspace, path: Path, sql: str, params=()) -> pd.DataFrame:
-    """SQL over one run file of this session."""
+    """SQL over one run file of this session; a file that cannot be read ends the page with a warning."""
+    try:
+        return _query(ws, path, sql, params)
+    except TraceFileError as exc:
+        st.warning(str(exc), icon=":material/lock:")
+        st.stop()
+
+
+def _query(ws: Workspace, path: Path, sql: str, params=()) -> pd.DataFrame:
+    """SQL over one run file of this session.
+
+    Raises:
+        TraceInUse: another process has the file open; TraceFileError: it is not a DuckDB file.
+    """
     path = Path(path)
     live = ws.open_runs().get(path)
     if live is not None:
@@ -78,6 +96,7 @@ class RunInfo:
     status: str
     minutes_per_step: float
     scenario_toml: str
+    busy: str = ""  # why the file cannot be read now (another process has it open), else empty
 
 
 def list_runs(ws: Workspace) -> list[RunInfo]:
@@ -89,9 +108,15 @@ def list_runs(ws: Workspace) -> list[RunInfo]:
             continue
         run = open_runs.get(path)
         try:
-            meta = dict(query(ws, path, "SELECT key, value FROM run").itertuples(index=False))
-            steps = query(ws, path, "SELECT count(*) AS n FROM metrics")["n"].iloc[0]
-        except (duckdb.Error, OSError):
+            meta = dict(_query(ws, path, "SELECT key, value FROM run").itertuples(index=False))
+            steps = _query(ws, path, "SELECT count(*) AS n FROM metrics")["n"].iloc[0]
+        except TraceInUse as exc:
+            who = f"process {exc.holder.pid}" if exc.holder and exc.holder.pid else "another process"
+            out.append(RunInfo(path=path, run=path.stem, name="?", network="?", agents=0, steps=0, interventions=0,
+                               created="", status=f"in use by {who}", minutes_per_step=60.0,
+                               scenario_toml="", busy=str(exc)))
+            continue
+        except (duckdb.Error, TraceFileError, OSError):
             continue  # a file being created right now, or not a trace: skip it
         if "scenario" not in meta:
             continue
