@@ -11,6 +11,7 @@ from .network import Network
 from .policy import DecisionBatch, DecisionPolicy, Decisions, HeuristicPolicy
 from .population import Population, build_population
 from .demographics import DemographicParams
+from .keyed_random import KeyedRandom, Purpose, content_key
 from .resources import TextResources, load_text_resources
 from .scenario import Scenario
 from .sources import load_network
@@ -31,7 +32,13 @@ class Snapshot:
 
 
 class Simulation:
-    """Owns the network, the agents, the posts, the clock and the seeded random streams of one run."""
+    """Owns the network, the agents, the posts, the clock and the keyed random draws of one run.
+
+    Every draw of a step is keyed by (seed, purpose, step, agent or post key), never by the
+    number of draws before it (``keyed_random``), so runs that differ by an intervention share
+    every draw it does not touch. The network and population are built once from named
+    generator streams of the seed and are the same in every arm.
+    """
 
     def __init__(
         self,
@@ -42,12 +49,15 @@ class Simulation:
         population: Population | None = None,
     ):
         self.scenario = scenario
+        self.random = KeyedRandom(scenario.seed)
+        self._intervention_keys = iv.content_keys(scenario.interventions)
         self.text = text or load_text_resources()
         self.network = network if network is not None else load_network(scenario, self._rng("network"))
         self.population = population or build_population(
             self.network, DemographicParams(**scenario.population), self.text.model, self._rng("population"))
         self.policy = policy or HeuristicPolicy(scenario.emotion, scenario.attitude, scenario.policy)
-        reach = self._rng("official").random(self.network.n_users) < scenario.platform.official_reach
+        agents = np.arange(self.network.n_users)
+        reach = self.random.stream(Purpose.OFFICIAL_REACH).bernoulli(agents, scenario.platform.official_reach)
         self.official_followers = np.flatnonzero(reach)
         self._check_references()
         self.reset()
@@ -55,7 +65,8 @@ class Simulation:
     # -- lifecycle -------------------------------------------------------------------------
     def reset(self) -> None:
         """Back to step 0 with the initial attitudes; the network and population are kept."""
-        attitude = initial_attitude(self.scenario.attitude, self.population.history_stance, self._rng("attitude"))
+        u = self.random.stream(Purpose.INITIAL_ATTITUDE).uniform(np.arange(self.network.n_users))
+        attitude = initial_attitude(self.scenario.attitude, self.population.history_stance, u)
         self.state = AgentState.empty(self.network.n_users, self.scenario.memory.capacity, attitude)
         self.posts = PostStore()
         self.extra_texts: list[str] = []
@@ -67,10 +78,10 @@ class Simulation:
         self.fresh = np.zeros(0, dtype=np.int64)
         self.step_index = 0
 
-    def _rng(self, stream: str | int) -> np.random.Generator:
-        """A generator derived from the scenario seed and a stream name or step number."""
-        key = stream if isinstance(stream, int) else int.from_bytes(stream.encode()[:8].ljust(8, b"\0"), "little")
-        return np.random.default_rng([self.scenario.seed, 1 if isinstance(stream, int) else 2, key])
+    def _rng(self, stream: str) -> np.random.Generator:
+        """A generator for building the network or population, from the scenario seed and a stream name."""
+        key = int.from_bytes(stream.encode()[:8].ljust(8, b"\0"), "little")
+        return np.random.default_rng([self.scenario.seed, 2, key])
 
     def _check_references(self) -> None:
         """Every boost or moderation that names a seed must come at or after that seed."""
@@ -123,13 +134,12 @@ class Simulation:
     def step(self) -> StepRecord:
         """Advance one step and return its frozen record."""
         t = self.step_index
-        rng = self._rng(t)
         before = (self.state.aware.copy(), self.state.emotion.copy(), self.state.attitude.copy())
         first_post = len(self.posts)
         fresh = np.concatenate([self.fresh, self._apply_interventions(t)])
-        exposures = self._build_feeds(t, fresh, rng)
-        decisions, batch = self._decide(t, exposures, rng)
-        new_posts = self._apply(t, batch, decisions, rng)
+        exposures = self._build_feeds(t, fresh)
+        decisions, batch = self._decide(t, exposures)
+        new_posts = self._apply(t, batch, decisions)
         self.fresh = new_posts
         self.step_index = t + 1
         return record_step(self, t, before, exposures, batch, decisions, first_post)
@@ -160,9 +170,10 @@ class Simulation:
         if seed.author is not None:
             author = int(np.flatnonzero(self.network.user_ids.astype(str) == seed.author)[0])
         text_id = self.add_texts([seed.text])
+        key = self.random.stream(Purpose.SEED_POST_KEY, t, content_key(seed.name, seed.text, seed.author)).bits([0])
         pid = int(self.posts.append(
             author=[author], parent=[NO_POST], root=[len(self.posts)], step=[t], action=[Action.POST],
-            stance=[int(seed.stance)], emotion=[int(seed.emotion)], depth=[0], text_id=text_id)[0])
+            stance=[int(seed.stance)], emotion=[int(seed.emotion)], depth=[0], text_id=text_id, key=key)[0])
         self._apply_stance_rules(np.array([pid]))
         if seed.name:
             self.seed_ids[seed.name] = pid
@@ -195,32 +206,36 @@ class Simulation:
             targets = np.flatnonzero(self.posts.stance == int(item.stance))
         else:
             targets = self.resolve_posts(item.post)
-        self._moderate_posts(targets, item.action, item.strength)
+        self._moderate_posts(targets, item.action, item.strength, inherited=item.stance is None)
 
-    def _moderate_posts(self, targets: np.ndarray, action: str, strength: float) -> None:
+    def _moderate_posts(self, targets: np.ndarray, action: str, strength: float, inherited: bool) -> None:
+        """Apply one moderation to posts; an inherited down-rank also passes to their later forwards."""
         if action == "remove":
             self.posts.column("removed")[targets] = True
             memory.forget(self.state, targets)
         elif action == "downrank":
             self.posts.column("visibility")[targets] *= strength
+            if inherited:
+                self.posts.column("forwarded_visibility")[targets] *= strength
         else:
             self.posts.column("labelled")[targets] = True
 
     def _apply_stance_rules(self, new_ids: np.ndarray) -> None:
-        """Stance-wide moderation stays in force for posts made after it."""
+        """Stance-wide moderation stays in force for posts made after it, applied once per post."""
         for stance, action, strength in self.stance_rules:
-            self._moderate_posts(new_ids[self.posts.stance[new_ids] == stance], action, strength)
+            self._moderate_posts(new_ids[self.posts.stance[new_ids] == stance], action, strength, inherited=False)
 
     # -- phase 2: feeds --------------------------------------------------------------------
-    def _build_feeds(self, t: int, fresh: np.ndarray, rng: np.random.Generator) -> feeds.Exposures:
+    def _build_feeds(self, t: int, fresh: np.ndarray) -> feeds.Exposures:
         p = self.scenario.platform
         parts = [
-            feeds.from_followees(self.network, self.posts, fresh, self.official_followers, p, rng),
-            feeds.from_recommender(self.posts, self.population, self.text_vectors, t, p, rng),
+            feeds.from_followees(self.network, self.posts, fresh, self.official_followers, p, self.random, t),
+            feeds.from_recommender(self.posts, self.population, self.text_vectors, t, p, self.random),
         ]
-        for boost in iv.active_boosts(self.scenario.interventions, t):
+        for index, boost in iv.active_boosts(self.scenario.interventions, t):
             target = self.resolve_posts(boost.post) if boost.post is not None else np.zeros(0, np.int64)
-            parts.append(feeds.from_boost(boost, target, self.posts, self.population, t, p, rng))
+            key = self._intervention_keys[index]
+            parts.append(feeds.from_boost(boost, key, target, self.posts, self.population, t, p, self.random))
         return feeds.Exposures.concat(parts)
 
     def relevance(self, agents: np.ndarray, posts: np.ndarray) -> np.ndarray:
@@ -249,7 +264,7 @@ class Simulation:
         return self._profile_table
 
     # -- phase 3: decisions ----------------------------------------------------------------
-    def _decide(self, t: int, ex: feeds.Exposures, rng: np.random.Generator) -> tuple[Decisions, DecisionBatch]:
+    def _decide(self, t: int, ex: feeds.Exposures) -> tuple[Decisions, DecisionBatch]:
         mem = self.scenario.memory
         relevance = self.relevance(ex.viewer, ex.post)
         static = memory.static_score(mem, relevance, ex.source)
@@ -278,24 +293,25 @@ class Simulation:
             occupation=self.population.occupation[agents], actions_taken=self.state.actions_taken[agents],
             was_aware=was_aware, context=self,
         )
-        return self.policy.decide(batch, rng), batch
+        return self.policy.decide(batch, self.random.at(t)), batch
 
     # -- phase 4: transitions and new posts ------------------------------------------------
-    def _apply(self, t: int, batch: DecisionBatch, dec: Decisions, rng: np.random.Generator) -> np.ndarray:
+    def _apply(self, t: int, batch: DecisionBatch, dec: Decisions) -> np.ndarray:
         agents = batch.agent
         state = self.state
         quiet = state.aware.copy()
         quiet[agents] = False
         quiet_idx = np.flatnonzero(quiet & (state.emotion > 0))
-        state.emotion[quiet_idx] = emotion_decay(self.scenario.emotion, state.emotion[quiet_idx], rng)
+        u = self.random.stream(Purpose.EMOTION_DECAY, t).uniform(quiet_idx)
+        state.emotion[quiet_idx] = emotion_decay(self.scenario.emotion, state.emotion[quiet_idx], u)
         state.emotion[agents] = dec.emotion
         state.attitude[agents] = dec.attitude
         state.last_action[agents] = dec.action
         acting = dec.action != Action.IGNORE
         state.actions_taken[agents[acting]] += 1
-        return self._create_posts(t, batch, dec, acting, rng)
+        return self._create_posts(t, batch, dec, acting)
 
-    def _create_posts(self, t: int, batch: DecisionBatch, dec: Decisions, acting: np.ndarray, rng) -> np.ndarray:
+    def _create_posts(self, t: int, batch: DecisionBatch, dec: Decisions, acting: np.ndarray) -> np.ndarray:
         idx = np.flatnonzero(acting)
         if len(idx) == 0:
             return np.zeros(0, dtype=np.int64)
@@ -307,8 +323,9 @@ class Simulation:
         forward = action != Action.POST
         text_id = posts.text_id[focal].copy()
         quote, new = action == Action.QUOTE, action == Action.POST
-        text_id[quote] = self.text.pool.sample(rng, "comment", emotion[quote], attitude[quote])
-        text_id[new] = self.text.pool.sample(rng, "original", emotion[new], attitude[new])
+        u = self.random.stream(Purpose.TEXT_CHOICE, t).uniform(author)
+        text_id[quote] = self.text.pool.sample(u[quote], "comment", emotion[quote], attitude[quote])
+        text_id[new] = self.text.pool.sample(u[new], "original", emotion[new], attitude[new])
         if dec.text is not None:
             written = [(j, dec.text[i]) for j, i in enumerate(idx) if dec.text[i] and action[j] != Action.REPOST]
             if written:
@@ -322,7 +339,9 @@ class Simulation:
             action=action, stance=np.where(action == Action.REPOST, posts.stance[focal], attitude),
             emotion=emotion, depth=depth, text_id=text_id,
             labelled=np.where(forward, posts.labelled[focal], False),
-            visibility=np.where(forward, posts.visibility[focal], 1.0),
+            visibility=np.where(forward, posts.forwarded_visibility[focal], 1.0),
+            forwarded_visibility=np.where(forward, posts.forwarded_visibility[focal], 1.0),
+            key=self.random.stream(Purpose.POST_KEY, t).bits(author),
         )
         np.add.at(posts.column("reposts"), focal[forward], 1)
         self._apply_stance_rules(ids)
@@ -372,8 +391,8 @@ class Simulation:
     def branch(self, snapshot: Snapshot | None = None, **scenario_changes) -> "Simulation":
         """A new simulation that continues from a snapshot (default: now), optionally with a changed scenario.
 
-        Branches share the per-step random streams, so a branch without changes replays
-        this run exactly and differences between arms come from the change alone.
+        Branches share the keyed random draws, so a branch without changes replays this run
+        exactly and differences between arms come from the change alone.
         """
         snapshot = snapshot or self.snapshot()
         scenario = replace(self.scenario, **scenario_changes) if scenario_changes else self.scenario

@@ -95,6 +95,24 @@ def due(interventions: tuple[Intervention, ...], step: int) -> list[Intervention
     return [iv for iv in interventions if iv.step == step]
 
 
-def active_boosts(interventions: tuple[Intervention, ...], step: int) -> list[Boost]:
-    """Boosts running during this step."""
-    return [iv for iv in interventions if isinstance(iv, Boost) and iv.step <= step < iv.step + iv.duration]
+def active_boosts(interventions: tuple[Intervention, ...], step: int) -> list[tuple[int, Boost]]:
+    """Boosts running during this step, with their index in the schedule."""
+    return [(i, iv) for i, iv in enumerate(interventions)
+            if isinstance(iv, Boost) and iv.step <= step < iv.step + iv.duration]
+
+
+def content_keys(interventions: tuple[Intervention, ...]) -> list[int]:
+    """A stable key per intervention: its content, plus its rank among identical ones.
+
+    Keys do not depend on other interventions, so a boost draws the same numbers in every arm
+    that contains it, whatever else the arm adds or removes (common random numbers).
+    """
+    from .keyed_random import content_key
+
+    seen: dict[str, int] = {}
+    keys = []
+    for item in interventions:
+        text = repr(item)
+        keys.append(content_key(text, seen.get(text, 0)))
+        seen[text] = seen.get(text, 0) + 1
+    return keys

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from . import transitions as T
+from .keyed_random import Purpose, StepDraws
 from .params import AttitudeParams, EmotionParams, PolicyParams
 from .types import Action, Source, UserCategory
 
@@ -60,9 +61,13 @@ class Decisions:
 
 
 class DecisionPolicy(Protocol):
-    """One interface for the offline heuristic, LLM backends and test doubles."""
+    """One interface for the offline heuristic, LLM backends and test doubles.
 
-    def decide(self, batch: DecisionBatch, rng: np.random.Generator) -> Decisions: ...
+    ``draws`` gives the step's keyed uniforms (``draws.uniform(Purpose.ACTION, batch.agent)``), so
+    an agent's draws do not depend on who else decides this step (common random numbers).
+    """
+
+    def decide(self, batch: DecisionBatch, draws: StepDraws) -> Decisions: ...
 
 
 @dataclass(frozen=True)
@@ -73,13 +78,14 @@ class HeuristicPolicy:
     attitude_params: AttitudeParams = AttitudeParams()
     params: PolicyParams = PolicyParams()
 
-    def decide(self, batch: DecisionBatch, rng: np.random.Generator) -> Decisions:
+    def decide(self, batch: DecisionBatch, draws: StepDraws) -> Decisions:
         p_rise = T.emotion_rise_probability(self.emotion_params, batch.received, batch.mean_intensity, batch.max_relevance)
-        emotion = T.emotion_step(self.emotion_params, batch.emotion, p_rise, rng)
-        switched = T.attitude_step(self.attitude_params, batch.attitude, batch.pool_positive, rng, newcomer=~batch.was_aware)
+        emotion = T.emotion_step(self.emotion_params, batch.emotion, p_rise, draws.uniform(Purpose.EMOTION, batch.agent))
+        switched = T.attitude_step(self.attitude_params, batch.attitude, batch.pool_positive,
+                                   draws.uniform(Purpose.ATTITUDE, batch.agent), newcomer=~batch.was_aware)
         attitude = np.where(batch.pool_weight > 0, switched, batch.attitude).astype(np.int8)
         probs = self.action_probabilities(batch, emotion, attitude)
-        u = rng.random(len(batch))
+        u = draws.uniform(Purpose.ACTION, batch.agent)
         action = (u[:, None] >= np.cumsum(probs, axis=1)[:, :-1]).sum(axis=1).astype(np.int8)
         return Decisions(emotion=emotion, attitude=attitude, action=action)
 

@@ -48,12 +48,20 @@ _POST_COLUMNS = {
     "author": np.int32, "parent": np.int32, "root": np.int32, "step": np.int32,
     "action": np.int8, "stance": np.int8, "emotion": np.int8, "depth": np.int16,
     "text_id": np.int32, "reposts": np.int32, "removed": bool, "labelled": bool,
-    "visibility": np.float32,
+    "visibility": np.float32, "forwarded_visibility": np.float32, "key": np.uint64,
 }
 
 
 class PostStore:
-    """All posts of a run in growable column arrays; a post's id is its row number."""
+    """All posts of a run in growable column arrays; a post's id is its row number.
+
+    ``key`` is a post's arm-independent identity (from its author and step, or a seed post's
+    content), used to key random draws about it: ids shift between arms, keys do not.
+    ``visibility`` is the share of deliveries a post keeps after every down-rank that applies to
+    it; ``forwarded_visibility`` is the part from down-ranks of the post or of a post it
+    forwards, which its own reposts and quotes inherit. Stance-wide down-ranks apply to each
+    post of the stance once, and are not inherited.
+    """
 
     def __init__(self, capacity: int = 1024):
         self._cols = {name: np.zeros(capacity, dtype=dt) for name, dt in _POST_COLUMNS.items()}
@@ -77,7 +85,7 @@ class PostStore:
             if name in columns:
                 arr[start:start + m] = columns[name]
             else:
-                arr[start:start + m] = 1.0 if name == "visibility" else (NO_POST if name in ("parent",) else 0)
+                arr[start:start + m] = 1.0 if name.endswith("visibility") else (NO_POST if name in ("parent",) else 0)
         self.size += m
         return np.arange(start, start + m, dtype=np.int64)
 
@@ -109,6 +117,9 @@ class PostStore:
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "PostStore":
         size = len(arrays["post_author"])
         store = cls(max(size, 1))
+        if "post_key" not in arrays:
+            raise ValueError("this checkpoint has no post keys: it was written by an earlier engine whose random "
+                             "draws differ; start the run again instead of resuming it")
         for name in store._cols:
             store._cols[name][:size] = arrays[f"post_{name}"]
         store.size = size

@@ -182,8 +182,11 @@ class TextPool:
             self._start[kind] = np.concatenate([[0], np.cumsum(size)[:-1]]).astype(np.int64)
             self._size[kind] = size.astype(np.int64)
 
-    def sample(self, rng: np.random.Generator, kind: str, emotion: np.ndarray, attitude: np.ndarray) -> np.ndarray:
-        """One pool row per (emotion, attitude) request, uniform within its bucket, drawn from ``rng``."""
+    def sample(self, u: np.ndarray, kind: str, emotion: np.ndarray, attitude: np.ndarray) -> np.ndarray:
+        """One pool row per (emotion, attitude) request, uniform within its bucket.
+
+        ``u``: one uniform in [0, 1) per request (keyed draws); returns int64 pool rows.
+        """
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
         if kind not in self._flat:
@@ -191,7 +194,10 @@ class TextPool:
         emotion = np.asarray(emotion, dtype=np.int64)
         attitude = np.asarray(attitude, dtype=np.int64)
         b = 2 * np.clip(emotion, 0, 2) + np.clip(attitude, 0, 1)
-        offset = rng.integers(0, self._size[kind][b]) if b.size else np.zeros(0, dtype=np.int64)
+        u = np.asarray(u, dtype=np.float64)
+        if u.shape != b.shape:
+            raise ValueError(f"one uniform per request: got {u.shape[0] if u.ndim else 'a scalar'} for {b.size} requests")
+        offset = np.minimum((u * self._size[kind][b]).astype(np.int64), self._size[kind][b] - 1)
         return self._flat[kind][self._start[kind][b] + offset]
 
     # --- persistence -------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from .keyed_random import GENERATOR, GENERATOR_VERSION
 from .recording import StepRecord
 from .state import pack, unpack
 from .trace_lock import TraceExists, TraceFileError, TraceInUse, TraceLock, connect
@@ -105,7 +106,7 @@ class TraceStore:
     def start(self, sim, scenario_toml: str) -> None:
         """Record the run's metadata and its agents (once, at step 0)."""
         meta = {
-            "scenario": scenario_toml, "seed": str(sim.scenario.seed), "name": sim.scenario.name,
+            "scenario": scenario_toml, "seed": str(sim.scenario.seed), "rng": f"{GENERATOR} v{GENERATOR_VERSION}", "name": sim.scenario.name,
             "network": sim.network.name, "agents": str(sim.network.n_users), "edges": str(sim.network.n_edges),
             "minutes_per_step": str(sim.scenario.minutes_per_step),
             "versions": json.dumps(package_versions()),

@@ -4,6 +4,7 @@ import pytest
 
 from s3core import feeds
 from s3core.interventions import Audience, Boost
+from s3core.keyed_random import KeyedRandom
 from s3core.network import Network
 from s3core.params import PlatformParams
 from s3core.state import OFFICIAL, PostStore
@@ -19,14 +20,15 @@ def _posts(authors, step=0, stance=0):
     store = PostStore()
     n = len(authors)
     store.append(author=np.asarray(authors), parent=np.full(n, -1), root=np.arange(n), step=np.full(n, step),
-                 action=np.full(n, 3), stance=np.full(n, stance), emotion=np.ones(n), depth=np.zeros(n), text_id=np.zeros(n))
+                 action=np.full(n, 3), stance=np.full(n, stance), emotion=np.ones(n), depth=np.zeros(n), text_id=np.zeros(n),
+                 key=np.arange(n, dtype=np.uint64) + 1000)
     return store
 
 
 def test_followee_posts_reach_exactly_the_followers_with_source():
     net = _chain_network()
     posts = _posts([0])
-    ex = feeds.from_followees(net, posts, np.array([0]), np.zeros(0, np.int64), PlatformParams(attention=1.0), np.random.default_rng(0))
+    ex = feeds.from_followees(net, posts, np.array([0]), np.zeros(0, np.int64), PlatformParams(attention=1.0), KeyedRandom(0), 0)
     got = dict(zip(ex.viewer.tolist(), ex.source.tolist()))
     assert got == {1: Source.MUTUAL, 2: Source.FOLLOWEE}
 
@@ -36,19 +38,20 @@ def test_attention_and_downrank_thin_the_feed():
     follower = np.arange(1, n)
     net = Network.from_edges("star", np.arange(n).astype(str), follower, np.zeros(n - 1, np.int64))
     posts = _posts([0])
-    rng = np.random.default_rng(1)
-    full = len(feeds.from_followees(net, posts, np.array([0]), np.zeros(0, np.int64), PlatformParams(attention=0.5), rng))
+    rng = KeyedRandom(1)
+    full = feeds.from_followees(net, posts, np.array([0]), np.zeros(0, np.int64), PlatformParams(attention=0.5), rng, 1)
     posts.column("visibility")[0] = 0.2
-    thin = len(feeds.from_followees(net, posts, np.array([0]), np.zeros(0, np.int64), PlatformParams(attention=0.5), rng))
-    assert full == pytest.approx(2500, rel=0.06) and thin == pytest.approx(500, rel=0.15)
+    thin = feeds.from_followees(net, posts, np.array([0]), np.zeros(0, np.int64), PlatformParams(attention=0.5), rng, 1)
+    assert len(full) == pytest.approx(2500, rel=0.06) and len(thin) == pytest.approx(500, rel=0.15)
+    assert set(thin.viewer.tolist()) <= set(full.viewer.tolist()), "keyed draws: a down-rank only removes viewers"
     posts.column("removed")[0] = True
-    assert len(feeds.from_followees(net, posts, np.array([0]), np.zeros(0, np.int64), PlatformParams(attention=1.0), rng)) == 0
+    assert len(feeds.from_followees(net, posts, np.array([0]), np.zeros(0, np.int64), PlatformParams(attention=1.0), rng, 1)) == 0
 
 
 def test_official_posts_reach_the_official_followers():
     net = _chain_network()
     posts = _posts([OFFICIAL])
-    ex = feeds.from_followees(net, posts, np.array([0]), np.array([2, 3]), PlatformParams(attention=1.0), np.random.default_rng(0))
+    ex = feeds.from_followees(net, posts, np.array([0]), np.array([2, 3]), PlatformParams(attention=1.0), KeyedRandom(0), 0)
     assert sorted(ex.viewer.tolist()) == [2, 3]
 
 
@@ -70,13 +73,14 @@ def test_recommender_shows_recent_posts_to_a_share_of_agents(kind):
     posts = _posts([1, 2, 3, 4], step=5)
     posts.column("reposts")[:] = [100, 0, 0, 0]
     vectors = np.eye(4, dtype=np.float32)
-    ex = feeds.from_recommender(posts, pop, vectors, 6, PlatformParams(recommender=kind, recommend_rate=0.05), rng)
+    draws = KeyedRandom(2)
+    ex = feeds.from_recommender(posts, pop, vectors, 6, PlatformParams(recommender=kind, recommend_rate=0.05), draws)
     assert len(ex) == pytest.approx(1000, rel=0.15)
     assert (ex.source == Source.RECOMMENDED).all()
     if kind == "popularity":
         assert (ex.post == 0).mean() > 0.9
-    assert len(feeds.from_recommender(posts, pop, vectors, 50, PlatformParams(recommend_window=3), rng)) == 0, "stale posts are not recommended"
-    assert len(feeds.from_recommender(posts, pop, vectors, 6, PlatformParams(recommender="none"), rng)) == 0
+    assert len(feeds.from_recommender(posts, pop, vectors, 50, PlatformParams(recommend_window=3), draws)) == 0, "stale posts are not recommended"
+    assert len(feeds.from_recommender(posts, pop, vectors, 6, PlatformParams(recommender="none"), draws)) == 0
 
 
 @pytest.mark.parametrize("audience, check", [
@@ -90,7 +94,7 @@ def test_boost_reaches_only_its_audience(audience, check):
     pop = _Pop(20_000, rng)
     posts = _posts([1, 2], step=0, stance=1)
     boost = Boost(step=0, strength=0.5, post=0, audience=audience)
-    ex = feeds.from_boost(boost, np.array([0]), posts, pop, 0, PlatformParams(), rng)
+    ex = feeds.from_boost(boost, 11, np.array([0]), posts, pop, 0, PlatformParams(), KeyedRandom(3))
     assert check(pop, ex.viewer) and (ex.post == 0).all()
 
 
@@ -99,5 +103,5 @@ def test_stance_boost_pushes_posts_of_that_stance():
     pop = _Pop(5000, rng)
     posts = _posts([1, 2, 3], step=0)
     posts.column("stance")[:] = [0, 1, 1]
-    ex = feeds.from_boost(Boost(step=0, strength=0.5, stance=Attitude.POSITIVE), np.zeros(0, np.int64), posts, pop, 1, PlatformParams(), rng)
+    ex = feeds.from_boost(Boost(step=0, strength=0.5, stance=Attitude.POSITIVE), 12, np.zeros(0, np.int64), posts, pop, 1, PlatformParams(), KeyedRandom(4))
     assert len(ex) and set(ex.post.tolist()) <= {1, 2}

@@ -68,8 +68,8 @@ def test_label_lowers_repost_probability(make_sim):
     # Compare the policy's repost+quote probability for the same batch with and without the label.
     from s3core.engine import Simulation  # noqa: F401  (documentation of where the policy lives)
     policy = sim.policy
-    exposures = sim._build_feeds(sim.step_index, sim.fresh, np.random.default_rng(0))
-    _, batch = sim._decide(sim.step_index, exposures, np.random.default_rng(0))
+    exposures = sim._build_feeds(sim.step_index, sim.fresh)
+    _, batch = sim._decide(sim.step_index, exposures)
     assert batch.focal_labelled.any()
     probs = policy.action_probabilities(batch, batch.emotion, batch.attitude)
     unlabelled = batch.__class__(**{**batch.__dict__, "focal_labelled": np.zeros(len(batch), bool)})

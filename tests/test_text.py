@@ -150,10 +150,10 @@ def test_pool_sample_respects_buckets():
     pool = _tiny_pool()
     rng = np.random.default_rng(1)
     for e, a in [(0, 0), (0, 1), (2, 1)]:
-        idx = pool.sample(rng, "comment", np.full(200, e), np.full(200, a))
+        idx = pool.sample(rng.random(200), "comment", np.full(200, e), np.full(200, a))
         assert (pool.kind[idx] == "comment").all()
         assert (pool.emotion[idx] == e).all() and (pool.attitude[idx] == a).all()
-    both = pool.sample(rng, "comment", np.full(400, 0), np.full(400, 0))
+    both = pool.sample(rng.random(400), "comment", np.full(400, 0), np.full(400, 0))
     assert set(both.tolist()) == {0, 5}  # uniform over the bucket, both rows drawn
 
 
@@ -161,26 +161,26 @@ def test_pool_sample_falls_back_to_nearest_emotion():
     pool = _tiny_pool()
     rng = np.random.default_rng(2)
     # (1, 1) empty: emotions 0 and 2 are equally near; the calmer one wins.
-    idx = pool.sample(rng, "comment", np.full(50, 1), np.full(50, 1))
+    idx = pool.sample(rng.random(50), "comment", np.full(50, 1), np.full(50, 1))
     assert (pool.emotion[idx] == 0).all() and (pool.attitude[idx] == 1).all()
     # (2, 0) empty: same attitude, nearest emotion is 1 (empty), then 0.
-    idx = pool.sample(rng, "comment", np.full(50, 2), np.full(50, 0))
+    idx = pool.sample(rng.random(50), "comment", np.full(50, 2), np.full(50, 0))
     assert (pool.attitude[idx] == 0).all() and (pool.emotion[idx] == 0).all()
     # originals have no negative text at all: fall back to the other attitude.
-    idx = pool.sample(rng, "original", np.array([0, 2]), np.array([0, 0]))
+    idx = pool.sample(rng.random(2), "original", np.array([0, 2]), np.array([0, 0]))
     assert (pool.kind[idx] == "original").all()
 
 
 def test_pool_sample_reproducible_and_validated():
     pool = _tiny_pool()
     e, a = np.array([0, 0, 2, 1] * 25), np.array([0, 1, 1, 0] * 25)
-    x = pool.sample(np.random.default_rng(7), "comment", e, a)
-    y = pool.sample(np.random.default_rng(7), "comment", e, a)
+    x = pool.sample(np.random.default_rng(7).random(len(e)), "comment", e, a)
+    y = pool.sample(np.random.default_rng(7).random(len(e)), "comment", e, a)
     np.testing.assert_array_equal(x, y)
     assert x.dtype == np.int64 and x.shape == (100,)
-    assert pool.sample(np.random.default_rng(7), "comment", np.array([], int), np.array([], int)).shape == (0,)
+    assert pool.sample(np.random.default_rng(7).random(0), "comment", np.array([], int), np.array([], int)).shape == (0,)
     with pytest.raises(ValueError):
-        pool.sample(np.random.default_rng(0), "repost", e, a)
+        pool.sample(np.random.default_rng(0).random(len(e)), "repost", e, a)
 
 
 def test_pool_save_load_roundtrip(tmp_path):
@@ -203,7 +203,7 @@ def test_shipped_pool_loads_and_samples_fast():
     rng = np.random.default_rng(0)
     e, a = rng.integers(0, 3, 100_000), rng.integers(0, 2, 100_000)
     t0 = time.perf_counter()
-    idx = pool.sample(rng, "comment", e, a)
+    idx = pool.sample(rng.random(len(e)), "comment", e, a)
     assert time.perf_counter() - t0 < 0.1
     assert (pool.emotion[idx] == e).all() and (pool.attitude[idx] == a).all()
 
