@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from s3core import scenario as S  # noqa: E402
 from s3core.engine import Simulation  # noqa: E402
+from s3core.keyed_random import KeyedRandom  # noqa: E402
 from s3core.interventions import SeedPost  # noqa: E402
 from s3core.llm import prompts as P  # noqa: E402
 from s3core.llm.cache import LLMCache  # noqa: E402
@@ -97,7 +98,7 @@ def one_run(sim, batch, settings, folder: Path) -> dict:
     policy = LLMPolicy(settings, LLMCache(cache_path))
     policy.gateway.client  # litellm imported before timing
     t = time.perf_counter()
-    dec = policy.decide(batch, np.random.default_rng(0))
+    dec = policy.decide(batch, KeyedRandom(0).at(batch.step))
     step_s = time.perf_counter() - t
     calls, fallbacks, texts = policy.stats.calls, int(dec.fallback.sum()), sum(x is not None for x in dec.text)
     policy.close()
@@ -105,7 +106,7 @@ def one_run(sim, batch, settings, folder: Path) -> dict:
     cached = LLMPolicy(settings, LLMCache(cache_path))
     cached.gateway.client
     t = time.perf_counter()
-    cached.decide(batch, np.random.default_rng(0))
+    cached.decide(batch, KeyedRandom(0).at(batch.step))
     cached_s = time.perf_counter() - t
     cached_calls = cached.stats.calls
     cached.close()
