@@ -14,7 +14,7 @@ from .network import Network
 from .types import Gender, Occupation
 
 AGE_BRACKETS = ((13, 17), (18, 24), (25, 34), (35, 44), (45, 59), (60, 79))  # inclusive years; draws are uniform within
-VALID_AGE = (10, 100)  # given or inferred ages outside this range are treated as unknown
+VALID_AGE = (10, 100)  # loaders refuse ages outside this range; inferred ones outside it count as unknown
 MAX_POSTS = 50  # posts per user that the rules read; self-descriptions rarely hide deeper
 PROVENANCE_COLUMNS = ("age", "gender", "occupation")
 
@@ -335,6 +335,8 @@ def _draw_occupation(u: np.ndarray, minor: np.ndarray, params: DemographicParams
 
 
 def _given_age(users: pd.DataFrame, n: int) -> np.ndarray:
+    """Ages from the users table; the file loaders already refuse ages outside VALID_AGE, so only
+    a table built in code can still hold one here, and such an age counts as unknown."""
     if "age" not in users:
         return np.full(n, np.nan)
     age = pd.to_numeric(users["age"], errors="coerce").to_numpy(dtype=np.float64).copy()

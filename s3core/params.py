@@ -101,7 +101,10 @@ PARAM_GROUPS = {
 
 
 def validate(instance) -> None:
-    """Raise ValueError naming the field when a value lies outside its declared range or choices."""
+    """Raise ValueError naming the field when a value lies outside its declared range or choices.
+
+    NaN lies in no range, so it is refused too; true/false is not a number here.
+    """
     for f in fields(instance):
         value = getattr(instance, f.name)
         meta = f.metadata
@@ -109,5 +112,7 @@ def validate(instance) -> None:
         if choices is not None and value not in choices:
             raise ValueError(f"{type(instance).__name__}.{f.name} = {value!r}: must be one of {', '.join(choices)}")
         lo, hi = meta.get("min"), meta.get("max")
+        if lo is not None and isinstance(value, bool):
+            raise ValueError(f"{type(instance).__name__}.{f.name} = {value!r}: expected a number, not true/false")
         if lo is not None and not (lo <= value <= hi):
             raise ValueError(f"{type(instance).__name__}.{f.name} = {value!r}: must lie in [{lo}, {hi}]")

@@ -21,28 +21,54 @@ class ScenarioError(ValueError):
     """A scenario that cannot be run, with the file and key at fault."""
 
 
+def _synthetic(name: str, default):
+    """A synthetic-graph field with the range and help declared by SyntheticParams (one source of truth)."""
+    from .synthetic import SyntheticParams
+
+    meta = next(f.metadata for f in fields(SyntheticParams) if f.name == name)
+    return P.param(default, meta["min"], meta["max"], meta["help"], sources=("synthetic",))
+
+
+MAX_SEED = 2**31 - 1  # the dashboard's seed widget goes this far; numpy takes any non-negative int
+MAX_STEPS = 100_000
+# Which sources read which keys: a key set for another source would be silently ignored.
+_SOURCE_KEYS = {
+    "edges": ("files",), "users": ("files",), "posts": ("files",), "graph": ("graph",),
+    "dataset_dir": ("cascades",), "dataset": ("cascades",), "max_edges": ("cascades",),
+    "n_users": ("synthetic",), "mean_followees": ("synthetic",), "reciprocity": ("synthetic",),
+    "tail_exponent": ("synthetic",), "graph_seed": ("synthetic",), "max_bytes": ("files", "graph"),
+}
+_REQUIRED_PATH = {"files": ("edges", "path/to/edges.csv"), "graph": ("graph", "path/to/file.graphml (or .gexf)"),
+                  "cascades": ("dataset_dir", "path/to/datasets")}
+
+
 @dataclass(frozen=True)
 class NetworkSpec:
     """Where the network comes from; only the fields of the chosen source matter."""
 
-    source: str = "bundled"
+    source: str = P.param("bundled", None, None, "Where the network comes from.", choices=NETWORK_SOURCES)
     edges: str = ""
     users: str = ""
     posts: str = ""
     graph: str = ""
     dataset_dir: str = ""
     dataset: str = "weibo-ced"
-    max_edges: int = 0
-    n_users: int = 10_000
-    mean_followees: float = 10.0
-    reciprocity: float = 0.3
-    tail_exponent: float = 2.2
-    graph_seed: int = -1  # seed of a synthetic graph; -1 derives it from the scenario seed
-    max_bytes: int = 200_000_000
+    max_edges: int = P.param(0, 0, 2**62, "Earliest distinct repost edges kept from the cascades; 0 keeps all.")
+    n_users: int = _synthetic("n_users", 10_000)
+    mean_followees: float = _synthetic("mean_followees", 10.0)
+    reciprocity: float = _synthetic("reciprocity", 0.3)
+    tail_exponent: float = _synthetic("tail_exponent", 2.2)
+    graph_seed: int = P.param(-1, -1, MAX_SEED, "Seed of a synthetic graph; -1 derives it from the scenario seed.")
+    max_bytes: int = P.param(200_000_000, 1, 2**62, "Largest network file read, in bytes.")
 
     def __post_init__(self):
-        if self.source not in NETWORK_SOURCES:
-            raise ScenarioError(f"network.source = {self.source!r}: must be one of {', '.join(NETWORK_SOURCES)}")
+        try:
+            P.validate(self)
+        except ValueError as exc:
+            raise ScenarioError(str(exc).replace("NetworkSpec.", "network.")) from None
+        need = _REQUIRED_PATH.get(self.source)
+        if need and not getattr(self, need[0]).strip():
+            raise ScenarioError(f"network.source = {self.source!r} needs network.{need[0]} = '{need[1]}'")
 
 
 @dataclass(frozen=True)
@@ -59,9 +85,9 @@ class Scenario:
 
     name: str = "untitled"
     description: str = ""
-    seed: int = 0
-    steps: int = 30
-    minutes_per_step: float = 60.0
+    seed: int = P.param(0, 0, MAX_SEED, "Seed of every random draw of the run; the same seed gives the same run.")
+    steps: int = P.param(30, 1, MAX_STEPS, "Steps the run lasts.")
+    minutes_per_step: float = P.param(60.0, 1.0, 10_080.0, "Simulated minutes per step; only labels time axes.")
     network: NetworkSpec = NetworkSpec()
     population: dict = field(default_factory=dict)
     emotion: P.EmotionParams = P.EmotionParams()
@@ -72,6 +98,14 @@ class Scenario:
     run: RunOptions = RunOptions()
     interventions: tuple[Intervention, ...] = ()
     base_dir: str = ""
+    origin: str = field(default="", compare=False)  # the file it was read from, for error messages
+
+    def __post_init__(self):
+        for f in fields(self):
+            meta, value = f.metadata, getattr(self, f.name)
+            if "min" in meta and (isinstance(value, bool) or not meta["min"] <= value <= meta["max"]):
+                raise ScenarioError(f"{f.name} = {value!r}: must lie in [{meta['min']}, {meta['max']}]")
+        check_interventions(self.interventions)
 
     def replace(self, **changes) -> "Scenario":
         return dataclasses.replace(self, **changes)
@@ -80,6 +114,62 @@ class Scenario:
         """A path from the scenario, relative to the scenario file's folder."""
         p = Path(path)
         return p if p.is_absolute() else Path(self.base_dir or ".") / p
+
+
+_AUDIENCE_KEYS = {"everyone": (), "fraction": ("fraction",), "group": ("gender", "occupation", "age_min", "age_max"),
+                  "category": ("category",)}
+
+
+def check_interventions(interventions: tuple[Intervention, ...]) -> None:
+    """Schedule checks that hold wherever a scenario comes from; errors name ``interventions[i].key``.
+
+    Steps are 0 or later; seed posts have text and distinct names; a boost or moderation that
+    names a seed comes at or after it; audiences of kind 'category' name one and no audience
+    targets gender 'unknown' (no agent has it).
+    """
+    seeds: dict[str, tuple[int, int]] = {}
+    for i, item in enumerate(interventions):
+        where = f"interventions[{i}]"
+        if isinstance(item.step, bool) or not isinstance(item.step, int) or not 0 <= item.step <= MAX_STEPS:
+            raise ScenarioError(f"{where}.step = {item.step!r}: must be a whole step in [0, {MAX_STEPS}] "
+                                "(step 0 is the first step)")
+        if isinstance(item, SeedPost):
+            if not str(item.text).strip():
+                raise ScenarioError(f"{where}.text is empty: a seed post needs its text")
+            if item.author is not None and not str(item.author).strip():
+                raise ScenarioError(f"{where}.author is empty: leave the key out for a post by the official account")
+            if item.name:
+                if item.name in seeds:
+                    raise ScenarioError(f"{where}.name = {item.name!r}: already the name of interventions[{seeds[item.name][0]}]; "
+                                        "give every seed post its own name")
+                seeds[item.name] = (i, item.step)
+    for i, item in enumerate(interventions):
+        where = f"interventions[{i}]"
+        if isinstance(item, (Boost, Moderation)) and isinstance(item.post, str):
+            if item.post not in seeds:
+                raise ScenarioError(f"{where}.post = {item.post!r}: no seed post has that name "
+                                    f"(seed names: {', '.join(repr(n) for n in seeds) or 'none'}); use a seed name or a post id")
+            if seeds[item.post][1] > item.step:
+                raise ScenarioError(f"{where}.step = {item.step}: the {item.kind} names seed {item.post!r}, which is only "
+                                    f"posted at step {seeds[item.post][1]}; move it to step {seeds[item.post][1]} or later")
+        if isinstance(item, (Boost, Moderation)) and isinstance(item.post, int) and item.post < 0:
+            raise ScenarioError(f"{where}.post = {item.post}: a post id is 0 or more")
+        if isinstance(item, Boost):
+            audience = item.audience
+            if audience.kind == "category" and audience.category is None:
+                raise ScenarioError(f"{where}.audience.category is missing: kind = 'category' needs category = "
+                                    f"{', '.join(c.name.lower() for c in UserCategory)}")
+            if audience.gender == Gender.UNKNOWN:
+                raise ScenarioError(f"{where}.audience.gender = 'unknown': every agent has a gender (unknown ones are "
+                                    "drawn), so this audience would be empty; use female or male, or leave it out")
+
+
+def _ignored_keys(where: str, table: dict, used: tuple[str, ...], every: tuple[str, ...], owner: str, defaults) -> None:
+    """Refuse keys the chosen kind does not read (set to other than their default): they would be ignored."""
+    for key in every:
+        if key in table and key not in used and table[key] != getattr(defaults, key):
+            raise ScenarioError(f"{where}.{key} = {table[key]!r} is not used when {owner}; remove the key "
+                                "or change the kind")
 
 
 _ENUMS = {"stance": Attitude, "emotion": Emotion, "gender": Gender, "occupation": Occupation, "category": UserCategory}
@@ -107,6 +197,10 @@ def _build(cls, where: str, table: Any):
     unknown = sorted(set(table) - set(known))
     if unknown:
         raise ScenarioError(f"[{where}] unknown key {unknown[0]!r}; valid keys: {', '.join(sorted(known))}")
+    missing = [f.name for f in known.values() if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+               and f.name not in table]
+    if missing:
+        raise ScenarioError(f"[{where}] missing key {missing[0]!r}")
     values = {}
     for key, value in table.items():
         if key in _ENUMS and value is not None and cls in (SeedPost, Boost, Moderation, Audience):
@@ -115,22 +209,59 @@ def _build(cls, where: str, table: Any):
             value = _build(Audience, f"{where}.audience", value)
         else:
             default = known[key].default
-            if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            expected = type(default) if default is not dataclasses.MISSING else _REQUIRED_TYPES.get(key)
+            if expected is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
-            if default is not dataclasses.MISSING and default is not None and not isinstance(value, type(default)):
-                if not (key == "post" and isinstance(value, (int, str))):
-                    raise ScenarioError(f"{where}.{key} = {value!r}: expected {type(default).__name__}")
+            if key == "author" and isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)  # author = 1002 names user '1002'
+            if key == "post" and isinstance(value, (int, str)) and not isinstance(value, bool):
+                pass
+            elif expected is not None and default is not None and (
+                    not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool)):
+                raise ScenarioError(f"{where}.{key} = {value!r}: expected {'a whole number' if expected is int else expected.__name__}")
         values[key] = value
     try:
         obj = cls(**values)
         if cls in P.PARAM_GROUPS.values() or cls is RunOptions or cls.__name__ == "DemographicParams":
             P.validate(obj)
     except (TypeError, ValueError) as exc:
-        raise ScenarioError(f"[{where}] {exc}") from exc
+        text = str(exc)
+        raise ScenarioError(text if text.startswith(f"{where}.") else f"[{where}] {text}") from exc
     return obj
 
 
 _INTERVENTION_KINDS = {"seed": SeedPost, "boost": Boost, "moderation": Moderation}
+_REQUIRED_TYPES = {"step": int, "text": str}
+
+
+def _intervention(where: str, table: dict, steps: int) -> Intervention:
+    """One [[interventions]] table; keys its kind would ignore and steps after the run are refused."""
+    table = dict(table)
+    kind = table.pop("kind")
+    if kind not in _INTERVENTION_KINDS:
+        raise ScenarioError(f"{where}.kind = {kind!r}: must be one of {', '.join(_INTERVENTION_KINDS)}")
+    if kind == "moderation" and table.get("action", "label") != "downrank" and "strength" in table \
+            and table["strength"] != Moderation.__dataclass_fields__["strength"].default:
+        raise ScenarioError(f"{where}.strength = {table['strength']!r} is used only by action = 'downrank' "
+                            f"(the visibility it keeps); remove the key for action = {table.get('action', 'label')!r}")
+    audience = table.get("audience")
+    if isinstance(audience, dict):
+        kind_of = audience.get("kind", "everyone")
+        every = tuple(k for keys in _AUDIENCE_KEYS.values() for k in keys)
+        _ignored_keys(f"{where}.audience", audience, _AUDIENCE_KEYS.get(kind_of, every), every,
+                      f"kind = {kind_of!r}", Audience())
+    if isinstance(table.get("author"), str):
+        from .loaders.ids import IdError, canonical_id
+
+        try:
+            table["author"] = canonical_id(table["author"])
+        except IdError as exc:
+            raise ScenarioError(f"{where}.author = {table['author']!r}: {exc.problem}") from None
+    item = _build(_INTERVENTION_KINDS[kind], where, table)
+    if item.step >= steps:
+        raise ScenarioError(f"{where}.step = {item.step}: the run has steps = {steps} (steps 0 to {steps - 1}), so "
+                            "it would never happen; raise steps or move the intervention earlier")
+    return item
 
 
 def from_dict(data: dict, base_dir: str = "") -> Scenario:
@@ -143,11 +274,19 @@ def from_dict(data: dict, base_dir: str = "") -> Scenario:
     for key, kind in (("seed", int), ("steps", int), ("minutes_per_step", (int, float))):
         if key in top and (not isinstance(top[key], kind) or isinstance(top[key], bool)):
             raise ScenarioError(f"{key} = {top[key]!r}: expected a number")
-    if top.get("steps", 1) < 1:
-        raise ScenarioError(f"steps = {top['steps']}: must be at least 1")
+    if not 1 <= top.get("steps", 1) <= MAX_STEPS:
+        raise ScenarioError(f"steps = {top['steps']}: must lie in [1, {MAX_STEPS}]")
     sections = {}
+    for key in ("name", "description"):
+        if key in top and not isinstance(top[key], str):
+            raise ScenarioError(f"{key} = {top[key]!r}: expected text in quotes")
     if "network" in data:
-        sections["network"] = _build(NetworkSpec, "network", data.pop("network"))
+        network = data.pop("network")
+        if isinstance(network, dict):
+            source = network.get("source", "bundled")
+            _ignored_keys("network", network, tuple(k for k, v in _SOURCE_KEYS.items() if source in v),
+                          tuple(_SOURCE_KEYS), f"source = {source!r}", NetworkSpec())
+        sections["network"] = _build(NetworkSpec, "network", network)
     if "population" in data:
         population = data.pop("population")
         if not isinstance(population, dict):
@@ -166,14 +305,13 @@ def from_dict(data: dict, base_dir: str = "") -> Scenario:
         where = f"interventions[{i}]"
         if not isinstance(table, dict) or "kind" not in table:
             raise ScenarioError(f"{where} needs kind = one of {', '.join(_INTERVENTION_KINDS)}")
-        table = dict(table)
-        kind = table.pop("kind")
-        if kind not in _INTERVENTION_KINDS:
-            raise ScenarioError(f"{where}.kind = {kind!r}: must be one of {', '.join(_INTERVENTION_KINDS)}")
-        interventions.append(_build(_INTERVENTION_KINDS[kind], where, table))
+        interventions.append(_intervention(where, table, top.get("steps", Scenario.__dataclass_fields__["steps"].default)))
     if data:
         raise ScenarioError(f"unknown top-level key {sorted(data)[0]!r}; valid: name, description, seed, steps, minutes_per_step, network, population, {', '.join(P.PARAM_GROUPS)}, run, interventions")
-    return Scenario(**top, **sections, interventions=tuple(interventions), base_dir=base_dir)
+    try:
+        return Scenario(**top, **sections, interventions=tuple(interventions), base_dir=base_dir)
+    except TypeError as exc:
+        raise ScenarioError(str(exc)) from None
 
 
 def load(path: str | Path) -> Scenario:
@@ -188,6 +326,10 @@ def load(path: str | Path) -> Scenario:
     return loads(text, base_dir=str(path.resolve().parent), origin=str(path))
 
 
+def _with_origin(scenario: Scenario, origin: str) -> Scenario:
+    return dataclasses.replace(scenario, origin=origin)
+
+
 def loads(text: str, base_dir: str = "", origin: str = "scenario") -> Scenario:
     """Parse scenario TOML text."""
     try:
@@ -195,7 +337,7 @@ def loads(text: str, base_dir: str = "", origin: str = "scenario") -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{origin}: invalid TOML: {exc}") from None
     try:
-        return from_dict(data, base_dir=base_dir)
+        return _with_origin(from_dict(data, base_dir=base_dir), origin)
     except ScenarioError as exc:
         raise ScenarioError(f"{origin}: {exc}") from None
 
@@ -216,13 +358,25 @@ def _plain(value: Any) -> Any:
 def to_dict(scenario: Scenario) -> dict:
     """The scenario as plain TOML-ready data (no base_dir: that belongs to where it is saved)."""
     out = {k: getattr(scenario, k) for k in ("name", "description", "seed", "steps", "minutes_per_step")}
-    out["network"] = _plain(scenario.network)
+    out["network"] = {k: v for k, v in _plain(scenario.network).items()
+                      if k not in _SOURCE_KEYS or scenario.network.source in _SOURCE_KEYS[k]}
     if scenario.population:
         out["population"] = _plain(scenario.population)
     for name in (*P.PARAM_GROUPS, "run"):
         out[name] = _plain(getattr(scenario, name))
-    out["interventions"] = [{"kind": iv.kind, **_plain(iv)} for iv in scenario.interventions]
+    out["interventions"] = [_plain_intervention(iv) for iv in scenario.interventions]
     return out
+
+
+def _plain_intervention(item: Intervention) -> dict:
+    """An intervention as a TOML table without the keys its kind does not read."""
+    table = {"kind": item.kind, **_plain(item)}
+    if isinstance(item, Moderation) and item.action != "downrank":
+        table.pop("strength", None)
+    if isinstance(item, Boost):
+        used = _AUDIENCE_KEYS[item.audience.kind]
+        table["audience"] = {k: v for k, v in table["audience"].items() if k == "kind" or k in used}
+    return table
 
 
 def dumps(scenario: Scenario) -> str:

@@ -17,32 +17,43 @@ def load_bundled() -> Network:
 
 
 def load_network(scenario: Scenario, rng: np.random.Generator) -> Network:
-    """The network a scenario names; errors name the scenario key to fix."""
+    """The network a scenario names, with seed authors checked against it; errors name the key to fix."""
     spec = scenario.network
     if spec.source == "bundled":
-        return load_bundled()
-    if spec.source == "synthetic":
+        network = load_bundled()
+    elif spec.source == "synthetic":
         from .synthetic import synthetic_network
 
         if spec.graph_seed >= 0:
             rng = np.random.default_rng(spec.graph_seed)
-        return synthetic_network(spec.n_users, mean_followees=spec.mean_followees, reciprocity=spec.reciprocity,
-                                 tail_exponent=spec.tail_exponent, rng=rng)
-    if spec.source == "files":
+        network = synthetic_network(spec.n_users, mean_followees=spec.mean_followees, reciprocity=spec.reciprocity,
+                                    tail_exponent=spec.tail_exponent, rng=rng)
+    elif spec.source == "files":
         from .loaders import load_edge_list
 
-        if not spec.edges:
-            raise ScenarioError("network.source = 'files' needs network.edges = 'path/to/edges.csv'")
         optional = [scenario.resolve(p) if p else None for p in (spec.users, spec.posts)]
-        return load_edge_list(scenario.resolve(spec.edges), *optional, max_bytes=spec.max_bytes)
-    if spec.source == "graph":
+        network = load_edge_list(scenario.resolve(spec.edges), *optional, max_bytes=spec.max_bytes)
+    elif spec.source == "graph":
         from .loaders import load_graph_file
 
-        if not spec.graph:
-            raise ScenarioError("network.source = 'graph' needs network.graph = 'path/to/file.graphml' (or .gexf)")
-        return load_graph_file(scenario.resolve(spec.graph), max_bytes=spec.max_bytes)
-    from .loaders import load_cascades
+        network = load_graph_file(scenario.resolve(spec.graph), max_bytes=spec.max_bytes)
+    else:
+        from .loaders import load_cascades
 
-    if not spec.dataset_dir:
-        raise ScenarioError("network.source = 'cascades' needs network.dataset_dir = 'path/to/datasets'")
-    return load_cascades(scenario.resolve(spec.dataset_dir), dataset=spec.dataset, max_edges=spec.max_edges or None)
+        network = load_cascades(scenario.resolve(spec.dataset_dir), dataset=spec.dataset, max_edges=spec.max_edges or None)
+    check_authors(scenario, network)
+    return network
+
+
+def check_authors(scenario: Scenario, network: Network) -> None:
+    """Every seed post's author must be a user of the loaded network; the error names the key."""
+    users = None
+    for i, item in enumerate(scenario.interventions):
+        author = getattr(item, "author", None)
+        if author is None:
+            continue
+        users = users if users is not None else set(network.user_ids.astype(str))
+        if author not in users:
+            shown = ", ".join(repr(u) for u in network.user_ids[:3])
+            raise ScenarioError(f"{scenario.origin or 'scenario'}: interventions[{i}].author = {author!r}: no such user in the network "
+                                f"({network.n_users:,} users, e.g. {shown}); use a user id from the network's files")

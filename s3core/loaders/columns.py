@@ -7,6 +7,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from ..demographics import VALID_AGE
 from ..types import OCCUPATION_LABELS, Gender, Occupation
 from .errors import CellError
 
@@ -64,8 +65,10 @@ def _numeric(values: pd.Series, column: str, low: float, high: float, integer: b
 
 
 def parse_age(values: pd.Series) -> pd.Series:
-    """Age in years as float (NaN where unknown); S3 persona prompts need a plausible age."""
-    return _numeric(values, "age", 0, 120, False, "write the age in years (0-120), or leave the cell empty")
+    """Age in years as float (NaN where unknown); ages outside VALID_AGE (10-100) are refused, not replaced."""
+    low, high = VALID_AGE
+    return _numeric(values, "age", low, high, False,
+                    f"write the age in years ({low}-{high}), or leave the cell empty so that it is inferred or drawn")
 
 
 def parse_count(values: pd.Series, column: str) -> pd.Series:
