@@ -1,11 +1,15 @@
 """A scripted OpenAI-compatible chat server on 127.0.0.1, for the LLM tests and the benchmark.
 
-It answers ``POST /v1/chat/completions`` with a reply that fits the request's JSON schema, or
-with whatever a test scripted: malformed JSON, a refusal, a slow reply, 429, 500, or a stall
-longer than the client's timeout. It counts requests and keeps their bodies and headers.
+It answers ``POST /v1/chat/completions`` with a reply that fits the request's JSON schema (from
+``response_format``, else from the schema the client put in the prompt), or with whatever a test
+scripted: malformed JSON, the JSON among prose or in a fence, a refusal, a content filter, a reply
+cut off at max_tokens, a slow reply, 429 with or without Retry-After / retry-after-ms, 400, 500,
+or a stall longer than the client's timeout. ``accepts`` lists the ``response_format`` types it
+supports; others get the 400 a provider without structured outputs sends. It counts requests and
+keeps their bodies, headers and arrival times.
 
 Run standalone (the benchmark does): ``python tests/llm_server.py --port 0 --latency 0.2``
-prints ``PORT <n>`` on stdout and serves until killed.
+prints ``PORT <n>`` on stdout and serves until killed; ``GET /stats`` returns ``{"requests": n}``.
 """
 from __future__ import annotations
 
@@ -18,7 +22,11 @@ import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-BEHAVIOURS = ("valid", "malformed", "refusal", "slow", "429", "500", "401", "timeout", "empty")
+BEHAVIOURS = ("valid", "malformed", "refusal", "slow", "429", "500", "401", "400", "timeout", "empty", "prose_fence", "prose",
+              "think", "two_objects", "length", "content_filter")
+# "429;Retry-After=2" or "429;retry-after-ms=2000": a 429 carrying that header
+FORMATS = ("json_schema", "json_object", None)  # None: no response_format
+SCHEMA_MARKER = "JSON Schema: "  # where s3core puts the schema in the prompt when it is not sent as response_format
 
 
 def instance_of(schema: dict, seed: str) -> object:
@@ -53,8 +61,10 @@ class ScriptedServer:
         self.script: deque[str] = deque()  # behaviours for the next requests, then ``default``
         self.rule = None  # optional callable(body) -> behaviour or None, consulted before the script
         self.timeout_stall = 5.0
+        self.accepts: set = set(FORMATS)  # response_format types answered; others get a 400 naming response_format
         self.requests: list[dict] = []
         self.headers: list[dict] = []
+        self.times: list[float] = []  # time.monotonic() at each request's arrival
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -80,6 +90,8 @@ class ScriptedServer:
         with self._lock:
             self.requests.clear()
             self.headers.clear()
+            self.times.clear()
+            self.accepts = set(FORMATS)
             self.script.clear()
             self.rule = None
             self.max_in_flight = 0
@@ -101,6 +113,10 @@ class ScriptedServer:
     def _next_behaviour(self, body: dict) -> str:
         with self._lock:
             self.requests.append(body)
+            self.times.append(time.monotonic())
+            fmt = (body.get("response_format") or {}).get("type")
+            if fmt not in self.accepts:
+                return "unsupported_format"
             if self.rule is not None:
                 chosen = self.rule(body)
                 if chosen:
@@ -117,6 +133,8 @@ class ScriptedServer:
                 pass
 
             def do_GET(self):
+                if self.path.rstrip("/").endswith("/stats"):
+                    return self._send(200, {"requests": server.count})
                 self._send(200, {"object": "list", "data": [{"id": "test-model", "object": "model"}]})
 
             def do_POST(self):
@@ -141,8 +159,18 @@ class ScriptedServer:
                 if behaviour == "401":  # echoes the key, as a careless real server might
                     auth = self.headers.get("Authorization", "")
                     return self._send(401, {"error": {"message": f"Incorrect API key provided: {auth}", "type": "invalid_request_error"}})
-                if behaviour == "429":
-                    return self._send(429, {"error": {"message": "rate limited", "type": "rate_limit_error"}}, {"Retry-After": "0"})
+                if behaviour == "unsupported_format":
+                    fmt = body["response_format"]["type"]
+                    return self._send(400, {"error": {"message": f"Invalid parameter: 'response_format' of type '{fmt}' is not "
+                                                                 "supported with this model.", "type": "invalid_request_error",
+                                                      "param": "response_format"}})
+                if behaviour.startswith("429"):
+                    _, _, header = behaviour.partition(";")
+                    name, _, value = header.partition("=")
+                    return self._send(429, {"error": {"message": "rate limited", "type": "rate_limit_error"}},
+                                      {name: value} if header else {"Retry-After": "0"})
+                if behaviour == "400":
+                    return self._send(400, {"error": {"message": "Invalid value for 'messages'.", "type": "invalid_request_error"}})
                 if behaviour == "500":
                     return self._send(500, {"error": {"message": "internal error", "type": "server_error"}})
                 if behaviour == "timeout":
@@ -167,20 +195,46 @@ class ScriptedServer:
         return Handler
 
 
+def requested_schema(body: dict) -> dict:
+    """The schema a request asks for: in ``response_format``, else after ``SCHEMA_MARKER`` in its messages."""
+    fmt = body.get("response_format") or {}
+    if (fmt.get("json_schema") or {}).get("schema"):
+        return fmt["json_schema"]["schema"]
+    for message in reversed(body.get("messages", [])):
+        text = message.get("content") or ""
+        at = text.rfind(SCHEMA_MARKER)
+        if at >= 0:
+            return json.JSONDecoder().raw_decode(text, at + len(SCHEMA_MARKER))[0]
+    return {"type": "object", "properties": {}}
+
+
 def _completion(body: dict, behaviour: str) -> dict:
     messages = body.get("messages", [])
     seed = json.dumps(messages, sort_keys=True, ensure_ascii=False)
-    refusal = None
+    refusal, finish = None, "stop"
+    valid = json.dumps(instance_of(requested_schema(body), seed), ensure_ascii=False)
     if behaviour == "malformed":
         content = '{"emotion": "calm", "attitude": '
     elif behaviour == "refusal":
         content, refusal = None, "I'm sorry, I can't help with that."
     elif behaviour == "empty":
         content = ""
+    elif behaviour == "prose_fence":
+        content = f"Here is how this user would react, as requested.\n```json\n{valid}\n```"
+    elif behaviour == "prose":
+        content = f"Sure! {valid} I hope this captures the user's reaction."
+    elif behaviour == "think":
+        content = f"<think>The user might feel {{\"emotion\": \"unsure\"}} at first.</think>\n{valid}"
+    elif behaviour == "two_objects":
+        others = (json.dumps(instance_of(requested_schema(body), f"{seed}/{i}"), ensure_ascii=False) for i in range(50))
+        other = next((o for o in others if o != valid), valid)
+        content = f"Either {valid} or {other}, hard to say."
+    elif behaviour == "length":
+        content, finish = valid[: max(1, len(valid) // 2)], "length"
+    elif behaviour == "content_filter":
+        content, finish = "", "content_filter"
     else:
-        fmt = body.get("response_format") or {}
-        schema = (fmt.get("json_schema") or {}).get("schema") or {"type": "object", "properties": {}}
-        content = json.dumps(instance_of(schema, seed), ensure_ascii=False)
+        content = valid
     prompt_tokens = max(1, len(seed) // 4)
     completion_tokens = max(1, len(content or refusal or "") // 4)
     message = {"role": "assistant", "content": content}
@@ -188,7 +242,7 @@ def _completion(body: dict, behaviour: str) -> dict:
         message["refusal"] = refusal
     return {
         "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": body.get("model", "test-model"),
-        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
     }
 

@@ -27,6 +27,12 @@ SEED = (SeedPost(step=0, text="日本核电站辐射泄漏，大家注意！", n
 KEY = "sk-test-NEVER-STORE-THIS-0123456789"
 
 
+@pytest.fixture(autouse=True)
+def own_cache_dir(tmp_path, monkeypatch):
+    """Never the user's real cache directory: the default cache lives in the test's tmp_path."""
+    monkeypatch.setenv("S3_LLM_CACHE", str(tmp_path / "default-llm-cache"))
+
+
 @pytest.fixture
 def srv(server):
     server.reset()
@@ -63,6 +69,15 @@ def ask(marker: str) -> ChatRequest:
 def test_validator_accepts_valid_and_names_problems():
     assert parse_reply('{"emotion": "calm", "attitude": "positive", "action": "quote"}', "decision")[0]
     assert parse_reply('```json\n{"text": "好"}\n```', "text")[0] == {"text": "好"}
+    decision = {"emotion": "calm", "attitude": "positive", "action": "quote"}
+    for shape in ('Here is my answer.\n```json\n{}\n```', 'Sure! {} Hope this helps.', '<think>{{"emotion": "?"}}</think> {}',
+                  '```\n{}\n```\nThe braces {{ in prose do not count.', '{} {}'):
+        raw = json.dumps(decision)
+        assert parse_reply(shape.format(raw, raw), "decision") == (decision, None), shape
+    other = {**decision, "action": "post"}
+    assert "ambiguous" in parse_reply(f"{json.dumps(decision)} or {json.dumps(other)}", "decision")[1]
+    assert "does not fit" in parse_reply('Answer: {"emotion": "calm"}', "decision")[1]
+    assert "no JSON object" in parse_reply("I would ignore it.", "decision")[1]
     assert "not JSON" in parse_reply('{"emotion": ', "decision")[1]
     assert "refusal" in parse_reply(None, "decision")[1]
     assert parse_reply('{"text": "  "}', "text")[1]
@@ -196,7 +211,7 @@ def test_failures_fall_back_are_recorded_and_the_run_completes(srv, make_sim, tm
 
 def test_rerun_is_served_from_the_cache_with_zero_requests(srv, make_sim, tmp_path):
     srv.rule = by_marker({"日本核电站": ["malformed"] * 3})  # a few repairs; repaired answers are cached too
-    cache = tmp_path / "cache.duckdb"
+    cache = tmp_path / "cache"
     first, p1, _ = _run(make_sim, tmp_path, "a", settings_for(srv), SubsetSpec(share=0.3), cache)
     sent = srv.count
     assert sent > 20 and p1.stats.calls == sent and p1.stats.repairs >= 1
@@ -223,14 +238,20 @@ def test_api_key_never_reaches_files_logs_or_exports(srv, make_sim, tmp_path, ca
     monkeypatch.setenv("OPENAI_API_KEY", env_key)
     srv.rule = by_marker({"日本核电站": ["401", "500", "malformed"]})
     caplog.set_level(logging.DEBUG)
-    cache = tmp_path / "cache.duckdb"
+    cache = tmp_path / "cache"
     _, policy, out = _run(make_sim, tmp_path, "keys", settings_for(srv), SubsetSpec(share=0.3), cache, steps=2)
     assert any(KEY in h.get("authorization", "") for h in srv.headers), "the key was sent"
     export = tmp_path / "export"
     con = duckdb.connect(str(out))
     con.execute(f"EXPORT DATABASE '{export}' (FORMAT csv)")
     con.close()
-    blobs = [out.read_bytes(), cache.read_bytes(), caplog.text.encode(), *(p.read_bytes() for p in export.iterdir())]
+    import diskcache
+
+    with diskcache.Cache(str(cache), disk=diskcache.JSONDisk) as stored:  # the values as text (they are stored compressed)
+        entries = json.dumps([stored[k] for k in stored], ensure_ascii=False).encode()
+    assert entries.count(b'"replies"') > 10
+    blobs = [out.read_bytes(), caplog.text.encode(), entries, *(p.read_bytes() for p in export.iterdir()),
+             *(p.read_bytes() for p in cache.rglob("*") if p.is_file())]
     captured = capfd.readouterr()
     blobs += [captured.out.encode(), captured.err.encode(), json.dumps(policy.stats.as_dict()).encode()]
     for secret in (KEY, env_key):
@@ -274,9 +295,12 @@ def test_cli_flags_build_settings_and_deployments(monkeypatch):
         "run", "x.toml", "--out", "x.duckdb", "--backend", "llm", "--model", "openai/m", "--api-base", "http://a/v1",
         "--temperature", "0.2", "--max-tokens", "64", "--concurrency", "8", "--timeout", "3", "--retries", "0",
         "--llm-mode", "modular", "--deployment", "api_base=http://b/v1,key_env=SECOND_KEY,rpm=60",
-        "--llm-share", "0.1", "--llm-subset", "category=influential"])
+        "--llm-share", "0.1", "--llm-subset", "category=influential", "--structured-output", "json_object", "--max-wait", "4"])
     s = settings_from_args(args)
     assert (s.model, s.temperature, s.max_tokens, s.concurrency, s.timeout, s.retries, s.mode) == ("openai/m", 0.2, 64, 8, 3.0, 0, "modular")
+    assert (s.structured_output, s.max_wait, args.max_fallback_share) == ("json_object", 4.0, 0.5)
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["run", "x.toml", "--out", "x.duckdb", "--structured-output", "xml"])
     assert [d.api_base for d in s.endpoints()] == ["http://a/v1", "http://b/v1"] and s.endpoints()[1].key() == "sk-second-0000000"
     assert "sk-second" not in s.public_json() and s.model_signature() == "openai/m"
     assert parse_subset(args.llm_subset, args.llm_share) == SubsetSpec(share=0.1, categories=("influential",))

@@ -9,14 +9,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from s3core.llm.cache import LLMCache, default_cache_path
+from s3core.llm.cache import LLMCache, default_cache_dir
 from s3core.llm.policy import HybridPolicy, LLMPolicy
 from s3core.llm.settings import LLMSettings
-from s3core.llm.stats import LLMStats
+from s3core.llm.stats import DEFAULT_MAX_FALLBACK_SHARE, LLMStats, Verdict, verdict
 from s3core.llm.subset import SubsetSpec, select_agents
 
-SESSION_CACHE = "session.duckdb"  # default_cache_path turns it into session.llm-cache.duckdb
-CACHE_SUFFIX = ".llm-cache.duckdb"  # cache files are not runs: the run lists skip them
+CACHE_SUFFIX = ".llm-cache.duckdb"  # per-run cache files of older versions are not runs: the run lists skip them
 
 
 @dataclass(frozen=True)
@@ -32,13 +31,20 @@ class LLMChoice:
         return self.settings.public_json(), None if key is None else id(key), self.subset
 
 
-def cache_path(run_dir: Path, run_path: Path | None = None) -> Path:
-    """$S3_LLM_CACHE, else one file per run, else (the interactive run) one per session, so Reset and rerun call nothing."""
-    return default_cache_path(run_path or Path(run_dir) / SESSION_CACHE)
+def cache_path(run_dir: Path, run_path: Path | None = None) -> Path | None:
+    """The machine's shared LLM cache directory ($S3_LLM_CACHE, else the user's cache directory), whatever the run.
+
+    Every session, run and CLI process shares it, so Reset, a rerun or the same scenario from the command line
+    calls nothing; ``run_dir`` and ``run_path`` are accepted for the callers' convenience and not used.
+    """
+    return default_cache_dir()
 
 
-def build_policy(choice: LLMChoice, cache: Path) -> HybridPolicy:
-    """The LLM for the chosen subset, the heuristic for the rest and for failed calls."""
+def build_policy(choice: LLMChoice, cache: Path | None) -> HybridPolicy:
+    """The LLM for the chosen subset, the heuristic for the rest and for failed calls (``cache`` None: in memory).
+
+    Raises ValueError naming the directory when the cache cannot be opened.
+    """
     return HybridPolicy(LLMPolicy(choice.settings, LLMCache(cache)), choice.subset)
 
 
@@ -64,6 +70,11 @@ def stats(policy: HybridPolicy) -> LLMStats:
         except RuntimeError:  # a dict changed size while copying
             time.sleep(0.01)
     return LLMStats()
+
+
+def run_verdict(s: LLMStats, threshold: float = DEFAULT_MAX_FALLBACK_SHARE) -> Verdict:
+    """Whether the run's fallback share makes it a failed LLM run (the CLI's default threshold)."""
+    return verdict(s, threshold)
 
 
 def subset_size(spec: SubsetSpec, network, population, seed: int) -> int:

@@ -11,6 +11,7 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
+from s3core.llm.errors import hint, label as error_label
 from s3core.llm.gateway import ConnectionResult, test_connection
 from s3core.llm.settings import LLMSettings, Secret, redact
 from s3core.types import OCCUPATION_LABELS, Gender, Occupation, UserCategory, label
@@ -21,8 +22,8 @@ from .session import Workspace
 from .widgets import md_escape
 
 BACKENDS = {"heuristic": "offline heuristic", "llm": "LLM"}
-NUMBERS = ("concurrency", "temperature", "max_tokens", "timeout", "retries")
-UNITS = {"timeout": " (s)"}
+NUMBERS = ("concurrency", "temperature", "max_tokens", "timeout", "retries", "max_wait")
+UNITS = {"timeout": " (s)", "max_wait": " (s)"}
 KEY_BOX = "agents_llm_api_key"
 FIELDS = {f.name: f for f in dataclasses.fields(LLMSettings)}
 
@@ -69,9 +70,14 @@ def _settings_form(ws: Workspace) -> None:
                 width="stretch")
     cols = st.columns(3)
     values = {name: _number(name, getattr(s, name), cols[i % 3]) for i, name in enumerate(NUMBERS)}
+    cols = st.columns(2)
     modes = list(FIELDS["mode"].metadata["choices"])
-    values["mode"] = cols[2].selectbox("Mode", modes, index=modes.index(s.mode), key="agents_llm_mode",
+    values["mode"] = cols[0].selectbox("Mode", modes, index=modes.index(s.mode), key="agents_llm_mode",
                                        help=FIELDS["mode"].metadata["help"])
+    shapes = list(FIELDS["structured_output"].metadata["choices"])
+    values["structured_output"] = cols[1].selectbox("Structured output", shapes, index=shapes.index(s.structured_output),
+                                                    key="agents_llm_structured_output",
+                                                    help=FIELDS["structured_output"].metadata["help"])
     if not model.strip():
         st.error("Not applied: the model is empty. Use a litellm model string, e.g. openai/gpt-4o-mini.")
         return
@@ -166,8 +172,11 @@ def backend_panel(ws: Workspace) -> None:
     st.radio("Decision backend", choices, index=choices.index(ws.scenario.run.backend), key="agents_backend",
              format_func=BACKENDS.get, horizontal=True, on_change=_set_backend, args=(ws,), help=field.metadata["help"])
     if ws.scenario.run.backend == "llm":
+        where = llm.cache_path(ws.run_dir)
         st.caption("New runs on the Simulate page ask the model for the agents chosen below (press Reset there if a run "
-                   "is under way). Calls are batched, cached in the session's run folder and never stop a run.")
+                   "is under way). Calls are batched, never stop a run, and are cached in the machine's shared LLM cache "
+                   f"({md_escape(str(where)) if where else 'in memory: $S3_LLM_CACHE is none'}), which the command line "
+                   "uses too.")
     else:
         st.caption("Every agent uses the offline heuristic: no network, no key. The LLM settings below apply once "
                    "you choose LLM.")
@@ -201,12 +210,28 @@ def run_counters(live: LiveRun) -> None:
                 help=f"{s.prompt_tokens:,} prompt + {s.completion_tokens:,} completion tokens.")
     m[4].metric("Cost", "unknown" if s.cost_usd is None else f"${s.cost_usd:.4f}",
                 help="From litellm's price map; unknown for models it has no price for (e.g. local servers).")
+    for notice in s.notices:
+        st.info(md_escape(notice), icon=":material/info:")
     if s.errors:
-        kinds = ", ".join(f"{k} × {v:,}" for k, v in sorted(s.errors.items()))
-        last = llm.last_error(live)
-        detail = f" Latest: {md_escape(last[0])}: {md_escape(last[1])}" if last else ""
+        st.dataframe(error_table(s), hide_index=True, key="sim_llm_errors",
+                     column_config={"calls": st.column_config.NumberColumn("failed calls", format="%d")})
+    judged = llm.run_verdict(s)
+    last = llm.last_error(live) if s.errors else None
+    detail = f" Latest: {md_escape(last[0])}: {md_escape(last[1])}" if last else ""
+    if judged.failed:
+        st.error(f"**This is not an LLM run:** {md_escape(judged.message())}. The agents concerned kept the offline "
+                 f"heuristic's decision.{detail}", icon=":material/error:")
+    elif s.errors:
+        kinds = ", ".join(f"{error_label(k)} × {v:,}" for k, v in s.top_errors(len(s.errors)))
         st.warning(f"LLM errors so far: {md_escape(kinds)}. The agents concerned kept the offline heuristic's decision; "
                    f"the run goes on.{detail}", icon=":material/cloud_off:")
+
+
+def error_table(s) -> pd.DataFrame:
+    """Failed calls per error class, most frequent first, with what to do about each."""
+    rows = s.top_errors(len(s.errors))
+    return pd.DataFrame({"error class": [error_label(k) for k, _ in rows], "calls": [v for _, v in rows],
+                         "what to do": [hint(k) for k, _ in rows]})
 
 
 # -- the agent inspector -----------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ Public names resolve lazily:
     LLMPolicy, HybridPolicy, Exchange      policies; ``policy.stats``, ``policy.last_exchange(agent)``
     SubsetSpec, select_agents, parse_subset  which agents the LLM drives
     LLMStats                               counters (``policy.stats.snapshot()``)
-    LLMCache, default_cache_path           the DuckDB cache
+    LLMCache, default_cache_dir            the shared on-disk cache (diskcache)
+    ErrorKind                              the closed set of LLM error classes
+    verdict, Verdict                       whether a run's fallback share makes it a failed LLM run
     estimate_run, CostEstimate             calls, tokens and price before a run
     test_connection, ConnectionResult      one structured request, for a "Test connection" button
     LLMDemographicInferrer                 S3's demographics module (a ``DemographicInferrer``)
@@ -18,7 +20,8 @@ _WHERE = {
     "LLMSettings": "settings", "Deployment": "settings", "Secret": "settings",
     "LLMPolicy": "policy", "HybridPolicy": "policy", "Exchange": "policy",
     "SubsetSpec": "subset", "select_agents": "subset", "parse_subset": "subset",
-    "LLMStats": "stats", "LLMCache": "cache", "default_cache_path": "cache",
+    "LLMStats": "stats", "LLMCache": "cache", "default_cache_dir": "cache", "ErrorKind": "errors",
+    "verdict": "stats", "Verdict": "stats",
     "estimate_run": "cost", "CostEstimate": "cost",
     "test_connection": "gateway", "ConnectionResult": "gateway",
     "LLMDemographicInferrer": "demographics",

@@ -1,98 +1,188 @@
-"""The LLM cache: one DuckDB file mapping a hash of model, parameters and messages to the reply.
+"""The LLM cache: one directory per machine mapping a hash of model, parameters and messages to the model's raw replies.
 
-DuckDB allows one read-write process per file, so the cache is its own file, opened by the
-process that runs the simulation; if another process holds it, the run goes on uncached.
+It is a ``diskcache`` directory (SQLite in WAL mode underneath, values as compressed JSON), so the
+CLI, the dashboard and parallel workers share it safely: concurrent processes wait for each other's
+short write transactions instead of failing, and no entry is lost. Entries hold the raw replies,
+never a verdict on them, so they are validated when read and a better parser fixes old entries.
+A size cap evicts the oldest entries first.
 """
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import duckdb
-import pyarrow as pa
 
 from .settings import CACHE_ENV
 
 log = logging.getLogger(__name__)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS llm_cache (key VARCHAR PRIMARY KEY, model VARCHAR, kind VARCHAR, messages VARCHAR,
-    content VARCHAR, ok BOOLEAN, error VARCHAR, prompt_tokens INTEGER, completion_tokens INTEGER,
-    latency_s DOUBLE, cost DOUBLE, created TIMESTAMP DEFAULT current_timestamp)
-"""
-COLUMNS = ("key", "model", "kind", "messages", "content", "ok", "error", "prompt_tokens", "completion_tokens", "latency_s", "cost")
-_TYPES = (pa.string(), pa.string(), pa.string(), pa.string(), pa.string(), pa.bool_(), pa.string(), pa.int32(), pa.int32(), pa.float64(), pa.float64())
+SIZE_ENV = "S3_LLM_CACHE_MAX_MB"  # the size cap in megabytes
+DEFAULT_MAX_MB = 1024
+FORMAT = 2  # entry layout; entries of another layout are misses
+LOCK_TIMEOUT = 60.0  # seconds a process waits for another's write transaction before giving up on one batch
 
 
 @dataclass(frozen=True)
 class CachedReply:
-    """A stored final outcome: valid content, or a model reply that stayed unusable after repair."""
+    """What the model answered to one request: raw replies (the first, then the repair's), usage and timing.
 
-    content: str | None
-    ok: bool
-    error: str | None
-    prompt_tokens: int
-    completion_tokens: int
-    latency_s: float
-    cost: float | None
+    Each reply is ``{"content": str | None, "finish_reason": str | None, "refusal": str | None}``.
+    """
+
+    replies: tuple[dict, ...]
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    cost: float | None = None
+    model: str = ""
+    kind: str = ""  # the schema name: decision, text, ...
+
+    def encode(self) -> dict:
+        return {"format": FORMAT, **asdict(self), "replies": [dict(r) for r in self.replies]}
+
+    @classmethod
+    def decode(cls, value) -> "CachedReply | None":
+        """The entry, or None for a value of another layout."""
+        if not isinstance(value, dict) or value.get("format") != FORMAT:
+            return None
+        try:
+            return cls(replies=tuple(value["replies"]), prompt_tokens=int(value["prompt_tokens"]),
+                       completion_tokens=int(value["completion_tokens"]), latency_s=float(value["latency_s"]),
+                       cost=value["cost"], model=str(value["model"]), kind=str(value["kind"]))
+        except (KeyError, TypeError, ValueError):
+            return None
 
 
-def default_cache_path(run_path: str | Path | None = None) -> Path | None:
-    """``$S3_LLM_CACHE`` if set, else ``RUN.llm-cache.duckdb`` next to the run, else None (in memory)."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    if run_path is not None:
-        run_path = Path(run_path)
-        return run_path.with_name(run_path.stem + ".llm-cache.duckdb")
-    return None
+@dataclass(frozen=True)
+class CacheInfo:
+    """Where the cache is and how full: ``size_bytes`` on disk against ``limit_bytes``."""
+
+    path: str | None
+    entries: int
+    size_bytes: int
+    limit_bytes: int | None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def table(self) -> str:
+        if self.path is None:
+            return "LLM cache: none (in memory for each run)"
+        limit = f"{self.limit_bytes / 2**20:,.0f} MB" if self.limit_bytes else "none"
+        return (f"path     {self.path}\nentries  {self.entries:,}\nsize     {self.size_bytes / 2**20:,.1f} MB\n"
+                f"cap      {limit} (oldest entries are evicted first; ${SIZE_ENV} sets it)")
+
+
+def default_cache_dir() -> Path | None:
+    """``$S3_LLM_CACHE`` if set (``none``: no shared cache), else ``llm`` in the user's cache directory.
+
+    The user's cache directory comes from platformdirs, e.g. ``~/.cache/s3core/llm`` on Linux.
+    """
+    value = os.environ.get(CACHE_ENV, "").strip()
+    if value:
+        return None if value.lower() == "none" else Path(value).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("s3core", appauthor=False)) / "llm"
+
+
+def resolve_cache_dir(choice: str | os.PathLike | None) -> Path | None:
+    """The cache directory for a ``--llm-cache`` value: None/empty for the default, ``none`` for none, else the path."""
+    if choice is None or str(choice).strip() == "":
+        return default_cache_dir()
+    if str(choice).strip().lower() == "none":
+        return None
+    return Path(choice).expanduser()
+
+
+def size_limit() -> int:
+    """The cap in bytes, from ``$S3_LLM_CACHE_MAX_MB`` (default 1024 MB). Raises ValueError naming the variable."""
+    raw = os.environ.get(SIZE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_MB * 2**20
+    try:
+        mb = float(raw)
+    except ValueError:
+        mb = -1.0
+    if mb <= 0:
+        raise ValueError(f"${SIZE_ENV}={raw!r}: must be a positive number of megabytes, e.g. {DEFAULT_MAX_MB}")
+    return int(mb * 2**20)
 
 
 class LLMCache:
-    """Batched get/put over one DuckDB file (or memory when ``path`` is None or the file is locked)."""
+    """Batched get/put over the shared cache directory, or a per-process dict when ``path`` is None.
 
-    def __init__(self, path: str | Path | None = None):
+    Raises ValueError naming the path when it is a file (e.g. an old DuckDB cache) or cannot be created.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, limit_bytes: int | None = None):
         self.path = Path(path) if path is not None else None
-        self.con = None
-        if self.path is not None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.con = duckdb.connect(str(self.path))
-            except duckdb.Error as exc:
-                log.warning("LLM cache %s unavailable (%s); caching in memory for this run", self.path, exc)
-        if self.con is None:
-            self.con = duckdb.connect(":memory:")
-        self.con.execute(SCHEMA)
+        self._memory: dict[str, dict] | None = None
+        self._disk = None
+        if self.path is None:
+            self._memory = {}
+            return
+        if self.path.exists() and not self.path.is_dir():
+            raise ValueError(f"LLM cache {self.path} is a file; the cache is a directory (an older version kept a DuckDB "
+                             "file here). Pass a directory to --llm-cache, or set $S3_LLM_CACHE to one")
+        import diskcache
+
+        try:
+            self._disk = diskcache.Cache(str(self.path), size_limit=limit_bytes or size_limit(), timeout=LOCK_TIMEOUT,
+                                         eviction_policy="least-recently-stored", disk=diskcache.JSONDisk)
+        except Exception as exc:  # OSError, sqlite3.Error, diskcache.Timeout: unwritable, damaged or held too long
+            raise ValueError(f"LLM cache {self.path} cannot be opened ({type(exc).__name__}: {exc}); set $S3_LLM_CACHE "
+                             "to a writable directory, or use --llm-cache none") from exc
 
     def close(self) -> None:
-        if self.con is not None:
-            self.con.close()
-            self.con = None
+        if self._disk is not None:
+            self._disk.close()
+            self._disk = None
 
     def __len__(self) -> int:
-        return int(self.con.execute("SELECT count(*) FROM llm_cache").fetchone()[0])
+        return len(self._memory) if self._memory is not None else len(self._disk)
 
     def get_many(self, keys: list[str]) -> dict[str, CachedReply]:
-        if not keys:
-            return {}
-        self.con.register("_keys", pa.table({"key": pa.array(keys, pa.string())}))
-        try:
-            rows = self.con.execute(
-                "SELECT c.key, content, ok, error, prompt_tokens, completion_tokens, latency_s, cost "
-                "FROM llm_cache c JOIN _keys k ON c.key = k.key").fetchall()
-        finally:
-            self.con.unregister("_keys")
-        return {r[0]: CachedReply(r[1], bool(r[2]), r[3], int(r[4] or 0), int(r[5] or 0), float(r[6] or 0.0), r[7]) for r in rows}
+        """The stored entries of ``keys`` (missing and unreadable ones left out)."""
+        out = {}
+        for key in keys:
+            try:
+                value = self._memory.get(key) if self._memory is not None else self._disk.get(key, retry=True)
+            except Exception as exc:  # a busy or damaged cache costs calls, never the run
+                log.warning("LLM cache %s: read failed (%s); asking the model", self.path, exc)
+                return out
+            entry = CachedReply.decode(value) if value is not None else None
+            if entry is not None:
+                out[key] = entry
+        return out
 
-    def put_many(self, rows: list[tuple]) -> None:
-        """Rows in ``COLUMNS`` order; keys already stored are kept."""
-        if not rows:
+    def put_many(self, entries: dict[str, CachedReply]) -> None:
+        """Store entries in one transaction; keys already stored (by any process) are kept."""
+        if not entries:
             return
-        table = pa.table({name: pa.array([r[i] for r in rows], kind) for i, (name, kind) in enumerate(zip(COLUMNS, _TYPES))})
-        self.con.register("_incoming", table)
+        if self._memory is not None:
+            for key, entry in entries.items():
+                self._memory.setdefault(key, entry.encode())
+            return
         try:
-            self.con.execute(f"INSERT INTO llm_cache ({', '.join(COLUMNS)}) SELECT DISTINCT ON (key) * FROM _incoming "
-                             "WHERE key NOT IN (SELECT key FROM llm_cache)")
-        finally:
-            self.con.unregister("_incoming")
+            with self._disk.transact(retry=True):
+                for key, entry in entries.items():
+                    self._disk.add(key, entry.encode(), retry=True)
+        except Exception as exc:
+            log.warning("LLM cache %s: write of %d entries failed (%s)", self.path, len(entries), exc)
+
+    def info(self) -> CacheInfo:
+        if self._disk is None:
+            return CacheInfo(None, len(self), 0, None)
+        return CacheInfo(str(self.path), len(self._disk), int(self._disk.volume()), int(self._disk.size_limit))
+
+    def clear(self) -> int:
+        """Remove every entry; returns how many there were."""
+        if self._memory is not None:
+            n = len(self._memory)
+            self._memory.clear()
+            return n
+        n = len(self._disk)
+        self._disk.clear()
+        return n

@@ -11,11 +11,11 @@ import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
-from .schemas import response_format
+from .errors import ErrorKind
+from .schemas import response_format, schema_instruction
 from .settings import LLMSettings, redact
 
 COMPROMISED = {"1.82.7", "1.82.8"}  # litellm releases that shipped malicious code
-RETRYABLE = {"timeout", "rate_limit", "server", "connection"}
 ROUTER_GROUP = "s3-llm"
 _LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "openai", "openai._base_client", "httpx", "httpcore")
 
@@ -66,9 +66,14 @@ class _RedactFilter(logging.Filter):
 
 @dataclass
 class Reply:
-    """What one HTTP request gave: content, or an error kind and a redacted message."""
+    """What one HTTP request gave: the model's content (judged later), or a transport error kind and a redacted message.
+
+    ``retry_after`` is the wait in seconds the provider asked for (Retry-After / retry-after-ms), if any.
+    """
 
     content: str | None = None
+    finish_reason: str | None = None
+    refusal: str | None = None
     error_kind: str | None = None
     error: str | None = None
     retry_after: float | None = None
@@ -107,12 +112,16 @@ class LiteLLMClient:
         return self._module.Router(model_list=model_list, num_retries=0, timeout=s.timeout,
                                    routing_strategy="simple-shuffle", cooldown_time=min(5.0, s.timeout))
 
-    def _kwargs(self, messages: list[dict], schema: str) -> dict:
+    def _kwargs(self, messages: list[dict], schema: str, mode: str) -> dict:
         s = self.settings
+        fmt = response_format(schema, mode)
+        if mode != "json_schema":  # the shape travels in the prompt (JSON mode also wants the word JSON there)
+            last = messages[-1]
+            messages = [*messages[:-1], {**last, "content": f"{last['content']}\n\n{schema_instruction(schema)}"}]
         kwargs = {"messages": messages, "temperature": s.temperature, "max_tokens": s.max_tokens,
                   "timeout": s.timeout, "num_retries": 0, "drop_params": True}
-        if s.structured:
-            kwargs["response_format"] = response_format(schema)
+        if fmt is not None:
+            kwargs["response_format"] = fmt
         if s.seed is not None:
             kwargs["seed"] = s.seed
         if not self._priced:
@@ -124,17 +133,17 @@ class LiteLLMClient:
         kwargs.update({k: v for k, v in (("api_base", d.api_base), ("api_key", d.key())) if v is not None})
         return kwargs
 
-    async def complete(self, messages: list[dict], schema: str) -> Reply:
-        """One request; errors come back as a ``Reply`` with ``error_kind`` set."""
+    async def complete(self, messages: list[dict], schema: str, mode: str = "json_schema") -> Reply:
+        """One request with the reply's shape asked for in ``mode``; errors come back as a ``Reply`` with ``error_kind`` set."""
         started = time.perf_counter()
         try:
-            kwargs = self._kwargs(messages, schema)
+            kwargs = self._kwargs(messages, schema, mode)
             call = self._router.acompletion if self._router is not None else self._module.acompletion
             response = await call(**kwargs)
         except Exception as exc:  # every failure becomes data: a run never stops on the network
-            kind, retry_after = classify(exc)
-            return Reply(error_kind=kind, error=redact(f"{type(exc).__name__}: {exc}", self.secrets)[:500],
-                         retry_after=retry_after, latency=time.perf_counter() - started)
+            kind, wait = classify(exc)
+            return Reply(error_kind=kind.value, error=redact(f"{type(exc).__name__}: {exc}", self.secrets)[:500],
+                         retry_after=wait, latency=time.perf_counter() - started)
         latency = time.perf_counter() - started
         usage = getattr(response, "usage", None)
         choice = response.choices[0] if getattr(response, "choices", None) else None
@@ -142,40 +151,66 @@ class LiteLLMClient:
         content = getattr(message, "content", None)
         refusal = getattr(message, "refusal", None)
         hidden = getattr(response, "_hidden_params", None) or {}
-        reply = Reply(content=content, latency=latency, cost=hidden.get("response_cost") if self._priced else None,
-                      prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-                      completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0))
-        if refusal and not content:
-            reply.error_kind, reply.error = "refusal", redact(str(refusal), self.secrets)[:500]
-        return reply
+        return Reply(content=content, finish_reason=getattr(choice, "finish_reason", None),
+                     refusal=redact(str(refusal), self.secrets)[:500] if refusal else None,
+                     latency=latency, cost=hidden.get("response_cost") if self._priced else None,
+                     prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+                     completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0))
 
 
-def classify(exc: BaseException) -> tuple[str, float | None]:
-    """(kind, Retry-After seconds) of a litellm/openai/httpx exception."""
+def response_headers(exc: BaseException) -> dict[str, str]:
+    """The provider's HTTP headers of a failed request, lower-cased.
+
+    litellm keeps them on ``exc.litellm_response_headers``; ``exc.response`` is a stand-in without them.
+    """
+    for source in (getattr(exc, "litellm_response_headers", None), getattr(getattr(exc, "response", None), "headers", None)):
+        try:
+            if source:
+                return {str(k).lower(): str(v) for k, v in source.items()}
+        except (AttributeError, TypeError):
+            continue
+    return {}
+
+
+def retry_after(headers: dict[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date); None when absent or unreadable."""
+    try:
+        if "retry-after-ms" in headers:
+            return max(0.0, float(headers["retry-after-ms"]) / 1000.0)
+        if "retry-after" in headers:
+            value = headers["retry-after"].strip()
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                from datetime import datetime, timezone
+                from email.utils import parsedate_to_datetime
+
+                return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return None
+
+
+def classify(exc: BaseException) -> tuple[ErrorKind, float | None]:
+    """(error class, seconds the provider asked to wait or None) of a litellm/openai/httpx exception."""
     name = type(exc).__name__
     status = getattr(exc, "status_code", None)
-    retry_after = None
-    response = getattr(exc, "response", None)
-    try:
-        header = response.headers.get("retry-after") if response is not None else None
-        retry_after = float(header) if header is not None else None
-    except (AttributeError, TypeError, ValueError):
-        pass
+    wait = retry_after(response_headers(exc))
     if "Timeout" in name or status == 408:
-        return "timeout", retry_after
+        return ErrorKind.TIMEOUT, wait
     if "RateLimit" in name or status == 429:
-        return "rate_limit", retry_after
+        return ErrorKind.RATE_LIMIT, wait
     if "ContentPolicy" in name:
-        return "refusal", None
+        return ErrorKind.REFUSAL, None
     if "Authentication" in name or "PermissionDenied" in name or status in (401, 403):
-        return "auth", None
+        return ErrorKind.AUTH, None
     if "Connection" in name and (status is None or status >= 500):
-        return "connection", retry_after
+        return ErrorKind.CONNECTION, wait
     if isinstance(status, int) and status >= 500 or "InternalServer" in name or "ServiceUnavailable" in name:
-        return "server", retry_after
-    if isinstance(status, int) and 400 <= status < 500:
-        return "bad_request", None
-    return "other", None
+        return ErrorKind.SERVER, wait
+    if isinstance(status, int) and 400 <= status < 500 or "BadRequest" in name:
+        return ErrorKind.BAD_REQUEST, None
+    return ErrorKind.OTHER, None
 
 
 def count_tokens(model: str, messages: list[dict]) -> int:

@@ -1,8 +1,9 @@
-"""Batches of chat requests: dedupe and cache around validation, retries and a concurrency limit.
+"""Batches of chat requests: dedupe and cache around validation, retries, structured-output step-down and a concurrency limit.
 
 Each wrapper has the shape ``async complete(messages, schema)``; the gateway sends a whole
 step's requests together on one event loop (kept in a thread, so litellm's pooled HTTP
-clients live as long as the policy) and answers repeated prompts from the DuckDB cache.
+clients live as long as the policy) and answers repeated prompts from the shared cache,
+judging cached raw replies exactly as fresh ones.
 """
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .cache import LLMCache
-from .client import RETRYABLE, LiteLLMClient, Reply
-from .schemas import parse_reply
+from .cache import CachedReply, LLMCache
+from .client import LiteLLMClient, Reply
+from .errors import FROM_MODEL, RETRYABLE, ErrorKind, judge
+from .schemas import step_down
 from .settings import LLMSettings
 from .stats import LLMStats
 
 log = logging.getLogger(__name__)
-MAX_BACKOFF = 30.0
 REPAIR = ("Your previous reply could not be used ({problem}). Reply again with only a JSON object "
           "that matches the required schema, and nothing else.")
 
@@ -47,14 +48,16 @@ class Outcome:
 
     data: dict | None = None
     content: str | None = None
-    error_kind: str | None = None  # None when ``data`` is valid
+    error_kind: str | None = None  # an ErrorKind value; None when ``data`` is valid
     error: str | None = None
     cached: bool = False
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency: float = 0.0
+    wait: float = 0.0  # seconds slept before retries
     cost: float | None = None
+    replies: list = field(default_factory=list)  # the model's raw replies, as the cache stores them
 
     @property
     def ok(self) -> bool:
@@ -63,7 +66,24 @@ class Outcome:
     @property
     def cacheable(self) -> bool:
         """Valid replies and the model's own unusable ones; transport errors are retried next run."""
-        return self.ok or self.error_kind in ("invalid", "refusal")
+        return bool(self.replies) and (self.ok or self.error_kind in FROM_MODEL)
+
+    @classmethod
+    def from_cache(cls, hit: CachedReply, schema: str, max_tokens: int) -> "Outcome":
+        """The outcome of cached raw replies, judged now: the first usable one wins."""
+        out = cls(cached=True, prompt_tokens=hit.prompt_tokens, completion_tokens=hit.completion_tokens)
+        for raw in hit.replies:
+            data, kind, problem = judge(raw.get("content"), raw.get("finish_reason"), raw.get("refusal"), schema, max_tokens)
+            out.content = raw.get("content")
+            if data is not None:
+                out.data, out.error_kind, out.error = data, None, None
+                return out
+            out.error_kind, out.error = kind.value, problem
+        return out
+
+    def to_cache(self, settings: LLMSettings, schema: str) -> CachedReply:
+        return CachedReply(tuple(self.replies), self.prompt_tokens, self.completion_tokens, round(self.latency, 4),
+                           self.cost, settings.model_signature(), schema)
 
 
 class Limited:
@@ -73,9 +93,9 @@ class Limited:
         self.inner, self.stats = inner, stats
         self.semaphore = asyncio.Semaphore(concurrency)
 
-    async def complete(self, messages: list[dict], schema: str) -> Reply:
+    async def complete(self, messages: list[dict], schema: str, mode: str) -> Reply:
         async with self.semaphore:
-            reply = await self.inner.complete(messages, schema)
+            reply = await self.inner.complete(messages, schema, mode)
         s = self.stats
         s.calls += 1
         s.latency_s += reply.latency
@@ -87,51 +107,112 @@ class Limited:
         return reply
 
 
-class Retrying:
-    """Resends after timeouts, 429, 5xx and connection errors, with doubling backoff (Retry-After wins)."""
+def names_response_format(reply: Reply) -> bool:
+    """A 400 that blames the structured-output request (``response_format``, ``json_schema``, ``json_object``)."""
+    text = (reply.error or "").lower()
+    return reply.error_kind == ErrorKind.BAD_REQUEST and any(w in text for w in ("response_format", "json_schema", "json_object"))
 
-    def __init__(self, inner: Limited, retries: int, backoff: float, stats: LLMStats):
-        self.inner, self.retries, self.backoff, self.stats = inner, retries, backoff, stats
+
+class SteppingDown:
+    """Asks for the reply's shape in the current structured-output mode; a 400 naming it steps down one mode.
+
+    Until a mode has had one answer that is not such a 400, requests go one at a time, so a provider
+    without structured outputs costs one refused call per mode rather than a whole batch of them.
+    """
+
+    def __init__(self, inner: Limited, mode: str, stats: LLMStats, notify):
+        self.inner, self.mode, self.stats, self.notify = inner, mode, stats, notify
+        self.stats.structured_output = mode
+        self._confirmed = False
+        self._probe = asyncio.Lock()
 
     async def complete(self, messages: list[dict], schema: str) -> tuple[Reply, int]:
+        """The reply and the calls it took (refused modes included)."""
+        calls = 0
+        while True:
+            if self._confirmed:
+                mode = self.mode
+                reply = await self.inner.complete(messages, schema, mode)
+            else:
+                async with self._probe:
+                    mode = self.mode
+                    reply = await self.inner.complete(messages, schema, mode)
+                    if not (names_response_format(reply) and step_down(mode)):
+                        self._confirmed = True
+            calls += 1
+            lower = step_down(mode)
+            if not (names_response_format(reply) and lower):
+                return reply, calls
+            if self.mode == mode:  # the first of concurrent refusals steps down; the rest just resend
+                self.mode, self._confirmed = lower, False
+                self.stats.structured_output = lower
+                self.notify(f"structured output: the provider refused response_format {mode} ({reply.error}); "
+                            f"using {lower} from now on (set it with --structured-output {lower})")
+
+
+class Retrying:
+    """Resends after timeouts, 429, 5xx and connection errors: after the provider's Retry-After where it sent one,
+    else a doubling jittered backoff; never longer than ``max_wait`` seconds. Waits are counted in ``stats.wait_s``."""
+
+    def __init__(self, inner: SteppingDown, retries: int, backoff: float, max_wait: float, stats: LLMStats):
+        self.inner, self.retries, self.backoff, self.max_wait, self.stats = inner, retries, backoff, max_wait, stats
+
+    async def complete(self, messages: list[dict], schema: str) -> tuple[Reply, int, float]:
+        """The last reply, the calls made and the seconds waited."""
+        calls, waited = 0, 0.0
         for attempt in range(self.retries + 1):
-            reply = await self.inner.complete(messages, schema)
+            reply, n = await self.inner.complete(messages, schema)
+            calls += n
             if reply.error_kind not in RETRYABLE or attempt == self.retries:
-                return reply, attempt + 1
+                return reply, calls, waited
             self.stats.retries += 1
             wait = reply.retry_after if reply.retry_after is not None else self.backoff * 2 ** attempt * (0.5 + random.random())
-            await asyncio.sleep(min(wait, MAX_BACKOFF))
+            wait = min(wait, self.max_wait)
+            self.stats.wait_s += wait
+            waited += wait
+            await asyncio.sleep(wait)
         raise AssertionError("unreachable")
 
 
 class Validating:
-    """Parses the reply against its schema; an unusable reply is asked for once more, then given up."""
+    """Judges the reply against its schema; an invalid reply or a model's refusal is asked for once more, then given up.
 
-    def __init__(self, inner: Retrying, stats: LLMStats):
-        self.inner, self.stats = inner, stats
+    A reply cut off at max_tokens or stopped by a content filter is not asked again: the same request
+    would end the same way.
+    """
+
+    def __init__(self, inner: Retrying, stats: LLMStats, max_tokens: int):
+        self.inner, self.stats, self.max_tokens = inner, stats, max_tokens
 
     async def complete(self, messages: list[dict], schema: str) -> Outcome:
         out = Outcome()
         for repair in range(2):
-            reply, calls = await self.inner.complete(messages, schema)
+            reply, calls, waited = await self.inner.complete(messages, schema)
             out.calls += calls
+            out.wait += waited
             out.prompt_tokens += reply.prompt_tokens
             out.completion_tokens += reply.completion_tokens
             out.latency += reply.latency
             if reply.cost is not None:
                 out.cost = (out.cost or 0.0) + reply.cost
             out.content = reply.content
-            if reply.error_kind and reply.error_kind != "refusal":
+            if reply.error_kind:  # no reply from the model: nothing to judge or cache
                 out.error_kind, out.error = reply.error_kind, reply.error
+                out.replies = []
                 return out
-            data, problem = (None, reply.error) if reply.error_kind else parse_reply(reply.content, schema)
+            out.replies.append({"content": reply.content, "finish_reason": reply.finish_reason, "refusal": reply.refusal})
+            data, kind, problem = judge(reply.content, reply.finish_reason, reply.refusal, schema, self.max_tokens)
             if data is not None:
                 out.data, out.error_kind, out.error = data, None, None
                 return out
-            out.error_kind, out.error = reply.error_kind or "invalid", problem
-            if repair == 0:
+            self.stats.add_error(kind.value)
+            out.error_kind, out.error = kind.value, problem
+            hopeless = kind == ErrorKind.LENGTH or reply.finish_reason == "content_filter"
+            if repair == 0 and not hopeless:
                 self.stats.repairs += 1
                 messages = [*messages, {"role": "user", "content": REPAIR.format(problem=problem)}]
+            else:
+                break
         self.stats.invalid += 1
         return out
 
@@ -180,10 +261,14 @@ class Gateway:
     """Sends batches of requests: identical prompts once, cached prompts never, the rest concurrently."""
 
     def __init__(self, settings: LLMSettings, cache: LLMCache | None = None, stats: LLMStats | None = None,
-                 client: LiteLLMClient | None = None):
+                 client: LiteLLMClient | None = None, notify=None):
+        """``notify(message)`` hears what a user must be told once (default: a logged warning); every notice
+        is also kept in ``stats.notices``."""
         self.settings = settings
         self.cache = cache
         self.stats = stats or LLMStats()
+        self.stats.structured_output = settings.structured_output
+        self._notify = notify or (lambda message: log.warning("%s", message))
         self._client = client
         self._chain = None
         self._loop = LoopThread()
@@ -194,9 +279,15 @@ class Gateway:
             self._client = LiteLLMClient(self.settings)
         return self._client
 
+    def notice(self, message: str) -> None:
+        self.stats.notices.append(message)
+        self._notify(message)
+
     def _build_chain(self) -> Validating:
         s, stats = self.settings, self.stats
-        return Validating(Retrying(Limited(self.client, s.concurrency, stats), s.retries, s.backoff, stats), stats)
+        limited = Limited(self.client, s.concurrency, stats)
+        stepping = SteppingDown(limited, stats.structured_output or s.structured_output, stats, self.notice)
+        return Validating(Retrying(stepping, s.retries, s.backoff, s.max_wait, stats), stats, s.max_tokens)
 
     def run(self, requests: list[ChatRequest]) -> list[Outcome]:
         """Outcomes in request order."""
@@ -210,20 +301,14 @@ class Gateway:
         results: dict[str, Outcome] = {}
         if self.cache is not None:
             for key, hit in self.cache.get_many(list(unique)).items():
-                results[key] = Outcome(data=parse_reply(hit.content, unique[key].schema)[0] if hit.ok else None,
-                                       content=hit.content, error_kind=None if hit.ok else "invalid", error=hit.error,
-                                       cached=True, prompt_tokens=hit.prompt_tokens, completion_tokens=hit.completion_tokens)
+                results[key] = Outcome.from_cache(hit, unique[key].schema, self.settings.max_tokens)
             self.stats.cache_hits += len(results)
         todo = [(k, r) for k, r in unique.items() if k not in results]
         if todo:
             fresh = self._loop.run(lambda: self._send_all(todo))
             results.update(fresh)
             if self.cache is not None:
-                self.cache.put_many([
-                    (k, self.settings.model_signature(), r.schema, json.dumps(list(r.messages), ensure_ascii=False),
-                     fresh[k].content, fresh[k].ok, fresh[k].error, fresh[k].prompt_tokens, fresh[k].completion_tokens,
-                     fresh[k].latency, fresh[k].cost)
-                    for k, r in todo if fresh[k].cacheable])
+                self.cache.put_many({k: fresh[k].to_cache(self.settings, r.schema) for k, r in todo if fresh[k].cacheable})
         self.stats.wall_s += time.perf_counter() - started
         return [results[k] for k in keys]
 
@@ -271,9 +356,11 @@ def test_connection(settings: LLMSettings) -> ConnectionResult:
     except LLMUnavailable as exc:
         return ConnectionResult(False, 0.0, str(exc))
     elapsed = time.perf_counter() - started
+    mode = gateway.stats.structured_output
     if outcome.ok:
-        return ConnectionResult(True, elapsed, f"{settings.model} answered in {elapsed:.2f} s", structured=True)
-    if outcome.error_kind in ("invalid", "refusal"):
+        return ConnectionResult(True, elapsed, f"{settings.model} answered in {elapsed:.2f} s (structured output: {mode})",
+                                structured=True)
+    if outcome.error_kind in FROM_MODEL:
         return ConnectionResult(True, elapsed, f"{settings.model} answered, but not in the required JSON ({outcome.error})")
     return ConnectionResult(False, elapsed, f"{outcome.error_kind}: {outcome.error}")
 

@@ -50,9 +50,10 @@ class LLMPolicy:
     """Every agent of a batch asks the LLM; ``refine`` turns heuristic decisions into LLM ones where calls succeed."""
 
     def __init__(self, settings: LLMSettings, cache: LLMCache | None = None, heuristic: HeuristicPolicy | None = None,
-                 event: str | None = None, gateway: Gateway | None = None):
+                 event: str | None = None, gateway: Gateway | None = None, notify=None):
+        """``notify(message)`` hears what a user must be told once (see ``Gateway``)."""
         self.settings = settings
-        self.gateway = gateway or Gateway(settings, cache)
+        self.gateway = gateway or Gateway(settings, cache, notify=notify)
         self.heuristic = heuristic
         self.event = event
         self._index: tuple[int, P.HistoryIndex] | None = None
@@ -60,8 +61,9 @@ class LLMPolicy:
         self._trace: list[tuple] = []
 
     # -- the decision interface ----------------------------------------------------------------
-    def decide(self, batch: DecisionBatch, rng: np.random.Generator) -> Decisions:
-        base = (self.heuristic or heuristic_for(batch.context)).decide(batch, rng)
+    def decide(self, batch: DecisionBatch, draws) -> Decisions:
+        """The heuristic decides first with ``draws`` (passed through as given), then the LLM refines."""
+        base = (self.heuristic or heuristic_for(batch.context)).decide(batch, draws)
         return self.refine(batch, base)
 
     def refine(self, batch: DecisionBatch, base: Decisions) -> Decisions:
@@ -125,7 +127,8 @@ class LLMPolicy:
             self._exchanges.setdefault(agent, []).append(
                 Exchange(batch.step, req.schema, req.messages, o.content, o.data, o.error, o.cached))
             self._trace.append((batch.step, agent, req.schema, o.ok, o.cached, o.error_kind, o.error, o.calls,
-                                o.prompt_tokens, o.completion_tokens, round(o.latency, 4), o.content if o.ok else None))
+                                o.prompt_tokens, o.completion_tokens, round(o.latency, 4), o.content if o.ok else None,
+                                round(o.wait, 4)))
         return outcomes
 
     def _history(self, sim) -> P.HistoryIndex:
@@ -142,7 +145,8 @@ class LLMPolicy:
         outs = self.gateway.run(reqs)
         for agent, req, o in zip(agents, reqs, outs):
             self._trace.append((-1, int(agent), req.schema, o.ok, o.cached, o.error_kind, o.error, o.calls,
-                                o.prompt_tokens, o.completion_tokens, round(o.latency, 4), o.content if o.ok else None))
+                                o.prompt_tokens, o.completion_tokens, round(o.latency, 4), o.content if o.ok else None,
+                                round(o.wait, 4)))
         return np.array([_ATTITUDE[o.data["attitude"]] if o.ok else -1 for o in outs], dtype=np.int8)
 
     # -- what the dashboard and the trace read ---------------------------------------------------------
@@ -183,8 +187,8 @@ class HybridPolicy:
             self._mask = (id(sim.network), select_agents(self.subset, sim.network, sim.population, sim.scenario.seed))
         return self._mask[1]
 
-    def decide(self, batch: DecisionBatch, rng: np.random.Generator) -> Decisions:
-        base = (self.heuristic or heuristic_for(batch.context)).decide(batch, rng)
+    def decide(self, batch: DecisionBatch, draws) -> Decisions:
+        base = (self.heuristic or heuristic_for(batch.context)).decide(batch, draws)
         rows = np.flatnonzero(self.mask(batch.context)[batch.agent])
         fallback = np.zeros(len(batch), dtype=bool)
         texts: list[str | None] = [None] * len(batch)

@@ -1,7 +1,7 @@
-"""JSON schemas of every LLM reply, and a validator for the subset of JSON Schema they use.
+"""JSON schemas of every LLM reply, how they are asked for, and a validator for the subset of JSON Schema they use.
 
-The same schema goes out as OpenAI structured outputs and checks the reply that comes back,
-so a provider that ignores ``response_format`` is held to the same contract.
+The same schema goes out (as OpenAI structured outputs, or in the prompt) and checks the reply
+that comes back, so a provider that ignores ``response_format`` is held to the same contract.
 """
 from __future__ import annotations
 
@@ -42,9 +42,25 @@ SCHEMAS = {
 }
 
 
-def response_format(name: str) -> dict:
-    """The OpenAI ``response_format`` that asks for the named schema."""
-    return {"type": "json_schema", "json_schema": {"name": name, "schema": SCHEMAS[name], "strict": True}}
+# How the reply's shape is asked for, strongest first; a provider that refuses one gets the next.
+STRUCTURED_MODES = ("json_schema", "json_object", "prompt")
+
+
+def response_format(name: str, mode: str = "json_schema") -> dict | None:
+    """The OpenAI ``response_format`` for schema ``name`` in ``mode`` (None for ``prompt``: the schema goes in the prompt)."""
+    if mode == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": SCHEMAS[name], "strict": True}}
+    if mode == "json_object":
+        return {"type": "json_object"}
+    if mode == "prompt":
+        return None
+    raise ValueError(f"structured output mode {mode!r}: use one of {', '.join(STRUCTURED_MODES)}")
+
+
+def step_down(mode: str) -> str | None:
+    """The next weaker mode, or None after ``prompt``."""
+    i = STRUCTURED_MODES.index(mode)
+    return STRUCTURED_MODES[i + 1] if i + 1 < len(STRUCTURED_MODES) else None
 
 
 _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
@@ -93,21 +109,65 @@ def validate(value, schema: dict, path: str = "$") -> list[str]:
     return problems
 
 
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
+_THINK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.S | re.I)  # reasoning models' visible scratchpad
+MAX_SCAN = 20_000  # characters of a reply searched for embedded JSON objects
+SCHEMA_INSTRUCTION = "Reply with one JSON object only, with no other text, matching this JSON Schema: "
+
+
+def schema_instruction(name: str) -> str:
+    """The prompt text that carries schema ``name`` when the provider is not sent it as ``response_format``."""
+    return SCHEMA_INSTRUCTION + json.dumps(SCHEMAS[name], ensure_ascii=False, separators=(",", ":"))
+
+
+def json_objects(text: str) -> list[dict]:
+    """Every top-level JSON object embedded in ``text`` (in fences, after prose, ...), in order of appearance."""
+    decoder = json.JSONDecoder()
+    found, i = [], text.find("{")
+    while 0 <= i < min(len(text), MAX_SCAN):
+        try:
+            value, end = decoder.raw_decode(text, i)
+        except json.JSONDecodeError:
+            i = text.find("{", i + 1)
+            continue
+        if isinstance(value, dict):
+            found.append(value)
+        i = text.find("{", end)
+    return found
+
+
+def _check(data, name: str) -> str | None:
+    problems = validate(data, SCHEMAS[name])
+    if problems:
+        return "; ".join(problems[:3])
+    if name == "text" and not data["text"].strip():
+        return "$.text: empty"
+    return None
 
 
 def parse_reply(content: str | None, name: str) -> tuple[dict | None, str | None]:
-    """(data, None) for a reply that parses and fits schema ``name``, else (None, why not)."""
+    """(data, None) for a reply that carries exactly one JSON object fitting schema ``name``, else (None, why not).
+
+    The object may be the whole reply or sit among other text: in a ```json fence, after a sentence of
+    prose, after a <think> block. Several different objects that fit are ambiguous and refused.
+    """
     if content is None or not content.strip():
         return None, "empty reply or refusal"
-    fenced = _FENCE.match(content)
     try:
-        data = json.loads(fenced.group(1) if fenced else content)
+        whole = json.loads(content)
     except json.JSONDecodeError as exc:
-        return None, f"not JSON ({exc.msg} at char {exc.pos})"
-    problems = validate(data, SCHEMAS[name])
-    if problems:
-        return None, "; ".join(problems[:3])
-    if name == "text" and not data["text"].strip():
-        return None, "$.text: empty"
-    return data, None
+        whole, why = None, f"not JSON ({exc.msg} at char {exc.pos})"
+    if whole is not None:
+        problem = _check(whole, name)
+        return (whole, None) if problem is None else (None, problem)
+    candidates = json_objects(_THINK.sub(" ", content))
+    if not candidates:
+        return None, f"{why}, and no JSON object found in the text"
+    fitting = []
+    for value in candidates:
+        if _check(value, name) is None and value not in fitting:
+            fitting.append(value)
+    if len(fitting) == 1:
+        return fitting[0], None
+    if fitting:
+        return None, f"ambiguous: {len(fitting)} different JSON objects in the reply fit the schema"
+    return None, f"the JSON object in the reply does not fit: {_check(candidates[-1], name)}"

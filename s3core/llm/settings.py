@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass, field, fields
 
 from ..params import param
+from .schemas import STRUCTURED_MODES
 
-CACHE_ENV = "S3_LLM_CACHE"  # default cache file when no path is given
+CACHE_ENV = "S3_LLM_CACHE"  # the shared cache's directory (or "none"); default: the user's cache directory
 _SECRET_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.I)
 
 
@@ -72,9 +73,13 @@ class LLMSettings:
     concurrency: int = param(32, 1, 1024, "Requests in flight at once (one semaphore over all calls of a step).")
     timeout: float = param(30.0, 0.1, 600.0, "Seconds before one request is abandoned.")
     retries: int = param(2, 0, 10, "Retries of a request after a timeout, 429, 5xx or connection error.")
-    backoff: float = param(0.5, 0.0, 30.0, "Seconds before the first retry; doubles each time (a server's Retry-After wins, capped at 30 s).")
+    backoff: float = param(0.5, 0.0, 30.0, "Seconds before the first retry; doubles each time (a server's Retry-After wins, up to the max wait).")
+    max_wait: float = param(30.0, 0.0, 600.0, "Longest wait before one retry, in seconds, even when the server's Retry-After asks for more.")
     mode: str = param("combined", None, None, "combined: one call returns emotion, attitude and action; modular: one call per S3 module.", choices=("combined", "modular"))
-    structured: bool = param(True, None, None, "Send OpenAI structured outputs (response_format json_schema); replies are validated either way.")
+    structured_output: str = param("json_schema", None, None, "How the reply's JSON shape is asked for: json_schema (OpenAI structured outputs), "
+                                   "json_object (JSON mode, the schema in the prompt) or prompt (the schema in the prompt only). "
+                                   "Replies are validated either way; a provider that refuses a mode with a 400 gets the next one.",
+                                   choices=STRUCTURED_MODES)
     history_examples: int = param(3, 0, 10, "Posts from the user's own history shown as examples.")
     seed: int | None = param(None, None, None, "Sampling seed sent to providers that support one.")
     deployments: tuple[Deployment, ...] = field(default=(), metadata={"help": "Several endpoints or keys, load-balanced by litellm's Router; empty for one endpoint."})
@@ -92,8 +97,12 @@ class LLMSettings:
         return (Deployment(self.model, self.api_base, self.api_key_env, self.api_key),)
 
     def sampling(self) -> dict:
-        """The parameters that change a reply, hashed into cache keys."""
-        return {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": self.seed, "structured": self.structured}
+        """The parameters that change a reply, hashed into cache keys.
+
+        The structured-output mode is left out: it changes how the shape is asked for, not what is asked,
+        and every reply is validated when it is read, so a rerun in another mode still hits the cache.
+        """
+        return {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": self.seed}
 
     def model_signature(self) -> str:
         """Which model(s) answer: cache keys depend on this, not on URLs or keys."""
