@@ -84,6 +84,10 @@ with st.container(border=True):
 net = ws.net.network
 pop = ws.population()
 st.subheader(ws.net.label)
+for text in getattr(ws.net, "warnings", ()):  # what the loader noticed in the files: shown as long as they are loaded
+    st.warning(md_escape(text) + ".", icon=":material/warning:")
+for text in getattr(ws.net, "notes", ()):
+    st.caption(md_escape(text[:1].upper() + text[1:]) + ".")
 followers, followees = net.follower_count, net.followee_count
 cols = st.columns(6)
 cols[0].metric("Users", f"{net.n_users:,}")

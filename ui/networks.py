@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 from s3core.demographics import DemographicParams, assign_demographics
-from s3core.loaders import LoadError, load_edge_list, load_graph_file
+from s3core.loaders import LoadError, read_edge_list, read_graph_file
 from s3core.network import Network
 from s3core.scenario import NetworkSpec
 from s3core.sources import load_bundled
@@ -27,12 +27,18 @@ MAX_SYNTHETIC_USERS = 500_000  # the dashboard's cap; the CLI takes up to Synthe
 
 @dataclass(frozen=True, eq=False)
 class LoadedNetwork:
-    """A network with the key caches use, a label for people and the scenario section that names it."""
+    """A network with the key caches use, a label for people and the scenario section that names it.
+
+    ``warnings`` and ``notes`` are what the loader said about the files (ids read as whole numbers,
+    edge ids missing from the users file, users in no edge); the Network page shows them.
+    """
 
     network: Network
     key: str
     label: str
     spec: NetworkSpec
+    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @st.cache_resource(show_spinner="Loading the bundled Weibo network...")
@@ -118,18 +124,21 @@ def load_upload(files: dict[str, tuple[str, bytes]], folder: Path) -> LoadedNetw
         path.write_bytes(data)
         paths[role] = path
     if "graph" in paths:
-        net = load_graph_file(paths["graph"], name=paths["graph"].stem)
+        result = read_graph_file(paths["graph"], name=paths["graph"].stem)
         spec = NetworkSpec(source="graph", graph=paths["graph"].name)
     else:
-        net = load_edge_list(paths["edges"], paths.get("users"), paths.get("posts"), name=paths["edges"].stem)
+        result = read_edge_list(paths["edges"], paths.get("users"), paths.get("posts"), name=paths["edges"].stem)
         spec = NetworkSpec(source="files", edges=paths["edges"].name,
                            users=paths["users"].name if "users" in paths else "",
                            posts=paths["posts"].name if "posts" in paths else "")
+    net = result.network
     if net.n_users < 2 or net.n_edges < 1:
         raise LoadError(paths.get("graph") or paths["edges"], f"the network has {net.n_users} users and {net.n_edges} follow edges",
                         "give at least two users and one follow edge")
     names = " + ".join(p.name for p in paths.values())
-    return LoadedNetwork(net, f"upload-{key}", f"uploaded {names} ({net.n_users:,} users)", spec)
+    infos = tuple(n.text for n in result.notes if n.level != "warning")
+    return LoadedNetwork(net, f"upload-{key}", f"uploaded {names} ({net.n_users:,} users)", spec,
+                         warnings=tuple(result.warnings), notes=infos)
 
 
 def describe_error(exc: Exception, files: dict[str, tuple[str, bytes]]) -> str:

@@ -26,8 +26,10 @@ def spelling_notes(source: str, rewritten: Sequence[tuple[str, int, tuple[str, s
     for column, count, example in rewritten:
         if count:
             before, after = example
-            notes.append(Note("warning", f"{source}, column '{column}': {count} id{'s' if count != 1 else ''} written "
-                                         f"as a decimal or with separators (e.g. {before!r}) were read as whole numbers "
+            one = count == 1
+            notes.append(Note("warning", f"{source}, column '{column}': {count:,} id{'' if one else 's'} written "
+                                         f"as a decimal or with separators (e.g. {before!r}) {'was' if one else 'were'} "
+                                         "read as whole numbers "
                                          f"(e.g. {after!r}), so they match the same user written without them"))
     return notes
 

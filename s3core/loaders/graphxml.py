@@ -27,6 +27,7 @@ _GRAPHML_NS = re.compile(r"^https?://graphml\.graphdrawing\.org/xmlns(?:/graphml
 _GEXF_VERSIONS = {"1.0": "1.1draft", "1.1": "1.1draft", "1.2": "1.2draft", "1.3": "1.3"}
 _GRAPHML_TYPES = {"boolean", "int", "long", "float", "double", "string"}
 _TIME_ATTRS = ("start", "end", "startopen", "endopen", "timestamp", "timestamps", "spells")
+_ONE_VALUE = "each agent has one value per attribute for the whole run"
 _SNAPSHOT_FIX = ("export a static snapshot: in Gephi, pick one moment on the Timeline (or a Dynamic Range filter) "
                  "and export with File > Export > Graph file, Options, 'Dynamic' unticked; from networkx or "
                  "igraph, write the graph of one time step")
@@ -66,8 +67,9 @@ def _retag(root: ET.Element, is_own: Callable[[str], bool], ns: str) -> None:
     root.tag = f"{{{ns}}}{_local(root.tag)[1]}"
 
 
-def _refuse(path: PathLike, feature: str, fix: str = _SNAPSHOT_FIX) -> LoadError:
-    return LoadError(path, f"{feature} is not supported: the simulator needs one fixed follow network", fix)
+def _refuse(path: PathLike, feature: str, fix: str = _SNAPSHOT_FIX,
+            why: str = "the simulator needs one fixed follow network") -> LoadError:
+    return LoadError(path, f"{feature} is not supported: {why}", fix)
 
 
 # ---- GEXF -----------------------------------------------------------------------------------
@@ -126,7 +128,7 @@ def _gexf_normalize(path: PathLike, tree: ET.ElementTree, user_columns: Callable
             attribute.set("title", title)
             declared[(klass, attribute.get("id"))] = title
             if dynamic and klass == "node" and user_columns(title):
-                raise _refuse(path, f"a time-varying node attribute ('{title}' changes over time)")
+                raise _refuse(path, f"a time-varying node attribute ('{title}' changes over time)", why=_ONE_VALUE)
     for klass, tag in (("node", "nodes"), ("edge", "edges")):
         for owner in graph.iterfind(f"{{{ns}}}{tag}/{{{ns}}}{klass}"):
             values = owner.find(f"{{{ns}}}attvalues")
@@ -139,7 +141,7 @@ def _gexf_normalize(path: PathLike, tree: ET.ElementTree, user_columns: Callable
                 title = declared.get((klass, value.get("for")), "")
                 if timed and klass == "node" and user_columns(title):
                     raise _refuse(path, f"a time-varying node attribute ('{title}' of node '{owner.get('id')}' has "
-                                        "values for different times)")
+                                        "values for different times)", why=_ONE_VALUE)
                 if timed:
                     values.remove(value)
     _gexf_mixed_edges(graph, ns)
