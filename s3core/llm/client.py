@@ -149,7 +149,8 @@ class LiteLLMClient:
         choice = response.choices[0] if getattr(response, "choices", None) else None
         message = getattr(choice, "message", None)
         content = getattr(message, "content", None)
-        refusal = getattr(message, "refusal", None)
+        extra = getattr(message, "provider_specific_fields", None) or {}  # where litellm keeps OpenAI's refusal
+        refusal = getattr(message, "refusal", None) or (extra.get("refusal") if isinstance(extra, dict) else None)
         hidden = getattr(response, "_hidden_params", None) or {}
         return Reply(content=content, finish_reason=getattr(choice, "finish_reason", None),
                      refusal=redact(str(refusal), self.secrets)[:500] if refusal else None,
@@ -191,6 +192,16 @@ def retry_after(headers: dict[str, str]) -> float | None:
     return None
 
 
+def _unreachable(exc: BaseException) -> bool:
+    """litellm reports a refused or failed connection as an InternalServerError; the cause chain says what it was."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if "Connect" in type(exc).__name__ or str(exc).rstrip(".").endswith("Connection error"):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 def classify(exc: BaseException) -> tuple[ErrorKind, float | None]:
     """(error class, seconds the provider asked to wait or None) of a litellm/openai/httpx exception."""
     name = type(exc).__name__
@@ -204,7 +215,7 @@ def classify(exc: BaseException) -> tuple[ErrorKind, float | None]:
         return ErrorKind.REFUSAL, None
     if "Authentication" in name or "PermissionDenied" in name or status in (401, 403):
         return ErrorKind.AUTH, None
-    if "Connection" in name and (status is None or status >= 500):
+    if ("Connection" in name or _unreachable(exc)) and (status is None or status >= 500):
         return ErrorKind.CONNECTION, wait
     if isinstance(status, int) and status >= 500 or "InternalServer" in name or "ServiceUnavailable" in name:
         return ErrorKind.SERVER, wait
