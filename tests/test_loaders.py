@@ -293,3 +293,97 @@ def test_twitter15_cascade_loads_without_repost_texts():
     net = load_cascades(DATASETS, "twitter15", cascade_ids=[source["cascade_id"]])
     assert net.n_edges > 0 and source["user_id"] in set(net.user_ids)
     assert list(net.posts["text"]) == [source["text"]] and list(net.users.columns) == ["user_id"]
+
+
+# ---------------------------------------------------------------- ids after pandas and spreadsheets
+
+def test_id_rules_join_spellings_of_one_number_and_keep_text_ids():
+    import pyarrow as pa
+
+    from s3core.loaders.ids import normalize_ids
+
+    ids = normalize_ids(pa.array(["1002", "1002.0", "1,002", "001002", "1002.00", "1002.5", "ab12e345", "12e345", "u7"]))
+    assert ids.keys.to_pylist() == ["1002", "1002", "1002", "1002", "1002", "1002.5", "ab12e345", "12e345", "u7"]
+    assert ids.spellings.to_pylist()[:5] == ["1002", "1002", "1002", "001002", "1002"]
+    assert ids.rewritten == 3 and ids.example == ("1002.0", "1002")
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("1.00E+15", ["scientific notation"]),
+    ("1.2345678901234568e+18", ["scientific notation"]),
+    ("12345678901234567.0", ["more digits than a decimal (float) column keeps"]),
+])
+def test_id_rules_refuse_ids_whose_digits_were_lost(tmp_path, value, words):
+    path = tmp_path / "edges.csv"
+    path.write_text(f"follower,followee\na,b\nb,{value}\n")
+    with pytest.raises(LoadError) as info:
+        load_edge_list(path)
+    check(info.value, path, 3, "followee", words + ["format the column as Text", "dtype=str"])
+
+
+def test_one_spreadsheet_cut_id_among_short_ones_is_kept(tmp_path):
+    path = tmp_path / "edges.csv"
+    path.write_text("follower,followee\n1234567890123456780,2\n2,3\n")  # one zero after the 15th digit: plausible
+    assert load_edge_list(path).n_users == 3
+
+
+def test_users_file_listing_one_number_twice_names_both_spellings(tmp_path):
+    users = tmp_path / "users.csv"
+    users.write_text("user_id,age\n007,20\n7.0,30\n")
+    edges = tmp_path / "edges.csv"
+    edges.write_text("follower,followee\n7,8\n")
+    with pytest.raises(LoadError) as info:
+        load_edge_list(edges, users)
+    check(info.value, users, 3, "user_id", ["'007' is listed twice", "line 2", "as '7', the same number"])
+
+
+def test_self_loop_through_a_float_spelling_is_caught(tmp_path):
+    path = tmp_path / "edges.csv"
+    path.write_text("follower,followee\n1,2\n3,3.0\n")
+    with pytest.raises(LoadError) as info:
+        load_edge_list(path)
+    check(info.value, path, 3, "followee", ["self-loop", "'3'"])
+
+
+def test_graph_node_ids_follow_the_id_rules(tmp_path):
+    path = tmp_path / "g.graphml"
+    path.write_text('<graphml xmlns="http://graphml.graphdrawing.org/xmlns"><graph edgedefault="directed">'
+                    '<node id="1.0"/><node id="1"/><edge source="1.0" target="1"/></graph></graphml>')
+    with pytest.raises(LoadError) as info:
+        load_graph_file(path)
+    assert "two nodes have the same user id: '1.0' and '1'" in str(info.value)
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ('<gexf xmlns="http://www.gexf.net/0.9" version="0.9"><graph/></gexf>', ["GEXF version '0.9'"]),
+    ('<graphml xmlns="http://graphml.graphdrawing.org/xmlns"/>', ["root element is <graphml>", "not <gexf>"]),
+])
+def test_gexf_files_that_are_not_readable_name_why(tmp_path, text, words):
+    path = tmp_path / "g.gexf"
+    path.write_text(text)
+    with pytest.raises(LoadError) as info:
+        load_graph_file(path)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_graphml_without_namespace_and_with_mixed_directions_loads(tmp_path):
+    path = tmp_path / "g.graphml"
+    path.write_text('<graphml><key id="a" for="node" attr.name="AGE" attr.type="integer"/>'
+                    '<graph edgedefault="undirected"><node id="x"><data key="a">30</data></node><node id="y"/>'
+                    '<node id="z"/><edge source="x" target="y"/><edge source="y" target="z" directed="true"/>'
+                    '</graph></graphml>')
+    net = load_graph_file(path)
+    assert edge_set(net) == {("x", "y"), ("y", "x"), ("y", "z")}
+    assert net.users.set_index("user_id").loc["x", "age"] == 30
+
+
+def test_two_attributes_for_one_column_are_refused(tmp_path):
+    path = tmp_path / "g.graphml"
+    path.write_text('<graphml xmlns="http://graphml.graphdrawing.org/xmlns">'
+                    '<key id="a" for="node" attr.name="age" attr.type="int"/>'
+                    '<key id="b" for="node" attr.name="Age" attr.type="int"/>'
+                    '<graph edgedefault="directed"><node id="x"><data key="a">30</data></node>'
+                    '<node id="y"><data key="b">31</data></node><edge source="x" target="y"/></graph></graphml>')
+    with pytest.raises(LoadError, match="node attributes 'Age' and 'age' both give the age"):
+        load_graph_file(path)

@@ -85,3 +85,74 @@ def test_a_synthetic_graph_seed_fixes_the_graph_whatever_the_run_seed():
     a = load_network(S.loads(text.format(1)), np.random.default_rng(1))
     b = load_network(S.loads(text.format(2)), np.random.default_rng(2))
     assert (a.follower_idx == b.follower_idx).all() and (a.follower_ptr == b.follower_ptr).all()
+
+
+# ---------------------------------------------------------------- values accepted and then ignored or failing late
+
+@pytest.mark.parametrize("text, fragment", [
+    ("seed = -1\n", "seed = -1: must lie in [0,"),
+    ("steps = 200000\n", "steps = 200000"),
+    ("[network]\nsource = 'synthetic'\nreciprocity = 1.5\n", "network.reciprocity = 1.5"),
+    ("[network]\nsource = 'synthetic'\nn_users = 1\n", "network.n_users = 1"),
+    ("[network]\nsource = 'synthetic'\ngraph_seed = -2\n", "network.graph_seed = -2"),
+    ("[network]\nsource = 'cascades'\ndataset_dir = 'd'\nmax_edges = -1\n", "network.max_edges = -1"),
+    ("[network]\nsource = 'graph'\n", "network.graph"),
+    ("[network]\nsource = 'files'\nedges = 'e.csv'\ngraph = 'g.gexf'\n", "network.graph = 'g.gexf' is not used"),
+    ("name = 3\n", "name = 3"),
+    ("steps = 3\n[[interventions]]\nkind = 'seed'\nstep = 1.5\ntext = 'x'\n", "interventions[0].step = 1.5"),
+    ("steps = 3\n[[interventions]]\nkind = 'boost'\nstep = 0\npost = 'nope'\n", "interventions[0].post = 'nope'"),
+    ("steps = 3\n[[interventions]]\nkind = 'boost'\nstep = 0\npost = -4\n", "interventions[0].post = -4"),
+    ("steps = 3\n[[interventions]]\nkind = 'seed'\nstep = 0\ntext = 'x'\nauthor = ''\n", "interventions[0].author is empty"),
+    ("steps = 3\n[[interventions]]\nkind = 'seed'\nstep = 0\ntext = 'x'\nauthor = '1.2E+17'\n", "scientific notation"),
+    ("steps = 3\n[[interventions]]\nkind = 'boost'\nstep = 0\nstance = 'negative'\n[interventions.audience]\nkind = 'category'\n",
+     "interventions[0].audience.category is missing"),
+])
+def test_values_that_would_be_ignored_or_fail_late_are_refused_naming_the_key(text, fragment):
+    with pytest.raises(S.ScenarioError) as err:
+        S.loads(text, origin="bad.toml")
+    assert fragment in str(err.value) and str(err.value).startswith("bad.toml: ")
+
+
+def test_scenarios_built_in_code_get_the_same_checks():
+    with pytest.raises(S.ScenarioError, match="seed = -1"):
+        S.Scenario(seed=-1)
+    with pytest.raises(S.ScenarioError, match=r"interventions\[0\].step = -1"):
+        S.Scenario(interventions=(SeedPost(step=-1, text="x"),))
+    twice = (SeedPost(step=0, text="x", name="a"), SeedPost(step=3, text="y", name="a"))
+    with pytest.raises(S.ScenarioError, match=r"interventions\[1\].name = 'a': already the name of interventions\[0\]"):
+        S.Scenario(interventions=twice)
+    with pytest.raises(S.ScenarioError, match="network.reciprocity"):
+        S.NetworkSpec(source="synthetic", reciprocity=1.5)
+
+
+def test_author_written_as_a_number_names_that_user():
+    sc = S.loads("steps = 3\n[[interventions]]\nkind = 'seed'\nstep = 0\ntext = 'x'\nauthor = 1002\n"
+                 "[[interventions]]\nkind = 'seed'\nstep = 0\ntext = 'y'\nauthor = '1002.0'\n")
+    assert [iv.author for iv in sc.interventions] == ["1002", "1002"]
+
+
+def test_unknown_author_is_refused_when_the_network_loads_naming_file_and_key(tmp_path):
+    import numpy as np
+
+    from s3core.sources import load_network
+
+    (tmp_path / "e.csv").write_text("follower,followee\na,b\n")
+    (tmp_path / "s.toml").write_text("steps = 2\n[network]\nsource = 'files'\nedges = 'e.csv'\n"
+                                     "[[interventions]]\nkind = 'seed'\nstep = 0\ntext = 'x'\nauthor = 'c'\n")
+    with pytest.raises(S.ScenarioError) as err:
+        load_network(S.load(tmp_path / "s.toml"), np.random.default_rng(0))
+    assert str(err.value).startswith(str(tmp_path / "s.toml")) and "interventions[0].author = 'c'" in str(err.value)
+
+
+def test_saved_scenarios_leave_out_keys_their_kind_does_not_read():
+    sc = S.Scenario(network=S.NetworkSpec(source="files", edges="e.csv"), interventions=(
+        SeedPost(step=0, text="x", name="a"),
+        Moderation(step=1, action="label", post="a", strength=0.7),
+        Boost(step=1, post="a", audience=Audience(kind="fraction", fraction=0.5, age_min=30)),
+    ))
+    data = S.to_dict(sc)
+    assert "n_users" not in data["network"] and data["network"]["edges"] == "e.csv"
+    assert "strength" not in data["interventions"][1]
+    assert data["interventions"][2]["audience"] == {"kind": "fraction", "fraction": 0.5}
+    again = S.loads(S.dumps(sc))
+    assert again.interventions[2].audience.fraction == 0.5 and again.network.edges == "e.csv"
