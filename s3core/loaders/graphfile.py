@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from ..network import Network
 from .columns import USER_COLUMNS, parse_user_columns, users_frame
-from .crosscheck import Note, merged_spellings, spelling_notes
+from .crosscheck import Note, spelling_notes
 from .csvfile import check_file, check_not_binary
 from .errors import CellError, LoadError
 from .files import MAX_BYTES, LoadResult, log_notes
