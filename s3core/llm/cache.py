@@ -129,8 +129,10 @@ class LLMCache:
         import diskcache
 
         try:
+            # cull_limit=0: no eviction inside a write transaction, where SQLite's file does not shrink until commit
+            # and diskcache would evict everything, the new entries included; put_many culls after committing.
             self._disk = diskcache.Cache(str(self.path), size_limit=limit_bytes or size_limit(), timeout=LOCK_TIMEOUT,
-                                         eviction_policy="least-recently-stored", disk=diskcache.JSONDisk)
+                                         eviction_policy="least-recently-stored", cull_limit=0, disk=diskcache.JSONDisk)
         except Exception as exc:  # OSError, sqlite3.Error, diskcache.Timeout: unwritable, damaged or held too long
             raise ValueError(f"LLM cache {self.path} cannot be opened ({type(exc).__name__}: {exc}); set $S3_LLM_CACHE "
                              "to a writable directory, or use --llm-cache none") from exc
@@ -169,6 +171,8 @@ class LLMCache:
             with self._disk.transact(retry=True):
                 for key, entry in entries.items():
                     self._disk.add(key, entry.encode(), retry=True)
+            if self._disk.volume() > self._disk.size_limit:
+                self._disk.cull(retry=True)
         except Exception as exc:
             log.warning("LLM cache %s: write of %d entries failed (%s)", self.path, len(entries), exc)
 
