@@ -22,7 +22,7 @@ from .errors import LoadError
 
 PathLike = str | os.PathLike[str]
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
-_GEXF_NS = re.compile(r"^https?://(?:www\.)?(?:gexf\.net|gephi\.org/gexf)/(1\.[0-3])(?:draft)?/?$", re.I)
+_GEXF_NS = re.compile(r"^https?://(?:www\.)?(?:gexf\.net|gephi\.org/gexf)(?:/(1\.[0-3])(?:draft)?)?/?$", re.I)
 _GRAPHML_NS = re.compile(r"^https?://graphml\.graphdrawing\.org/xmlns(?:/graphml)?/?$", re.I)
 _GEXF_VERSIONS = {"1.0": "1.1draft", "1.1": "1.1draft", "1.2": "1.2draft", "1.3": "1.3"}
 _GRAPHML_TYPES = {"boolean", "int", "long", "float", "double", "string"}
