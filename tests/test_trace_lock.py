@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ from s3core.trace_lock import TraceInUse, TraceLock, holder, lock_path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "data" / "scenarios" / "default.toml"
 
+# (Runs take at least 9 steps: the default scenario's last intervention is at step 8.)
 # A run stopped after its first step, trace open, until the test closes its stdin.
 MID_RUN = """
 import sys
@@ -88,7 +90,7 @@ def steps_in(path: Path) -> int:
 @pytest.mark.slow
 def test_a_second_run_on_the_same_out_is_refused_and_the_first_finishes_intact(tmp_path):
     out, log = tmp_path / "shared.duckdb", tmp_path / "first.log"
-    steps = 300
+    steps = 60
     with open(log, "w") as err, open(tmp_path / "first.json", "w") as stdout:
         first = subprocess.Popen([sys.executable, "-m", "s3core", "run", str(DEFAULT), "--out", str(out), "--steps",
                                   str(steps), "--json"], cwd=ROOT, stdout=stdout, stderr=err, text=True)
@@ -96,9 +98,13 @@ def test_a_second_run_on_the_same_out_is_refused_and_the_first_finishes_intact(t
         while "step 3/" not in log.read_text():  # the first run is writing steps
             assert first.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
-        second = cli("run", DEFAULT, "--out", out, "--steps", 5, "--json", "--quiet")
-        forced = cli("run", DEFAULT, "--out", out, "--steps", 5, "--quiet", "--force")
-        still_running = first.poll() is None
+        os.kill(first.pid, signal.SIGSTOP)  # hold it mid-run, however fast the machine
+        try:
+            second = cli("run", DEFAULT, "--out", out, "--steps", 9, "--json", "--quiet")
+            forced = cli("run", DEFAULT, "--out", out, "--steps", 9, "--quiet", "--force")
+            still_running = first.poll() is None
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
         first.wait(timeout=300)
     line = assert_refused(second, out, first.pid)
     assert "s3core run" in line and f"--steps {steps}" in line, "the other process's command is named"
@@ -116,55 +122,55 @@ def test_a_second_run_on_the_same_out_is_refused_and_the_first_finishes_intact(t
 
 def test_report_resume_and_force_on_a_trace_being_written_exit_2_in_one_line(tmp_path):
     out = tmp_path / "busy.duckdb"
-    with holding(MID_RUN, DEFAULT, out, 3, "fresh") as writer:
+    with holding(MID_RUN, DEFAULT, out, 10, "fresh") as writer:
         assert holder(out).pid == writer.pid
         assert_refused(cli("report", out), out, writer.pid)
         assert_refused(cli("report", out, "--json"), out, writer.pid)
-        assert_refused(cli("run", DEFAULT, "--out", out, "--steps", 3, "--resume", "--quiet"), out, writer.pid)
-        assert_refused(cli("run", DEFAULT, "--out", out, "--steps", 3, "--force", "--quiet"), out, writer.pid)
+        assert_refused(cli("run", DEFAULT, "--out", out, "--steps", 10, "--resume", "--quiet"), out, writer.pid)
+        assert_refused(cli("run", DEFAULT, "--out", out, "--steps", 10, "--force", "--quiet"), out, writer.pid)
     assert holder(out) is None and not lock_path(out).exists()
     assert steps_in(out) == 1, "the step recorded before the others tried is still there"
-    resumed = cli("run", DEFAULT, "--out", out, "--steps", 3, "--resume", "--json", "--quiet")
-    reference = cli("run", DEFAULT, "--out", tmp_path / "reference.duckdb", "--steps", 3, "--json", "--quiet")
+    resumed = cli("run", DEFAULT, "--out", out, "--steps", 10, "--resume", "--json", "--quiet")
+    reference = cli("run", DEFAULT, "--out", tmp_path / "reference.duckdb", "--steps", 10, "--json", "--quiet")
     assert resumed.returncode == 0 and reference.returncode == 0, resumed.stderr + reference.stderr
     assert resumed.stdout == reference.stdout
 
 
 def test_resume_while_another_process_resumes_is_refused(tmp_path):
     out = tmp_path / "partial.duckdb"
-    with holding(MID_RUN, DEFAULT, out, 4, "fresh"):
-        pass  # leaves an unfinished trace: 1 of 4 steps
-    plain = cli("run", DEFAULT, "--out", out, "--steps", 4, "--quiet")
+    with holding(MID_RUN, DEFAULT, out, 10, "fresh"):
+        pass  # leaves an unfinished trace: 1 of 10 steps
+    plain = cli("run", DEFAULT, "--out", out, "--steps", 10, "--quiet")
     assert plain.returncode == 2 and "unfinished run" in plain.stderr and "--resume" in plain.stderr
-    with holding(MID_RUN, DEFAULT, out, 4, "resume") as other:
-        assert_refused(cli("run", DEFAULT, "--out", out, "--steps", 4, "--resume", "--quiet"), out, other.pid)
+    with holding(MID_RUN, DEFAULT, out, 10, "resume") as other:
+        assert_refused(cli("run", DEFAULT, "--out", out, "--steps", 10, "--resume", "--quiet"), out, other.pid)
     assert steps_in(out) == 2, "the other resume added its step; nothing was lost"
 
 
 def test_processes_without_the_lock_are_named_from_duckdbs_own_lock(tmp_path):
     out = tmp_path / "done.duckdb"
-    assert cli("run", DEFAULT, "--out", out, "--steps", 2, "--quiet").returncode == 0
+    assert cli("run", DEFAULT, "--out", out, "--steps", 9, "--quiet").returncode == 0
     before = digest(out)
     with holding(PLAIN, out, "read") as reader:
         assert cli("report", out).returncode == 0, "readers share a finished trace"
-        assert_refused(cli("run", DEFAULT, "--out", out, "--steps", 2, "--force", "--quiet"), out, reader.pid)
+        assert_refused(cli("run", DEFAULT, "--out", out, "--steps", 9, "--force", "--quiet"), out, reader.pid)
     assert digest(out) == before, "a file open in another process is never replaced"
     with holding(PLAIN, out, "write") as writer:
         assert_refused(cli("report", out), out, writer.pid)
-        assert_refused(cli("run", DEFAULT, "--out", out, "--steps", 2, "--resume", "--quiet"), out, writer.pid)
+        assert_refused(cli("run", DEFAULT, "--out", out, "--steps", 9, "--resume", "--quiet"), out, writer.pid)
 
 
 def test_a_finished_trace_is_kept_unless_forced(tmp_path):
     out = tmp_path / "finished.duckdb"
-    first = cli("run", DEFAULT, "--out", out, "--steps", 2, "--json", "--quiet")
+    first = cli("run", DEFAULT, "--out", out, "--steps", 9, "--json", "--quiet")
     assert first.returncode == 0, first.stderr
     before = digest(out)
-    again = cli("run", DEFAULT, "--out", out, "--steps", 2, "--seed", 9, "--quiet")
+    again = cli("run", DEFAULT, "--out", out, "--steps", 9, "--seed", 9, "--quiet")
     assert again.returncode == 2 and len(again.stderr.strip().splitlines()) == 1
-    assert "2 of 2 steps" in again.stderr and "--force" in again.stderr and str(out) in again.stderr
+    assert "9 of 9 steps" in again.stderr and "--force" in again.stderr and str(out) in again.stderr
     assert digest(out) == before
-    forced = cli("run", DEFAULT, "--out", out, "--steps", 2, "--seed", 9, "--json", "--quiet", "--force")
-    assert forced.returncode == 0 and f"replacing {out}" in forced.stderr and "2 of 2 steps" in forced.stderr
+    forced = cli("run", DEFAULT, "--out", out, "--steps", 9, "--seed", 9, "--json", "--quiet", "--force")
+    assert forced.returncode == 0 and f"replacing {out}" in forced.stderr and "9 of 9 steps" in forced.stderr
     assert cli("report", out, "--json").stdout == forced.stdout != first.stdout
 
 
@@ -177,7 +183,7 @@ def test_a_file_that_is_not_a_trace_is_never_replaced(tmp_path, content):
         with duckdb.connect(str(out)) as con:
             con.execute("CREATE TABLE mine AS SELECT 42 AS answer")
     before = digest(out)
-    res = cli("run", DEFAULT, "--out", out, "--steps", 2, "--force", "--quiet")
+    res = cli("run", DEFAULT, "--out", out, "--steps", 9, "--force", "--quiet")
     assert res.returncode == 2 and "not a trace" in res.stderr and len(res.stderr.strip().splitlines()) == 1
     report = cli("report", out)
     assert report.returncode == 2 and "not a" in report.stderr and "Traceback" not in report.stderr

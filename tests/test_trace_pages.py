@@ -22,7 +22,7 @@ def ws(tmp_path, monkeypatch):
     ws = Workspace(session_id="test", run_dir=tmp_path / "ws", net=bundled(), scenario=S.load(DEFAULT_SCENARIO))
     ws.run_dir.mkdir(parents=True)
     for name in ("001-a", "002-b"):
-        run_to_trace(S.load(DEFAULT).replace(steps=2), ws.run_dir / f"{name}.duckdb")
+        run_to_trace(S.load(DEFAULT).replace(steps=9), ws.run_dir / f"{name}.duckdb")
     return ws
 
 
@@ -43,7 +43,7 @@ def warnings(at: AppTest) -> str:
 @pytest.mark.parametrize("holder_kind", ["a run writing it", "a plain DuckDB writer"])
 def test_traces_and_compare_name_the_process_that_has_a_run_open(ws, holder_kind):
     busy = ws.run_dir / ("003-cli.duckdb" if holder_kind == "a run writing it" else "002-b.duckdb")
-    script, args = (MID_RUN, (DEFAULT, busy, 3, "fresh")) if holder_kind == "a run writing it" else (PLAIN, (busy, "write"))
+    script, args = (MID_RUN, (DEFAULT, busy, 10, "fresh")) if holder_kind == "a run writing it" else (PLAIN, (busy, "write"))
     with holding(script, *args) as other:
         listed = {r.path: r for r in traces.list_runs(ws)}
         assert listed[busy].status == f"in use by process {other.pid}" and str(other.pid) in listed[busy].busy
