@@ -57,6 +57,9 @@ class Purpose(IntEnum):
     INITIAL_ATTITUDE = 13  # the attitude an agent starts with (agent)
     POST_KEY = 14          # the arm-independent identity of a post (author, step)
     SEED_POST_KEY = 15     # the identity of a seed post (its content hash)
+    EVENT_TIME = 16        # where within its step a simulated event falls, for per-minute curves (post)
+    BASELINE_CASCADE = 17  # independent-cascade baseline: does a follower adopt (follower, adopter)
+    VALIDATION_AUTHOR = 18 # which synthesized user authors a source post in a free run (cascade)
 
 
 def _u64(x: int) -> np.uint64:
@@ -106,16 +109,17 @@ def _below_1(key, a, p, out):
 
 
 @nb.njit(cache=True, nogil=True)
-def _race(key, viewer, cand_key, log_weight, out):
-    """Per viewer, the candidate with the largest Gumbel-perturbed log weight (Gumbel-max)."""
+def _race(key, viewer, cand_key, weight, out):
+    """Per viewer, the candidate with the largest log(u) / weight: an exponential race
+    (Efraimidis and Spirakis 2006), the same law as Gumbel-max with one logarithm per pair."""
     for i in range(viewer.shape[0]):
         row = _counter(key, viewer[i])
         best, best_j = -np.inf, -1
         for j in range(cand_key.shape[0]):
-            if log_weight[j] == -np.inf:
+            if weight[j] <= 0.0:
                 continue
             u = (np.float64(_counter(row, cand_key[j]) >> np.uint64(11)) + 0.5) * UNIT
-            score = log_weight[j] - np.log(-np.log(u))
+            score = np.log(u) / weight[j]
             if score > best:
                 best, best_j = score, j
         out[i] = best_j
@@ -164,16 +168,14 @@ class Stream:
     def choose(self, viewer, candidate_keys, weights) -> np.ndarray:
         """For each viewer, a candidate index drawn with probability proportional to ``weights``.
 
-        A keyed Gumbel-max race: each (viewer, candidate) pair has its own draw, so adding or
+        A keyed exponential race: each (viewer, candidate) pair has its own draw, so adding or
         removing a candidate changes a viewer's pick only where that candidate wins or had won.
         Zero-weight candidates never win. Returns int64 indices into the candidates, shape of
         ``viewer``; -1 where every weight is zero.
         """
-        weights = np.asarray(weights, dtype=np.float64)
-        with np.errstate(divide="ignore"):
-            log_weight = np.log(weights)
+        weights = np.ascontiguousarray(weights, dtype=np.float64)
         out = np.empty(len(viewer), dtype=np.int64)
-        _race(_u64(self.key), _as_u64(viewer), _as_u64(candidate_keys), log_weight, out)
+        _race(_u64(self.key), _as_u64(viewer), _as_u64(candidate_keys), weights, out)
         return out
 
 
