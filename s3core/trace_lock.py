@@ -118,11 +118,15 @@ class TraceLock:
 
         Raises:
             TraceInUse: another process (or another store in this process) holds it; names that process.
+            TraceFileError: the lock file cannot be created (e.g. a folder without write permission).
         """
         if fcntl is None:
             return self
         while True:
-            fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise TraceFileError(f"{self.path} cannot be written: {exc.strerror} ({self.lock_file})") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -194,7 +198,7 @@ def holder(path: str | Path) -> Holder | None:
 
 
 def from_duckdb_error(path: str | Path, exc: duckdb.Error, hint: str) -> TraceFileError | None:
-    """DuckDB's "Could not set lock ... (PID n)" or "not a valid DuckDB database" as a one-line error, else None."""
+    """DuckDB's "Could not set lock ... (PID n)", "not a valid DuckDB database" or another I/O error as one line, else None."""
     text = str(exc)
     found = _DUCKDB_HOLDER.search(text)
     if found:
@@ -204,6 +208,8 @@ def from_duckdb_error(path: str | Path, exc: duckdb.Error, hint: str) -> TraceFi
         return TraceInUse(Path(path), None, hint)
     if "not a valid DuckDB database" in text:
         return TraceFileError(f"{path} is not a DuckDB trace file")
+    if isinstance(exc, duckdb.IOException):
+        return TraceFileError(f"{path} cannot be opened: {text.splitlines()[0] if text else type(exc).__name__}")
     return None
 
 
@@ -212,7 +218,7 @@ def connect(path: str | Path, read_only: bool, hint: str) -> duckdb.DuckDBPyConn
 
     Raises:
         TraceInUse: a writer holds the trace's lock, or DuckDB reports a conflicting lock.
-        TraceFileError: the file is not a DuckDB database.
+        TraceFileError: the file is not a DuckDB database, or cannot be opened at all.
     """
     if read_only:
         writer = holder(path)
