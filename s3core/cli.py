@@ -1,4 +1,4 @@
-"""Command line: run a scenario into a DuckDB trace, report a trace, or benchmark the engine."""
+"""Command line: run a scenario into a DuckDB trace, report a trace, validate against real data, or benchmark."""
 from __future__ import annotations
 
 import argparse
@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="small graphs only (smoke test)")
     bench.add_argument("--datasets", default=None, help="folder of the shared datasets (default: ../shared/datasets)")
     llm_cli.add_cache_command(sub)
+    from .validation import cli as validation_cli
+
+    validation_cli.add_command(sub)
     return parser
 
 
@@ -81,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
                 _print_curves(store.summary(), args.json)
         elif args.command == "cache":
             return llm_cli.cache_command(args)
+        elif args.command == "validate":
+            from .validation import cli as validation_cli
+
+            return validation_cli.command(args)
         else:
             sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
             from benchmarks.engine_bench import main as bench_main

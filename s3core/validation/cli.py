@@ -1,0 +1,78 @@
+"""The ``validate`` subcommand: arguments, parameter file, JSON on stdout, results in DuckDB."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .datasets import DatasetError
+from .simulate import ParamsError, setup_from_params
+
+
+def add_command(sub) -> None:
+    """Register ``validate`` on the top-level subparsers."""
+    v = sub.add_parser("validate", help="measure the simulator against real cascades, beside baselines")
+    v.add_argument("--dataset", required=True, help="dataset folder: sources.parquet with reposts.parquet or "
+                   "edges.parquet, or posts.parquet (stance threads)")
+    v.add_argument("--params", help="JSON file of model parameters (scenario keys; defaults where absent)")
+    v.add_argument("--limit", type=int, help="evaluate at most this many cascades (evenly spread over the later half)")
+    v.add_argument("--seed", type=int, default=0, help="seed of the synthesized networks and every draw (default 0)")
+    v.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    v.add_argument("--out", help="DuckDB file for the results (default: DATASET.validation.duckdb here)")
+    v.add_argument("--force", action="store_true", help="replace --out if it exists")
+    v.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    v.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _params(path: str | None) -> dict | None:
+    if not path:
+        return None
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: no such parameter file") from None
+    except json.JSONDecodeError as exc:
+        raise ParamsError(f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path}: must hold a JSON object of parameter groups")
+    return data
+
+
+def command(args) -> int:
+    """Run ``validate``; returns the exit status (2 for bad input, with a one-line error)."""
+    from .store import write_results
+    from .validate import validate
+
+    if args.limit is not None and args.limit < 1:
+        print("error: --limit must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    out = Path(args.out or f"{Path(args.dataset).name}.validation.duckdb")
+    if out.exists() and not args.force:
+        print(f"error: {out} exists; pass --force to replace it or choose another --out", file=sys.stderr)
+        return 2
+    try:
+        setup = setup_from_params(_params(args.params), args.seed)
+        result = validate(args.dataset, setup, limit=args.limit, workers=args.workers, progress=not args.quiet)
+    except (DatasetError, ParamsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    write_results(out, result)
+    if args.json:
+        printed = {k: v for k, v in result.items() if k != "curves"}
+        print(json.dumps(printed, ensure_ascii=False))
+    else:
+        _print_summary(result, out)
+    return 0
+
+
+def _print_summary(result: dict, out: Path) -> None:
+    print(f"{result['dataset']}: {result.get('cascades', 0)} cascades evaluated (results in {out})")
+    if "nrmse" in result:
+        print(f"{'NRMSE':<22}{'scale':>8}{'depth':>8}{'breadth':>9}")
+        for label, key in (("simulator", "nrmse"), ("independent cascade", "baseline_nrmse"), ("mean curve", "mean_curve_nrmse")):
+            row = result[key]
+            print(f"{label:<22}" + "".join(f"{(row[c] if row[c] is not None else float('nan')):>8.3f}" for c in ("scale", "depth"))
+                  + f"{(row['max_breadth'] if row['max_breadth'] is not None else float('nan')):>9.3f}")
