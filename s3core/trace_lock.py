@@ -27,6 +27,7 @@ except ImportError:  # Windows: no advisory lock; DuckDB's own (mandatory) lock 
 
 _DUCKDB_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 _INFO_WAIT = 1.0  # seconds to wait for a new holder to finish writing its details
+_READER_GRACE = 0.25  # seconds a writer retries: readers hold the lock shared only for an instant
 
 
 class TraceFileError(Exception):
@@ -127,12 +128,10 @@ class TraceLock:
                 fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:
                 raise TraceFileError(f"{self.path} cannot be written: {exc.strerror} ({self.lock_file})") from None
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            if not _try_exclusive(fd):
                 holder = _wait_for_holder(fd)
                 os.close(fd)
-                raise TraceInUse(self.path, holder, hint) from None
+                raise TraceInUse(self.path, holder, hint)
             try:
                 same = os.fstat(fd).st_ino == os.stat(self.lock_file).st_ino
             except FileNotFoundError:
@@ -167,6 +166,19 @@ class TraceLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def _try_exclusive(fd: int) -> bool:
+    """Take the exclusive lock, allowing a moment for a reader's brief shared check (see ``holder``) to end."""
+    deadline = time.monotonic() + _READER_GRACE
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
 
 
 def _wait_for_holder(fd: int) -> Holder | None:
