@@ -36,9 +36,9 @@ def time_split(sources: pd.DataFrame, id_column: str = "cascade_id", time_column
         raise ValueError(f"train_share = {train_share}: must lie strictly between 0 and 1")
     ids = sources[id_column].astype(str).to_numpy()
     if time_column in sources:
-        t = pd.to_datetime(sources[time_column], utc=True)
+        t = pd.to_datetime(sources[time_column], utc=True).dt.tz_convert(None)
         missing = t.isna().to_numpy()
-        ns = np.where(missing, np.iinfo(np.int64).max, t.to_numpy().astype("datetime64[ns]").astype(np.int64))
+        ns = np.where(missing, np.iinfo(np.int64).max, t.astype("datetime64[ns]").to_numpy().astype(np.int64))
         order = np.lexsort((np.arange(len(ids)), ns))
     else:
         order = np.arange(len(ids))
@@ -110,9 +110,9 @@ def simulator_quote_probability(frame: pd.DataFrame, scenario: Scenario | None =
     sc = scenario or Scenario()
     policy = HeuristicPolicy(sc.emotion, sc.attitude, sc.policy)
     n = len(frame)
-    texts = frame["forwarded"].astype(str).tolist()
-    emotion = lexicon.emotion_level(texts).astype(np.int8)
-    stance = lexicon.stance(texts).astype(np.int8)
+    codes, unique = pd.factorize(frame["forwarded"].astype(str))  # many rows forward the same source text
+    emotion = lexicon.emotion_level(list(unique)).astype(np.int8)[codes]
+    stance = lexicon.stance(list(unique)).astype(np.int8)[codes]
     zeros, ones = np.zeros(n), np.ones(n)
     batch = DecisionBatch(
         step=0, agent=np.arange(n, dtype=np.int64), received=ones, mean_intensity=emotion.astype(float),
@@ -141,9 +141,11 @@ def user_history(train: pd.DataFrame, rows: pd.DataFrame, global_rate: float, le
     The rate is (quotes + shrinkage * global rate) / (decisions + shrinkage); with
     ``leave_one_out`` (rows are the training decisions themselves) a row's own label is removed.
     """
-    stats = train.groupby("user_id")["quote"].agg(["sum", "count"])
-    k = rows["user_id"].map(stats["sum"]).fillna(0.0).to_numpy(float)
-    n = rows["user_id"].map(stats["count"]).fillna(0.0).to_numpy(float)
+    codes, _ = pd.factorize(pd.concat([train["user_id"], rows["user_id"]], ignore_index=True))
+    known, asked = codes[:len(train)], codes[len(train):]
+    size = int(codes.max()) + 1 if len(codes) else 0
+    k = np.bincount(known, weights=train["quote"].to_numpy(float), minlength=size)[asked]
+    n = np.bincount(known, minlength=size)[asked].astype(float)
     if leave_one_out:
         k = k - rows["quote"].to_numpy(float)
         n = n - 1.0
