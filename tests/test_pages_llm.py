@@ -12,6 +12,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from s3core.llm.cache import LLMCache
 from ui import llm
 from ui.session import STATE_KEY
 
@@ -23,7 +24,7 @@ DOWN = "http://127.0.0.1:9/v1"  # nothing listens on the discard port
 @pytest.fixture(autouse=True)
 def runs_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("S3_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.delenv("S3_LLM_CACHE", raising=False)
+    monkeypatch.setenv("S3_LLM_CACHE", str(tmp_path / "llm-cache"))  # the shared cache, never the user's real one
     return tmp_path / "runs"
 
 
@@ -74,7 +75,7 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
-def test_llm_run_counts_calls_shows_prompts_and_never_stores_the_key(srv):
+def test_llm_run_counts_calls_shows_prompts_and_never_stores_the_key(srv, runs_dir):
     agents = agents_page(srv.api_base, share=0.2)
     ws = agents.session_state[STATE_KEY]
     assert agents.text_input(key="agents_llm_api_key").value == "", "the key leaves the widget at once"
@@ -107,10 +108,12 @@ def test_llm_run_counts_calls_shows_prompts_and_never_stores_the_key(srv):
     assert srv.count == sent and metric(at, "LLM calls") == "0" and metric(at, "Cache hits").endswith("(100%)")
 
     ws.live.close()  # flush the traces and the cache to disk
+    cache = Path(llm.cache_path(ws.run_dir))
+    assert cache.is_relative_to(runs_dir.parent) and LLMCache(cache).info().entries > 0, "the machine's shared cache"
     files = [p for p in ws.run_dir.rglob("*") if p.is_file()]
     databases = [p for p in files if p.suffix == ".duckdb"]
-    assert any(p.name.endswith(llm.CACHE_SUFFIX) for p in databases) and len(databases) == 3
-    for path in files:  # raw bytes, and (DuckDB compresses strings) every table's rows as text
+    assert not any(p.name.endswith(llm.CACHE_SUFFIX) for p in databases) and len(databases) == 2
+    for path in files + [p for p in cache.rglob("*") if p.is_file()]:  # raw bytes, and (DuckDB compresses strings) every table's rows as text
         assert KEY.encode() not in path.read_bytes(), f"the API key was written to {path.name}"
     for path in databases:
         assert KEY not in table_text(path), f"the API key was written to {path.name}"
@@ -120,12 +123,36 @@ def test_llm_run_counts_calls_shows_prompts_and_never_stores_the_key(srv):
     assert settings["model"] == "openai/test-model" and settings["session_key"] is True
 
 
-def test_failing_server_counts_fallbacks_and_the_page_goes_on(srv):
+def test_failing_server_shows_a_red_banner_and_the_error_classes_and_the_page_goes_on(srv):
     srv.default = "500"
     ws = agents_page(srv.api_base, share=0.1).session_state[STATE_KEY]
     at = simulate(ws, 2)
     assert ws.live.steps_done == 2 and int(metric(at, "Fallbacks").replace(",", "")) > 0
-    assert any("server" in w.value and "heuristic" in w.value for w in at.warning)
+    banner = [e.value for e in at.error]
+    assert any("not an LLM run" in e and "100%" in e and "server error" in e for e in banner), banner
+    table = next(d.value for d in at.dataframe if "error class" in d.value.columns)
+    assert table.iloc[0]["error class"] == "server error" and table.iloc[0]["calls"] > 0
+
+
+def test_a_few_errors_warn_and_a_provider_without_json_schema_is_stepped_down_with_a_notice(srv):
+    srv.accepts = {"json_object", None}
+    calls = {"n": 0}
+
+    def some_timeouts(body):  # one reply in ten is cut off: a minority, so a warning, not the red banner
+        calls["n"] += 1
+        return "length" if calls["n"] % 10 == 5 else None
+
+    srv.rule = some_timeouts
+    agents = agents_page(srv.api_base, share=0.2)
+    assert agents.selectbox(key="agents_llm_structured_output").value == "json_schema"
+    at = simulate(agents.session_state[STATE_KEY], 2)
+    assert not any("not an LLM run" in e.value for e in at.error)
+    assert any("cut off at max tokens" in w.value for w in at.warning)
+    notices = [i.value for i in at.info if "structured output" in i.value]
+    assert len(notices) == 1 and "json\\_object from now on" in notices[0], notices
+    agents.selectbox(key="agents_llm_structured_output").set_value("prompt")
+    ws = clean(agents.run()).session_state[STATE_KEY]
+    assert ws.llm.settings.structured_output == "prompt"
 
 
 def test_connection_check_success_then_failure_and_a_run_with_the_server_down(srv):
@@ -138,7 +165,8 @@ def test_connection_check_success_then_failure_and_a_run_with_the_server_down(sr
     assert any("Connection failed" in e for e in errors) and not agents.success
     assert not any(KEY in e for e in errors)
     at = simulate(agents.session_state[STATE_KEY], 1)
-    assert at.session_state[STATE_KEY].live.steps_done == 1 and any("connection error" in w.value.lower() for w in at.warning)
+    assert at.session_state[STATE_KEY].live.steps_done == 1
+    assert any("not an LLM run" in e.value and "connection error" in e.value.lower() for e in at.error)
 
 
 def test_cost_estimate_on_demand_and_heuristic_runs_show_no_llm_counters(srv):

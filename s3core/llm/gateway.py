@@ -147,7 +147,7 @@ class SteppingDown:
                 self.mode, self._confirmed = lower, False
                 self.stats.structured_output = lower
                 self.notify(f"structured output: the provider refused response_format {mode} ({reply.error}); "
-                            f"using {lower} from now on (set it with --structured-output {lower})")
+                            f"using {lower} from now on (--structured-output {lower}, or Structured output on the Agents page)")
 
 
 class Retrying:
