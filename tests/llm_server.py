@@ -252,8 +252,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds each reply waits")
     parser.add_argument("--default", choices=BEHAVIOURS, default="valid")
+    parser.add_argument("--accepts", default="json_schema,json_object,none",
+                        help="response_format types answered, comma-separated (none: no response_format); others get a 400")
     args = parser.parse_args()
-    server = ScriptedServer(latency=args.latency, default=args.default, port=args.port).start()
+    server = ScriptedServer(latency=args.latency, default=args.default, port=args.port)
+    server.accepts = {None if a.strip() == "none" else a.strip() for a in args.accepts.split(",")}
+    server.start()
     print(f"PORT {server.port}", flush=True)
     try:
         while True:
