@@ -1,6 +1,6 @@
 """Entry point of the S3 policy-intervention dashboard: `streamlit run app.py --server.address 127.0.0.1`.
 
-Sets up navigation (Overview, Network, Agents, Interventions, Simulate, Compare, Traces) and
+Sets up navigation (Overview, Network, Agents, Interventions, Simulate, Compare, Traces, Validate) and
 the sidebar summary of this session; each page also runs on its own (tests load them directly).
 """
 from __future__ import annotations
@@ -41,6 +41,7 @@ def overview() -> None:
         ("pages/4_Simulate.py", "Simulate", ":material/play_circle:", "step or run the simulation and watch it spread; inspect any agent."),
         ("pages/5_Compare.py", "Compare", ":material/compare_arrows:", "overlay runs against a no-intervention baseline."),
         ("pages/6_Traces.py", "Traces", ":material/table_view:", "filter and export every post, state change and metric."),
+        ("pages/7_Validate.py", "Validate", ":material/fact_check:", "replay real cascades and compare the curves with baselines and published figures."),
     ]
     for path, title, icon, text in steps:
         row = st.columns([1, 4], vertical_alignment="center")
@@ -73,6 +74,7 @@ pages = [
     st.Page("pages/4_Simulate.py", title="Simulate", icon=":material/play_circle:", url_path="Simulate"),
     st.Page("pages/5_Compare.py", title="Compare", icon=":material/compare_arrows:", url_path="Compare"),
     st.Page("pages/6_Traces.py", title="Traces", icon=":material/table_view:", url_path="Traces"),
+    st.Page("pages/7_Validate.py", title="Validate", icon=":material/fact_check:", url_path="Validate"),
 ]
 current = st.navigation(pages)
 sidebar()
