@@ -202,10 +202,11 @@ if chosen:
         st.error(md_escape(exc), icon=":material/error:")
     else:
         s = res.summary
-        st.caption(f"{md_escape(Path(chosen).name)}: dataset **{md_escape(s.get('dataset', '?'))}**, "
-                   f"{s.get('cascades', 0)} cascades evaluated, {s.get('training_cascades', 0)} training, seed "
-                   f"{s.get('seed', '?')}, 1 step = {s.get('minutes_per_step', '?')} min, independent-cascade "
-                   f"probability {s.get('baseline_ic_probability', '?')}, {s.get('seconds', '?')} s.")
+        v = {k: md_escape(s.get(k, "?")) for k in ("dataset", "cascades", "training_cascades", "seed", "minutes_per_step",
+                                                  "baseline_ic_probability", "seconds")}
+        st.caption(f"{md_escape(Path(chosen).name)}: dataset **{v['dataset']}**, {v['cascades']} cascades evaluated, "
+                   f"{v['training_cascades']} training, seed {v['seed']}, 1 step = {v['minutes_per_step']} min, "
+                   f"independent-cascade probability {v['baseline_ic_probability']}, {v['seconds']} s.")
         left, right = st.columns(2)
         with left:
             st.markdown("**Mean NRMSE over the evaluated cascades** (lower is better)")
@@ -224,5 +225,6 @@ if chosen:
             st.dataframe(res.cascades, hide_index=True, width="stretch", key="val_per_cascade",
                          column_config={k: NUMBER for k in ("scale", "depth", "max_breadth")})
 else:
+    st.markdown("**Published figures**")
     st.dataframe(VV.published_table(PUBLISHED), hide_index=True, width="stretch", key="val_published")
 st.markdown(VV.PROTOCOL_NOTE)

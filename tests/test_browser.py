@@ -269,7 +269,7 @@ def test_every_page_opens_from_its_own_url(page, app_server):
     links = page.locator('[data-testid="stSidebarNav"] a').evaluate_all(
         "els => els.map(a => [a.innerText.trim().split('\\n').pop().trim(), a.getAttribute('href')])")
     assert [title for title, _ in links] == ["Overview", "Network", "Agents", "Interventions", "Simulate", "Compare",
-                                             "Traces"], links
+                                             "Traces", "Validate"], links
     for title, href in links:
         page.goto(href, wait_until="domcontentloaded")
         heading = PAGE_HEADINGS.get(title, title)

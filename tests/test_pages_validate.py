@@ -125,7 +125,7 @@ def test_one_cascade_runs_and_renders_curves_and_nrmse(datasets, params_file, da
     for title in ("Scale", "Depth", "Max breadth"):
         fig = next(f for t, f in figs.items() if t.startswith(title))
         names = [tr["name"] for tr in fig["data"]]
-        assert names == ["real cascade", "simulator (replay of N users)", "independent cascade", "mean training curve"]
+        assert names == ["real", "simulator", "independent cascade", "mean curve"]
         for trace in fig["data"]:
             y = values(trace)
             assert len(y) == 150 and np.isfinite(y).all()

@@ -43,11 +43,13 @@ __all__ = ["DatasetError", "ParamsError"]
 
 # -- dataset -------------------------------------------------------------------------------------
 def subfolders(root: str | Path) -> list[str]:
-    """Names of the folders directly inside ``root`` that hold Parquet tables (empty if ``root`` is not a folder)."""
+    """Names of the folders directly inside ``root`` that hold Parquet tables, cascade datasets (with a
+    sources.parquet) first; empty if ``root`` is not a folder."""
     root = Path(root)
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.parquet")))
+    found = [p for p in root.iterdir() if p.is_dir() and any(p.glob("*.parquet"))]
+    return [p.name for p in sorted(found, key=lambda p: (not (p / "sources.parquet").exists(), p.name))]
 
 
 def stamp(folder: str | Path) -> tuple:

@@ -22,17 +22,17 @@ CURVE_TITLES = {
     "max_breadth": ("Max breadth: most participants at one depth", "participants at one depth (count)"),
 }
 LINE_STYLES = {  # model -> (legend name, colour, dash, width)
-    "real": ("real cascade", OKABE_ITO["black"], "solid", 3.0),
-    "simulator": ("simulator (replay of N users)", OKABE_ITO["blue"], "solid", 2.2),
+    "real": ("real", OKABE_ITO["black"], "solid", 3.0),
+    "simulator": ("simulator", OKABE_ITO["blue"], "solid", 2.2),
     "independent_cascade": ("independent cascade", OKABE_ITO["orange"], "dash", 2.0),
-    "mean_curve": ("mean training curve", OKABE_ITO["green"], "dot", 2.0),
+    "mean_curve": ("mean curve", OKABE_ITO["green"], "dot", 2.0),
 }
 SIDE_COLORS = {"real": OKABE_ITO["black"], "simulated": OKABE_ITO["blue"]}
 AGGREGATE_ROWS = {"nrmse": "simulator", "baseline_nrmse": "independent cascade", "mean_curve_nrmse": "mean curve"}
 PROTOCOL_NOTE = (
     "How these numbers differ from the published ones. **OASIS** replays Twitter15/16 cascades with the real "
     "participants and their real follow relations and profiles, and LLM agents; here the simulator knows only the "
-    "source text, the author's role and N (participants within 150 minutes) and replays on a network synthesized "
+    "source text and N (participants within 150 minutes) and replays on a network synthesized "
     "from the model's network statistics, so the real cascade's edges and timings are never read. Both use the "
     "same per-minute scale, depth and max-breadth curves over 150 minutes and RMSE divided by the real curve's "
     "maximum. **S3 Tables 2 and 3** are individual-level accuracies (emotion level, propagation, attitude) and "
@@ -53,7 +53,7 @@ def curve_figure(curves: Mapping[str, Mapping[str, Sequence[float]]], curve: str
         values = np.asarray(curves[model][curve], dtype=float)
         fig.add_scatter(x=np.arange(1, len(values) + 1), y=values, name=name, mode="lines",
                         line={"color": color, "dash": dash, "width": width})
-    return styled(fig, title, "minutes after the source post", y, height=330)
+    return styled(fig, title, "minutes after the source post", y, height=380)
 
 
 def _bars(rows_by_side: Mapping[str, list[dict]], value: str, labels: list[str], title: str, y: str) -> go.Figure:
