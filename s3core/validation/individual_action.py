@@ -20,7 +20,7 @@ from ..policy import DecisionBatch, HeuristicPolicy
 from ..scenario import Scenario
 from ..types import Action, Gender, Source, UserCategory
 from .datasets import CascadeData
-from .trees import CascadeTree, build_trees
+from .trees import build_trees
 
 SHRINKAGE = 5.0  # pseudo-decisions at the global quote rate added to each user's history
 
@@ -212,10 +212,3 @@ def action_report(data: CascadeData, scenario: Scenario | None = None, train_sha
         "predictors": predictors,
     }
 
-
-def tree_decisions(tree: CascadeTree) -> pd.DataFrame:
-    """The decision rows of one tree without user ids (depth, delay, forwarded text, quote)."""
-    parent = tree.parent.astype(np.int64)
-    delay = np.maximum(tree.t_min - np.where(parent >= 0, tree.t_min[np.maximum(parent, 0)], 0.0), 0.0)
-    return pd.DataFrame({"depth": tree.depth, "delay_min": delay,
-                         "forwarded": forwarded_text(parent, tree.parent_text, tree.depth), "quote": tree.quote})
