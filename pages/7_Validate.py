@@ -90,7 +90,7 @@ if not isinstance(loaded, VD.Loaded):
 
 data = loaded.data
 st.caption(f"**{md_escape(data.name)}** ({data.format} format): {len(data.sources):,} cascades, "
-           f"{len(data.events):,} {'reposts' if data.format == 'reposts' else 'edges'}; the earlier half "
+           f"{loaded.n_events:,} {'reposts' if data.format == 'reposts' else 'edges'}; the earlier half "
            f"({len(loaded.train):,} with participants in the window) trains the baselines, "
            f"{len(loaded.evaluate):,} later cascades can be evaluated. "
            f"Model: {setup.scenario.network.n_users:,}-user free-run network, 1 step = {setup.minutes_per_step:g} min.")

@@ -7,6 +7,7 @@ process, so it never holds up the server, and its results file is read read-only
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
@@ -23,7 +24,7 @@ import streamlit as st
 from s3core.validation import metrics as M
 from s3core.validation.baselines import (fit_ic_probability, ic_steps, independent_cascade, mean_curve_model,
                                          mean_curve_prediction)
-from s3core.validation.datasets import CascadeData, DatasetError, StanceThreads, load_dataset
+from s3core.validation.datasets import CascadeData, DatasetError, StanceThreads, load_dataset  # noqa: F401 - the page catches DatasetError from here
 from s3core.validation.simulate import (FREE_RUN_MINUTES, ParamsError, Setup, free_run, free_run_world, replay,
                                         replay_network, setup_from_params)
 from s3core.validation.trees import CascadeTree, build_trees
@@ -37,8 +38,6 @@ IC_SAMPLE = 8            # training cascades the page fits the independent-casca
 SNIPPET = 60
 MODELS = {"simulator": "simulator", "independent_cascade": "independent cascade", "mean_curve": "mean curve"}
 _PROGRESS = re.compile(r"validate: cascades (\d+)/(\d+)")
-
-__all__ = ["DatasetError", "ParamsError"]
 
 
 # -- dataset -------------------------------------------------------------------------------------
@@ -62,9 +61,14 @@ def stamp(folder: str | Path) -> tuple:
 
 @dataclass(frozen=True)
 class Loaded:
-    """A checked cascade dataset with its trees, its train/evaluate split and the mean-curve baseline."""
+    """A checked cascade dataset with its trees, its train/evaluate split and the mean-curve baseline.
+
+    ``data.events`` is left empty once the trees are built (they hold everything the page needs), to
+    keep a million-repost dataset's memory down; ``n_events`` keeps its length.
+    """
 
     data: CascadeData
+    n_events: int
     trees: dict[str, CascadeTree]
     train: list[str]
     evaluate: list[str]           # evaluated cascades with participants in the window, in split order
@@ -73,7 +77,7 @@ class Loaded:
     mean_model: dict | None       # None without a training cascade with participants in the window
 
 
-@st.cache_resource(max_entries=3, show_spinner="Reading the dataset and building its cascade trees...")
+@st.cache_resource(max_entries=2, show_spinner="Reading the dataset and building its cascade trees...")
 def load(folder: str, content: tuple) -> Loaded | StanceThreads:
     """The dataset in ``folder``; raises DatasetError (never cached) naming the table and column at fault."""
     data = load_dataset(folder)
@@ -87,7 +91,8 @@ def load(folder: str, content: tuple) -> Loaded | StanceThreads:
     if train:
         model = mean_curve_model([M.curves(trees[c].within(M.WINDOW_MINUTES)) for c in train], [n_window[c] for c in train])
     text_of = dict(zip(data.sources["cascade_id"].astype(str), data.sources["text"]))
-    return Loaded(data, trees, train, [c for c in split.evaluate if n_window[c]], n_window, text_of, model)
+    slim = dataclasses.replace(data, events=data.events.iloc[:0])
+    return Loaded(slim, len(data.events), trees, train, [c for c in split.evaluate if n_window[c]], n_window, text_of, model)
 
 
 def load_folder(folder: str | Path) -> Loaded | StanceThreads:
