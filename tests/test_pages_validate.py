@@ -206,3 +206,16 @@ def test_background_validation_writes_a_results_file_the_page_reads(datasets, pa
     assert str(job.out).startswith(str(runs_dir))
     scores = table(at, "model", "max_breadth", without="mean")
     assert np.isfinite(scores[["scale", "depth", "max_breadth"]].to_numpy(float)).all()
+
+
+def test_page_opens_on_the_default_datasets_folder():
+    """Beside the checkout's shared datasets (cascade datasets listed first), or a clear warning without them."""
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert_clean(at)
+    default = ROOT.parent / "shared" / "datasets"
+    assert at.text_input(key="val_root").value == str(default)
+    if (default / "twitter15" / "sources.parquet").exists():
+        assert at.selectbox(key="val_dataset").value == "twitter15"
+        assert at.selectbox(key="val_cascade").options
+    else:
+        assert any("No dataset folders" in unescaped(w.value) for w in at.warning)
