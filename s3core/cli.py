@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -60,9 +61,14 @@ def main(argv: list[str] | None = None) -> int:
             scenario = S.load(args.scenario)
             changes = {k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None}
             if args.backend:
-                changes["run"] = {**S.to_dict(scenario)["run"], "backend": args.backend}
+                changes["run"] = dataclasses.replace(scenario.run, backend=args.backend)
             if changes:
-                scenario = S.from_dict({**S.to_dict(scenario), **changes}, base_dir=scenario.base_dir)
+                scenario = scenario.replace(**changes)
+            late = S.after_last_step(scenario)
+            if late:
+                print(f"warning: --steps {scenario.steps} leaves out {', '.join(late)}: after the last step "
+                      f"({scenario.steps - 1})", file=sys.stderr)
+                scenario = scenario.replace(interventions=tuple(i for i in scenario.interventions if i.step < scenario.steps))
             progress = None if args.quiet else stderr_progress
             if not getattr(args, "estimate", False):  # refuse early, before any backend opens the file
                 replaced = prepare_out(args.out, resume=args.resume, replace=args.force)

@@ -264,6 +264,12 @@ def _intervention(where: str, table: dict, steps: int) -> Intervention:
     return item
 
 
+def after_last_step(scenario: Scenario) -> list[str]:
+    """Interventions a shortened run (``--steps``) would never reach, as ``interventions[i] (kind at step s)``."""
+    return [f"interventions[{i}] ({item.kind} at step {item.step})"
+            for i, item in enumerate(scenario.interventions) if item.step >= scenario.steps]
+
+
 def from_dict(data: dict, base_dir: str = "") -> Scenario:
     """A Scenario from parsed TOML, with errors that name the offending key."""
     data = dict(data)

@@ -15,7 +15,7 @@ from ..network import Network
 from .metrics import CURVES, WINDOW_MINUTES, curves, nrmse
 from .trees import CascadeTree, build_trees
 
-IC_GRID = tuple(float(p) for p in np.geomspace(0.01, 0.9, 16))
+IC_GRID = tuple(float(p) for p in np.geomspace(0.01, 1.0, 17))
 
 
 def independent_cascade(network: Network, author: int, p: float, steps: int, minutes_per_step: float,
