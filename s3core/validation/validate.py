@@ -188,17 +188,46 @@ def stylized_facts(real: list[CascadeTree], simulated: list[CascadeTree], quotes
 
 
 def _individual(data: CascadeData, trees: dict, evaluated: list[str], simulated, setup: Setup) -> dict:
-    try:
-        from . import individual as I
-    except ImportError:  # the individual-level module is optional while it is built
-        return {}
-    return I.cascade_reports(data, trees, evaluated, simulated, setup)
+    """Action (all decisions, time split), content and emotion (the evaluated cascades) where texts exist."""
+    from .individual_action import action_report
+
+    out = {"action": action_report(data, scenario=setup.scenario, seed=setup.seed)}
+    if not data.has_text:
+        reason = f"{data.name} carries no comment texts"
+        out["content"] = {"task": "content", "skipped": reason}
+        out["emotion"] = {"task": "emotion", "skipped": reason}
+        return out
+    from .individual_content import content_report, emotion_density_report
+
+    real = {cid: trees[cid].within(FREE_RUN_MINUTES) for cid in evaluated}
+    out["content"] = content_report(real, seed=setup.seed)
+    out["emotion"] = emotion_density_report(real, {s.cascade_id: s.free for s in simulated})
+    return out
+
+
+THREAD_SOURCES = 20  # thread sources let run free for the simulated stance-over-time curve
 
 
 def _validate_threads(data: StanceThreads, setup: Setup, limit, workers, progress) -> dict:
-    try:
-        from . import individual as I
-    except ImportError:
-        return {"dataset": data.name, "format": "threads", "individual": {}}
-    return {"dataset": data.name, "format": "threads", "seed": setup.seed,
-            "individual": I.thread_reports(data, setup, limit=limit, workers=workers), "published": PUBLISHED}
+    """Stance from text (held-out threads) and the support share over time, real and simulated."""
+    from ..resources import load_text_resources
+    from .individual_stance import stance_report, stance_time_report
+    from .simulate import free_run, free_run_world
+
+    t0 = time.perf_counter()
+    posts = data.posts
+    sources = posts[posts["parent_id"].isna()].sort_values(["time_utc", "thread_id"], kind="stable")
+    count = min(limit or THREAD_SOURCES, len(sources))
+    picked = sources.iloc[np.unique(np.linspace(0, len(sources) - 1, count).round().astype(int))] if count else sources.iloc[:0]
+    text = load_text_resources()
+    world = free_run_world(setup, text)
+    show = _progress_bar("validate: threads") if progress else None
+    simulated = []
+    for i, (tid, source_text) in enumerate(zip(picked["thread_id"].astype(str), picked["text"])):
+        simulated.append(free_run(setup, world, tid, source_text, text))
+        if show:
+            show(i + 1, len(picked))
+    return {"dataset": data.name, "format": "threads", "seed": setup.seed, "threads_simulated": len(simulated),
+            "individual": {"stance": stance_report(data, seed=setup.seed),
+                           "stance_over_time": stance_time_report(posts, simulated)},
+            "published": PUBLISHED, "seconds": round(time.perf_counter() - t0, 1)}
