@@ -250,3 +250,12 @@ def test_every_error_class_is_named_counted_and_traced(srv, make_sim, tmp_path):
     assert {"rate_limit", "server", "bad_request", "length"} <= set(traced)
     assert counted["errors"] == policy.stats.errors and counted["fallback_share"] == round(policy.stats.fallback_share, 4)
     assert 0 < counted["fallback_share"] < 1
+
+
+def test_after_the_first_answer_requests_go_concurrently_again(srv):
+    srv.latency = 0.2
+    srv.accepts = {"json_object", None}
+    outs, stats = run(settings_for(srv, concurrency=16), [ask(f"agent {i}") for i in range(16)])
+    assert all(o.ok for o in outs) and stats.structured_output == "json_object"
+    assert srv.max_in_flight >= 8, "only the probes went one at a time"
+    assert stats.wall_s < 16 * 0.2

@@ -130,15 +130,17 @@ class SteppingDown:
         """The reply and the calls it took (refused modes included)."""
         calls = 0
         while True:
-            if self._confirmed:
+            reply = None
+            if not self._confirmed:
+                async with self._probe:
+                    if not self._confirmed:  # still unconfirmed once this request's turn came: it is the probe
+                        mode = self.mode
+                        reply = await self.inner.complete(messages, schema, mode)
+                        if not (names_response_format(reply) and step_down(mode)):
+                            self._confirmed = True
+            if reply is None:  # the mode is confirmed: requests go concurrently
                 mode = self.mode
                 reply = await self.inner.complete(messages, schema, mode)
-            else:
-                async with self._probe:
-                    mode = self.mode
-                    reply = await self.inner.complete(messages, schema, mode)
-                    if not (names_response_format(reply) and step_down(mode)):
-                        self._confirmed = True
             calls += 1
             lower = step_down(mode)
             if not (names_response_format(reply) and lower):
