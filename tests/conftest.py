@@ -7,6 +7,20 @@ from s3core.resources import load_text_resources
 from s3core.synthetic import synthetic_network
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_llm_cache(tmp_path_factory):
+    """No test writes to the user's real LLM cache directory (tests may still set their own)."""
+    import os
+
+    previous = os.environ.get("S3_LLM_CACHE")
+    os.environ["S3_LLM_CACHE"] = str(tmp_path_factory.mktemp("llm-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("S3_LLM_CACHE", None)
+    else:
+        os.environ["S3_LLM_CACHE"] = previous
+
+
 @pytest.fixture(scope="session")
 def text():
     return load_text_resources()
