@@ -213,3 +213,15 @@ def test_cli_validate_prints_the_json_and_writes_duckdb(tmp_path):
     again = subprocess.run([sys.executable, "-m", "s3core", "validate", "--dataset", str(folder), "--out", str(out)],
                            cwd=ROOT, capture_output=True, text=True)
     assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_size_conditioned_ks_compares_like_sized_cascades_only():
+    chain = _tree([(f"u{i}", f"u{i - 1}" if i else "r", float(i)) for i in range(5)])
+    star = _tree([(f"u{i}", "r", float(i)) for i in range(5)])
+    same = M.size_conditioned_ks([chain, star], [chain, star])
+    assert same["weighted_mean"] == {"depth": 0.0, "max_breadth": 0.0, "structural_virality": 0.0}
+    apart = M.size_conditioned_ks([chain, chain], [star, star])
+    assert apart["weighted_mean"]["depth"] == 1.0 and apart["real_cascades_compared"] == 2
+    big = _tree([(f"u{i}", "r", float(i)) for i in range(20)])
+    none_alike = M.size_conditioned_ks([chain], [big])
+    assert none_alike["real_cascades_compared"] == 0 and none_alike["weighted_mean"]["depth"] is None

@@ -125,6 +125,11 @@ def stylized_table(summary: Mapping) -> pd.DataFrame:
                 rows.append({"fact": f"quote share ({part})", "simulated": _num(f.get("simulated")),
                              "real": _num(f.get("real")), "distance": _num(f.get("distance"))})
             continue
+        if name == "size_conditioned_ks" and isinstance(fact, Mapping):
+            for part, value in (fact.get("weighted_mean") or {}).items():
+                rows.append({"fact": f"KS of {part.replace('_', ' ')}, like-sized cascades", "simulated": None,
+                             "real": None, "distance": _num(value)})
+            continue
         sim, real = fact.get("simulated"), fact.get("real")
         if isinstance(sim, Mapping) and "median" in sim:
             sim, real = sim.get("median"), (real or {}).get("median")

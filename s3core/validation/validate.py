@@ -175,6 +175,7 @@ def stylized_facts(real: list[CascadeTree], simulated: list[CascadeTree], quotes
                          "real": {"median": _round(np.median(sizes_real)) if len(sizes_real) else None},
                          "distance": _round(M.ks_distance(sizes_sim, sizes_real)), "distance_kind": "KS"},
         "structure_by_size": {"simulated": M.structure_by_size(simulated), "real": M.structure_by_size(real), "distance": None},
+        "size_conditioned_ks": _conditioned(M.size_conditioned_ks(real, simulated)),
         "branching_ratio": _fact(depth_sim["branching_ratio"], depth_real["branching_ratio"]),
         "depth1_share": _fact(depth_sim["depth1_share"], depth_real["depth1_share"]),
         "median_minutes_to_half_reach": _fact(time_sim["median_minutes_to_half_reach"], time_real["median_minutes_to_half_reach"]),
@@ -185,6 +186,13 @@ def stylized_facts(real: list[CascadeTree], simulated: list[CascadeTree], quotes
         q_sim, q_real = M.quote_shares(simulated), M.quote_shares(real)
         facts["quote_share"] = {k: _fact(q_sim[k], q_real[k]) for k in q_real}
     return facts
+
+
+def _conditioned(ks: dict) -> dict:
+    rounded = {k: _round(v) for k, v in ks["weighted_mean"].items()}
+    return {"bins": [{k: (_round(v) if isinstance(v, float) else v) for k, v in row.items()} for row in ks["bins"]],
+            "weighted_mean": rounded, "real_cascades_compared": ks["real_cascades_compared"],
+            "distance": max((v for v in rounded.values() if v is not None), default=None)}
 
 
 def _individual(data: CascadeData, trees: dict, evaluated: list[str], simulated, setup: Setup) -> dict:
