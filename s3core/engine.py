@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import feeds, memory
+from .feed_queue import FeedQueue
 from . import interventions as iv
 from .network import Network
 from .policy import DecisionBatch, DecisionPolicy, Decisions, HeuristicPolicy
@@ -56,9 +57,8 @@ class Simulation:
         self.population = population or build_population(
             self.network, DemographicParams(**scenario.population), self.text.model, self._rng("population"))
         self.policy = policy or HeuristicPolicy(scenario.emotion, scenario.attitude, scenario.policy)
-        agents = np.arange(self.network.n_users)
-        reach = self.random.stream(Purpose.OFFICIAL_REACH).bernoulli(agents, scenario.platform.official_reach)
-        self.official_followers = np.flatnonzero(reach)
+        self.official_followers = self.random.stream(Purpose.OFFICIAL_REACH).subset(
+            self.network.n_users, scenario.platform.official_reach)
         self._check_references()
         self.reset()
 
@@ -76,6 +76,7 @@ class Simulation:
         self.stance_rules: list[tuple[int, str, float]] = []
         self.depth_counts = np.zeros(1, dtype=np.int64)
         self.fresh = np.zeros(0, dtype=np.int64)
+        self.feed_queue = FeedQueue()
         self.step_index = 0
 
     def _rng(self, stream: str) -> np.random.Generator:
@@ -228,8 +229,11 @@ class Simulation:
     # -- phase 2: feeds --------------------------------------------------------------------
     def _build_feeds(self, t: int, fresh: np.ndarray) -> feeds.Exposures:
         p = self.scenario.platform
+        due, deliveries = feeds.fan_out(self.network, self.posts, fresh, self.official_followers, p, self.random, t,
+                                        self.scenario.minutes_per_step, self._delay_scale())
+        self.feed_queue.add(due, **deliveries)
         parts = [
-            feeds.from_followees(self.network, self.posts, fresh, self.official_followers, p, self.random, t),
+            feeds.deliver(self.feed_queue.pop(t), self.posts, p),
             feeds.from_recommender(self.posts, self.population, self.text_vectors, t, p, self.random),
         ]
         for index, boost in iv.active_boosts(self.scenario.interventions, t):
@@ -237,6 +241,21 @@ class Simulation:
             key = self._intervention_keys[index]
             parts.append(feeds.from_boost(boost, key, target, self.posts, self.population, t, p, self.random))
         return feeds.Exposures.concat(parts)
+
+    def _delay_scale(self) -> np.ndarray | None:
+        """Per agent, how many times sooner than typical it reads its feed: (posts made / median) ** activity_delay."""
+        exponent = self.scenario.platform.activity_delay
+        if exponent <= 0:
+            return None
+        if getattr(self, "_delay_scale_cache", None) is None or self._delay_scale_cache[0] != exponent:
+            users = self.network.users
+            if users is not None and "messages" in users:
+                activity = users["messages"].to_numpy(dtype=np.float64)
+            else:
+                activity = self.network.activity().astype(np.float64)
+            activity = np.maximum(activity, 1.0)
+            self._delay_scale_cache = (exponent, (activity / np.median(activity)) ** exponent)
+        return self._delay_scale_cache[1]
 
     def relevance(self, agents: np.ndarray, posts: np.ndarray) -> np.ndarray:
         """Cosine similarity of each agent's interests and each post's text.
@@ -361,6 +380,7 @@ class Simulation:
         arrays.update(self.posts.arrays())
         arrays["step_index"] = np.array([self.step_index])
         arrays["fresh"] = self.fresh
+        arrays.update(self.feed_queue.arrays())
         arrays["extra_texts"] = np.array(self.extra_texts, dtype=np.str_)
         arrays["extra_vectors"] = self.extra_vectors
         arrays["seed_names"] = np.array(list(self.seed_ids), dtype=np.str_)
@@ -377,6 +397,7 @@ class Simulation:
         self.posts = PostStore.from_arrays(arrays)
         self.step_index = int(arrays["step_index"][0])
         self.fresh = np.array(arrays["fresh"], dtype=np.int64)
+        self.feed_queue = FeedQueue.from_arrays(arrays)
         self.extra_texts = [str(s) for s in arrays["extra_texts"]]
         self.extra_vectors = np.array(arrays["extra_vectors"], dtype=np.float32).reshape(-1, self.text.vectors.shape[1])
         self._texts_changed()

@@ -1,9 +1,10 @@
 """Build each step's feeds: followees' new posts, the platform recommender and boosts."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import special
 
 from .interventions import Audience, Boost
 from .keyed_random import KeyedRandom, Purpose
@@ -37,16 +38,22 @@ def _rows(viewer, post, source) -> Exposures:
     return Exposures(np.asarray(viewer, np.int64), np.asarray(post, np.int32), np.asarray(source, np.int8))
 
 
-def from_followees(
-    network: Network, posts: PostStore, fresh: np.ndarray, official_followers: np.ndarray,
-    params: PlatformParams, random: KeyedRandom, step: int,
-) -> Exposures:
-    """Deliver fresh posts to their authors' followers, each seen with the attention probability.
+MAX_DELAY_MINUTES = 7 * 24 * 60  # a follower who has not seen a post within a week never does
 
-    Whether a follower sees a post is keyed by the (viewer, post key) pair, so it is the same
-    in every arm where that post exists.
+
+def fan_out(
+    network: Network, posts: PostStore, fresh: np.ndarray, official_followers: np.ndarray,
+    params: PlatformParams, random: KeyedRandom, step: int, minutes_per_step: float,
+    delay_scale: np.ndarray | None = None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Who will see each fresh post, and at which step: (due steps, columns viewer/post/source/u).
+
+    A follower sees a post at all when a keyed uniform ``u`` of the (viewer, post key) pair falls
+    below the attention probability (the visibility is checked again at delivery, with the same
+    ``u``). The delay is log-normal with median ``feed_delay_median`` minutes and spread
+    ``feed_delay_sigma``, divided by the viewer's ``delay_scale`` (activity); a zero median makes
+    every delivery due in this step.
     """
-    attention = random.stream(Purpose.ATTENTION, step)
     fresh = fresh[~posts.removed[fresh]]
     author = posts.author[fresh]
     by_user = fresh[author != OFFICIAL]
@@ -57,35 +64,74 @@ def from_followees(
     post = np.repeat(by_user, count)
     group_start = np.repeat(np.cumsum(count) - count, count)
     offset = np.arange(total, dtype=np.int64) - group_start + np.repeat(start, count)
-    viewer = network.follower_idx[offset]
-    source = np.where(network.follower_mutual[offset], Source.MUTUAL, Source.FOLLOWEE)
-    seen = attention.uniform(viewer, posts.key[post]) < params.attention * posts.visibility[post]
-    parts = [_rows(viewer[seen], post[seen], source[seen])]
-    for p in fresh[author == OFFICIAL]:
-        key = np.full(len(official_followers), posts.key[p])
-        seen = attention.uniform(official_followers, key) < params.attention * posts.visibility[p]
-        parts.append(_rows(official_followers[seen], np.full(int(seen.sum()), p), np.full(int(seen.sum()), Source.FOLLOWEE)))
-    return Exposures.concat(parts)
+    viewer = network.follower_idx[offset].astype(np.int64)
+    source = np.where(network.follower_mutual[offset], Source.MUTUAL, Source.FOLLOWEE).astype(np.int8)
+    official = fresh[author == OFFICIAL]
+    if len(official):
+        viewer = np.concatenate([viewer, np.tile(official_followers, len(official))])
+        post = np.concatenate([post, np.repeat(official, len(official_followers))])
+        source = np.concatenate([source, np.full(len(official) * len(official_followers), Source.FOLLOWEE, np.int8)])
+    u = random.stream(Purpose.ATTENTION, step).uniform(viewer, posts.key[post])
+    keep = u < params.attention
+    viewer, post, source, u = viewer[keep], post[keep], source[keep], u[keep]
+    due = np.full(len(viewer), step, dtype=np.int64)
+    if params.feed_delay_median > 0 and len(viewer):
+        z = special.ndtri(random.stream(Purpose.FEED_DELAY, step).uniform(viewer, posts.key[post]))
+        minutes = params.feed_delay_median * np.exp(params.feed_delay_sigma * z)
+        if delay_scale is not None:
+            minutes = minutes / delay_scale[viewer]
+        late = minutes > MAX_DELAY_MINUTES
+        due += np.floor(np.minimum(minutes, MAX_DELAY_MINUTES) / minutes_per_step).astype(np.int64)
+        viewer, post, source, u, due = viewer[~late], post[~late], source[~late], u[~late], due[~late]
+    return due, {"viewer": viewer, "post": post, "source": source, "u": u}
 
 
-def recent_candidates(posts: PostStore, step: int, window: int, pool: int, stance: int | None = None) -> np.ndarray:
-    """The most reposted visible posts of the last ``window`` steps, best first."""
+def from_followees(
+    network: Network, posts: PostStore, fresh: np.ndarray, official_followers: np.ndarray,
+    params: PlatformParams, random: KeyedRandom, step: int,
+) -> Exposures:
+    """The fresh posts' followers who see them now, ignoring any feed delay (``fan_out`` then ``deliver``)."""
+    now = replace(params, feed_delay_median=0.0)
+    _, deliveries = fan_out(network, posts, fresh, official_followers, now, random, step, 1.0)
+    return deliver(deliveries, posts, now)
+
+
+def deliver(due: dict[str, np.ndarray], posts: PostStore, params: PlatformParams) -> Exposures:
+    """The deliveries due now that are still visible: not removed, and ``u`` under attention x visibility."""
+    post = due["post"]
+    seen = ~posts.removed[post] & (due["u"] < params.attention * posts.visibility[post])
+    return _rows(due["viewer"][seen], post[seen], due["source"][seen])
+
+
+def recent_candidates(posts: PostStore, step: int, window: int, pool: int, stance: int | None = None,
+                      half_life: float = 0.0) -> np.ndarray:
+    """The most popular visible posts of the last ``window`` steps, best first (see ``popularity``)."""
     recent = np.flatnonzero((posts.step >= step - window) & ~posts.removed)
     if stance is not None:
         recent = recent[posts.stance[recent] == stance]
     if len(recent) == 0:
         return recent
-    weight = (1.0 + posts.reposts[recent]) * posts.visibility[recent]
+    weight = popularity(posts, recent, step, half_life)
     top = np.argsort(-weight, kind="stable")[:pool]
     return recent[top]
 
 
-def _pick_by_popularity(posts: PostStore, candidates: np.ndarray, viewer: np.ndarray, stream) -> Exposures:
-    """Each viewer's pick among the candidates, with chance proportional to (1 + reposts) x visibility.
+def popularity(posts: PostStore, candidates: np.ndarray, step: int, half_life: float = 0.0) -> np.ndarray:
+    """A candidate's weight in the recommender: (1 + reposts) x visibility, halved every
+    ``half_life`` steps of age when ``half_life`` > 0 (so an event fades unless people keep engaging)."""
+    weight = (1.0 + posts.reposts[candidates]) * posts.visibility[candidates]
+    if half_life > 0:
+        weight = weight * np.exp2(-(step - posts.step[candidates]) / half_life)
+    return weight
+
+
+def _pick_by_popularity(posts: PostStore, candidates: np.ndarray, viewer: np.ndarray, stream,
+                        step: int = 0, half_life: float = 0.0) -> Exposures:
+    """Each viewer's pick among the candidates, with chance proportional to their ``popularity``.
 
     Viewers get nothing when every candidate has zero visibility.
     """
-    weight = (1.0 + posts.reposts[candidates]) * posts.visibility[candidates]
+    weight = popularity(posts, candidates, step, half_life)
     pick = stream.choose(viewer, posts.key[candidates], weight)
     shown = pick >= 0
     return _rows(viewer[shown], candidates[pick[shown]], np.full(int(shown.sum()), Source.RECOMMENDED))
@@ -105,11 +151,12 @@ def from_recommender(
     """
     if params.recommender == "none" or params.recommend_rate <= 0:
         return Exposures.concat([])
-    candidates = recent_candidates(posts, step, params.recommend_window, params.recommend_pool)
+    candidates = recent_candidates(posts, step, params.recommend_window, params.recommend_pool,
+                                   half_life=params.recommend_half_life)
     if len(candidates) == 0:
         return Exposures.concat([])
     n = population.size
-    viewer = np.flatnonzero(random.stream(Purpose.RECOMMEND_REACH, step).bernoulli(np.arange(n), params.recommend_rate))
+    viewer = random.stream(Purpose.RECOMMEND_REACH, step).subset(n, params.recommend_rate)
     m = len(viewer)
     pick = random.stream(Purpose.RECOMMEND_PICK, step)
     if params.recommender == "similarity":
@@ -119,7 +166,7 @@ def from_recommender(
         noise = -np.log(-np.log(u + 2.0 ** -54)) * SIMILARITY_NOISE
         chosen = candidates[np.argmax(relevance + noise, axis=1)]
         return _rows(viewer, chosen, np.full(m, Source.RECOMMENDED))
-    return _pick_by_popularity(posts, candidates, viewer, pick)
+    return _pick_by_popularity(posts, candidates, viewer, pick, step, params.recommend_half_life)
 
 
 def audience_mask(audience: Audience, population: Population, random: KeyedRandom, boost_key: int) -> np.ndarray:
@@ -128,7 +175,9 @@ def audience_mask(audience: Audience, population: Population, random: KeyedRando
     if audience.kind == "everyone":
         return np.ones(n, dtype=bool)
     if audience.kind == "fraction":
-        return random.stream(Purpose.BOOST_AUDIENCE, -1, boost_key).bernoulli(np.arange(n), audience.fraction)
+        mask = np.zeros(n, dtype=bool)
+        mask[random.stream(Purpose.BOOST_AUDIENCE, -1, boost_key).subset(n, audience.fraction)] = True
+        return mask
     if audience.kind == "category":
         if audience.category is None:
             raise ValueError("a category audience needs category = influential, regular or low_impact")
@@ -142,9 +191,8 @@ def audience_mask(audience: Audience, population: Population, random: KeyedRando
 
 
 def most_popular(posts: PostStore, candidates: np.ndarray, pool: int) -> np.ndarray:
-    """The ``pool`` candidates with the highest (1 + reposts) x visibility, best first."""
-    weight = (1.0 + posts.reposts[candidates]) * posts.visibility[candidates]
-    return candidates[np.argsort(-weight, kind="stable")[:pool]]
+    """The ``pool`` candidates with the highest (1 + reposts) x visibility, best first (boosts ignore age)."""
+    return candidates[np.argsort(-popularity(posts, candidates, 0), kind="stable")[:pool]]
 
 
 def from_boost(
@@ -162,7 +210,6 @@ def from_boost(
     if len(target_posts) == 0:
         return Exposures.concat([])
     target_posts = most_popular(posts, target_posts, params.recommend_pool)
-    agents = np.arange(population.size)
-    reach = audience_mask(boost.audience, population, random, boost_key)
-    reach &= random.stream(Purpose.BOOST_REACH, step, boost_key).bernoulli(agents, boost.strength)
-    return _pick_by_popularity(posts, target_posts, np.flatnonzero(reach), random.stream(Purpose.BOOST_PICK, step, boost_key))
+    reached = random.stream(Purpose.BOOST_REACH, step, boost_key).subset(population.size, boost.strength)
+    viewer = reached[audience_mask(boost.audience, population, random, boost_key)[reached]]
+    return _pick_by_popularity(posts, target_posts, viewer, random.stream(Purpose.BOOST_PICK, step, boost_key))

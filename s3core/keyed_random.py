@@ -60,6 +60,7 @@ class Purpose(IntEnum):
     EVENT_TIME = 16        # where within its step a simulated event falls, for per-minute curves (post)
     BASELINE_CASCADE = 17  # independent-cascade baseline: does a follower adopt (follower, adopter)
     VALIDATION_AUTHOR = 18 # which synthesized user authors a source post in a free run (cascade)
+    FEED_DELAY = 19        # how long until a follower sees a followee's post (viewer, post)
 
 
 def _u64(x: int) -> np.uint64:
@@ -103,12 +104,30 @@ def _uniform_2(key, a, b, out):
 
 
 @nb.njit(cache=True, nogil=True)
-def _below_1(key, a, p, out):
-    for i in range(a.shape[0]):
-        out[i] = np.float64(_counter(key, a[i]) >> np.uint64(11)) * UNIT < p
+def _geometric_subset(key, n, p):
+    """Indices in [0, n) each chosen with chance p, by keyed geometric gaps (the k-th gap uses counter k)."""
+    out = np.empty(max(16, int(n * p * 1.2) + 64), dtype=np.int64)
+    count, pos, k = 0, np.int64(-1), np.uint64(0)
+    log_q = np.log1p(-p)
+    while True:
+        u = (np.float64(_counter(key, k) >> np.uint64(11)) + 0.5) * UNIT
+        k += np.uint64(1)
+        gap = np.floor(np.log(u) / log_q)
+        if gap >= n:
+            break
+        pos += np.int64(gap) + 1
+        if pos >= n:
+            break
+        if count == out.shape[0]:
+            grown = np.empty(out.shape[0] * 2, dtype=np.int64)
+            grown[:count] = out[:count]
+            out = grown
+        out[count] = pos
+        count += 1
+    return out[:count]
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, fastmath=True)
 def _race(key, viewer, cand_key, weight, out):
     """Per viewer, the candidate with the largest log(u) / weight: an exponential race
     (Efraimidis and Spirakis 2006), the same law as Gumbel-max with one logarithm per pair."""
@@ -158,12 +177,17 @@ class Stream:
             _uniform_2(_u64(self.key), a, _as_u64(b), out)
         return out
 
-    def bernoulli(self, a, p: float) -> np.ndarray:
-        """``uniform(a) < p`` as a bool array, without the intermediate floats."""
-        a = _as_u64(a)
-        out = np.empty(a.shape[0], dtype=np.bool_)
-        _below_1(_u64(self.key), a, float(p), out)
-        return out
+    def subset(self, n: int, p: float) -> np.ndarray:
+        """Sorted indices of [0, n), each in with chance ``p`` independently, in O(n p) time.
+
+        Keyed geometric gaps: the k-th gap is the stream's k-th draw, so the subset is a function
+        of the key, ``n`` and ``p`` alone (the same in every arm).
+        """
+        if p <= 0.0 or n <= 0:
+            return np.zeros(0, dtype=np.int64)
+        if p >= 1.0:
+            return np.arange(n, dtype=np.int64)
+        return _geometric_subset(_u64(self.key), np.int64(n), float(p))
 
     def choose(self, viewer, candidate_keys, weights) -> np.ndarray:
         """For each viewer, a candidate index drawn with probability proportional to ``weights``.

@@ -66,6 +66,10 @@ class PlatformParams:
     recommend_window: int = param(3, 1, 50, "Only posts from the last this-many steps are recommended.")
     recommend_pool: int = param(20, 1, 500, "Number of top candidates the recommender draws from.")
     official_reach: float = param(0.05, 0.0, 1.0, "Share of agents who follow the official account that posts seed posts without a named author.")
+    feed_delay_median: float = param(0.0, 0.0, 10_080.0, "Median minutes before a follower who will see a followee's post sees it (log-normal); 0 delivers every post in the step after it is made.")
+    feed_delay_sigma: float = param(1.0, 0.0, 4.0, "Spread (log-normal sigma) of the delay before a follower sees a post; larger means a longer tail of late readers.")
+    activity_delay: float = param(0.0, 0.0, 2.0, "How much sooner active users see posts: the delay is divided by (posts made / median posts) to this power; 0 ignores activity.")
+    recommend_half_life: float = param(0.0, 0.0, 1000.0, "Steps after which a post's weight in the recommender halves; 0 keeps it constant within the window.")
 
 
 @dataclass(frozen=True)

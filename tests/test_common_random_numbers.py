@@ -213,3 +213,17 @@ def test_trace_records_the_seed_and_the_generator(tmp_path, text):
         meta = dict(con.execute("SELECT key, value FROM run").fetchall())
     assert meta["seed"] == str(scenario.seed)
     assert meta["rng"] == f"{GENERATOR} v{GENERATOR_VERSION}"
+
+
+def test_keyed_subset_is_bernoulli_per_index_and_depends_on_the_key_alone():
+    random = KeyedRandom(8)
+    counts = np.zeros(1000)
+    for step in range(2000):
+        counts[random.stream(Purpose.RECOMMEND_REACH, step).subset(1000, 0.05)] += 1
+    share = counts / 2000
+    assert abs(share.mean() - 0.05) < 0.002
+    assert stats.chisquare(counts).pvalue > 1e-4, "every index is equally likely"
+    a = random.stream(Purpose.RECOMMEND_REACH, 3).subset(10_000, 0.1)
+    assert (np.diff(a) > 0).all() and np.array_equal(a, random.stream(Purpose.RECOMMEND_REACH, 3).subset(10_000, 0.1))
+    assert len(random.stream(Purpose.RECOMMEND_REACH, 3).subset(10, 0.0)) == 0
+    assert len(random.stream(Purpose.RECOMMEND_REACH, 3).subset(10, 1.0)) == 10

@@ -105,3 +105,78 @@ def test_stance_boost_pushes_posts_of_that_stance():
     posts.column("stance")[:] = [0, 1, 1]
     ex = feeds.from_boost(Boost(step=0, strength=0.5, stance=Attitude.POSITIVE), 12, np.zeros(0, np.int64), posts, pop, 1, PlatformParams(), KeyedRandom(4))
     assert len(ex) and set(ex.post.tolist()) <= {1, 2}
+
+
+def _star(n=5001):
+    follower = np.arange(1, n)
+    return Network.from_edges("star", np.arange(n).astype(str), follower, np.zeros(n - 1, np.int64))
+
+
+def test_feed_delay_spreads_deliveries_over_later_steps_and_each_follower_sees_a_post_once():
+    from s3core.feed_queue import FeedQueue
+
+    net, posts = _star(), _posts([0])
+    params = PlatformParams(attention=0.5, feed_delay_median=60.0, feed_delay_sigma=1.0)
+    due, rows = feeds.fan_out(net, posts, np.array([0]), np.zeros(0, np.int64), params, KeyedRandom(1), 3, 10.0)
+    assert len(due) == pytest.approx(2500, rel=0.06) and due.min() >= 3
+    assert np.median(due - 3) == pytest.approx(6, abs=1), "median delay 60 min = 6 steps of 10 min"
+    queue = FeedQueue()
+    queue.add(due, **rows)
+    seen = [feeds.deliver(queue.pop(t), posts, params) for t in range(3, int(due.max()) + 1)]
+    viewers = np.concatenate([s.viewer for s in seen])
+    assert len(viewers) == len(due) and len(np.unique(viewers)) == len(viewers)
+    assert sum(len(s) > 0 for s in seen) > 10, "deliveries arrive over many steps"
+    assert len(queue) == 0
+
+
+def test_a_removal_stops_deliveries_still_pending_and_a_downrank_thins_them():
+    from s3core.feed_queue import FeedQueue
+
+    net, posts = _star(), _posts([0])
+    params = PlatformParams(attention=0.5, feed_delay_median=120.0, feed_delay_sigma=0.5)
+    due, rows = feeds.fan_out(net, posts, np.array([0]), np.zeros(0, np.int64), params, KeyedRandom(2), 0, 10.0)
+    queue = FeedQueue()
+    queue.add(due, **rows)
+    early = feeds.deliver(queue.pop(5), posts, params)
+    posts.column("visibility")[0] = 0.2
+    middle = feeds.deliver(queue.pop(12), posts, params)
+    posts.column("removed")[0] = True
+    late = feeds.deliver(queue.pop(10_000), posts, params)
+    pending_middle = int(((due > 5) & (due <= 12)).sum())
+    assert len(early) == int((due <= 5).sum()) > 0
+    assert len(middle) == pytest.approx(0.2 * pending_middle, rel=0.2)
+    assert len(late) == 0
+
+
+def test_zero_median_delay_delivers_in_the_same_step():
+    net, posts = _star(101), _posts([0])
+    due, _ = feeds.fan_out(net, posts, np.array([0]), np.zeros(0, np.int64), PlatformParams(attention=1.0), KeyedRandom(0), 7, 60.0)
+    assert (due == 7).all() and len(due) == 100
+
+
+def test_feed_queue_survives_a_checkpoint_round_trip():
+    from s3core.feed_queue import FeedQueue
+
+    queue = FeedQueue()
+    queue.add(np.array([5, 3, 5]), viewer=np.array([1, 2, 3]), post=np.array([0, 0, 1]),
+              source=np.array([0, 1, 0]), u=np.array([0.1, 0.2, 0.3]))
+    back = FeedQueue.from_arrays(queue.arrays())
+    assert back.pop(4)["viewer"].tolist() == [2]
+    assert sorted(back.pop(5)["viewer"].tolist()) == [1, 3]
+
+
+def test_recommender_half_life_fades_old_posts():
+    rng = np.random.default_rng(5)
+    pop = _Pop(20_000, rng)
+    posts = PostStore()
+    posts.append(author=np.array([1, 2]), parent=np.full(2, -1), root=np.arange(2), step=np.array([0, 10]),
+                 action=np.full(2, 3), stance=np.zeros(2), emotion=np.ones(2), depth=np.zeros(2), text_id=np.zeros(2),
+                 key=np.array([11, 12], dtype=np.uint64))
+    posts.column("reposts")[:] = [9, 9]  # equally popular; the first is 10 steps older
+    vectors = np.eye(4, dtype=np.float32)
+    flat = feeds.from_recommender(posts, pop, vectors, 10, PlatformParams(recommend_rate=0.2, recommend_window=20), KeyedRandom(1))
+    fading = feeds.from_recommender(posts, pop, vectors, 10, PlatformParams(recommend_rate=0.2, recommend_window=20,
+                                                                            recommend_half_life=5.0), KeyedRandom(1))
+    assert (flat.post == 0).mean() == pytest.approx(0.5, abs=0.03)
+    assert (fading.post == 0).mean() == pytest.approx(0.2, abs=0.03)  # weight 1/4 against 1: a share of 1/5
+    np.testing.assert_array_equal(flat.viewer, fading.viewer)
