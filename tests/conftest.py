@@ -41,6 +41,14 @@ def server():
 
 
 @pytest.fixture
+def srv(server):
+    """The module's scripted server, reset to prompt valid replies with no latency."""
+    server.reset()
+    server.latency, server.default, server.timeout_stall = 0.0, "valid", 2.5
+    return server
+
+
+@pytest.fixture
 def make_sim(text, small_network):
     """Build a Simulation on the small network from scenario keyword changes."""
     from s3core.engine import Simulation

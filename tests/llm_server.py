@@ -269,3 +269,26 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def by_marker(plan: dict[str, list[str]]):
+    """A server rule: requests whose prompt contains a marker get that marker's behaviours in turn."""
+    queues = {k: deque(v) for k, v in plan.items()}
+
+    def rule(body):
+        text = json.dumps(body.get("messages", []), ensure_ascii=False)
+        for marker, queue in queues.items():
+            if marker in text and queue:
+                return queue.popleft()
+        return None
+
+    return rule
+
+
+def client_settings(server, key: str, **changes):
+    """LLMSettings pointing at ``server`` with fast retries, for tests."""
+    from s3core.llm.settings import LLMSettings, Secret
+
+    base = dict(model="openai/test-model", api_base=server.api_base, api_key=Secret(key), timeout=10.0, retries=1,
+                backoff=0.01, concurrency=16)
+    return LLMSettings(**{**base, **changes})

@@ -3,13 +3,12 @@ import json
 import logging
 import pickle
 import threading
-from collections import deque
 
 import duckdb
 import numpy as np
 import pytest
 
-from llm_server import ScriptedServer
+from llm_server import ScriptedServer, by_marker, client_settings
 from s3core.demographics import DemographicParams, assign_demographics
 from s3core.interventions import SeedPost
 from s3core.llm.cache import LLMCache
@@ -33,31 +32,8 @@ def own_cache_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("S3_LLM_CACHE", str(tmp_path / "default-llm-cache"))
 
 
-@pytest.fixture
-def srv(server):
-    server.reset()
-    server.latency, server.default, server.timeout_stall = 0.0, "valid", 2.5
-    return server
-
-
 def settings_for(srv, **kw) -> LLMSettings:
-    base = dict(model="openai/test-model", api_base=srv.api_base, api_key=Secret(KEY), timeout=10.0, retries=1,
-                backoff=0.01, concurrency=16)
-    return LLMSettings(**{**base, **kw})
-
-
-def by_marker(plan: dict[str, list[str]]):
-    """A server rule: requests whose prompt contains a marker get that marker's behaviours in turn."""
-    queues = {k: deque(v) for k, v in plan.items()}
-
-    def rule(body):
-        text = json.dumps(body.get("messages", []), ensure_ascii=False)
-        for marker, queue in queues.items():
-            if marker in text and queue:
-                return queue.popleft()
-        return None
-
-    return rule
+    return client_settings(srv, KEY, **kw)
 
 
 def ask(marker: str) -> ChatRequest:
