@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     from .validation import cli as validation_cli
 
     validation_cli.add_command(sub)
+    validation_cli.add_calibrate_command(sub)
     return parser
 
 
@@ -90,10 +91,10 @@ def main(argv: list[str] | None = None) -> int:
                 _print_curves(store.summary(), args.json)
         elif args.command == "cache":
             return llm_cli.cache_command(args)
-        elif args.command == "validate":
+        elif args.command in ("validate", "calibrate"):
             from .validation import cli as validation_cli
 
-            return validation_cli.command(args)
+            return validation_cli.command(args) if args.command == "validate" else validation_cli.calibrate_command(args)
         else:
             sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
             from benchmarks.engine_bench import main as bench_main

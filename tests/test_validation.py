@@ -225,3 +225,31 @@ def test_size_conditioned_ks_compares_like_sized_cascades_only():
     big = _tree([(f"u{i}", "r", float(i)) for i in range(20)])
     none_alike = M.size_conditioned_ks([chain], [big])
     assert none_alike["real_cascades_compared"] == 0 and none_alike["weighted_mean"]["depth"] is None
+
+
+@needs_data
+@pytest.mark.slow
+def test_calibrate_writes_a_parameter_file_that_validate_reads(tmp_path):
+    folder = _twitter_subset(tmp_path / "d", cascades=14)
+    out = tmp_path / "fit.json"
+    run = subprocess.run([sys.executable, "-m", "s3core", "calibrate", "--dataset", str(folder), "--out", str(out),
+                          "--trials", "2", "--minutes", "5"], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "calibrate: trial 2" in run.stderr
+    params = json.loads(out.read_text())
+    fit = params["calibration"]
+    assert fit["trials"] == 2 and fit["distance"] <= fit["start_distance"]
+    assert set(fit["terms"]) >= {"replay_nrmse", "branching_ratio", "first_hour_share", "size_ks"}
+    assert params["minutes_per_step"] == 10.0 and 0.05 <= params["platform"]["attention"] <= 0.95
+    setup = setup_from_params(params, 0)
+    assert setup.scenario.platform.attention == params["platform"]["attention"]
+
+
+def test_calibrate_refuses_stance_threads(tmp_path):
+    from s3core.validation.calibrate import calibrate
+
+    folder = _write(tmp_path / "t", posts=pd.DataFrame({
+        "thread_id": ["t"], "post_id": ["p"], "parent_id": [None], "time_utc": pd.to_datetime(["2020-01-01"], utc=True),
+        "text": ["x"], "stance": ["support"]}))
+    with pytest.raises(DatasetError, match="needs cascades"):
+        calibrate(folder, trials=1)

@@ -76,3 +76,35 @@ def _print_summary(result: dict, out: Path) -> None:
             row = result[key]
             print(f"{label:<22}" + "".join(f"{(row[c] if row[c] is not None else float('nan')):>8.3f}" for c in ("scale", "depth"))
                   + f"{(row['max_breadth'] if row['max_breadth'] is not None else float('nan')):>9.3f}")
+
+
+def add_calibrate_command(sub) -> None:
+    """Register ``calibrate`` on the top-level subparsers."""
+    c = sub.add_parser("calibrate", help="fit the model's parameters to a cascade dataset (simulation-based inference)")
+    c.add_argument("--dataset", required=True, help="dataset folder with sources.parquet and reposts or edges")
+    c.add_argument("--out", required=True, help="parameter file to write (JSON; read by validate --params)")
+    c.add_argument("--seed", type=int, default=0, help="seed of the synthesized networks, the sample and the sampler")
+    c.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    c.add_argument("--minutes", type=float, default=25.0, help="time budget in minutes (default 25)")
+    c.add_argument("--trials", type=int, help="stop after this many trials (default: as many as the budget allows)")
+    c.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def calibrate_command(args) -> int:
+    """Run ``calibrate``; returns the exit status (2 for bad input, with a one-line error)."""
+    from .calibrate import calibrate, write_params
+
+    if args.workers < 1 or args.minutes <= 0 or (args.trials is not None and args.trials < 1):
+        print("error: --workers and --trials must be at least 1, --minutes above 0", file=sys.stderr)
+        return 2
+    try:
+        params = calibrate(args.dataset, seed=args.seed, workers=args.workers, minutes=args.minutes,
+                           trials=args.trials, progress=not args.quiet)
+    except (DatasetError, ParamsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    write_params(args.out, params)
+    fit = params["calibration"]
+    print(f"{fit['dataset']}: {fit['trials']} trials in {fit['seconds']:.0f} s, distance {fit['distance']} "
+          f"(start {fit['start_distance']}); parameters in {args.out}")
+    return 0

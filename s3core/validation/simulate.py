@@ -59,6 +59,7 @@ def setup_from_params(params: dict | None, seed: int) -> Setup:
     Raises ParamsError naming the key, for unknown keys and out-of-range values alike.
     """
     params = dict(params or {})
+    params.pop("calibration", None)  # the fit report of a calibrated parameter file
     allowed = {"minutes_per_step", "network", "population", "emotion", "attitude", "memory", "platform", "policy"}
     unknown = sorted(set(params) - allowed)
     if unknown:
