@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -270,9 +271,53 @@ def after_last_step(scenario: Scenario) -> list[str]:
             for i, item in enumerate(scenario.interventions) if item.step >= scenario.steps]
 
 
-def from_dict(data: dict, base_dir: str = "") -> Scenario:
-    """A Scenario from parsed TOML, with errors that name the offending key."""
+PARAMS_FILE_GROUPS = (*P.PARAM_GROUPS, "minutes_per_step", "network", "calibration")
+PARAMS_FILE_NETWORK_KEYS = ("mean_followees", "reciprocity", "tail_exponent", "n_users")
+
+
+def merge_params_file(data: dict, base_dir: str = "") -> dict:
+    """Scenario data with a ``params = "FILE.json"`` file's values (``calibrate`` output) under its own.
+
+    Values written in the scenario win; the file's network statistics apply only to a synthetic
+    network. Raises ScenarioError naming the file and key.
+    """
     data = dict(data)
+    ref = data.pop("params")
+    if not isinstance(ref, str) or not ref.strip():
+        raise ScenarioError(f"params = {ref!r}: expected the path of a parameter file (JSON, from calibrate)")
+    path = Path(ref) if Path(ref).is_absolute() else Path(base_dir or ".") / ref
+    try:
+        fitted = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"params = {ref!r}: no such file ({path})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"params = {ref!r}: not a JSON parameter file ({exc})") from None
+    if not isinstance(fitted, dict) or set(fitted) - set(PARAMS_FILE_GROUPS):
+        extra = sorted(set(fitted) - set(PARAMS_FILE_GROUPS)) if isinstance(fitted, dict) else ["(not an object)"]
+        raise ScenarioError(f"params = {ref!r}: unknown group {extra[0]!r}; expected {', '.join(PARAMS_FILE_GROUPS)}")
+    for group in P.PARAM_GROUPS:
+        if group in fitted:
+            own = data.get(group, {})
+            if not isinstance(own, dict):
+                raise ScenarioError(f"[{group}] must be a table")
+            data[group] = {**fitted[group], **own}
+    if "minutes_per_step" in fitted:
+        data.setdefault("minutes_per_step", fitted["minutes_per_step"])
+    network = data.get("network", {})
+    if isinstance(network, dict) and network.get("source") == "synthetic":
+        stats = {k: v for k, v in fitted.get("network", {}).items() if k in PARAMS_FILE_NETWORK_KEYS}
+        data["network"] = {**stats, **network}
+    return data
+
+
+def from_dict(data: dict, base_dir: str = "") -> Scenario:
+    """A Scenario from parsed TOML, with errors that name the offending key.
+
+    A top-level ``params`` key names a parameter file whose values fill what the scenario leaves out.
+    """
+    data = dict(data)
+    if "params" in data:
+        data = merge_params_file(data, base_dir)
     top = {}
     for key in ("name", "description", "seed", "steps", "minutes_per_step"):
         if key in data:
@@ -313,7 +358,7 @@ def from_dict(data: dict, base_dir: str = "") -> Scenario:
             raise ScenarioError(f"{where} needs kind = one of {', '.join(_INTERVENTION_KINDS)}")
         interventions.append(_intervention(where, table, top.get("steps", Scenario.__dataclass_fields__["steps"].default)))
     if data:
-        raise ScenarioError(f"unknown top-level key {sorted(data)[0]!r}; valid: name, description, seed, steps, minutes_per_step, network, population, {', '.join(P.PARAM_GROUPS)}, run, interventions")
+        raise ScenarioError(f"unknown top-level key {sorted(data)[0]!r}; valid: name, description, seed, steps, minutes_per_step, params, network, population, {', '.join(P.PARAM_GROUPS)}, run, interventions")
     try:
         return Scenario(**top, **sections, interventions=tuple(interventions), base_dir=base_dir)
     except TypeError as exc:

@@ -156,3 +156,32 @@ def test_saved_scenarios_leave_out_keys_their_kind_does_not_read():
     assert data["interventions"][2]["audience"] == {"kind": "fraction", "fraction": 0.5}
     again = S.loads(S.dumps(sc))
     assert again.interventions[2].audience.fraction == 0.5 and again.network.edges == "e.csv"
+
+
+def test_a_scenario_takes_a_parameter_file_under_its_own_values(tmp_path):
+    import json
+
+    (tmp_path / "fit.json").write_text(json.dumps({
+        "minutes_per_step": 10.0, "platform": {"attention": 0.2, "feed_delay_median": 90.0},
+        "policy": {"base_repost": -5.0}, "network": {"mean_followees": 4.0}, "calibration": {"trials": 3}}))
+    text = 'params = "fit.json"\nsteps = 5\n[policy]\nbase_repost = -4.0\n[network]\nsource = "synthetic"\nn_users = 500\n'
+    scenario = S.loads(text, base_dir=str(tmp_path))
+    assert scenario.minutes_per_step == 10.0 and scenario.platform.attention == 0.2
+    assert scenario.platform.feed_delay_median == 90.0 and scenario.policy.base_repost == -4.0
+    assert scenario.network.mean_followees == 4.0 and scenario.network.n_users == 500
+    assert S.loads(S.dumps(scenario)) == scenario.replace(base_dir="")
+    bundled = S.loads('params = "fit.json"\n', base_dir=str(tmp_path))
+    assert bundled.network.source == "bundled" and bundled.platform.attention == 0.2
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "no such file"),
+    ("{not json", "not a JSON parameter file"),
+    ('{"colour": {}}', "unknown group 'colour'"),
+    ('{"platform": {"attention": 7}}', "attention"),
+])
+def test_bad_parameter_files_are_named(tmp_path, content, message):
+    if content is not None:
+        (tmp_path / "fit.json").write_text(content)
+    with pytest.raises(S.ScenarioError, match=message):
+        S.loads('params = "fit.json"\n', base_dir=str(tmp_path))
