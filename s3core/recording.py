@@ -24,6 +24,7 @@ class StepRecord:
     changes: dict     # agent, aware, emotion, attitude arrays of agents whose state changed
     posts: dict       # column arrays of the posts made this step, plus their texts
     breakdown: dict   # dimension, group, agents, aware, positive, intense, mean_emotion arrays
+    exposure_sources: dict = None  # deliveries this step by channel: followee, mutual, recommended
 
 
 def population_metrics(aware: np.ndarray, emotion: np.ndarray, attitude: np.ndarray) -> dict:
@@ -105,4 +106,6 @@ def record_step(sim: "Simulation", t: int, before: tuple, exposures, batch, deci
         changes={"agent": changed, "aware": state.aware[changed].copy(), "emotion": state.emotion[changed].copy(), "attitude": state.attitude[changed].copy()},
         posts=post_columns,
         breakdown=breakdown(sim),
+        exposure_sources={name: int(n) for name, n in zip(("followee", "mutual", "recommended"),
+                                                         np.bincount(exposures.source, minlength=3)[:3])},
     )
