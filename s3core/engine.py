@@ -77,6 +77,7 @@ class Simulation:
         self.depth_counts = np.zeros(1, dtype=np.int64)
         self.fresh = np.zeros(0, dtype=np.int64)
         self.feed_queue = FeedQueue()
+        self._neighbour_cache: dict = {}
         self.step_index = 0
 
     def _rng(self, stream: str) -> np.random.Generator:
@@ -343,8 +344,8 @@ class Simulation:
         text_id = posts.text_id[focal].copy()
         quote, new = action == Action.QUOTE, action == Action.POST
         u = self.random.stream(Purpose.TEXT_CHOICE, t).uniform(author)
-        text_id[quote] = self.text.pool.sample(u[quote], "comment", emotion[quote], attitude[quote])
-        text_id[new] = self.text.pool.sample(u[new], "original", emotion[new], attitude[new])
+        for kind, rows in (("comment", quote), ("original", new)):
+            text_id[rows] = self._choose_texts(kind, u[rows], emotion[rows], attitude[rows], posts.text_id[focal[rows]])
         if dec.text is not None:
             written = [(j, dec.text[i]) for j, i in enumerate(idx) if dec.text[i] and action[j] != Action.REPOST]
             if written:
@@ -373,6 +374,20 @@ class Simulation:
                      np.full(len(ids), Source.OWN, np.int8), own_static, posts.removed)
         return ids
 
+    def _choose_texts(self, kind: str, u: np.ndarray, emotion: np.ndarray, attitude: np.ndarray,
+                      focal_text: np.ndarray) -> np.ndarray:
+        """Pool texts for quotes or new posts: near the focal post's text when ``text_neighbours`` > 0."""
+        pool, k = self.text.pool, self.scenario.policy.text_neighbours
+        if k <= 0 or len(u) == 0:
+            return pool.sample(u, kind, emotion, attitude)
+        known = self._neighbour_cache.setdefault((kind, k), {})
+        missing = np.unique(focal_text[~np.isin(focal_text, np.fromiter(known, np.int64, len(known)))])
+        if len(missing):
+            found = pool.neighbours(kind, self.text_vectors[missing], k)
+            known.update(zip(missing.tolist(), found))
+        candidates = np.stack([known[int(t)] for t in focal_text])
+        return pool.sample_near(u, kind, emotion, attitude, candidates)
+
     # -- snapshots, checkpoints and branches -----------------------------------------------
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Everything needed to continue this run exactly, as named arrays (no pickle)."""
@@ -398,6 +413,7 @@ class Simulation:
         self.step_index = int(arrays["step_index"][0])
         self.fresh = np.array(arrays["fresh"], dtype=np.int64)
         self.feed_queue = FeedQueue.from_arrays(arrays)
+        self._neighbour_cache = {}
         self.extra_texts = [str(s) for s in arrays["extra_texts"]]
         self.extra_vectors = np.array(arrays["extra_vectors"], dtype=np.float32).reshape(-1, self.text.vectors.shape[1])
         self._texts_changed()

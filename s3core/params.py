@@ -93,6 +93,7 @@ class PolicyParams:
     staleness: float = param(0.35, 0.0, 3.0, "Log-odds lost per log(1 + steps since the focal post was made).")
     label_penalty: float = param(1.5, 0.0, 5.0, "Log-odds of reposting or quoting lost when the focal post carries a moderation label.")
     fatigue: float = param(0.7, 0.0, 5.0, "Log-odds lost per log(1 + the agent's earlier actions on the event).")
+    text_neighbours: int = param(0, 0, 500, "Quotes and new posts take a real text among this many of the pool's texts most similar to the post they quote or answer (within the author's emotion and stance); 0 draws from the whole emotion-and-stance bucket.")
 
 
 PARAM_GROUPS = {

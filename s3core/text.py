@@ -200,6 +200,32 @@ class TextPool:
         offset = np.minimum((u * self._size[kind][b]).astype(np.int64), self._size[kind][b] - 1)
         return self._flat[kind][self._start[kind][b] + offset]
 
+    def neighbours(self, kind: str, queries: np.ndarray, k: int) -> np.ndarray:
+        """For each query vector, the ``k`` pool rows of each (emotion, attitude) bucket most similar
+        to it (cosine, best first): int64 array (queries, 6, k), a row repeated where a bucket is
+        smaller than ``k``. Buckets fall back as in ``sample``."""
+        queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.vectors.shape[1])
+        out = np.empty((len(queries), 6, k), dtype=np.int64)
+        for b in range(6):
+            start, size = self._start[kind][b], self._size[kind][b]
+            members = self._flat[kind][start:start + size]
+            score = queries @ self.vectors[members].T
+            take = min(k, size)
+            top = np.argpartition(-score, take - 1, axis=1)[:, :take] if take < size else np.tile(np.arange(size), (len(queries), 1))
+            order = np.argsort(-np.take_along_axis(score, top, axis=1), axis=1, kind="stable")
+            best = members[np.take_along_axis(top, order, axis=1)]
+            out[:, b, :] = best[:, np.arange(k) % take]
+        return out
+
+    def sample_near(self, u: np.ndarray, kind: str, emotion: np.ndarray, attitude: np.ndarray,
+                    candidates: np.ndarray) -> np.ndarray:
+        """Like ``sample``, but uniform among each request's own candidates (rows of ``neighbours``:
+        shape (requests, 6, k)), so the text is close to what the request quotes or answers."""
+        b = 2 * np.clip(np.asarray(emotion, np.int64), 0, 2) + np.clip(np.asarray(attitude, np.int64), 0, 1)
+        k = candidates.shape[2]
+        pick = np.minimum((np.asarray(u, np.float64) * k).astype(np.int64), k - 1)
+        return candidates[np.arange(len(b)), b, pick]
+
     # --- persistence -------------------------------------------------------------------
 
     def save(self, path: str | Path) -> None:

@@ -1,6 +1,7 @@
 """Tests for the lexicon labels, the text model, the text pool and the shipped Weibo sample."""
 from __future__ import annotations
 
+from dataclasses import replace
 import time
 from pathlib import Path
 
@@ -256,3 +257,41 @@ def test_sample_attributes_posts_and_sources(sample):
     assert (posts.text.str.len() > 0).all() and not posts.text.str.contains("\n").any()
     assert sources.cascade_id.is_unique and sources.label.isin(["rumor", "non-rumor"]).all()
     pd.to_datetime(sources.time_utc, utc=True)
+
+
+def test_neighbours_are_the_most_similar_texts_of_each_bucket():
+    pool = _tiny_pool()
+    pool.vectors[:] = 0.0
+    pool.vectors[[0, 5], 0] = [1.0, 0.2]      # bucket (0, 0): rows 0 and 5
+    pool.vectors[[0, 5], 1] = [0.0, 0.98]
+    query = np.zeros((1, 32), np.float32)
+    query[0, 1] = 1.0                           # points at row 5
+    near = pool.neighbours("comment", query, 1)
+    assert near.shape == (1, 6, 1) and near[0, 0, 0] == 5
+    both = pool.neighbours("comment", query, 2)
+    assert both[0, 0].tolist() == [5, 0]
+    assert set(pool.neighbours("comment", query, 5)[0, 0].tolist()) == {0, 5}, "a small bucket repeats its rows"
+    pick = pool.sample_near(np.array([0.0, 0.99]), "comment", np.array([0, 0]), np.array([0, 0]), np.repeat(both, 2, axis=0))
+    assert pick.tolist() == [5, 0]
+
+
+def test_quotes_stay_close_to_what_they_quote_with_text_neighbours(make_sim):
+    from s3core.interventions import SeedPost
+    from s3core.types import Action, Attitude, Emotion
+
+    seed = (SeedPost(step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE),)
+
+    def similarity(k):
+        sim = make_sim(seed=4, interventions=seed)
+        sim.scenario = sim.scenario.replace(policy=replace(sim.scenario.policy, text_neighbours=k))
+        sim.run(6)
+        quotes = np.flatnonzero(sim.posts.action == Action.QUOTE)
+        vectors = sim.text_vectors
+        own = vectors[sim.posts.text_id[quotes]]
+        quoted = vectors[sim.posts.text_id[sim.posts.parent[quotes]]]
+        return len(quotes), float(np.mean(np.sum(own * quoted, axis=1)))
+
+    n_any, bucket = similarity(0)
+    n_near, near = similarity(5)
+    assert n_any > 20 and n_near > 20
+    assert near > bucket + 0.1, (near, bucket)

