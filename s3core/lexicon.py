@@ -219,6 +219,12 @@ def emotion_level(texts: Iterable[str]) -> np.ndarray:
     return level.astype(np.int8)
 
 
+def stance_score(texts: Iterable[str]) -> np.ndarray:
+    """Net stance signal per text (float): positive minus negative lexicon hits, negated words
+    flipped, doubt phrases counted double; 0 means the text carries no stance signal (neutral)."""
+    return (_scan(list(texts), _STANCE_RE) @ _STANCE_WEIGHTS).astype(np.float64)
+
+
 def stance(texts: Iterable[str]) -> np.ndarray:
     """Attitude per text: 0 negative, 1 positive.
 

@@ -82,8 +82,10 @@ def build_population(
         texts = network.posts["text"].astype(str).tolist()
         hist_vec, count = _per_user_mean(index, text_model.embed(texts), n)
         vectors = vectors + history_weight * hist_vec
-        share, _ = _per_user_mean(index, lexicon.stance(texts).astype(np.float32), n)
-        history_stance = np.where(count > 0, share, np.nan).astype(np.float32)
+        score = lexicon.stance_score(texts)
+        signal = score != 0  # texts without a stance signal are neutral: they do not lean a user either way
+        share, with_signal = _per_user_mean(index[signal], (score[signal] > 0).astype(np.float32), n)
+        history_stance = np.where(with_signal > 0, share, np.nan).astype(np.float32)
         profile_key[count > 0] = -1  # their own history makes their interests individual
     vectors = _normalise(vectors)
     return Population(

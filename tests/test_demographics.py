@@ -182,3 +182,15 @@ def test_to_frame_has_one_row_per_user():
     demo = _assign(["程序员", ""])
     frame = demo.to_frame()
     assert len(frame) == 2 and {"age", "gender", "occupation", "occupation_provenance"} <= set(frame.columns)
+
+
+def test_history_without_stance_words_leaves_the_initial_attitude_unlean(text):
+    from s3core.population import build_population
+
+    posts = pd.DataFrame([(0, "今天去了北京，天气一般"), (0, "下午开会"), (1, "赞！支持！"), (2, "谣言，太假了，骗人的")],
+                         columns=["user_index", "text"])
+    pop = build_population(_network(4, pd.DataFrame({"description": [""] * 4}), posts), PARAMS, text.model,
+                           np.random.default_rng(0))
+    assert np.isnan(pop.history_stance[0]), "neutral texts do not lean a user positive"
+    assert pop.history_stance[1] == 1.0 and pop.history_stance[2] == 0.0
+    assert np.isnan(pop.history_stance[3]), "no history at all"

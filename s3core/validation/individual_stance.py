@@ -28,11 +28,8 @@ _QUESTION = re.compile(r"[?？]")
 
 
 def lexicon_score(texts: Iterable[str]) -> np.ndarray:
-    """Net stance score of ``lexicon.stance`` (positive minus negative hits; 0 = no net signal).
-
-    ``lexicon.stance`` returns only ``score >= 0``; the score itself tells "no signal" apart.
-    """
-    return lexicon._scan(list(texts), lexicon._STANCE_RE) @ lexicon._STANCE_WEIGHTS
+    """Net stance score (``lexicon.stance_score``: positive minus negative hits; 0 = no signal)."""
+    return lexicon.stance_score(texts)
 
 
 def text_stance(texts: Iterable[str]) -> np.ndarray:
