@@ -25,6 +25,9 @@ class FeedQueue:
         """Schedule deliveries; ``due`` (int, one per row) is the step each becomes visible."""
         if len(due) == 0:
             return
+        if due[0] == due[-1] and (due == due[0]).all():  # the common case: no delay, one step
+            self.pending.setdefault(int(due[0]), []).append({k: np.asarray(columns[k], COLUMNS[k]) for k in COLUMNS})
+            return
         order = np.argsort(due, kind="stable")
         due = due[order]
         starts = np.flatnonzero(np.r_[True, due[1:] != due[:-1]])
@@ -39,6 +42,8 @@ class FeedQueue:
         chunks = [c for s in due for c in self.pending.pop(s)]
         if not chunks:
             return {k: np.zeros(0, dt) for k, dt in COLUMNS.items()}
+        if len(chunks) == 1:
+            return chunks[0]
         return {k: np.concatenate([c[k] for c in chunks]) for k in COLUMNS}
 
     def __len__(self) -> int:
