@@ -21,7 +21,7 @@ def _step(lo: float, hi: float) -> float:
     for nice in (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0):
         if raw <= nice:
             return nice
-    return round(raw)
+    return float(round(raw))
 
 
 def field_widget(f: dataclasses.Field, value: Any, key: str, container=st) -> Any:
