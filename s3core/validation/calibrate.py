@@ -123,15 +123,17 @@ def distance(target: Targets, replay_scores: list[dict], free_trees: list[Cascad
 
     def gap(key, scale=1.0):
         a, b = sim.get(key), real.get(key)
-        return 1.0 if a is None or b is None or math.isnan(a) or math.isnan(b) else min(abs(a - b) / scale, 1.0)
+        return 2.0 if a is None or b is None or math.isnan(a) or math.isnan(b) else abs(a - b) / scale
 
     half_sim, half_real = sim["median_minutes_to_half_reach"], real["median_minutes_to_half_reach"]
+    # each term is 0 at a perfect match and about 1 at a clear miss; none saturates, so the sampler
+    # always sees which way is better
     terms = {
         "replay_nrmse": float(np.nanmean([np.nanmean(list(s.values())) for s in replay_scores])),
         "branching_ratio": gap("branching_ratio"),
         "first_hour_share": gap("first_hour_share"),
         "activity_slope": gap("activity_slope_1_24h", 2.0),
-        "half_reach": 1.0 if not (half_sim > 0 and half_real > 0) else min(abs(math.log(half_sim / half_real)) / math.log(4), 1.0),
+        "half_reach": 2.0 if not (half_sim > 0 and half_real > 0) else abs(math.log(half_sim / half_real)) / math.log(4),
         "size_ks": M.ks_distance(sim["sizes"], real["sizes"]),
     }
     if target.quotes_known:
