@@ -61,6 +61,7 @@ class Purpose(IntEnum):
     BASELINE_CASCADE = 17  # independent-cascade baseline: does a follower adopt (follower, adopter)
     VALIDATION_AUTHOR = 18 # which synthesized user authors a source post in a free run (cascade)
     FEED_DELAY = 19        # how long until a follower sees a followee's post (viewer, post)
+    REPLAY_FOLLOW = 20     # does a replayed participant follow the author directly (agent)
 
 
 def _u64(x: int) -> np.uint64:

@@ -271,7 +271,7 @@ def after_last_step(scenario: Scenario) -> list[str]:
             for i, item in enumerate(scenario.interventions) if item.step >= scenario.steps]
 
 
-PARAMS_FILE_GROUPS = (*P.PARAM_GROUPS, "minutes_per_step", "network", "calibration")
+PARAMS_FILE_GROUPS = (*P.PARAM_GROUPS, "minutes_per_step", "network", "replay", "calibration")  # replay: validate only
 PARAMS_FILE_NETWORK_KEYS = ("mean_followees", "reciprocity", "tail_exponent", "n_users")
 
 

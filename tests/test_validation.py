@@ -254,3 +254,19 @@ def test_calibrate_refuses_stance_threads(tmp_path):
         "text": ["x"], "stance": ["support"]}))
     with pytest.raises(DatasetError, match="needs cascades"):
         calibrate(folder, trials=1)
+
+
+def test_replay_knobs_add_author_follows_and_lift_engagement(text):
+    from s3core.validation.simulate import replay, replay_network
+
+    plain = setup_from_params({"minutes_per_step": 10}, 1)
+    knobs = setup_from_params({"minutes_per_step": 10, "replay": {"author_share": 0.8, "engagement": 5.0}}, 1)
+    net0, a0 = replay_network(plain, "c9", 400)
+    net1, a1 = replay_network(knobs, "c9", 400)
+    assert a0 == a1 and net1.follower_count[a1] >= 0.75 * 400 > net0.follower_count[a0]
+    assert net1.users["followers"].iloc[a1] == net1.follower_count[a1]
+    assert len(replay(knobs, "c9", "日本核电站辐射泄漏，大家注意！", 400, text)) > len(replay(plain, "c9", "日本核电站辐射泄漏，大家注意！", 400, text))
+    with pytest.raises(ParamsError, match="replay.author_share"):
+        setup_from_params({"replay": {"author_share": 2.0}}, 0)
+    with pytest.raises(ParamsError, match="replay.reach"):
+        setup_from_params({"replay": {"reach": 1}}, 0)

@@ -41,6 +41,8 @@ SPACE = {
     "exposure": ("policy", "exposure", 0.0, 2.0, False),
     "staleness": ("policy", "staleness", 0.0, 2.0, False),
     "mean_followees": ("network", "mean_followees", 2.0, 40.0, True),
+    "replay_author_share": ("replay", "author_share", 0.0, 1.0, False),
+    "replay_engagement": ("replay", "engagement", 0.0, 8.0, False),
 }
 
 
@@ -203,8 +205,11 @@ def _default(name: str) -> float:
     from .. import params as P
     from ..scenario import NetworkSpec
 
+    from .simulate import ReplayParams
+
     group, key, lo, hi, _ = SPACE[name]
-    source = {"platform": P.PlatformParams(), "policy": P.PolicyParams(), "network": NetworkSpec()}[group]
+    source = {"platform": P.PlatformParams(), "policy": P.PolicyParams(), "network": NetworkSpec(),
+              "replay": ReplayParams()}[group]
     return float(min(max(getattr(source, key), lo), hi))
 
 

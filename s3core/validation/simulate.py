@@ -10,6 +10,7 @@ Simulated events pass through the same tree builder as real ones (``trees.build_
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -37,10 +38,31 @@ class ParamsError(ValueError):
 
 
 @dataclass(frozen=True)
+class ReplayParams:
+    """What the replay protocol knows about its N users: every one of them took part.
+
+    ``author_share``: the share of participants who follow the author directly (added to the
+    synthesized graph; 0 adds none). ``engagement``: log-odds added to reposting and quoting in a
+    replay, because the replayed users are exactly those who engaged (0 adds none).
+    """
+
+    author_share: float = 0.0
+    engagement: float = 0.0
+
+    def __post_init__(self):
+        if not 0.0 <= self.author_share <= 1.0:
+            raise ParamsError(f"replay.author_share = {self.author_share!r}: must lie in [0, 1]")
+        if not 0.0 <= self.engagement <= 10.0:
+            raise ParamsError(f"replay.engagement = {self.engagement!r}: must lie in [0, 10]")
+
+
+@dataclass(frozen=True)
 class Setup:
-    """The model under validation: a scenario (parameters, network statistics, minutes per step) and a seed."""
+    """The model under validation: a scenario (parameters, network statistics, minutes per step),
+    the replay knobs and a seed."""
 
     scenario: S.Scenario
+    replay: ReplayParams = ReplayParams()
 
     @property
     def seed(self) -> int:
@@ -60,6 +82,11 @@ def setup_from_params(params: dict | None, seed: int) -> Setup:
     """
     params = dict(params or {})
     params.pop("calibration", None)  # the fit report of a calibrated parameter file
+    replay_table = params.pop("replay", {}) or {}
+    if not isinstance(replay_table, dict) or set(replay_table) - {"author_share", "engagement"}:
+        bad = sorted(set(replay_table) - {"author_share", "engagement"}) if isinstance(replay_table, dict) else ["(not a table)"]
+        raise ParamsError(f"replay.{bad[0]}: expected author_share and engagement")
+    replay_params = ReplayParams(**{k: float(v) for k, v in replay_table.items()})
     allowed = {"minutes_per_step", "network", "population", "emotion", "attitude", "memory", "platform", "policy"}
     unknown = sorted(set(params) - allowed)
     if unknown:
@@ -72,7 +99,7 @@ def setup_from_params(params: dict | None, seed: int) -> Setup:
         scenario = S.from_dict({"name": "validate", "seed": seed, "network": {"source": "synthetic", **network}, **params})
     except S.ScenarioError as exc:
         raise ParamsError(str(exc)) from None
-    return Setup(scenario)
+    return Setup(scenario, replay_params)
 
 
 def source_post(text: str) -> tuple[Attitude, Emotion]:
@@ -131,7 +158,18 @@ def replay_network(setup: Setup, cascade_id: str, n_users: int) -> tuple[Network
     its most followed user (the sources are posts that went on to spread).
     """
     network = _network(setup, n_users + 1, content_key("replay", cascade_id))
-    return network, int(np.argmax(network.follower_count))
+    author = int(np.argmax(network.follower_count))
+    share = setup.replay.author_share
+    if share > 0:
+        others = np.delete(np.arange(network.n_users), author)
+        draw = KeyedRandom(setup.seed).stream(Purpose.REPLAY_FOLLOW, -1, content_key(cascade_id)).uniform(others)
+        new = others[draw < share]
+        follower, followee = network.edges()
+        grown = Network.from_edges(network.name, network.user_ids, np.concatenate([follower, new]),
+                                   np.concatenate([followee, np.full(len(new), author)]))
+        users = network.users.assign(followers=grown.follower_count, friends=grown.followee_count)
+        network = dataclasses.replace(grown, users=users)
+    return network, author
 
 
 def replay(setup: Setup, cascade_id: str, text: str, n_users: int, text_resources: TextResources) -> CascadeTree:
@@ -141,6 +179,10 @@ def replay(setup: Setup, cascade_id: str, text: str, n_users: int, text_resource
     """
     network, author = replay_network(setup, cascade_id, n_users)
     scenario = _scenario(setup, text, str(network.user_ids[author]), WINDOW_MINUTES)
+    if setup.replay.engagement > 0:
+        policy, lift = scenario.policy, setup.replay.engagement
+        scenario = scenario.replace(policy=dataclasses.replace(
+            policy, base_repost=min(policy.base_repost + lift, 3.0), base_quote=min(policy.base_quote + lift, 3.0)))
     sim = Simulation(scenario, network=network, text=text_resources)
     sim.run(scenario.steps)
     return _tree(sim, cascade_id, WINDOW_MINUTES)
