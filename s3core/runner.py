@@ -73,7 +73,7 @@ def open_run(scenario: S.Scenario, out: str | Path, resume: bool = False, sim: S
         scenario_toml = S.dumps(scenario)
         recorded = store.meta().get("scenario")
         if resume and recorded is not None and recorded != scenario_toml:
-            raise ResumeError(f"{out} was recorded with a different scenario or seed; resume with the same scenario, or write to a new --out")
+            raise ResumeError(_resume_mismatch(out, S.loads(recorded), scenario))
         sim = sim or Simulation(scenario)
         checkpoint = store.latest_checkpoint() if resume else None
         if recorded is None or checkpoint is None:
@@ -96,6 +96,17 @@ def record(sim: Simulation, store: TraceStore, rec: StepRecord, last_step: int) 
     store.write_step(rec, sim.state_arrays() if due else None)
     if hasattr(sim.policy, "write_trace"):  # LLM backends log their calls beside the step
         sim.policy.write_trace(store.con)
+
+
+def _resume_mismatch(out: Path, recorded: S.Scenario, wanted: S.Scenario) -> str:
+    """Why a trace cannot be resumed with ``wanted``, naming what differs."""
+    plain_a, plain_b = S.to_dict(recorded), S.to_dict(wanted)
+    differ = [k for k in plain_b if plain_a.get(k) != plain_b.get(k)]
+    if differ and set(differ) <= {"steps", "interventions"} and recorded.steps != wanted.steps:
+        return (f"{out} was recorded with steps = {recorded.steps}; resume with --steps {recorded.steps} "
+                "(a recorded run cannot be lengthened: run again to a new --out)")
+    return (f"{out} was recorded with a different {', '.join(differ) or 'scenario'}; resume with the same "
+            "scenario and seed, or write to a new --out")
 
 
 def run_to_trace(

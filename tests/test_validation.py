@@ -270,3 +270,16 @@ def test_replay_knobs_add_author_follows_and_lift_engagement(text):
         setup_from_params({"replay": {"author_share": 2.0}}, 0)
     with pytest.raises(ParamsError, match="replay.reach"):
         setup_from_params({"replay": {"reach": 1}}, 0)
+
+
+def test_output_problems_are_refused_before_any_work(tmp_path):
+    folder = _write(tmp_path / "d", sources=SOURCES, edges=EDGES)
+    taken = tmp_path / "taken.json"
+    taken.write_text("{}")
+    for command in (["calibrate", "--dataset", str(folder), "--out", str(taken), "--trials", "1"],
+                    ["validate", "--dataset", str(folder), "--out", str(taken)],
+                    ["calibrate", "--dataset", str(folder), "--out", str(tmp_path), "--trials", "1"]):
+        run = subprocess.run([sys.executable, "-m", "s3core", *command], cwd=ROOT, capture_output=True, text=True)
+        assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+        assert "exists; pass --force" in run.stderr or "is a folder" in run.stderr
+    assert taken.read_text() == "{}"

@@ -24,6 +24,25 @@ def add_command(sub) -> None:
     v.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def writable(out: Path, force: bool) -> str | None:
+    """Why ``out`` cannot take the results, checked before any work (None when it can).
+
+    Missing folders are created, as ``run`` does; an existing file needs ``force``.
+    """
+    if out.is_dir():
+        return f"{out} is a folder; give a file name for --out"
+    if out.exists() and not force:
+        return f"{out} exists; pass --force to replace it or choose another --out"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        probe = out.with_name(out.name + ".probe")
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return f"cannot write {out}: {exc.strerror or exc}"
+    return None
+
+
 def _params(path: str | None) -> dict | None:
     if not path:
         return None
@@ -50,8 +69,9 @@ def command(args) -> int:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
     out = Path(args.out or f"{Path(args.dataset).name}.validation.duckdb")
-    if out.exists() and not args.force:
-        print(f"error: {out} exists; pass --force to replace it or choose another --out", file=sys.stderr)
+    problem = writable(out, args.force)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
         setup = setup_from_params(_params(args.params), args.seed)
@@ -69,6 +89,14 @@ def command(args) -> int:
 
 
 def _print_summary(result: dict, out: Path) -> None:
+    if result.get("format") == "threads":
+        stance = result.get("individual", {}).get("stance", {})
+        print(f"{result['dataset']}: stance on {stance.get('n_test', 0)} held-out posts, "
+              f"{result.get('threads_simulated', 0)} thread sources run free (results in {out})")
+        print(f"{'stance':<28}{'accuracy':>10}{'macro-F1':>10}")
+        for name, row in stance.get("predictors", {}).items():
+            print(f"{name.replace('_', ' '):<28}{row['accuracy']:>10.3f}{row['macro_f1']:>10.3f}")
+        return
     print(f"{result['dataset']}: {result.get('cascades', 0)} cascades evaluated (results in {out})")
     if "nrmse" in result:
         print(f"{'NRMSE':<22}{'scale':>8}{'depth':>8}{'breadth':>9}")
@@ -87,6 +115,7 @@ def add_calibrate_command(sub) -> None:
     c.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     c.add_argument("--minutes", type=float, default=25.0, help="time budget in minutes (default 25)")
     c.add_argument("--trials", type=int, help="stop after this many trials (default: as many as the budget allows)")
+    c.add_argument("--force", action="store_true", help="replace --out if it exists")
     c.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -96,6 +125,10 @@ def calibrate_command(args) -> int:
 
     if args.workers < 1 or args.minutes <= 0 or (args.trials is not None and args.trials < 1):
         print("error: --workers and --trials must be at least 1, --minutes above 0", file=sys.stderr)
+        return 2
+    problem = writable(Path(args.out), args.force)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
         params = calibrate(args.dataset, seed=args.seed, workers=args.workers, minutes=args.minutes,

@@ -87,7 +87,8 @@ def setup_from_params(params: dict | None, seed: int) -> Setup:
         bad = sorted(set(replay_table) - {"author_share", "engagement"}) if isinstance(replay_table, dict) else ["(not a table)"]
         raise ParamsError(f"replay.{bad[0]}: expected author_share and engagement")
     replay_params = ReplayParams(**{k: float(v) for k, v in replay_table.items()})
-    allowed = {"minutes_per_step", "network", "population", "emotion", "attitude", "memory", "platform", "policy"}
+    allowed = {"minutes_per_step", "network", "population", "emotion", "attitude", "memory", "platform", "policy",
+               "replay", "calibration"}
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise ParamsError(f"unknown parameter group(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}")
