@@ -20,22 +20,18 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from browser_harness import (  # noqa: F401 - fixtures are used by name
+from browser_harness import (  # the browser fixtures come from conftest.py, one per session
     BUNDLED_EDGES,
     BUNDLED_USERS,
     MALFORMED,
     PAGE_HEADINGS,
-    app_server,
-    browser,
     button,
     by_key,
-    chromium_exe,
     click,
     exceptions,
     go_to,
     metric,
     new_page,
-    page,
     plot_traces,
     screenshot,
     set_number_input,

@@ -5,14 +5,10 @@ import json
 
 import pytest
 
-from browser_harness import (  # noqa: F401 - fixtures are used by name
-    app_server,
-    browser,
-    chromium_exe,
+from browser_harness import (  # the browser fixtures come from conftest.py, one per session
     click,
     exceptions,
     go_to,
-    page,
     plot_traces,
     screenshot,
     wait_idle,
