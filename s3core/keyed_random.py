@@ -158,25 +158,22 @@ class Stream:
 
     key: int  # 64-bit stream key
 
+    def _draw(self, single, paired, dtype, a, b) -> np.ndarray:
+        a = _as_u64(a)
+        out = np.empty(a.shape[0], dtype=dtype)
+        if b is None:
+            single(_u64(self.key), a, out)
+        else:
+            paired(_u64(self.key), a, _as_u64(b), out)
+        return out
+
     def bits(self, a, b=None) -> np.ndarray:
         """Raw 64-bit draws, shape of ``a``; with ``b``, one per (a, b) pair."""
-        a = _as_u64(a)
-        out = np.empty(a.shape[0], dtype=np.uint64)
-        if b is None:
-            _bits_1(_u64(self.key), a, out)
-        else:
-            _bits_2(_u64(self.key), a, _as_u64(b), out)
-        return out
+        return self._draw(_bits_1, _bits_2, np.uint64, a, b)
 
     def uniform(self, a, b=None) -> np.ndarray:
         """Uniforms in [0, 1), float64, one per entity key in ``a`` (or per pair with ``b``)."""
-        a = _as_u64(a)
-        out = np.empty(a.shape[0], dtype=np.float64)
-        if b is None:
-            _uniform_1(_u64(self.key), a, out)
-        else:
-            _uniform_2(_u64(self.key), a, _as_u64(b), out)
-        return out
+        return self._draw(_uniform_1, _uniform_2, np.float64, a, b)
 
     def subset(self, n: int, p: float) -> np.ndarray:
         """Sorted indices of [0, n), each in with chance ``p`` independently, in O(n p) time.
