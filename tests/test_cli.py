@@ -106,7 +106,7 @@ def test_resume_refuses_a_different_scenario(tmp_path, default_run):
     copy = tmp_path / "copy.duckdb"
     copy.write_bytes(Path(out).read_bytes())
     res = _cli("run", DEFAULT, "--out", copy, "--seed", 8, "--resume")
-    assert res.returncode == 2 and "different scenario" in res.stderr
+    assert res.returncode == 2 and "different seed" in res.stderr
 
 
 def test_bad_scenario_gives_a_clear_error(tmp_path):
