@@ -46,8 +46,8 @@ def _init(setup: Setup, ic_probability: float, free_runs: bool) -> None:
 
 def _simulate(task: Task) -> Simulated:
     setup, text = _WORKER["setup"], _WORKER["text"]
-    replayed = replay(setup, task.cascade_id, task.text, task.n_users, text)
     network, author = replay_network(setup, task.cascade_id, task.n_users)
+    replayed = replay(setup, task.cascade_id, task.text, task.n_users, text, network=(network, author))
     ic = independent_cascade(network, author, _WORKER["p"], ic_steps(setup.minutes_per_step),
                              setup.minutes_per_step, setup.seed, task.cascade_id)
     world = _WORKER["world"]

@@ -173,12 +173,14 @@ def replay_network(setup: Setup, cascade_id: str, n_users: int) -> tuple[Network
     return network, author
 
 
-def replay(setup: Setup, cascade_id: str, text: str, n_users: int, text_resources: TextResources) -> CascadeTree:
+def replay(setup: Setup, cascade_id: str, text: str, n_users: int, text_resources: TextResources,
+           network: tuple[Network, int] | None = None) -> CascadeTree:
     """Simulate a cascade among exactly ``n_users`` users plus its author, for the 150-minute window.
 
-    Only ``text`` and ``n_users`` come from the real cascade (see ``replay_network``).
+    Only ``text`` and ``n_users`` come from the real cascade (see ``replay_network``); ``network``
+    passes its result when the caller has already built it.
     """
-    network, author = replay_network(setup, cascade_id, n_users)
+    network, author = network or replay_network(setup, cascade_id, n_users)
     scenario = _scenario(setup, text, str(network.user_ids[author]), WINDOW_MINUTES)
     if setup.replay.engagement > 0:
         policy, lift = scenario.policy, setup.replay.engagement
