@@ -71,16 +71,25 @@ def lock_path(path: str | Path) -> Path:
 
 
 def _command(pid: int) -> str:
-    """A process's command line, one line, shortened (empty when it cannot be read)."""
+    """A process's command line, one line, shortened (empty when it cannot be read).
+
+    Paths are cut to their file names (the trace's full path is already in the message) so that
+    the subcommand and its options stay readable however deep the working folder is.
+    """
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return " ".join(sys.argv) if pid == os.getpid() else ""
     words = [w.decode(errors="replace") for w in raw.split(b"\0") if w]
-    if words:
-        words[0] = Path(words[0]).name
+    words = [_file_name_only(w) for w in words]
     text = " ".join(words).replace("\n", " ")
     return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _file_name_only(word: str) -> str:
+    """`/deep/dir/run.duckdb` -> `run.duckdb`, `--out=/deep/dir/x` -> `--out=x`; other words unchanged."""
+    option, equals, value = word.partition("=") if word.startswith("-") else ("", "", word)
+    return option + equals + Path(value).name if "/" in value else word
 
 
 def _alive(pid: int) -> bool:
