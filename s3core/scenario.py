@@ -38,6 +38,7 @@ _SOURCE_KEYS = {
     "dataset_dir": ("cascades",), "dataset": ("cascades",), "max_edges": ("cascades",),
     "n_users": ("synthetic",), "mean_followees": ("synthetic",), "reciprocity": ("synthetic",),
     "tail_exponent": ("synthetic",), "graph_seed": ("synthetic",), "max_bytes": ("files", "graph"),
+    "augment_followees": ("bundled", "files", "graph", "cascades"),
 }
 _REQUIRED_PATH = {"files": ("edges", "path/to/edges.csv"), "graph": ("graph", "path/to/file.graphml (or .gexf)"),
                   "cascades": ("dataset_dir", "path/to/datasets")}
@@ -60,6 +61,7 @@ class NetworkSpec:
     reciprocity: float = _synthetic("reciprocity", 0.3)
     tail_exponent: float = _synthetic("tail_exponent", 2.2)
     graph_seed: int = P.param(-1, -1, MAX_SEED, "Seed of a synthetic graph; -1 derives it from the scenario seed.")
+    augment_followees: float = P.param(0.0, 0.0, 200.0, "Mean followees of a follower graph synthesized around a loaded (not synthetic) network: every loaded edge is kept and Chung-Lu edges are added, ranked by the users' real follower counts and activity (s3core.augment); 0 keeps the loaded network as it is.")
     max_bytes: int = P.param(200_000_000, 1, 2**62, "Largest network file read, in bytes.")
 
     def __post_init__(self):

@@ -41,6 +41,10 @@ def load_network(scenario: Scenario, rng: np.random.Generator) -> Network:
         from .loaders import load_cascades
 
         network = load_cascades(scenario.resolve(spec.dataset_dir), dataset=spec.dataset, max_edges=spec.max_edges or None)
+    if spec.source != "synthetic" and spec.augment_followees > 0:
+        from .augment import augment_follow_graph
+
+        network = augment_follow_graph(network, spec.augment_followees, rng=rng)
     check_authors(scenario, network)
     return network
 
