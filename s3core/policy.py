@@ -79,8 +79,9 @@ class HeuristicPolicy:
     params: PolicyParams = PolicyParams()
 
     def decide(self, batch: DecisionBatch, draws: StepDraws) -> Decisions:
-        p_rise = T.emotion_rise_probability(self.emotion_params, batch.received, batch.mean_intensity, batch.max_relevance)
-        emotion = T.emotion_step(self.emotion_params, batch.emotion, p_rise, draws.uniform(Purpose.EMOTION, batch.agent))
+        p_echo = T.echo_probability(self.emotion_params, batch.focal_relevance, batch.received)
+        emotion = T.emotion_step(self.emotion_params, batch.emotion, batch.focal_emotion, p_echo,
+                                 draws.uniform(Purpose.EMOTION, batch.agent))
         switched = T.attitude_step(self.attitude_params, batch.attitude, batch.pool_positive,
                                    draws.uniform(Purpose.ATTITUDE, batch.agent), newcomer=~batch.was_aware)
         attitude = np.where(batch.pool_weight > 0, switched, batch.attitude).astype(np.int8)

@@ -26,49 +26,67 @@ def initial_attitude(params: AttitudeParams, history_stance: np.ndarray, u: np.n
     return (u < p).astype(np.int8)
 
 
+def echo_probability(params: EmotionParams, relevance: np.ndarray, received: np.ndarray) -> np.ndarray:
+    """Chance that a reader takes on the focal post's emotion level: relevance counts, raw volume
+    at most weakly and saturating (``echo_volume`` times 1 - 1/received)."""
+    received = np.maximum(np.asarray(received, dtype=np.float64), 1.0)
+    return sigmoid(params.echo_bias + params.echo_relevance * np.asarray(relevance, dtype=np.float64)
+                   + params.echo_volume * (1.0 - 1.0 / received))
+
+
+def emotion_moves(params: EmotionParams, level: np.ndarray, content: np.ndarray, p_echo: np.ndarray) -> np.ndarray:
+    """The one definition of an exposed agent's emotion kernel: next-level probabilities, shape (n, 3).
+
+    A mixture of three moves (S3's emotion as a Markov chain, Gao et al. 2023, sec. 3.2):
+    - echo, with ``p_echo``: the reader takes on the ``content`` level of the post it read, in one jump;
+    - its own reaction, with (1 - p_echo) * react_moderate (or react_intense): the level becomes moderate
+      (intense), whatever it was;
+    - otherwise it keeps its level, falling one level with ``fall_on_exposure`` (habituation).
+    Nothing here grows with the number of posts received, so many calm posts keep readers calm.
+    """
+    level = np.clip(np.asarray(level, dtype=np.int64), 0, 2)
+    content = np.clip(np.asarray(content, dtype=np.int64), 0, 2)
+    p_echo = np.broadcast_to(np.asarray(p_echo, dtype=np.float64), level.shape)
+    rows = np.arange(len(level))
+    out = np.zeros((len(level), 3))
+    out[rows, content] += p_echo
+    rest = 1.0 - p_echo
+    out[:, Emotion.MODERATE] += rest * params.react_moderate
+    out[:, Emotion.INTENSE] += rest * params.react_intense
+    keep = rest * max(0.0, 1.0 - params.react_moderate - params.react_intense)
+    fall = np.where(level > Emotion.CALM, keep * params.fall_on_exposure, 0.0)
+    out[rows, np.maximum(level - 1, 0)] += fall
+    out[rows, level] += keep - fall
+    return out
+
+
+def emotion_matrix(params: EmotionParams, content: int, p_echo: float) -> np.ndarray:
+    """The 3x3 kernel ``emotion_step`` runs for posts of one ``content`` level (rows: from, cols: to)."""
+    levels = np.arange(3)
+    return emotion_moves(params, levels, np.full(3, content), np.full(3, p_echo))
+
+
+def emotion_step(params: EmotionParams, current: np.ndarray, content: np.ndarray, p_echo: np.ndarray,
+                 u: np.ndarray) -> np.ndarray:
+    """One Markov step for exposed agents, from one uniform per agent (see ``emotion_moves``)."""
+    cum = np.cumsum(emotion_moves(params, current, content, p_echo), axis=1)
+    u = np.asarray(u, dtype=np.float64)[:, None]
+    return (u >= cum[:, :2]).sum(axis=1).astype(np.int8)
+
+
 def emotion_rise_probability(
     params: EmotionParams, received: np.ndarray, mean_intensity: np.ndarray, max_relevance: np.ndarray,
 ) -> np.ndarray:
-    """Chance of rising one level, from how much arrived, how intense and how relevant it was."""
-    return sigmoid(
-        params.rise_bias
-        + params.rise_per_exposure * np.log1p(received)
-        + params.rise_per_intensity * mean_intensity
-        + params.rise_relevance * max_relevance
-    )
+    """Chance that a calm reader leaves calm on posts of this (rounded) mean level and relevance.
 
-
-def emotion_moves(level: np.ndarray, p_rise: np.ndarray, fall_on_exposure: float) -> tuple[np.ndarray, np.ndarray]:
-    """The one definition of an exposed agent's emotion chain: (chance up one level, chance down one).
-
-    The stimulus arrives with ``p_rise``; below intense it lifts the agent one level, at intense it
-    holds it there. Without the stimulus the agent habituates one level down with
-    ``fall_on_exposure`` (S3's emotion as a Markov chain with decay, Gao et al. 2023, sec. 3.2).
+    A summary of ``emotion_moves`` for callers that only need calm versus not (charts, the action
+    validation's first exposure).
     """
-    level = np.asarray(level)
-    p_rise = np.asarray(p_rise, dtype=np.float64)
-    up = np.where(level < Emotion.INTENSE, p_rise, 0.0)
-    down = np.where(level > Emotion.CALM, (1.0 - p_rise) * fall_on_exposure, 0.0)
-    return up, down
-
-
-def emotion_matrix(p_rise: float, p_fall: float) -> np.ndarray:
-    """The 3x3 transition matrix ``emotion_step`` runs for a rise and a fall chance (rows: from, cols: to)."""
-    levels = np.arange(3)
-    up, down = emotion_moves(levels, np.full(3, p_rise), p_fall)
-    m = np.zeros((3, 3))
-    m[levels, np.minimum(levels + 1, 2)] += up
-    m[levels, np.maximum(levels - 1, 0)] += down
-    m[levels, levels] += 1.0 - up - down
-    return m
-
-
-def emotion_step(params: EmotionParams, current: np.ndarray, p_rise: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """One Markov step for exposed agents, from one uniform per agent (see ``emotion_moves``)."""
-    up, down = emotion_moves(current, p_rise, params.fall_on_exposure)
-    rise = u < up
-    fall = u >= 1.0 - down
-    return (current + rise.astype(np.int8) - fall.astype(np.int8)).astype(np.int8)
+    received = np.asarray(received, dtype=np.float64)
+    content = np.rint(np.broadcast_to(np.asarray(mean_intensity, dtype=np.float64), received.shape))
+    p_echo = echo_probability(params, np.broadcast_to(max_relevance, received.shape), received)
+    moves = emotion_moves(params, np.zeros(len(received), np.int64), content.astype(np.int64), p_echo)
+    return 1.0 - moves[:, Emotion.CALM]
 
 
 def emotion_decay(params: EmotionParams, current: np.ndarray, u: np.ndarray) -> np.ndarray:
