@@ -57,7 +57,9 @@ def exposed_batch(sim: Simulation, n: int, rng: np.random.Generator) -> Decision
         focal_relevance=rng.random(n), focal_labelled=np.zeros(n, bool), emotion=rng.integers(0, 3, n).astype(np.int8),
         attitude=rng.integers(0, 2, n).astype(np.int8), pool_positive=rng.random(n), pool_weight=rng.random(n),
         category=pop.category[agents], age=pop.age[agents], gender=pop.gender[agents], occupation=pop.occupation[agents],
-        actions_taken=np.zeros(n, np.int32), was_aware=rng.random(n) < 0.5, context=sim)
+        actions_taken=np.zeros(n, np.int32), was_aware=rng.random(n) < 0.5, focal_depth=np.zeros(n, np.int16),
+        focal_quoted=np.zeros(n, bool), thread_quotes=np.zeros(n), thread_forwards=np.zeros(n),
+        quote_propensity=sim.quote_propensity()[agents], minutes_per_step=sim.scenario.minutes_per_step, context=sim)
 
 
 async def _client_alone(client, requests: list[ChatRequest], concurrency: int) -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import feeds, memory
+from . import feeds, memory, quote_model
 from .feed_queue import FeedQueue
 from . import interventions as iv
 from .network import Network
@@ -311,9 +311,35 @@ class Simulation:
             pool_positive=pool_positive, pool_weight=pool_weight, category=self.population.category[agents],
             age=self.population.age[agents], gender=self.population.gender[agents],
             occupation=self.population.occupation[agents], actions_taken=self.state.actions_taken[agents],
-            was_aware=was_aware, context=self,
+            was_aware=was_aware, **self._quote_inputs(agents, focal), minutes_per_step=self.scenario.minutes_per_step,
+            context=self,
         )
         return self.policy.decide(batch, self.random.at(t)), batch
+
+    def _quote_inputs(self, agents: np.ndarray, focal: np.ndarray) -> dict:
+        """What the quote model reads: the focal post's depth and kind, its event's forwards so far, and
+        each agent's own quote propensity (a keyed draw from the model's Beta law; NaN without a model)."""
+        posts = self.posts
+        forwards = np.flatnonzero((posts.action == Action.REPOST) | (posts.action == Action.QUOTE))
+        root = posts.root[forwards]
+        quotes = np.bincount(root, weights=posts.action[forwards] == Action.QUOTE, minlength=len(posts))
+        count = np.bincount(root, minlength=len(posts))
+        focal_root = posts.root[focal]
+        return dict(focal_depth=posts.depth[focal], focal_quoted=posts.action[focal] == Action.QUOTE,
+                    thread_quotes=quotes[focal_root], thread_forwards=count[focal_root].astype(np.float64),
+                    quote_propensity=self.quote_propensity()[agents])
+
+    def quote_propensity(self) -> np.ndarray:
+        """Every agent's quote propensity, drawn once per quote model (keyed by agent id)."""
+        name = self.scenario.policy.quote_model
+        cached = getattr(self, "_propensity_cache", None)
+        if cached is None or cached[0] != name:
+            if name:
+                values = quote_model.load(name).propensity(self.random, np.arange(self.network.n_users))
+            else:
+                values = np.full(self.network.n_users, np.nan)
+            self._propensity_cache = cached = (name, values)
+        return cached[1]
 
     # -- phase 4: transitions and new posts ------------------------------------------------
     def _apply(self, t: int, batch: DecisionBatch, dec: Decisions) -> np.ndarray:

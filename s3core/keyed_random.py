@@ -62,6 +62,7 @@ class Purpose(IntEnum):
     VALIDATION_AUTHOR = 18 # which synthesized user authors a source post in a free run (cascade)
     FEED_DELAY = 19        # how long until a follower sees a followee's post (viewer, post)
     REPLAY_FOLLOW = 20     # does a replayed participant follow the author directly (agent)
+    QUOTE_PROPENSITY = 21  # an agent's own quote-versus-repost propensity, drawn once (agent)
 
 
 def _u64(x: int) -> np.uint64:

@@ -80,12 +80,16 @@ class PlatformParams:
     recommend_half_life: float = param(0.0, 0.0, 1000.0, "Steps after which a post's weight in the recommender halves; 0 keeps it constant within the window.")
 
 
+DEFAULT_QUOTE_MODEL = "quote-model-weibo.json"
+
+
 @dataclass(frozen=True)
 class PolicyParams:
     """The offline action policy: a multinomial logit over ignore/repost/quote/post.
 
     Defaults: the quote/repost balance follows the shipped Weibo cascades, where 61% of
-    reposts carry a comment; the rest set cascade sizes on the bundled network.
+    reposts carry a comment, and the fitted ``quote_model`` splits each agent's engagement
+    between the two; the rest set cascade sizes on the bundled network.
     """
 
     base_repost: float = param(-3.3, -10.0, 3.0, "Baseline log-odds of reposting unchanged versus ignoring.")
@@ -101,6 +105,8 @@ class PolicyParams:
     staleness: float = param(0.35, 0.0, 3.0, "Log-odds lost per log(1 + steps since the focal post was made).")
     label_penalty: float = param(1.5, 0.0, 5.0, "Log-odds of reposting or quoting lost when the focal post carries a moderation label.")
     fatigue: float = param(0.7, 0.0, 5.0, "Log-odds lost per log(1 + the agent's earlier actions on the event).")
+    depth_decay: float = param(0.0, 0.0, 5.0, "Log-odds of reposting or quoting lost per hop of the focal post from its source (0 = none); real cascades put about 72% of forwards at depth 1.")
+    quote_model: str = param(DEFAULT_QUOTE_MODEL, None, None, "Fitted quote-versus-repost model (JSON from fit_quote_model; relative paths are under data/params) that splits engagement between quoting and plain reposting; empty: the emotion term splits it.", check="quote_model")
     text_neighbours: int = param(0, 0, 500, "Quotes and new posts take a real text among this many of the pool's texts most similar to the post they quote or answer (within the author's emotion and stance); 0 draws from the whole emotion-and-stance bucket.")
 
 
@@ -129,3 +135,12 @@ def validate(instance) -> None:
             raise ValueError(f"{type(instance).__name__}.{f.name} = {value!r}: expected a number, not true/false")
         if lo is not None and not (lo <= value <= hi):
             raise ValueError(f"{type(instance).__name__}.{f.name} = {value!r}: must lie in [{lo}, {hi}]")
+        if meta.get("check") == "quote_model":
+            from . import quote_model
+
+            if not isinstance(value, str):
+                raise ValueError(f"{type(instance).__name__}.{f.name} = {value!r}: expected the path of a quote model (JSON) or ''")
+            try:
+                quote_model.check(value)
+            except ValueError as exc:
+                raise ValueError(f"{type(instance).__name__}.{f.name} = {value!r}: {exc}") from None

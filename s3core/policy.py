@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from . import quote_model as Q
 from . import transitions as T
 from .keyed_random import Purpose, StepDraws
 from .params import AttitudeParams, EmotionParams, PolicyParams
@@ -38,6 +39,14 @@ class DecisionBatch:
     occupation: np.ndarray
     actions_taken: np.ndarray      # earlier non-ignore actions on the event
     was_aware: np.ndarray          # bool: knew of the event before this step
+    # For the fitted quote model (``quote_model``) and depth decay; None reads as a source post
+    # seen fresh, in an event without forwards yet, by an agent of average propensity.
+    focal_depth: np.ndarray | None = None          # int hops of the focal post from its source (0 = the source)
+    focal_quoted: np.ndarray | None = None         # bool: the focal post itself carries a comment
+    thread_quotes: np.ndarray | None = None        # quotes among the focal event's forwards so far
+    thread_forwards: np.ndarray | None = None      # reposts and quotes of the focal event so far
+    quote_propensity: np.ndarray | None = None     # the agent's own quote propensity (NaN: none drawn)
+    minutes_per_step: float = 60.0                 # to read focal_age in minutes
     context: Any = field(default=None, compare=False)  # the Simulation, for backends that need text
 
     def __len__(self) -> int:
@@ -103,10 +112,33 @@ class HeuristicPolicy:
         )
         agree = p.agreement * (batch.focal_stance == attitude)
         label = p.label_penalty * batch.focal_labelled
+        hops = np.zeros(len(batch)) if batch.focal_depth is None else batch.focal_depth.astype(np.float64)
+        forward = agree - label - p.depth_decay * hops
         utility = np.zeros((len(batch), 4))
-        utility[:, Action.REPOST] = p.base_repost + common + agree - label
-        utility[:, Action.QUOTE] = p.base_quote + common + agree - label + p.emotion * emotion
+        utility[:, Action.REPOST] = p.base_repost + common + forward
+        utility[:, Action.QUOTE] = p.base_quote + common + forward + p.emotion * emotion
+        if p.quote_model:
+            # Keep the logit's total engagement (log-sum-exp of the two) and let the fitted model split it.
+            engage = np.logaddexp(utility[:, Action.REPOST], utility[:, Action.QUOTE])
+            model = Q.load(p.quote_model)
+            log_odds = model.log_odds(quote_features(batch, model))
+            utility[:, Action.QUOTE] = engage - np.logaddexp(0.0, -log_odds)
+            utility[:, Action.REPOST] = engage - np.logaddexp(0.0, log_odds)
         utility[:, Action.POST] = p.base_post + common + p.emotion * emotion + p.influential * (batch.category == UserCategory.INFLUENTIAL)
         utility -= utility.max(axis=1, keepdims=True)
         weight = np.exp(utility)
         return weight / weight.sum(axis=1, keepdims=True)
+
+
+def quote_features(batch: DecisionBatch, model: Q.QuoteModel) -> np.ndarray:
+    """The quote model's features of a batch; absent fields take the neutral values noted on ``DecisionBatch``."""
+    n = len(batch)
+    zeros = np.zeros(n)
+    depth = zeros if batch.focal_depth is None else batch.focal_depth
+    propensity = np.full(n, model.mean_propensity) if batch.quote_propensity is None else batch.quote_propensity
+    propensity = np.where(np.isnan(propensity), model.mean_propensity, propensity)
+    return Q.feature_matrix(
+        propensity, np.asarray(depth, np.float64) + 1.0, np.asarray(batch.focal_age, np.float64) * batch.minutes_per_step,
+        zeros if batch.focal_quoted is None else batch.focal_quoted,
+        zeros if batch.thread_quotes is None else batch.thread_quotes,
+        zeros if batch.thread_forwards is None else batch.thread_forwards, model.prior, model.shrinkage)

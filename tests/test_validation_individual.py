@@ -115,12 +115,13 @@ def test_action_report_perfect_history_predictor_and_majority_baseline():
 
 def test_simulator_probability_known_answers():
     frame = pd.DataFrame({"forwarded": ["plain words", "气死了！！！太可怕"], "delay_min": [5.0, 500.0], "depth": [1, 2]})
-    # With no emotion effect, quote vs repost is the logistic of the baseline difference only.
-    flat = Scenario(policy=PolicyParams(emotion=0.0))
+    # Without a fitted quote model and with no emotion effect, quote vs repost is the logistic of
+    # the baseline difference only.
+    flat = Scenario(policy=PolicyParams(emotion=0.0, quote_model=""))
     expected = 1 / (1 + np.exp(-(flat.policy.base_quote - flat.policy.base_repost)))
     assert A.simulator_quote_probability(frame, flat) == pytest.approx([expected, expected])
-    # With the default emotion effect an intense forwarded post makes a comment more likely.
-    p = A.simulator_quote_probability(frame)
+    # With the emotion effect an intense forwarded post makes a comment more likely.
+    p = A.simulator_quote_probability(frame, Scenario(policy=PolicyParams(quote_model="")))
     assert expected < p[0] < p[1] < 1
 
 

@@ -20,6 +20,7 @@ VARIABLES = {
     "received": ("posts received this step (count)", np.arange(1, 31, dtype=float)),
     "focal_age": ("age of the post (steps)", np.arange(0, 25, dtype=float)),
     "actions_taken": ("the agent's earlier actions on the event (count)", np.arange(0, 11, dtype=float)),
+    "focal_depth": ("hops of the post from its source (0 = the source)", np.arange(0, 11, dtype=float)),
 }
 
 
@@ -30,7 +31,7 @@ def action_curve(params: PolicyParams, vary: str, category: int = int(UserCatego
     n = len(x)
     base = {
         "received": np.full(n, 2.0), "focal_relevance": np.full(n, 0.3), "focal_age": np.ones(n),
-        "actions_taken": np.zeros(n),
+        "actions_taken": np.zeros(n), "focal_depth": np.zeros(n),
     }
     base[vary] = x
     attitude = np.ones(n, dtype=np.int8)
@@ -41,7 +42,7 @@ def action_curve(params: PolicyParams, vary: str, category: int = int(UserCatego
         focal_relevance=base["focal_relevance"], focal_labelled=np.full(n, labelled), emotion=np.full(n, emotion, np.int8),
         attitude=attitude, pool_positive=np.full(n, 0.5), pool_weight=np.ones(n), category=np.full(n, category, np.uint8),
         age=np.full(n, 30), gender=np.zeros(n, np.int8), occupation=np.zeros(n, np.int8), actions_taken=base["actions_taken"],
-        was_aware=np.ones(n, dtype=bool),
+        was_aware=np.ones(n, dtype=bool), focal_depth=base["focal_depth"],
     )
     # Fields the engine may add later get neutral zeros, so the explorer keeps working.
     known = {f.name for f in dataclasses.fields(DecisionBatch)}

@@ -63,8 +63,9 @@ def forwarded_text(parent: np.ndarray, parent_text: np.ndarray, depth: np.ndarra
 def decisions(data: CascadeData) -> pd.DataFrame:
     """One row per forwarding user and cascade, as ``trees.build_trees`` keeps them.
 
-    Columns: cascade_id, user_id, depth, delay_min (age of the forwarded post when forwarded,
-    minutes), forwarded (text seen, see ``forwarded_text``), quote (bool label).
+    Columns: cascade_id, user_id, depth, t_min (minutes after the source), delay_min (age of the
+    forwarded post when forwarded, minutes), forwarded (text seen, see ``forwarded_text``), parent_quote (the forwarded post
+    itself carries a comment; false for the source), quote (bool label).
     """
     events = data.events
     # Tag each event by its row so the trees name the event (and so the user) behind each entry.
@@ -79,7 +80,8 @@ def decisions(data: CascadeData) -> pd.DataFrame:
         parts.append((cid, tree, offset))
         offset += n
     if not parts:
-        return pd.DataFrame({"cascade_id": [], "user_id": [], "depth": [], "delay_min": [], "forwarded": [], "quote": []})
+        return pd.DataFrame({"cascade_id": [], "user_id": [], "depth": [], "t_min": [], "delay_min": [], "forwarded": [],
+                             "parent_quote": [], "quote": []})
     row = np.concatenate([t.text.astype(np.int64) for _, t, _ in parts])
     parent = np.concatenate([np.where(t.parent >= 0, t.parent + o, -1) for _, t, o in parts])
     depth = np.concatenate([t.depth for _, t, _ in parts])
@@ -89,15 +91,36 @@ def decisions(data: CascadeData) -> pd.DataFrame:
     own = texts[row]
     parent_text = np.where(parent >= 0, own[np.maximum(parent, 0)],
                            np.array([source_text.get(c, "") for c in cascade], dtype=object))
+    parent_quote = (parent >= 0) & np.array([bool(str(x).strip()) for x in own[np.maximum(parent, 0)]], dtype=bool)
     delay = np.maximum(t_min - np.where(parent >= 0, t_min[np.maximum(parent, 0)], 0.0), 0.0)
     return pd.DataFrame({
-        "cascade_id": cascade, "user_id": events["user_id"].to_numpy(dtype=object)[row], "depth": depth,
-        "delay_min": delay, "forwarded": forwarded_text(parent, parent_text, depth),
+        "cascade_id": cascade, "user_id": events["user_id"].to_numpy(dtype=object)[row], "depth": depth, "t_min": t_min,
+        "delay_min": delay, "forwarded": forwarded_text(parent, parent_text, depth), "parent_quote": parent_quote,
         "quote": events["quote"].to_numpy(dtype=bool)[row],
     })
 
 
-def simulator_quote_probability(frame: pd.DataFrame, scenario: Scenario | None = None) -> np.ndarray:
+def thread_counts(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(quotes, forwards) among the earlier decisions of each row's cascade, by ``t_min``.
+
+    What a simulated agent can see of its event when it decides: how many of the forwards so
+    far carried a comment. Ties in time keep the frame's order.
+    """
+    if len(frame) == 0:
+        return np.zeros(0), np.zeros(0)
+    order = np.lexsort((np.arange(len(frame)), frame["t_min"].to_numpy(float),
+                        pd.factorize(frame["cascade_id"])[0]))
+    ordered = frame.iloc[order]
+    label = ordered["quote"].to_numpy(float)
+    groups = ordered.assign(quote=label).groupby("cascade_id", sort=False)["quote"]
+    quotes, forwards = np.empty(len(frame)), np.empty(len(frame))
+    quotes[order] = groups.cumsum().to_numpy(float) - label
+    forwards[order] = groups.cumcount().to_numpy(float)
+    return quotes, forwards
+
+
+def simulator_quote_probability(frame: pd.DataFrame, scenario: Scenario | None = None,
+                                propensity: np.ndarray | None = None) -> np.ndarray:
     """P(quote) / (P(quote) + P(repost)) of the offline ``HeuristicPolicy`` per decision row.
 
     The batch holds what the model knows at decision time: one received post (the forwarded one)
@@ -105,7 +128,10 @@ def simulator_quote_probability(frame: pd.DataFrame, scenario: Scenario | None =
     newcomer who was calm (S3: calm until one learns of the event). The newcomer's emotion rises
     with the model's ``emotion_rise_probability`` before the action is drawn, so the two emotion
     outcomes are mixed with their probabilities. Unknown profile fields take neutral values
-    (regular user, no relevance, followee source), which move quote and repost alike.
+    (regular user, no relevance, followee source), which move quote and repost alike. With a
+    fitted ``policy.quote_model`` the batch also carries the forwarded post's depth and kind, the
+    cascade's earlier forwards (``thread_counts``) and the user's ``propensity`` (in validation, the
+    shrunk training history; None: the model's average).
     """
     sc = scenario or Scenario()
     policy = HeuristicPolicy(sc.emotion, sc.attitude, sc.policy)
@@ -114,6 +140,8 @@ def simulator_quote_probability(frame: pd.DataFrame, scenario: Scenario | None =
     emotion = lexicon.emotion_level(list(unique)).astype(np.int8)[codes]
     stance = lexicon.stance(list(unique)).astype(np.int8)[codes]
     zeros, ones = np.zeros(n), np.ones(n)
+    quotes, forwards = thread_counts(frame) if {"t_min", "quote"} <= set(frame) else (zeros, zeros)
+    focal_quoted = frame["parent_quote"].to_numpy(bool) if "parent_quote" in frame else np.zeros(n, bool)
     batch = DecisionBatch(
         step=0, agent=np.arange(n, dtype=np.int64), received=ones, mean_intensity=emotion.astype(float),
         max_relevance=zeros, focal_post=np.zeros(n, np.int32), focal_source=np.full(n, Source.FOLLOWEE, np.int8),
@@ -123,6 +151,10 @@ def simulator_quote_probability(frame: pd.DataFrame, scenario: Scenario | None =
         pool_positive=stance.astype(float), pool_weight=ones, category=np.full(n, UserCategory.REGULAR, np.uint8),
         age=np.full(n, 30.0), gender=np.full(n, Gender.UNKNOWN, np.int8), occupation=np.zeros(n, np.int8),
         actions_taken=zeros, was_aware=np.zeros(n, bool),
+        focal_depth=frame["depth"].to_numpy(np.int64) - 1, focal_quoted=focal_quoted,
+        thread_quotes=quotes, thread_forwards=forwards,
+        quote_propensity=np.full(n, np.nan) if propensity is None else np.asarray(propensity, np.float64),
+        minutes_per_step=sc.minutes_per_step,
     )
     p_rise = T.emotion_rise_probability(sc.emotion, batch.received, batch.mean_intensity, batch.max_relevance)
     quote = np.zeros(n)
@@ -190,7 +222,8 @@ def action_report(data: CascadeData, scenario: Scenario | None = None, train_sha
     y_train, y_test = train["quote"].to_numpy(bool), test["quote"].to_numpy(bool)
     rate = float(y_train.mean())
     predictors = {}
-    p_sim = simulator_quote_probability(test, scenario)
+    history, _ = user_history(train, test, rate, leave_one_out=False)
+    p_sim = simulator_quote_probability(test, scenario, history)
     predictors["simulator"] = binary_scores(y_test, p_sim, p_sim >= 0.5)
     majority = rate >= 0.5
     predictors["majority"] = binary_scores(y_test, np.full(len(test), float(majority)), np.full(len(test), majority))
