@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from s3core.validation.calibrate import _default, start_values
 from s3core.validation import metrics as M
 from s3core.validation.datasets import DatasetError, load_dataset
 from s3core.validation.simulate import ParamsError, setup_from_params
@@ -233,17 +234,32 @@ def test_size_conditioned_ks_compares_like_sized_cascades_only():
 def test_calibrate_writes_a_parameter_file_that_validate_reads(tmp_path):
     folder = _twitter_subset(tmp_path / "d", cascades=14)
     out = tmp_path / "fit.json"
+    start = ROOT / "data" / "params" / "twitter15.json"
     run = subprocess.run([sys.executable, "-m", "s3core", "calibrate", "--dataset", str(folder), "--out", str(out),
-                          "--trials", "2", "--minutes", "5"], cwd=ROOT, capture_output=True, text=True)
+                          "--trials", "2", "--minutes", "5", "--start", str(start)], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "calibrate: trial 2" in run.stderr
     params = json.loads(out.read_text())
     fit = params["calibration"]
     assert fit["trials"] == 2 and fit["distance"] <= fit["start_distance"]
+    # two trials: the defaults, then the start file's values, so the best is one of the two
+    tried = {_default("attention"), start_values(start)["attention"]}
+    assert params["platform"]["attention"] in tried and fit["second_trial"] == "the start values given"
     assert set(fit["terms"]) >= {"replay_nrmse", "branching_ratio", "first_hour_share", "size_ks"}
     assert params["minutes_per_step"] == 10.0 and 0.05 <= params["platform"]["attention"] <= 0.95
     setup = setup_from_params(params, 0)
     assert setup.scenario.platform.attention == params["platform"]["attention"]
+
+
+def test_start_values_are_clipped_and_a_bad_start_file_is_named(tmp_path):
+    good = tmp_path / "start.json"
+    good.write_text(json.dumps({"platform": {"attention": 5.0}, "policy": {"depth_decay": 1.5, "base_post": -2.0}}))
+    values = start_values(good)
+    assert values == {"attention": 0.95, "depth_decay": 1.5}  # clipped; keys outside the search space left out
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ParamsError, match="bad.json"):
+        start_values(bad)
 
 
 def test_calibrate_refuses_stance_threads(tmp_path):

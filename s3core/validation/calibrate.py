@@ -40,6 +40,7 @@ SPACE = {
     "base_quote": ("policy", "base_quote", -8.0, -0.5, False),
     "exposure": ("policy", "exposure", 0.0, 2.0, False),
     "staleness": ("policy", "staleness", 0.0, 2.0, False),
+    "depth_decay": ("policy", "depth_decay", 0.0, 4.0, False),
     "mean_followees": ("network", "mean_followees", 2.0, 40.0, True),
     "replay_author_share": ("replay", "author_share", 0.0, 1.0, False),
     "replay_engagement": ("replay", "engagement", 0.0, 8.0, False),
@@ -141,14 +142,18 @@ def distance(target: Targets, replay_scores: list[dict], free_trees: list[Cascad
     if target.quotes_known:
         terms["quote_share"] = gap("quote_share", 0.2)
     weights = {"replay_nrmse": 2.0, "branching_ratio": 1.0, "first_hour_share": 1.0, "activity_slope": 0.5,
-               "half_reach": 0.5, "size_ks": 0.5, "quote_share": 0.5}
+               "half_reach": 0.5, "size_ks": 1.0, "quote_share": 0.5}
     total = sum(weights[k] * (1.0 if v is None or math.isnan(v) else v) for k, v in terms.items())
     return total, terms
 
 
 def calibrate(folder: str | Path, seed: int = 0, workers: int = 1, minutes: float = 25.0, trials: int | None = None,
-              progress: bool = True) -> dict:
-    """Fit ``SPACE`` on the training half of ``folder``; returns the parameter file's content with a ``calibration`` report."""
+              progress: bool = True, start: dict | None = None) -> dict:
+    """Fit ``SPACE`` on the training half of ``folder``; returns the parameter file's content with a ``calibration`` report.
+
+    The first trial is always the defaults (the report's start point); ``start`` ({name: value}
+    of ``SPACE``, see ``start_values``) is tried second, so an earlier fit can seed the search.
+    """
     import optuna
 
     data = load_dataset(folder)
@@ -159,6 +164,8 @@ def calibrate(folder: str | Path, seed: int = 0, workers: int = 1, minutes: floa
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.enqueue_trial({name: _default(name) for name in SPACE})
+    if start:
+        study.enqueue_trial({name: start.get(name, _default(name)) for name in SPACE})
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_init) if workers > 1 else None
     if pool is None:
         _init()
@@ -195,9 +202,31 @@ def calibrate(folder: str | Path, seed: int = 0, workers: int = 1, minutes: floa
         "start_distance": None if default_trial.value is None else round(default_trial.value, 4),
         "start_terms": {k: round(v, 4) for k, v in default_trial.user_attrs.get("terms", {}).items()},
         "start": "the defaults (clipped into the search ranges) at 10 minutes per step",
+        "second_trial": "the start values given" if start else "sampled",
         "method": "Optuna TPE over the parameters in s3core.validation.calibrate.SPACE",
     }
     return params
+
+
+def start_values(path: str | Path) -> dict:
+    """{name: value} of ``SPACE`` from a parameter file, clipped into the search ranges.
+
+    Raises ParamsError naming the file when it cannot be read as a parameter file.
+    """
+    from .simulate import ParamsError
+
+    try:
+        fitted = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ParamsError(f"--start {path}: not a readable parameter file ({exc})") from None
+    if not isinstance(fitted, dict):
+        raise ParamsError(f"--start {path}: not a parameter file (expected a JSON object)")
+    values = {}
+    for name, (group, key, lo, hi, _) in SPACE.items():
+        value = (fitted.get(group) or {}).get(key) if isinstance(fitted.get(group), dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            values[name] = float(min(max(value, lo), hi))
+    return values
 
 
 def _default(name: str) -> float:

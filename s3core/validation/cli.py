@@ -115,13 +115,15 @@ def add_calibrate_command(sub) -> None:
     c.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     c.add_argument("--minutes", type=float, default=25.0, help="time budget in minutes (default 25)")
     c.add_argument("--trials", type=int, help="stop after this many trials (default: as many as the budget allows)")
+    c.add_argument("--start", help="parameter file of an earlier fit whose values are tried first, after the "
+                                   "defaults (keys it lacks take the defaults)")
     c.add_argument("--force", action="store_true", help="replace --out if it exists")
     c.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
 def calibrate_command(args) -> int:
     """Run ``calibrate``; returns the exit status (2 for bad input, with a one-line error)."""
-    from .calibrate import calibrate, write_params
+    from .calibrate import calibrate, start_values, write_params
 
     if args.workers < 1 or args.minutes <= 0 or (args.trials is not None and args.trials < 1):
         print("error: --workers and --trials must be at least 1, --minutes above 0", file=sys.stderr)
@@ -131,8 +133,9 @@ def calibrate_command(args) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
+        start = start_values(args.start) if args.start else None
         params = calibrate(args.dataset, seed=args.seed, workers=args.workers, minutes=args.minutes,
-                           trials=args.trials, progress=not args.quiet)
+                           trials=args.trials, progress=not args.quiet, start=start)
     except (DatasetError, ParamsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
