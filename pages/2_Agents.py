@@ -115,8 +115,9 @@ with pop_box:
             with c[1]:
                 received, curves = policy_view.emotion_rise(ws.scenario.emotion)
                 chart(charts.emotion_rise_curves(received, curves), key="agents_emotion_rise")
-                st.caption("Every agent starts **calm and unaware** (S3). Once exposed, emotion rises a level with this "
-                           "chance per step (for a post of relevance 0.3) and decays toward calm when nothing new arrives.")
+                st.caption("Every agent starts **calm and unaware** (S3). Once exposed, a calm agent becomes moderate or "
+                           "intense with this chance per step (for a post of relevance 0.3): the level of the post it reads "
+                           "counts, not how many arrive. Emotion decays toward calm when nothing new arrives.")
 
 # -- policy ---------------------------------------------------------------------------------------
 with policy_box:

@@ -204,11 +204,11 @@ def initial_attitude(attitude: np.ndarray, category: np.ndarray, has_history: np
 
 
 def emotion_rise_curves(received: np.ndarray, curves: Mapping[str, np.ndarray]) -> go.Figure:
-    """Chance that an exposed agent's emotion rises a level, versus posts received."""
+    """Chance that a calm agent's emotion rises on exposure, versus posts received (flat: content, not volume)."""
     fig = go.Figure()
     for (name, y), color in zip(curves.items(), (OKABE_ITO["sky"], OKABE_ITO["orange"], OKABE_ITO["vermillion"])):
         fig.add_scatter(x=received, y=y, name=name, mode="lines", line={"color": color, "width": 2})
-    return styled(fig, "Emotion: chance of rising one level", "posts received in one step (count)",
+    return styled(fig, "Emotion: chance a calm agent is stirred", "posts received in one step (count)",
                   "probability per step (0-1)", yaxis_range=[0, 1])
 
 

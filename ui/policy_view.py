@@ -54,7 +54,7 @@ def action_curve(params: PolicyParams, vary: str, category: int = int(UserCatego
 
 
 def emotion_rise(params: EmotionParams, relevance: float = 0.3) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Chance of rising a level versus posts received, for received posts of each mean intensity."""
+    """Chance that a calm agent leaves calm versus posts received, for received posts of each level."""
     received = np.arange(0, 31, dtype=float)
     curves = {}
     for level, name in enumerate(("calm posts", "moderate posts", "intense posts")):
