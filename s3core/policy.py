@@ -121,7 +121,7 @@ class HeuristicPolicy:
             # Keep the logit's total engagement (log-sum-exp of the two) and let the fitted model split it.
             engage = np.logaddexp(utility[:, Action.REPOST], utility[:, Action.QUOTE])
             model = Q.load(p.quote_model)
-            log_odds = model.log_odds(quote_features(batch, model))
+            log_odds = model.log_odds(quote_features(batch, model)) + p.quote_shift
             utility[:, Action.QUOTE] = engage - np.logaddexp(0.0, -log_odds)
             utility[:, Action.REPOST] = engage - np.logaddexp(0.0, log_odds)
         utility[:, Action.POST] = p.base_post + common + p.emotion * emotion + p.influential * (batch.category == UserCategory.INFLUENTIAL)

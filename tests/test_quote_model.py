@@ -77,6 +77,10 @@ def test_the_split_leaves_total_engagement_unchanged(tmp_path):
         assert new[:, Action.POST] == pytest.approx(old[:, Action.POST])
         assert new[:, Action.REPOST] + new[:, Action.QUOTE] == pytest.approx(old[:, Action.REPOST] + old[:, Action.QUOTE])
         assert not np.allclose(quote_share(new), quote_share(old))
+        shifted = probabilities(PolicyParams(quote_model=model, quote_shift=0.7), b)
+        logit = lambda q: np.log(q / (1 - q))
+        assert logit(quote_share(shifted)) - logit(quote_share(new)) == pytest.approx(np.full(5, 0.7))
+        assert shifted[:, Action.IGNORE] == pytest.approx(new[:, Action.IGNORE])
 
 
 def test_the_propensity_is_keyed_by_agent_reproducible_and_beta_distributed(tmp_path):
