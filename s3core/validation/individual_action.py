@@ -125,9 +125,9 @@ def simulator_quote_probability(frame: pd.DataFrame, scenario: Scenario | None =
 
     The batch holds what the model knows at decision time: one received post (the forwarded one)
     whose emotion and stance come from ``lexicon`` on the forwarded text, its age in steps, a
-    newcomer who was calm (S3: calm until one learns of the event). The newcomer's emotion rises
-    with the model's ``emotion_rise_probability`` before the action is drawn, so the two emotion
-    outcomes are mixed with their probabilities. Unknown profile fields take neutral values
+    newcomer who was calm (S3: calm until one learns of the event). The newcomer's emotion moves
+    by the model's kernel (``transitions.emotion_moves``) before the action is drawn, so the three
+    emotion outcomes are mixed with their probabilities. Unknown profile fields take neutral values
     (regular user, no relevance, followee source), which move quote and repost alike. With a
     fitted ``policy.quote_model`` the batch also carries the forwarded post's depth and kind, the
     cascade's earlier forwards (``thread_counts``) and the user's ``propensity`` (in validation, the
@@ -156,10 +156,12 @@ def simulator_quote_probability(frame: pd.DataFrame, scenario: Scenario | None =
         quote_propensity=np.full(n, np.nan) if propensity is None else np.asarray(propensity, np.float64),
         minutes_per_step=sc.minutes_per_step,
     )
-    p_rise = T.emotion_rise_probability(sc.emotion, batch.received, batch.mean_intensity, batch.max_relevance)
+    p_echo = T.echo_probability(sc.emotion, batch.focal_relevance, batch.received)
+    moves = T.emotion_moves(sc.emotion, batch.emotion, batch.focal_emotion, p_echo)
     quote = np.zeros(n)
     repost = np.zeros(n)
-    for level, weight in ((0, 1.0 - p_rise), (1, p_rise)):
+    for level in range(3):
+        weight = moves[:, level]
         probs = policy.action_probabilities(batch, np.full(n, level, np.int8), stance)
         quote += weight * probs[:, Action.QUOTE]
         repost += weight * probs[:, Action.REPOST]
