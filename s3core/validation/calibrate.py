@@ -41,6 +41,7 @@ SPACE = {
     "exposure": ("policy", "exposure", 0.0, 2.0, False),
     "staleness": ("policy", "staleness", 0.0, 2.0, False),
     "depth_decay": ("policy", "depth_decay", 0.0, 4.0, False),
+    "quote_shift": ("policy", "quote_shift", -1.5, 1.5, False),
     "mean_followees": ("network", "mean_followees", 2.0, 40.0, True),
     "replay_author_share": ("replay", "author_share", 0.0, 1.0, False),
     "replay_engagement": ("replay", "engagement", 0.0, 8.0, False),
