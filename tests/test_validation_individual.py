@@ -134,15 +134,19 @@ def test_action_report_skips_datasets_without_texts():
 # --- stance -------------------------------------------------------------------------------
 
 def test_text_stance_rule():
-    labels = St.text_stance(["Is this real? http://x.co/a?b", "great, confirmed", "fake hoax", "the weather today",
-                             "see http://x.co/a?b"])
-    assert list(labels) == ["query", "support", "deny", "comment", "comment"]
+    # Chinese texts follow the rule; English ones the RumourEval classifier.
+    labels = St.text_stance(["真的吗？http://x.co/a?b", "支持，是真的", "谣言，假的", "今天天气",
+                             "see http://x.co/a?b", "@bbc Is this true? Any source for this?"])
+    assert list(labels) == ["query", "support", "deny", "comment", "comment", "query"]
+    # A thread's source is read as such only when the caller says so.
+    src = "BREAKING: Police confirm two gunmen killed in the attack"
+    assert list(St.text_stance([src, src], reply=[False, True])) == ["support", "comment"]
 
 
 def threads(n_threads=10) -> StanceThreads:
     """Each thread: a source (support) and three replies; late threads deny more."""
     rows = []
-    texts = {"support": "great, confirmed", "deny": "fake hoax", "query": "is it real?", "comment": "the weather"}
+    texts = {"support": "支持，是真的", "deny": "谣言，假的", "query": "真的吗？", "comment": "今天天气"}
     for i in range(n_threads):
         start = pd.Timestamp("2020-01-01", tz="UTC") + pd.Timedelta(days=n_threads - i)  # listed newest first
         tid = f"t{i}"
@@ -178,7 +182,7 @@ def test_stance_over_time_labels_and_text_agree_on_rule_written_texts():
 
 
 def test_simulated_stance_over_time_reads_quote_texts_and_times():
-    sim = tree("s", [5, 7, 90, 100], [True, True, True, False], ["great, confirmed", "fake hoax", "fake hoax", ""])
+    sim = tree("s", [5, 7, 90, 100], [True, True, True, False], ["支持，是真的", "谣言，假的", "谣言，假的", ""])
     rows = St.simulated_stance_over_time([sim])
     assert (rows[0]["support"], rows[0]["deny"], rows[0]["support_share"]) == (1, 1, 0.5)
     assert (rows[2]["deny"], rows[2]["support_share"]) == (1, 0.0)

@@ -2,8 +2,9 @@
 
 Data: SemEval-2017 Task 8 (RumourEval, Derczynski et al. 2017), replies labelled support / deny /
 query / comment. The simulator's attitude is binary (S3: negative / positive, Gao et al. 2023,
-arXiv 2307.14984) and comes from text through ``s3core.lexicon``; ``text_stance`` widens it to
-the four labels with a fixed rule so that real and simulated texts are labelled alike.
+arXiv 2307.14984) and comes from text through ``s3core.lexicon``; ``text_stance`` gives the four
+labels (English: the classifier trained on the earlier threads, ``s3core.stance_classifier``;
+otherwise a fixed rule) so that real and simulated texts are labelled alike.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.pipeline import make_pipeline
 
-from .. import lexicon
+from .. import lexicon, stance_classifier
 from .datasets import STANCES, StanceThreads
 from .individual_action import time_split
 from .trees import CascadeTree
@@ -32,17 +33,23 @@ def lexicon_score(texts: Iterable[str]) -> np.ndarray:
     return lexicon.stance_score(texts)
 
 
-def text_stance(texts: Iterable[str]) -> np.ndarray:
+def text_stance(texts: Iterable[str], reply: Iterable[bool] | None = None) -> np.ndarray:
     """Four-way stance from text alone, the rule applied to real and simulated texts alike.
 
-    A question mark outside URLs -> query; else the lexicon's net score: > 0 support, < 0 deny,
-    0 (no net signal) comment. Returns an object array of labels.
+    English texts: the shipped classifier (``s3core.stance_classifier``, trained on RumourEval's
+    earlier threads only; ``reply`` per text, None = all replies, as simulated comments). Others: a question mark outside URLs -> query; else the lexicon's net
+    score: > 0 support, < 0 deny, 0 (no net signal) comment. Returns an object array of labels.
     """
     texts = ["" if t is None else str(t) for t in texts]
     score = lexicon_score(texts)
     question = np.array([bool(_QUESTION.search(_URL.sub(" ", t))) for t in texts], dtype=bool)
     label = np.where(score > 0, "support", np.where(score < 0, "deny", "comment"))
-    return np.where(question, "query", label).astype(object)
+    label = np.where(question, "query", label).astype(object)
+    english = np.flatnonzero(stance_classifier.is_english(texts))
+    if len(english):
+        flags = None if reply is None else np.asarray(list(reply), dtype=bool)[english]
+        label[english] = stance_classifier.shipped_model().predict([texts[i] for i in english], flags)
+    return label
 
 
 def _scores(y: np.ndarray, predicted: np.ndarray) -> dict:
@@ -79,7 +86,7 @@ def stance_report(threads: StanceThreads, train_share: float = 0.7, seed: int = 
     if len(train) == 0 or len(test) == 0:
         return {"task": "stance", "dataset": threads.name, "skipped": "too few labelled threads to split by time"}
     y_train, y_test = train["stance"].to_numpy(object), test["stance"].to_numpy(object)
-    predictors = {"simulator_text_rule": _scores(y_test, text_stance(test["text"]))}
+    predictors = {"simulator_text_rule": _scores(y_test, text_stance(test["text"], test["parent_id"].notna()))}
     majority = pd.Series(y_train).value_counts().sort_index().idxmax()
     predictors["majority"] = _scores(y_test, np.full(len(test), majority, dtype=object))
     if len(set(y_train)) > 1:
