@@ -110,7 +110,7 @@ class PolicyParams:
     depth_decay: float = param(0.0, 0.0, 5.0, "Log-odds of reposting or quoting lost per hop of the focal post from its source (0 = none); real cascades put about 72% of forwards at depth 1.")
     quote_shift: float = param(0.0, -3.0, 3.0, "Log-odds added to the fitted quote model's choice of quoting over plain reposting, for calibration where simulated timing or event history differ from the data the model was fitted on; 0 keeps the fit.")
     quote_model: str = param(DEFAULT_QUOTE_MODEL, None, None, "Fitted quote-versus-repost model (JSON from fit_quote_model; relative paths are under data/params) that splits engagement between quoting and plain reposting; empty: the emotion term splits it.", check="quote_model")
-    text_neighbours: int = param(0, 0, 500, "Quotes and new posts take a real text among this many of the pool's texts most similar to the post they quote or answer (within the author's emotion and stance); 0 draws from the whole emotion-and-stance bucket.")
+    text_neighbours: int = param(10, 0, 500, "Quotes and new posts take a real text among this many of the pool's texts most similar to the post they quote or answer (within the author's emotion and stance); 0 draws from the whole emotion-and-stance bucket. The default 10 was chosen on Weibo CED's earlier cascades: a comment is then closer to the post it quotes than to another cascade's in 0.67 of cases (real comments 0.71; 0.50 without retrieval).")
 
 
 PARAM_GROUPS = {

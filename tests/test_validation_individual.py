@@ -215,6 +215,18 @@ def test_content_similarity_known_answers_with_a_toy_encoder():
     assert parent["real"]["mean"] == 0.5 and parent["simulator"]["mean"] == 1.0
 
 
+def test_parent_match_auc_known_answers_with_a_toy_encoder():
+    # cascade c1's comments start like the post they forward ("x"), c2's do not ("z" under a "y" post)
+    c1 = tree("c1", [1, 2], [True, True], ["x one", "x two"], parent_text=["x source", "x source"])
+    c2 = tree("c2", [1, 2], [True, True], ["z one", "z two"], parent_text=["y source", "y source"])
+    report = C.content_report([c1, c2], pool=pool_of(["q pool"]), encoder=first_letter_encoder)
+    # c1: own parent cosine 1 against 0 for c2's parent; c2: 0 against 0, a tie counted half
+    assert report["parent_match_auc"]["real"] == 0.75
+    assert report["parent_match_auc"]["simulator"] == 0.5  # "q pool" matches nothing
+    alone = C.content_report([c1], pool=pool_of(["q pool"]), encoder=first_letter_encoder)
+    assert alone["parent_match_auc"] == {"real": None, "simulator": None}  # no other cascade to mismatch with
+
+
 def test_quote_selection_is_seeded_and_capped():
     trees = [tree(f"c{k}", np.arange(30.0), np.ones(30, bool), [f"t{k}-{i}" for i in range(30)]) for k in range(5)]
     picked = C.select_quotes(trees, seed=1, per_cascade=10, max_quotes=25)

@@ -127,7 +127,8 @@ def content_report(trees: Mapping[str, CascadeTree] | Iterable[CascadeTree], poo
     {"task": "content", "encoder", "n" (quotes), "n_cascades", "pool_texts_withheld" (summed over
     cascades), "cascades_with_withheld", "similarity_to_real": {"simulator", "random_same_cascade",
     "random_pool"}, "similarity_to_parent": {"real", "simulator"}}, each {"n", "mean", "median"} of
-    cosines in [-1, 1]. ``neighbours``: the model's ``text_neighbours`` (0: the whole bucket).
+    cosines in [-1, 1], and "parent_match_auc": {"real", "simulator"} (see ``_match_auc``: how
+    often a comment is closer to the post it forwards than to another cascade's; 0.5 is chance). ``neighbours``: the model's ``text_neighbours`` (0: the whole bucket).
     Baselines: another real comment of the same cascade, and a pool comment drawn
     without regard to emotion or attitude (what the conditioning adds). E5 cosines sit in a narrow
     high band, so only differences between rows are informative. "similarity_to_parent" compares a
@@ -176,7 +177,41 @@ def content_report(trees: Mapping[str, CascadeTree] | Iterable[CascadeTree], poo
                                  "random_same_cascade": _stats(cos(baseline, real)),
                                  "random_pool": _stats(cos(any_pool, real))}
     out["similarity_to_parent"] = {"real": _stats(cos(real, parent)), "simulator": _stats(cos(generated, parent))}
+    other = _parent_of_another_cascade(picked, parent)
+    keep = [k for k, o in enumerate(other) if o is not None]
+
+    def match_auc(comments: list) -> float | None:
+        mine = [comments[k] for k in keep]
+        return _match_auc(cos(mine, [parent[k] for k in keep]), cos(mine, [other[k] for k in keep]))
+
+    out["parent_match_auc"] = {"real": match_auc(real), "simulator": match_auc(generated)}
     return out
+
+
+def _parent_of_another_cascade(picked: list, parent: list[str]) -> list[str | None]:
+    """For the k-th quote, the forwarded text of a quote half the list away whose cascade differs
+    (None when every quote shares one cascade): a deterministic mismatch for ``_match_auc``."""
+    n = len(parent)
+    out: list[str | None] = []
+    for k in range(n):
+        match = None
+        for step in range(n // 2, n // 2 + n):
+            j = (k + max(step, 1)) % n
+            if picked[j][0].cascade_id != picked[k][0].cascade_id:
+                match = parent[j]
+                break
+        out.append(match)
+    return out
+
+
+def _match_auc(own: list[float], other: list[float]) -> float | None:
+    """Share of quotes whose comment is closer to the post it forwards than to another cascade's
+    (ties count half): the ROC AUC of telling the quoted post from an unrelated one by cosine,
+    over these pairs. 0.5 is chance. None without pairs."""
+    if not own or len(own) != len(other):
+        return None
+    a, b = np.asarray(own), np.asarray(other)
+    return round(float(np.mean((a > b) + 0.5 * (a == b))), 4)
 
 
 def emotion_density(trees: Mapping[str, CascadeTree] | Iterable[CascadeTree],
