@@ -8,8 +8,12 @@ repost comments (simplified and traditional spellings), common rumour-debunking 
 (谣言, 辟谣, 假的), and everyday English sentiment words. Recognised resources were checked and
 left out: ``cntext`` 2.2.1 ships DUTIR (seven emotion categories, without the ontology's
 intensities), HowNet, NTUSD and Chinese EmoBank as YAML, but requires numpy < 2 and pandas < 3,
-so it cannot be pinned beside this project; VADER (``vaderSentiment`` 3.3.2, MIT) scores
-valence, not arousal: its compound rates "So sad :(" (-0.76) about as strongly as "What the fuck
+so it cannot be pinned beside this project, and its lexicons cannot be extracted into this
+repository either: Chinese EmoBank (Lee, Li and Yu 2022; valence and arousal per word, the natural
+basis for intensity) and DUTIR (Xu et al. 2008) are offered for download or academic use with no
+grant to redistribute, HowNet's word set states no licence, and NTUSD (MIT) gives polarity only
+and marks 34% of the comments our lists call calm (it matches 不是, 知道, 注意). VADER
+(``vaderSentiment`` 3.3.2, MIT) scores valence, not arousal: its compound rates "So sad :(" (-0.76) about as strongly as "What the fuck
 is this?!!! Disgusting" (-0.83), so it does not separate moderate from intense emotion.
 
 The word-list labellers scan all texts in one regular-expression pass over the joined corpus,
