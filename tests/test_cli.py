@@ -9,6 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from s3core import scenario as S
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "data" / "scenarios" / "default.toml"
 
@@ -33,7 +35,7 @@ def test_run_twice_gives_identical_json(default_run):
     assert second.stdout == first
     data = json.loads(first)
     assert set(data) >= {"aware", "emotion", "attitude", "actions"}
-    assert len(data["aware"]) == 30 and data["aware"][-1] > data["aware"][0] > 0
+    assert len(data["aware"]) == S.load(DEFAULT).steps and data["aware"][-1] > data["aware"][0] > 0
     assert set(data["emotion"][0]) == {"calm", "moderate", "intense"}
     assert set(data["actions"][0]) == {"ignore", "repost", "quote", "post"}
 
@@ -56,7 +58,7 @@ def test_trace_holds_metadata_states_posts_and_metrics(default_run):
     actions = dict(con.execute("SELECT action, count(*) FROM posts GROUP BY action").fetchall())
     assert {"repost", "quote", "post"} <= set(actions)
     assert con.execute("SELECT count(*) FROM posts WHERE action IN ('quote', 'post') AND (text IS NULL OR text = '')").fetchone()[0] == 0
-    assert con.execute("SELECT count(DISTINCT step) FROM metrics").fetchone()[0] == 30
+    assert con.execute("SELECT count(DISTINCT step) FROM metrics").fetchone()[0] == S.load(DEFAULT).steps
     con.close()
 
 

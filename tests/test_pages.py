@@ -84,7 +84,7 @@ def test_every_tab_renders(path, key, tab):
 def test_main_widgets_exist():
     at = page("pages/4_Simulate.py")
     assert [at.button(key=k).label for k in ("sim_step", "sim_run", "sim_stop", "sim_reset")] == ["Step", "Run", "Stop", "Reset"]
-    assert at.number_input(key="sim_n").value == 30
+    assert at.number_input(key="sim_n").value == S.load(ROOT / "data" / "scenarios" / "default.toml").steps  # the default run is one scenario length
     assert at.button(key="sim_stop").disabled
     at = page("pages/1_Network.py")
     assert at.radio(key="net_source").value == "bundled"
