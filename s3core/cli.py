@@ -65,16 +65,16 @@ def main(argv: list[str] | None = None) -> int:
                 changes["run"] = dataclasses.replace(scenario.run, backend=args.backend)
             if changes:
                 scenario = scenario.replace(**changes)
+            progress = None if args.quiet else stderr_progress
+            if not getattr(args, "estimate", False):  # refuse early (one line), before any warning or backend
+                replaced = prepare_out(args.out, resume=args.resume, replace=args.force)
+                if replaced:
+                    print(f"replacing {args.out}: it held {replaced}", file=sys.stderr)
             late = S.after_last_step(scenario)
             if late:
                 print(f"warning: --steps {scenario.steps} leaves out {', '.join(late)}: after the last step "
                       f"({scenario.steps - 1})", file=sys.stderr)
                 scenario = scenario.replace(interventions=tuple(i for i in scenario.interventions if i.step < scenario.steps))
-            progress = None if args.quiet else stderr_progress
-            if not getattr(args, "estimate", False):  # refuse early, before any backend opens the file
-                replaced = prepare_out(args.out, resume=args.resume, replace=args.force)
-                if replaced:
-                    print(f"replacing {args.out}: it held {replaced}", file=sys.stderr)
             if scenario.run.backend == "llm":
                 result = llm_cli.run_llm(args, scenario, progress)
                 if result is None:  # --estimate

@@ -60,7 +60,8 @@ def test_a_rerun_to_another_out_makes_no_call_from_the_shared_cache(tmp_path):
     with duckdb.connect(str(tmp_path / "a.duckdb"), read_only=True) as con:
         calls = con.execute("SELECT count(*), count(DISTINCT step) FROM llm_calls").fetchone()
         meta = dict(con.execute("SELECT key, value FROM run").fetchall())
-    assert calls[0] > 0 and calls[1] == 3
+    # 5% of the deciders ask the LLM; the first 10-minute step has only a handful, so it may have none
+    assert calls[0] > 0 and 2 <= calls[1] <= 3
     assert 'backend = "llm"' in meta["scenario"] and "llm_settings" in meta
     assert not list(tmp_path.glob("*.llm-cache.duckdb")), "no cache beside the run any more"
     for path in [tmp_path / "a.duckdb", *(p for p in cache.rglob("*") if p.is_file())]:

@@ -156,7 +156,7 @@ def test_a_few_errors_warn_and_a_provider_without_json_schema_is_stepped_down_wi
 
 
 def test_connection_check_success_then_failure_and_a_run_with_the_server_down(srv):
-    agents = agents_page(srv.api_base)
+    agents = agents_page(srv.api_base, share=1.0)  # every decider of the first (small) step asks the LLM
     clean(agents.button(key="agents_llm_test").click().run())
     assert any("Connected" in s.value for s in agents.success) and srv.count == 1
     agents.text_input(key="agents_llm_api_base").input(DOWN)
