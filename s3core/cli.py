@@ -35,8 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="small graphs only (smoke test)")
     bench.add_argument("--datasets", default=None, help="folder of the shared datasets (default: ../shared/datasets)")
     llm_cli.add_cache_command(sub)
+    from .experiment import cli as experiment_cli
     from .validation import cli as validation_cli
 
+    experiment_cli.add_command(sub)
     validation_cli.add_command(sub)
     validation_cli.add_calibrate_command(sub)
     return parser
@@ -89,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
 
             with TraceStore(args.trace, read_only=True) as store:
                 _print_curves(store.summary(), args.json)
+        elif args.command == "experiment":
+            from .experiment import cli as experiment_cli
+
+            return experiment_cli.command(args)
         elif args.command == "cache":
             return llm_cli.cache_command(args)
         elif args.command in ("validate", "calibrate"):

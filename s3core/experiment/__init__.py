@@ -1,0 +1,1 @@
+"""Policy experiments: paired arms of one scenario over many seeds, with effects and their intervals."""

@@ -1,0 +1,144 @@
+"""Effects of an experiment: mean curves and paired effect curves with bootstrap bands, and summary effects.
+
+Arms are paired by seed (common random numbers), so an effect is the mean over seeds of the
+per-seed difference arm minus baseline, and its interval is a percentile bootstrap of that mean
+(``scipy.stats.bootstrap``) with a generator derived from the experiment's first seed: the same
+stored runs always give the same numbers.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .spec import OUTCOMES, Experiment
+
+CURVES = ("aware", "emotion_density", "positive")  # aware: share of all agents; the others: shares of aware agents
+CONFIDENCE = 0.95
+RESAMPLES = 9999
+_BATCH = 500  # resamples held in memory at once
+
+
+def outcomes(minutes: np.ndarray, aware: np.ndarray, emotion_density: np.ndarray, positive: np.ndarray) -> dict:
+    """Summary outcomes of one run's curves; NaN where a run has none (nobody aware).
+
+    final_reach: share aware at the last step; half_reach_minutes: first time half of it is
+    reached; peak_emotion(_minutes): highest emotion density and when; trough_positive
+    (trough_minutes): lowest positive share among steps with anyone aware, and when.
+    """
+    final = float(aware[-1])
+    half = float(minutes[int(np.argmax(aware >= final / 2))]) if final > 0 else np.nan
+    peak = int(np.argmax(emotion_density))
+    seen = np.flatnonzero(aware > 0)
+    trough = int(seen[np.argmin(positive[seen])]) if len(seen) else -1
+    return {
+        "final_reach": final, "half_reach_minutes": half,
+        "peak_emotion": float(emotion_density[peak]), "peak_emotion_minutes": float(minutes[peak]),
+        "trough_positive": float(positive[trough]) if trough >= 0 else np.nan,
+        "trough_minutes": float(minutes[trough]) if trough >= 0 else np.nan,
+    }
+
+
+def band(values: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over axis 0 (seeds) and its 95% percentile-bootstrap interval.
+
+    With fewer than 2 seeds, or where every seed agrees, the interval is the mean itself (so
+    identical arms give effects of exactly 0, not a resampling rounding error).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    mean = values.mean(axis=0)
+    flat = np.ptp(values, axis=0) == 0
+    if len(values) < 2 or np.all(flat):
+        return mean, mean.copy(), mean.copy()
+    result = stats.bootstrap((values,), np.mean, axis=0, vectorized=True, method="percentile", batch=_BATCH,
+                             n_resamples=RESAMPLES, confidence_level=CONFIDENCE, rng=rng)
+    low, high = result.confidence_interval
+    return mean, np.where(flat, mean, low), np.where(flat, mean, high)
+
+
+def _rng(experiment: Experiment, *key: int) -> np.random.Generator:
+    """A bootstrap generator from the experiment's first seed and what it resamples (arm, quantity)."""
+    return np.random.default_rng([experiment.seeds[0], *key])
+
+
+def _num(x) -> float | None:
+    x = float(x)
+    return None if np.isnan(x) else round(x, 6)
+
+
+def _interval(values: np.ndarray, rng: np.random.Generator) -> dict:
+    """A summary value's mean and interval over the seeds that have it."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return {"mean": None, "ci_low": None, "ci_high": None, "n": 0}
+    mean, low, high = band(values, rng)
+    return {"mean": _num(mean), "ci_low": _num(low), "ci_high": _num(high), "n": int(len(values))}
+
+
+def _bands(matrix: np.ndarray, rng: np.random.Generator) -> dict:
+    mean, low, high = band(matrix, rng)
+    return {"mean": [_num(v) for v in mean], "low": [_num(v) for v in low], "high": [_num(v) for v in high]}
+
+
+def matrices(experiment: Experiment, curves: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
+    """Per arm and curve, a (seeds x steps) matrix in the experiment's seed order, plus ``minutes``.
+
+    Raises:
+        ValueError: a run of the experiment is missing from ``curves``.
+    """
+    out = {}
+    n, steps = len(experiment.seeds), experiment.steps
+    for arm in experiment.arms:
+        rows = curves[(curves["arm"] == arm.name) & curves["seed"].isin(experiment.seeds)].sort_values(["seed", "step"])
+        if len(rows) != n * steps:
+            raise ValueError(f"arm {arm.name!r} has {len(rows)} of {n * steps} curve rows: runs are missing")
+        out[arm.name] = {c: rows[c].to_numpy(np.float64).reshape(n, steps) for c in (*CURVES, "minutes")}
+    return out
+
+
+def outcome_table(m: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every outcome of every seed of one arm's matrices."""
+    per_seed = [outcomes(m["minutes"][i], m["aware"][i], m["emotion_density"][i], m["positive"][i])
+                for i in range(len(m["aware"]))]
+    return {o: np.array([row[o] for row in per_seed], dtype=np.float64) for o in OUTCOMES}
+
+
+def summarize(experiment: Experiment, curves: pd.DataFrame) -> dict:
+    """The experiment's report: per arm the mean curves, effect curves and summary effects with intervals."""
+    m = matrices(experiment, curves)
+    base = experiment.baseline.name
+    levels = {name: outcome_table(arm) for name, arm in m.items()}
+    arms = {}
+    for a, arm in enumerate(experiment.arms):
+        mine, theirs = m[arm.name], m[base]
+        arms[arm.name] = {
+            "baseline": arm.name == base,
+            "changes": list(arm.changes),
+            "curves": {c: _bands(mine[c], _rng(experiment, a, 0, q)) for q, c in enumerate(CURVES)},
+            "effect_curves": {c: _bands(mine[c] - theirs[c], _rng(experiment, a, 1, q)) for q, c in enumerate(CURVES)},
+            "outcomes": {o: _interval(levels[arm.name][o], _rng(experiment, a, 2, OUTCOMES.index(o)))
+                         for o in experiment.outcomes},
+            "effects": {o: _interval(levels[arm.name][o] - levels[base][o], _rng(experiment, a, 3, OUTCOMES.index(o)))
+                        for o in experiment.outcomes},
+        }
+    one = len(experiment.seeds) < 2
+    return {
+        "experiment": experiment.name,
+        "scenario": experiment.scenario_path,
+        "seeds": len(experiment.seeds),
+        "first_seed": experiment.seeds[0],
+        "steps": experiment.steps,
+        "baseline": base,
+        "bands": ("none: fewer than 2 seeds, so bands and intervals equal the mean" if one else
+                  f"{CONFIDENCE:.0%} percentile bootstrap of the mean over seeds ({RESAMPLES} resamples); "
+                  "effects are paired by seed (arm minus baseline)"),
+        "minutes": [_num(v) for v in m[base]["minutes"][0]],
+        "arms": arms,
+    }
+
+
+def effect_rows(report: dict) -> list[tuple]:
+    """(arm, outcome, mean, ci_low, ci_high, n) rows of a report's summary effects, for the ``effects`` table."""
+    return [(arm, outcome, e["mean"], e["ci_low"], e["ci_high"], e["n"])
+            for arm, body in report["arms"].items() for outcome, e in body["effects"].items()]

@@ -1,0 +1,218 @@
+"""Run an experiment's arms over its seeds, paired, in local worker processes, into one DuckDB file.
+
+Each task is one seed: its first arm builds the network and population, and every other arm of
+that seed runs on the same ones (common random numbers), so arms differ only by their changes.
+Workers return curves; the parent alone writes ``OUT_DIR/experiment.duckdb``, one transaction per
+seed, so a killed experiment keeps every finished seed and ``resume`` skips them.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ..engine import Simulation
+from ..resources import TextResources, load_text_resources
+from ..trace_lock import TraceExists, TraceFileError, TraceLock, connect
+from . import effects as E
+from .spec import OUTCOMES, Arm, Experiment
+
+FILE_NAME = "experiment.duckdb"
+HINT = "wait for it to finish or choose another --out"
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS runs (arm VARCHAR, seed BIGINT, steps INTEGER, agents BIGINT, seconds DOUBLE,
+    {', '.join(f'{o} DOUBLE' for o in OUTCOMES)}, PRIMARY KEY (arm, seed));
+CREATE TABLE IF NOT EXISTS curves (arm VARCHAR, seed BIGINT, step INTEGER, minutes DOUBLE, aware DOUBLE,
+    emotion_density DOUBLE, positive DOUBLE);
+CREATE TABLE IF NOT EXISTS effects (arm VARCHAR, outcome VARCHAR, mean DOUBLE, ci_low DOUBLE, ci_high DOUBLE, n INTEGER);
+"""
+
+
+class ExperimentResumeError(TraceFileError):
+    """An experiment file that holds runs of a different experiment."""
+
+
+@dataclass(frozen=True)
+class ArmRun:
+    """The population curves of one arm on one seed (what a worker sends back)."""
+
+    arm: str
+    seed: int
+    agents: int
+    seconds: float
+    minutes: np.ndarray
+    aware: np.ndarray            # share of all agents aware
+    emotion_density: np.ndarray  # share of aware agents at moderate or intense emotion
+    positive: np.ndarray         # share of aware agents positive
+
+
+def run_seed(arms: tuple[Arm, ...], seed: int, text: TextResources | None = None) -> list[ArmRun]:
+    """Run ``arms`` on one seed, every arm on the first arm's network and population."""
+    text = text or _worker_text()
+    out, first = [], None
+    for arm in arms:
+        started = time.perf_counter()
+        scenario = arm.scenario.replace(seed=seed)
+        if first is None:
+            sim = first = Simulation(scenario, text=text)
+        else:
+            sim = Simulation(scenario, network=first.network, text=text, population=first.population)
+        n = sim.network.n_users
+        rows = []
+        for _ in range(scenario.steps):
+            rec = sim.step()
+            m = rec.metrics
+            rows.append((rec.minutes, m["aware"] / n, m["moderate"] + m["intense"], m["positive"]))
+        cols = np.array(rows, dtype=np.float64).reshape(-1, 4).T
+        out.append(ArmRun(arm.name, seed, n, time.perf_counter() - started, *cols))
+    return out
+
+
+_WORKER: dict = {}  # per worker process: the text resources, loaded once by ``_init``
+
+
+def _init() -> None:
+    _WORKER["text"] = load_text_resources()
+
+
+def _worker_text() -> TextResources:
+    if "text" not in _WORKER:
+        _init()
+    return _WORKER["text"]
+
+
+def stderr_progress(done: int, total: int) -> None:
+    """``experiment: runs done/total`` on stderr, redrawn on a terminal, one line each otherwise."""
+    line = f"experiment: runs {done}/{total}"
+    if sys.stderr.isatty():
+        sys.stderr.write("\r" + line + ("\n" if done >= total else ""))
+    else:
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def _holds(con: duckdb.DuckDBPyConnection) -> tuple[set[str], dict]:
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    meta = dict(con.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
+    return tables, meta
+
+
+def _prepare(path: Path, experiment: Experiment, resume: bool, force: bool) -> tuple[set, str | None]:
+    """Under the file's lock: the (arm, seed) runs to keep, and what ``force`` replaced, in words.
+
+    Raises:
+        TraceExists: the file holds runs and neither flag is given, or is not an experiment file.
+        ExperimentResumeError: ``resume`` onto runs of a different experiment.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return set(), None
+    con = connect(path, read_only=False, hint=HINT)
+    try:
+        tables, meta = _holds(con)
+        if tables and meta.get("kind") != "experiment":
+            raise TraceExists(f"{path} is a DuckDB file but not an experiment; choose another --out")
+        done = set(con.execute("SELECT arm, seed FROM runs").fetchall()) if "runs" in tables else set()
+    finally:
+        con.close()
+    held = f"{len(done)} runs of experiment '{meta.get('name', '?')}' (created {meta.get('created_utc', '?')})"
+    if done and resume:
+        if meta.get("fingerprint") != experiment.fingerprint():
+            raise ExperimentResumeError(f"{path} holds runs of a different experiment (arms, scenario or steps "
+                                        "differ); resume with the same experiment file, or choose another --out")
+        return done, None
+    if done and not force:
+        raise TraceExists(f"{path} already holds {held}; pass --resume to continue it, --force to replace it, "
+                          "or choose another --out")
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    return set(), held if done else None
+
+
+def _write(con: duckdb.DuckDBPyConnection, runs: list[ArmRun]) -> None:
+    """One seed's runs and curves in one transaction: a run is in the file whole or not at all."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for r in runs:
+            values = E.outcomes(r.minutes, r.aware, r.emotion_density, r.positive)
+            con.execute(f"INSERT INTO runs VALUES (?, ?, ?, ?, ?, {', '.join('?' * len(OUTCOMES))})",
+                        [r.arm, r.seed, len(r.aware), r.agents, r.seconds, *(values[o] for o in OUTCOMES)])
+            frame = {"arm": [r.arm] * len(r.aware), "seed": np.full(len(r.aware), r.seed),
+                     "step": np.arange(len(r.aware), dtype=np.int32), "minutes": r.minutes, "aware": r.aware,
+                     "emotion_density": r.emotion_density, "positive": r.positive}
+            con.register("batch", pd.DataFrame(frame))
+            con.execute("INSERT INTO curves SELECT arm, seed, step, minutes, aware, emotion_density, positive FROM batch")
+            con.unregister("batch")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _start(con: duckdb.DuckDBPyConnection, experiment: Experiment) -> None:
+    con.execute(SCHEMA)
+    if not con.execute("SELECT count(*) FROM meta").fetchone()[0]:
+        rows = {"kind": "experiment", "name": experiment.name, "fingerprint": experiment.fingerprint(),
+                "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}
+        con.executemany("INSERT INTO meta VALUES (?, ?)", list(rows.items()))
+
+
+def run_experiment(experiment: Experiment, out_dir: str | Path, workers: int = 1, resume: bool = False,
+                   force: bool = False, progress: Callable[[int, int], None] | None = stderr_progress,
+                   text: TextResources | None = None, on_replace: Callable[[str], None] | None = None) -> dict:
+    """Run every (arm, seed) not yet in ``OUT_DIR/experiment.duckdb`` and return the report (``effects.summarize``).
+
+    Raises:
+        TraceInUse: another process has the file open.
+        TraceExists: the file holds runs and neither ``resume`` nor ``force`` is given.
+        ExperimentResumeError: ``resume`` onto a different experiment's runs.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / FILE_NAME
+    with TraceLock(path).acquire(HINT):
+        done, replaced = _prepare(path, experiment, resume, force)
+        if replaced and on_replace:
+            on_replace(f"replacing {path}: it held {replaced}")
+        tasks = [(tuple(a for a in experiment.arms if (a.name, seed) not in done), seed) for seed in experiment.seeds]
+        tasks = [t for t in tasks if t[0]]
+        total = len(experiment.arms) * len(experiment.seeds)
+        finished = total - sum(len(arms) for arms, _ in tasks)
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_init) if workers > 1 and len(tasks) > 1 else None
+        try:
+            futures = [pool.submit(run_seed, arms, seed) for arms, seed in tasks] if pool else []
+            con = connect(path, read_only=False, hint=HINT)  # opened after the workers have forked
+            try:
+                _start(con, experiment)
+                if progress:
+                    progress(finished, total)
+                if pool:
+                    results = (f.result() for f in as_completed(futures))
+                else:
+                    text = text or (load_text_resources() if tasks else None)
+                    results = (run_seed(arms, seed, text) for arms, seed in tasks)
+                for runs in results:
+                    _write(con, runs)
+                    finished += len(runs)
+                    if progress:
+                        progress(finished, total)
+                curves = con.execute("SELECT * FROM curves").df()
+                report = E.summarize(experiment, curves)
+                con.execute("BEGIN TRANSACTION")
+                con.execute("DELETE FROM effects")
+                con.executemany("INSERT INTO effects VALUES (?, ?, ?, ?, ?, ?)", E.effect_rows(report))
+                con.execute("COMMIT")
+            finally:
+                con.close()
+        finally:
+            if pool:
+                pool.shutdown(cancel_futures=True)
+    return report

@@ -1,0 +1,231 @@
+"""Experiment files: a base scenario, arms that change it, the seeds and the outcomes to report.
+
+An experiment TOML names its scenario (relative to the experiment file), the number of seeds
+and the arms. Each arm removes interventions by name, adds intervention tables written as in
+scenarios, and changes parameter groups (``[arms.policy]``, ...). Every arm is checked here,
+once, so a run never fails half-way on a bad arm; errors name the file and the key.
+"""
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import params as P
+from .. import scenario as S
+from ..interventions import Boost, Intervention, Moderation, SeedPost
+
+OUTCOMES = ("final_reach", "half_reach_minutes", "peak_emotion", "peak_emotion_minutes", "trough_positive",
+            "trough_minutes")
+MAX_SEEDS = 10_000
+_TOP_KEYS = ("name", "description", "scenario", "seeds", "first_seed", "steps", "outcomes", "arms")
+_ARM_KEYS = ("name", "description", "add", "remove", *P.PARAM_GROUPS)
+IMPLICIT_BASELINE = "baseline"
+
+
+class ExperimentError(S.ScenarioError):
+    """An experiment that cannot be run, with the file and key at fault."""
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm: its own complete scenario (the seed is set per run) and what it changes, in words."""
+
+    name: str
+    scenario: S.Scenario
+    changes: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A checked experiment; ``arms[0]`` is the baseline every other arm is compared with."""
+
+    name: str
+    description: str
+    scenario_path: str
+    seeds: tuple[int, ...]
+    steps: int
+    outcomes: tuple[str, ...]
+    arms: tuple[Arm, ...]
+    origin: str = ""
+    notes: tuple[str, ...] = ()  # warnings to show, e.g. interventions left out by ``steps``
+
+    @property
+    def baseline(self) -> Arm:
+        return self.arms[0]
+
+    def fingerprint(self) -> str:
+        """What a stored run depends on (arms' scenarios and steps, not the seed count), to check a resume."""
+        return json.dumps({"steps": self.steps,
+                           "arms": {a.name: S.dumps(a.scenario.replace(seed=0)) for a in self.arms}}, sort_keys=True)
+
+
+def intervention_names(interventions: tuple[Intervention, ...]) -> dict[str, list[int]]:
+    """Names ``remove`` accepts, each with the interventions it removes.
+
+    A seed post by its name (which also removes the boosts and moderations that name it), any
+    boost or moderation as ``kind:target`` (``boost:correction``, ``moderation:negative``), and
+    any intervention as ``interventions[i]``.
+    """
+    names: dict[str, list[int]] = {}
+    seeds = {item.name: i for i, item in enumerate(interventions) if isinstance(item, SeedPost) and item.name}
+    for i, item in enumerate(interventions):
+        names.setdefault(f"interventions[{i}]", []).append(i)
+        if isinstance(item, SeedPost) and item.name:
+            names.setdefault(item.name, []).append(i)
+        elif isinstance(item, (Boost, Moderation)):
+            target = item.post if item.post is not None else item.stance.name.lower()
+            names.setdefault(f"{item.kind}:{target}", []).append(i)
+            if isinstance(item.post, str) and item.post in seeds:
+                names[item.post].append(i)
+    return names
+
+
+def _fail(origin: str, message: str) -> ExperimentError:
+    return ExperimentError(f"{origin}: {message}")
+
+
+def _whole(origin: str, key: str, value: Any, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise _fail(origin, f"{key} = {value!r}: expected a whole number in [{lo}, {hi}]")
+    return value
+
+
+def _text(origin: str, key: str, value: Any, required: bool = False) -> str:
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise _fail(origin, f"{key} = {value!r}: expected {'non-empty ' if required else ''}text in quotes")
+    return value
+
+
+def _base_scenario(origin: str, ref: Any, base_dir: Path) -> tuple[str, S.Scenario]:
+    ref = _text(origin, "scenario", ref, required=True)
+    path = Path(ref) if Path(ref).is_absolute() else base_dir / ref
+    try:
+        scenario = S.load(path)
+    except S.ScenarioError as exc:
+        raise _fail(origin, f"scenario = {ref!r}: {exc}") from None
+    if scenario.run.backend != "heuristic":
+        raise _fail(origin, f"scenario = {ref!r} uses run.backend = {scenario.run.backend!r}; experiments run the "
+                            "offline heuristic policy only")
+    return ref, scenario
+
+
+def _arm(origin: str, i: int, table: Any, base: S.Scenario, steps: int) -> Arm:
+    """One ``[[arms]]`` table as a complete scenario; removals resolve against the full base schedule."""
+    where = f"arms[{i}]"
+    if not isinstance(table, dict):
+        raise _fail(origin, f"{where} must be a table")
+    unknown = sorted(set(table) - set(_ARM_KEYS))
+    if unknown:
+        raise _fail(origin, f"{where}: unknown key {unknown[0]!r}; valid keys: {', '.join(_ARM_KEYS)}")
+    if "name" not in table:
+        raise _fail(origin, f"{where}: missing key 'name'")
+    name = _text(origin, f"{where}.name", table["name"], required=True)
+    changes: list[str] = []
+    remove = table.get("remove", [])
+    if not isinstance(remove, list):
+        raise _fail(origin, f"{where}.remove = {remove!r}: expected a list of seed or intervention names")
+    names = intervention_names(base.interventions)
+    dropped: set[int] = set()
+    for j, ref in enumerate(remove):
+        if not isinstance(ref, str) or ref not in names:
+            known = ", ".join(repr(n) for n in names if not n.startswith("interventions[")) or "none"
+            raise _fail(origin, f"{where}.remove[{j}] = {ref!r}: no seed or intervention of the scenario has that "
+                                f"name (names: {known}; or interventions[i])")
+        dropped.update(names[ref])
+        changes.append(f"remove {ref}")
+    kept = tuple(item for k, item in enumerate(base.interventions) if k not in dropped and item.step < steps)
+    add = table.get("add", [])
+    if not isinstance(add, list):
+        raise _fail(origin, f"{where}.add = {add!r}: expected a list of intervention tables")
+    added = []
+    for j, item in enumerate(add):
+        at = f"{where}.add[{j}]"
+        if not isinstance(item, dict) or "kind" not in item:
+            raise _fail(origin, f"{at} needs kind = one of seed, boost, moderation")
+        try:
+            added.append(S._intervention(at, item, steps))
+        except S.ScenarioError as exc:
+            raise _fail(origin, str(exc)) from None
+        changes.append(f"add {added[-1].kind} at step {added[-1].step}")
+    groups = {}
+    for group, cls in P.PARAM_GROUPS.items():
+        if group in table:
+            if not isinstance(table[group], dict):
+                raise _fail(origin, f"[{where}.{group}] must be a table")
+            merged = {**S._plain(getattr(base, group)), **table[group]}
+            try:
+                groups[group] = S._build(cls, f"{where}.{group}", merged)
+            except S.ScenarioError as exc:
+                raise _fail(origin, str(exc)) from None
+            changes.extend(f"{group}.{k} = {v!r}" for k, v in table[group].items())
+    try:
+        scenario = base.replace(steps=steps, interventions=kept + tuple(added), **groups)
+    except S.ScenarioError as exc:
+        raise _fail(origin, f"{where} ({name!r}): {exc}") from None
+    return Arm(name, scenario, tuple(changes), _text(origin, f"{where}.description", table.get("description", "")))
+
+
+def from_dict(data: dict, base_dir: str | Path = ".", origin: str = "experiment") -> Experiment:
+    """An Experiment from parsed TOML; errors name ``origin`` and the key."""
+    unknown = sorted(set(data) - set(_TOP_KEYS))
+    if unknown:
+        raise _fail(origin, f"unknown top-level key {unknown[0]!r}; valid: {', '.join(_TOP_KEYS)}")
+    for key in ("scenario", "seeds"):
+        if key not in data:
+            raise _fail(origin, f"missing key {key!r}")
+    name = _text(origin, "name", data.get("name", Path(origin).stem), required=True)
+    ref, base = _base_scenario(origin, data["scenario"], Path(base_dir))
+    n_seeds = _whole(origin, "seeds", data["seeds"], 1, MAX_SEEDS)
+    first = _whole(origin, "first_seed", data.get("first_seed", base.seed), 0, S.MAX_SEED - n_seeds + 1)
+    steps = _whole(origin, "steps", data.get("steps", base.steps), 1, S.MAX_STEPS)
+    outcomes = data.get("outcomes", list(OUTCOMES))
+    if not isinstance(outcomes, list) or not outcomes:
+        raise _fail(origin, f"outcomes = {outcomes!r}: expected a non-empty list of {', '.join(OUTCOMES)}")
+    for j, outcome in enumerate(outcomes):
+        if outcome not in OUTCOMES:
+            raise _fail(origin, f"outcomes[{j}] = {outcome!r}: must be one of {', '.join(OUTCOMES)}")
+    tables = data.get("arms", [])
+    if not isinstance(tables, list):
+        raise _fail(origin, "arms must be an array of tables: [[arms]]")
+    arms = [_arm(origin, i, table, base, steps) for i, table in enumerate(tables)]
+    seen: dict[str, int] = {}
+    for i, arm in enumerate(arms):
+        if arm.name in seen:
+            raise _fail(origin, f"arms[{i}].name = {arm.name!r}: already the name of arms[{seen[arm.name]}]; "
+                                "give every arm its own name")
+        seen[arm.name] = i
+    if IMPLICIT_BASELINE in seen:
+        arms.insert(0, arms.pop(seen[IMPLICIT_BASELINE]))
+    elif len(arms) < 2:
+        arms.insert(0, _arm(origin, len(arms), {"name": IMPLICIT_BASELINE}, base, steps))
+    late = S.after_last_step(base.replace(steps=steps))
+    notes = (f"steps = {steps} leaves out {', '.join(late)} of the scenario (after the last step)",) if late else ()
+    return Experiment(name=name, description=_text(origin, "description", data.get("description", "")),
+                      scenario_path=ref, seeds=tuple(range(first, first + n_seeds)), steps=steps,
+                      outcomes=tuple(o for o in OUTCOMES if o in outcomes), arms=tuple(arms), origin=origin,
+                      notes=notes)
+
+
+def load(path: str | Path) -> Experiment:
+    """Read an experiment TOML file; the scenario path is relative to it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ExperimentError(f"{path}: no such experiment file") from None
+    except UnicodeDecodeError as exc:
+        raise ExperimentError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return loads(text, base_dir=path.resolve().parent, origin=str(path))
+
+
+def loads(text: str, base_dir: str | Path = ".", origin: str = "experiment") -> Experiment:
+    """Parse experiment TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ExperimentError(f"{origin}: invalid TOML: {exc}") from None
+    return from_dict(data, base_dir=base_dir, origin=origin)
