@@ -16,6 +16,7 @@ from .spec import OUTCOMES, Experiment
 CURVES = ("aware", "emotion_density", "positive")  # aware: share of all agents; the others: shares of aware agents
 CONFIDENCE = 0.95
 RESAMPLES = 9999
+MIN_AWARE = 0.01  # peaks and troughs only count steps with this share of agents aware: a share of a handful is noise
 _BATCH = 500  # resamples held in memory at once
 
 
@@ -24,18 +25,21 @@ def outcomes(minutes: np.ndarray, aware: np.ndarray, emotion_density: np.ndarray
 
     final_reach: share aware at the last step; half_reach_minutes: first time half of it is
     reached; peak_emotion(_minutes): highest emotion density and when; trough_positive
-    (trough_minutes): lowest positive share among steps with anyone aware, and when.
+    (trough_minutes): lowest positive share, and when. Peaks and troughs are taken over the steps
+    with at least ``MIN_AWARE`` of agents aware (over the steps with anyone aware if none has).
     """
     final = float(aware[-1])
     half = float(minutes[int(np.argmax(aware >= final / 2))]) if final > 0 else np.nan
-    peak = int(np.argmax(emotion_density))
-    seen = np.flatnonzero(aware > 0)
-    trough = int(seen[np.argmin(positive[seen])]) if len(seen) else -1
+    seen = np.flatnonzero(aware >= MIN_AWARE)
+    seen = seen if len(seen) else np.flatnonzero(aware > 0)
+    if not len(seen):
+        return {"final_reach": final, **{o: np.nan for o in OUTCOMES if o != "final_reach"}}
+    peak = int(seen[np.argmax(emotion_density[seen])])
+    trough = int(seen[np.argmin(positive[seen])])
     return {
         "final_reach": final, "half_reach_minutes": half,
         "peak_emotion": float(emotion_density[peak]), "peak_emotion_minutes": float(minutes[peak]),
-        "trough_positive": float(positive[trough]) if trough >= 0 else np.nan,
-        "trough_minutes": float(minutes[trough]) if trough >= 0 else np.nan,
+        "trough_positive": float(positive[trough]), "trough_minutes": float(minutes[trough]),
     }
 
 
