@@ -63,6 +63,7 @@ class Purpose(IntEnum):
     FEED_DELAY = 19        # how long until a follower sees a followee's post (viewer, post)
     REPLAY_FOLLOW = 20     # does a replayed participant follow the author directly (agent)
     QUOTE_PROPENSITY = 21  # an agent's own quote-versus-repost propensity, drawn once (agent)
+    LT_THRESHOLD = 22      # an agent's linear-threshold theta, drawn once (agent)
 
 
 def _u64(x: int) -> np.uint64:

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..classical import follower_edges
 from ..keyed_random import KeyedRandom, Purpose
 from ..network import Network
 from .metrics import CURVES, WINDOW_MINUTES, curves, nrmse
@@ -35,11 +36,7 @@ def independent_cascade(network: Network, author: int, p: float, steps: int, min
     for step in range(steps):
         if len(frontier) == 0:
             break
-        start = network.follower_ptr[frontier]
-        count = network.follower_ptr[frontier + 1] - start
-        source = np.repeat(frontier, count)
-        offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count) + np.repeat(start, count)
-        follower = network.follower_idx[offset].astype(np.int64)
+        source, follower = follower_edges(network, frontier)
         hit = random.stream(Purpose.BASELINE_CASCADE, step).uniform(follower, source) < p
         hit &= ~active[follower]
         follower, source = follower[hit], source[hit]
