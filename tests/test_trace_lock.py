@@ -32,6 +32,7 @@ import sys
 from s3core import scenario as S
 from s3core.runner import open_run, record
 sc = S.load(sys.argv[1]).replace(steps=int(sys.argv[3]))
+sc = sc.replace(interventions=tuple(i for i in sc.interventions if i.step < sc.steps))  # as run --steps does
 sim, store = open_run(sc, sys.argv[2], resume=sys.argv[4] == "resume")
 record(sim, store, sim.step(), sc.steps - 1)
 print("writing", flush=True)
