@@ -253,13 +253,27 @@ def test_calibrate_writes_a_parameter_file_that_validate_reads(tmp_path):
 
 def test_start_values_are_clipped_and_a_bad_start_file_is_named(tmp_path):
     good = tmp_path / "start.json"
-    good.write_text(json.dumps({"platform": {"attention": 5.0}, "policy": {"depth_decay": 1.5, "base_post": -2.0}}))
+    good.write_text(json.dumps({"platform": {"attention": 0.99}, "policy": {"depth_decay": 1.5, "base_post": -2.0}}))
     values = start_values(good)
-    assert values == {"attention": 0.95, "depth_decay": 1.5}  # clipped; keys outside the search space left out
+    assert values == {"attention": 0.95, "depth_decay": 1.5}  # clipped into the search range; keys outside it left out
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(ParamsError, match="bad.json"):
         start_values(bad)
+    typo = tmp_path / "typo.json"
+    typo.write_text(json.dumps({"polcy": {"depth_decay": 1.0}}))
+    with pytest.raises(ParamsError, match=r"typo\.json: unknown parameter group\(s\) polcy"):
+        start_values(typo)  # a typo is refused as validate --params refuses it, never silently unused
+
+
+def test_validate_names_the_params_file_at_fault(tmp_path):
+    from s3core.validation.cli import params_setup
+
+    typo = tmp_path / "typo.json"
+    typo.write_text(json.dumps({"foo": 1}))
+    with pytest.raises(ParamsError, match=r"typo\.json: unknown parameter group\(s\) foo"):
+        params_setup(str(typo), 0)
+    assert params_setup(None, 0).scenario.seed == 0
 
 
 def test_calibrate_refuses_stance_threads(tmp_path):

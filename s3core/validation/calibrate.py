@@ -222,6 +222,10 @@ def start_values(path: str | Path) -> dict:
         raise ParamsError(f"--start {path}: not a readable parameter file ({exc})") from None
     if not isinstance(fitted, dict):
         raise ParamsError(f"--start {path}: not a parameter file (expected a JSON object)")
+    try:  # the same checks as validate --params: unknown groups or keys and out-of-range values are named
+        setup_from_params(fitted, 0)
+    except ParamsError as exc:
+        raise ParamsError(f"--start {path}: {exc}") from None
     values = {}
     for name, (group, key, lo, hi, _) in SPACE.items():
         value = (fitted.get(group) or {}).get(key) if isinstance(fitted.get(group), dict) else None

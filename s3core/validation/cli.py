@@ -57,6 +57,15 @@ def _params(path: str | None) -> dict | None:
     return data
 
 
+def params_setup(path: str | None, seed: int):
+    """The validated model from a ``--params`` file; errors name the file and the key."""
+    try:
+        return setup_from_params(_params(path), seed)
+    except ParamsError as exc:
+        message = str(exc)
+        raise ParamsError(message if not path or message.startswith(str(path)) else f"{path}: {message}") from None
+
+
 def command(args) -> int:
     """Run ``validate``; returns the exit status (2 for bad input, with a one-line error)."""
     from .store import write_results
@@ -74,7 +83,7 @@ def command(args) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
-        setup = setup_from_params(_params(args.params), args.seed)
+        setup = params_setup(args.params, args.seed)
         result = validate(args.dataset, setup, limit=args.limit, workers=args.workers, progress=not args.quiet)
     except (DatasetError, ParamsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -141,6 +150,7 @@ def calibrate_command(args) -> int:
         return 2
     write_params(args.out, params)
     fit = params["calibration"]
-    print(f"{fit['dataset']}: {fit['trials']} trials in {fit['seconds']:.0f} s, distance {fit['distance']} "
+    trials = f"{fit['trials']} trial{'s' if fit['trials'] != 1 else ''}"
+    print(f"{fit['dataset']}: {trials} in {fit['seconds']:.0f} s, distance {fit['distance']} "
           f"(start {fit['start_distance']}); parameters in {args.out}")
     return 0
