@@ -141,7 +141,11 @@ def stderr_progress(done: int, total: int, elapsed: float) -> None:
     width = 30
     filled = int(width * done / max(total, 1))
     rate = elapsed / max(done, 1)
-    line = f"step {done}/{total} [{'#' * filled}{'.' * (width - filled)}] {rate:.2f} s/step"
+    write_progress(f"step {done}/{total} [{'#' * filled}{'.' * (width - filled)}] {rate:.2f} s/step", done, total)
+
+
+def write_progress(line: str, done: int, total: int) -> None:
+    """One progress line on stderr: redrawn in place on a terminal, one line each otherwise (for logs)."""
     if sys.stderr.isatty():
         sys.stderr.write("\r" + line + ("\n" if done >= total else ""))
     else:

@@ -367,15 +367,20 @@ def from_dict(data: dict, base_dir: str = "") -> Scenario:
         raise ScenarioError(str(exc)) from None
 
 
+def read_utf8(path: Path, what: str, error: type[Exception]) -> str:
+    """A text file's content; a missing or non-UTF-8 file raises ``error`` naming it (``what``: "scenario file")."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: no such {what}") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
 def load(path: str | Path) -> Scenario:
     """Read a scenario TOML file; errors name the file, and the line for syntax errors."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = read_utf8(path, "scenario file", ScenarioError)
     return loads(text, base_dir=str(path.resolve().parent), origin=str(path))
 
 

@@ -7,7 +7,6 @@ seed, so a killed experiment keeps every finished seed and ``resume`` skips them
 """
 from __future__ import annotations
 
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import pandas as pd
 
 from ..engine import Simulation
 from ..resources import TextResources, load_text_resources
+from ..runner import write_progress
 from ..trace_lock import TraceExists, TraceFileError, TraceLock, connect
 from . import effects as E
 from .spec import OUTCOMES, Arm, Experiment
@@ -92,12 +92,7 @@ def _worker_text() -> TextResources:
 
 def stderr_progress(done: int, total: int) -> None:
     """``experiment: runs done/total`` on stderr, redrawn on a terminal, one line each otherwise."""
-    line = f"experiment: runs {done}/{total}"
-    if sys.stderr.isatty():
-        sys.stderr.write("\r" + line + ("\n" if done >= total else ""))
-    else:
-        sys.stderr.write(line + "\n")
-    sys.stderr.flush()
+    write_progress(f"experiment: runs {done}/{total}", done, total)
 
 
 def _holds(con: duckdb.DuckDBPyConnection) -> tuple[set[str], dict]:

@@ -213,12 +213,7 @@ def from_dict(data: dict, base_dir: str | Path = ".", origin: str = "experiment"
 def load(path: str | Path) -> Experiment:
     """Read an experiment TOML file; the scenario path is relative to it."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ExperimentError(f"{path}: no such experiment file") from None
-    except UnicodeDecodeError as exc:
-        raise ExperimentError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = S.read_utf8(path, "experiment file", ExperimentError)
     return loads(text, base_dir=path.resolve().parent, origin=str(path))
 
 
