@@ -13,6 +13,9 @@ def add_command(sub) -> None:
     p.add_argument("experiment", help="experiment TOML file (see data/experiments/)")
     p.add_argument("--out", required=True, help="folder for experiment.duckdb (runs, curves, effects)")
     p.add_argument("--workers", type=_positive, default=1, help="worker processes, one seed at a time each (default 1)")
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local worker processes (default), or Ray (pip install -r requirements-ray.txt; joins the "
+                        "cluster at RAY_ADDRESS if set, else starts a local one)")
     p.add_argument("--resume", action="store_true", help="keep the finished runs in --out and run only the others")
     p.add_argument("--force", action="store_true", help="replace the runs already in --out (says so on stderr)")
     p.add_argument("--json", action="store_true", help="print one JSON object: curves, bands and effects per arm")
@@ -54,7 +57,7 @@ def command(args) -> int:
     experiment = spec.load(args.experiment)
     for note in experiment.notes:
         print(f"warning: {note}", file=sys.stderr)
-    report = runner.run_experiment(experiment, args.out, workers=args.workers, resume=args.resume, force=args.force,
+    report = runner.run_experiment(experiment, args.out, workers=args.workers, backend=args.backend, resume=args.resume, force=args.force,
                                    progress=None if args.quiet else runner.stderr_progress,
                                    on_replace=lambda line: print(line, file=sys.stderr))
     if args.json:

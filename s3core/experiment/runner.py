@@ -1,4 +1,4 @@
-"""Run an experiment's arms over its seeds, paired, in local worker processes, into one DuckDB file.
+"""Run an experiment's arms over its seeds, paired, on a backend (``executors``), into one DuckDB file.
 
 Each task is one seed: its first arm builds the network and population, and every other arm of
 that seed runs on the same ones (common random numbers), so arms differ only by their changes.
@@ -7,9 +7,6 @@ seed, so a killed experiment keeps every finished seed and ``resume`` skips them
 """
 from __future__ import annotations
 
-import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -18,12 +15,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ..engine import Simulation
-from ..resources import TextResources, load_text_resources
+from ..resources import TextResources
 from ..runner import write_progress
 from ..trace_lock import TraceExists, TraceFileError, TraceLock, connect
 from . import effects as E
-from .spec import OUTCOMES, Arm, Experiment
+from .executors import task_results
+from .seed_runs import ArmRun
+from .spec import OUTCOMES, Experiment
 
 FILE_NAME = "experiment.duckdb"
 HINT = "wait for it to finish or choose another --out"
@@ -39,55 +37,6 @@ CREATE TABLE IF NOT EXISTS effects (arm VARCHAR, outcome VARCHAR, mean DOUBLE, c
 
 class ExperimentResumeError(TraceFileError):
     """An experiment file that holds runs of a different experiment."""
-
-
-@dataclass(frozen=True)
-class ArmRun:
-    """The population curves of one arm on one seed (what a worker sends back)."""
-
-    arm: str
-    seed: int
-    agents: int
-    seconds: float
-    minutes: np.ndarray
-    aware: np.ndarray            # share of all agents aware
-    emotion_density: np.ndarray  # share of aware agents at moderate or intense emotion
-    positive: np.ndarray         # share of aware agents positive
-
-
-def run_seed(arms: tuple[Arm, ...], seed: int, text: TextResources | None = None) -> list[ArmRun]:
-    """Run ``arms`` on one seed, every arm on the first arm's network and population."""
-    text = text or _worker_text()
-    out, first = [], None
-    for arm in arms:
-        started = time.perf_counter()
-        scenario = arm.scenario.replace(seed=seed)
-        if first is None:
-            sim = first = Simulation(scenario, text=text)
-        else:
-            sim = Simulation(scenario, network=first.network, text=text, population=first.population)
-        n = sim.network.n_users
-        rows = []
-        for _ in range(scenario.steps):
-            rec = sim.step()
-            m = rec.metrics
-            rows.append((rec.minutes, m["aware"] / n, m["moderate"] + m["intense"], m["positive"]))
-        cols = np.array(rows, dtype=np.float64).reshape(-1, 4).T
-        out.append(ArmRun(arm.name, seed, n, time.perf_counter() - started, *cols))
-    return out
-
-
-_WORKER: dict = {}  # per worker process: the text resources, loaded once by ``_init``
-
-
-def _init() -> None:
-    _WORKER["text"] = load_text_resources()
-
-
-def _worker_text() -> TextResources:
-    if "text" not in _WORKER:
-        _init()
-    return _WORKER["text"]
 
 
 def stderr_progress(done: int, total: int) -> None:
@@ -160,7 +109,7 @@ def _start(con: duckdb.DuckDBPyConnection, experiment: Experiment) -> None:
         con.executemany("INSERT INTO meta VALUES (?, ?)", list(rows.items()))
 
 
-def run_experiment(experiment: Experiment, out_dir: str | Path, workers: int = 1, resume: bool = False,
+def run_experiment(experiment: Experiment, out_dir: str | Path, workers: int = 1, backend: str = "local", resume: bool = False,
                    force: bool = False, progress: Callable[[int, int], None] | None = stderr_progress,
                    text: TextResources | None = None, on_replace: Callable[[str], None] | None = None) -> dict:
     """Run every (arm, seed) not yet in ``OUT_DIR/experiment.duckdb`` and return the report (``effects.summarize``).
@@ -181,19 +130,12 @@ def run_experiment(experiment: Experiment, out_dir: str | Path, workers: int = 1
         tasks = [t for t in tasks if t[0]]
         total = len(experiment.arms) * len(experiment.seeds)
         finished = total - sum(len(arms) for arms, _ in tasks)
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_init) if workers > 1 and len(tasks) > 1 else None
-        try:
-            futures = [pool.submit(run_seed, arms, seed) for arms, seed in tasks] if pool else []
-            con = connect(path, read_only=False, hint=HINT)  # opened after the workers have forked
+        with task_results(tasks, workers, backend, text) as results:
+            con = connect(path, read_only=False, hint=HINT)  # opened after the workers have started
             try:
                 _start(con, experiment)
                 if progress:
                     progress(finished, total)
-                if pool:
-                    results = (f.result() for f in as_completed(futures))
-                else:
-                    text = text or (load_text_resources() if tasks else None)
-                    results = (run_seed(arms, seed, text) for arms, seed in tasks)
                 for runs in results:
                     _write(con, runs)
                     finished += len(runs)
@@ -207,7 +149,4 @@ def run_experiment(experiment: Experiment, out_dir: str | Path, workers: int = 1
                 con.execute("COMMIT")
             finally:
                 con.close()
-        finally:
-            if pool:
-                pool.shutdown(cancel_futures=True)
     return report
