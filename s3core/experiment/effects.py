@@ -25,7 +25,8 @@ def outcomes(minutes: np.ndarray, aware: np.ndarray, emotion_density: np.ndarray
 
     final_reach: share aware at the last step; half_reach_minutes: first time half of it is
     reached; peak_emotion(_minutes): highest emotion density and when; trough_positive
-    (trough_minutes): lowest positive share, and when. Peaks and troughs are taken over the steps
+    (trough_minutes): lowest positive share, and when; final_positive: positive share of the
+    aware at the last step. Peaks and troughs are taken over the steps
     with at least ``MIN_AWARE`` of agents aware (over the steps with anyone aware if none has).
     """
     final = float(aware[-1])
@@ -40,6 +41,7 @@ def outcomes(minutes: np.ndarray, aware: np.ndarray, emotion_density: np.ndarray
         "final_reach": final, "half_reach_minutes": half,
         "peak_emotion": float(emotion_density[peak]), "peak_emotion_minutes": float(minutes[peak]),
         "trough_positive": float(positive[trough]), "trough_minutes": float(minutes[trough]),
+        "final_positive": float(positive[-1]) if final > 0 else np.nan,
     }
 
 

@@ -18,7 +18,7 @@ from .. import scenario as S
 from ..interventions import Boost, Intervention, Moderation, SeedPost
 
 OUTCOMES = ("final_reach", "half_reach_minutes", "peak_emotion", "peak_emotion_minutes", "trough_positive",
-            "trough_minutes")
+            "trough_minutes", "final_positive")
 MAX_SEEDS = 10_000
 _TOP_KEYS = ("name", "description", "scenario", "seeds", "first_seed", "steps", "outcomes", "arms")
 _ARM_KEYS = ("name", "description", "add", "remove", *P.PARAM_GROUPS)
