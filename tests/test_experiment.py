@@ -120,6 +120,7 @@ def test_resume_after_a_partial_experiment_gives_the_uninterrupted_result(tmp_pa
     with duckdb.connect(str(tmp_path / "part" / runner.FILE_NAME)) as con:  # a seed killed half-way
         con.execute("DELETE FROM runs WHERE arm = 'removed' AND seed = 4")
         con.execute("DELETE FROM curves WHERE arm = 'removed' AND seed = 4")
+        con.execute("DELETE FROM group_curves WHERE arm = 'removed' AND seed = 4")
     calls = []
     resumed = run(write(tmp_path, REMOVAL, seeds=4), tmp_path / "part", text, resume=True,
                   progress=lambda done, total: calls.append((done, total)))

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..metrics import group_labels
+from ..recording import BREAKDOWN_DIMENSIONS
 from .spec import OUTCOMES, Experiment
 
 CURVES = ("aware", "emotion_density", "positive")  # aware: share of all agents; the others: shares of aware agents
@@ -110,8 +112,55 @@ def outcome_table(m: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {o: np.array([row[o] for row in per_seed], dtype=np.float64) for o in OUTCOMES}
 
 
-def summarize(experiment: Experiment, curves: pd.DataFrame) -> dict:
-    """The experiment's report: per arm the mean curves, effect curves and summary effects with intervals."""
+def group_outcomes(experiment: Experiment, group_curves: pd.DataFrame, minutes: np.ndarray) -> dict:
+    """Per (dimension, group): its mean size over seeds and, per arm, every outcome of every seed (seed order).
+
+    A group's curves are shares of the group (aware) and of its aware members (emotion density,
+    positive), so its outcomes read as the overall ones do. Groups missing from some run (a
+    file written before group curves were recorded) are left out.
+    """
+    n, steps = len(experiment.seeds), experiment.steps
+    rows = group_curves[group_curves["seed"].isin(experiment.seeds)]
+    out = {}
+    order = {d: i for i, d in enumerate(BREAKDOWN_DIMENSIONS)}
+    keys = sorted(rows.groupby(["dimension", "grp"]).groups, key=lambda k: (order.get(k[0], len(order)), k))
+    by_group = rows.groupby(["dimension", "grp"])
+    for dimension, grp in keys:
+        g = by_group.get_group((dimension, grp))
+        per_arm = {}
+        for arm in experiment.arms:
+            mine = g[g["arm"] == arm.name].sort_values(["seed", "step"])
+            if len(mine) != n * steps:
+                break
+            cols = {c: mine[c].to_numpy(np.float64).reshape(n, steps) for c in CURVES}
+            per_arm[arm.name] = outcome_table({**cols, "minutes": np.broadcast_to(minutes, (n, steps))})
+        else:
+            sizes = g[g["step"] == 0].groupby("seed")["agents"].first()  # a group's size can differ by seed
+            out[(str(dimension), int(grp))] = {"agents": int(round(sizes.mean())), "arms": per_arm}
+    return out
+
+
+def _group_effects(experiment: Experiment, groups: dict, a: int, arm: str) -> list[dict]:
+    """One arm's paired effect on each outcome in each group, with intervals (empty for the baseline)."""
+    base = experiment.baseline.name
+    if arm == base:
+        return []
+    found = []
+    for g, ((dimension, grp), body) in enumerate(groups.items()):
+        name = group_labels(dimension).get(grp, str(grp))
+        for o in experiment.outcomes:
+            diff = body["arms"][arm][o] - body["arms"][base][o]
+            found.append({"dimension": dimension, "group": grp, "group_name": name, "agents": body["agents"],
+                          "outcome": o, **_interval(diff, _rng(experiment, a, 4, g, OUTCOMES.index(o)))})
+    return found
+
+
+def summarize(experiment: Experiment, curves: pd.DataFrame, group_curves: pd.DataFrame | None = None) -> dict:
+    """The experiment's report: per arm the mean curves, effect curves and summary effects with intervals.
+
+    With ``group_curves``, each arm also has ``effects_by_group``: rows of dimension (category,
+    gender, occupation, age_bracket), group, group_name, agents, outcome, mean, ci_low, ci_high, n.
+    """
     m = matrices(experiment, curves)
     base = experiment.baseline.name
     levels = {name: outcome_table(arm) for name, arm in m.items()}
@@ -127,7 +176,12 @@ def summarize(experiment: Experiment, curves: pd.DataFrame) -> dict:
                          for o in experiment.outcomes},
             "effects": {o: _interval(levels[arm.name][o] - levels[base][o], _rng(experiment, a, 3, OUTCOMES.index(o)))
                         for o in experiment.outcomes},
+            "model": arm.model,
+            "from_step": arm.from_step,
         }
+    groups = group_outcomes(experiment, group_curves, m[base]["minutes"][0]) if group_curves is not None else {}
+    for a, arm in enumerate(experiment.arms):
+        arms[arm.name]["effects_by_group"] = _group_effects(experiment, groups, a, arm.name)
     one = len(experiment.seeds) < 2
     return {
         "experiment": experiment.name,
@@ -140,8 +194,23 @@ def summarize(experiment: Experiment, curves: pd.DataFrame) -> dict:
                   f"{CONFIDENCE:.0%} percentile bootstrap of the mean over seeds ({RESAMPLES} resamples); "
                   "effects are paired by seed (arm minus baseline)"),
         "minutes": [_num(v) for v in m[base]["minutes"][0]],
+        "notes": list(experiment.notes) + _identical_arms(experiment),
         "arms": arms,
     }
+
+
+def _identical_arms(experiment: Experiment) -> list[str]:
+    """A note for each arm that runs exactly the baseline's scenario and model (its effects are all 0)."""
+    base = experiment.baseline
+    key = lambda a: (a.scenario, a.model, a.model_p)  # noqa: E731
+    return [f"arm {a.name!r} runs exactly the baseline's scenario: its effects are 0 by construction"
+            for a in experiment.arms[1:] if key(a) == key(base)]
+
+
+def group_effect_rows(report: dict) -> list[tuple]:
+    """(arm, dimension, grp, group_name, outcome, mean, ci_low, ci_high, n) rows for the ``group_effects`` table."""
+    return [(arm, e["dimension"], e["group"], e["group_name"], e["outcome"], e["mean"], e["ci_low"], e["ci_high"], e["n"])
+            for arm, body in report["arms"].items() for e in body["effects_by_group"]]
 
 
 def effect_rows(report: dict) -> list[tuple]:

@@ -31,7 +31,11 @@ CREATE TABLE IF NOT EXISTS runs (arm VARCHAR, seed BIGINT, steps INTEGER, agents
     {', '.join(f'{o} DOUBLE' for o in OUTCOMES)}, PRIMARY KEY (arm, seed));
 CREATE TABLE IF NOT EXISTS curves (arm VARCHAR, seed BIGINT, step INTEGER, minutes DOUBLE, aware DOUBLE,
     emotion_density DOUBLE, positive DOUBLE);
+CREATE TABLE IF NOT EXISTS group_curves (arm VARCHAR, seed BIGINT, dimension VARCHAR, grp INTEGER, agents BIGINT,
+    step INTEGER, aware DOUBLE, emotion_density DOUBLE, positive DOUBLE);
 CREATE TABLE IF NOT EXISTS effects (arm VARCHAR, outcome VARCHAR, mean DOUBLE, ci_low DOUBLE, ci_high DOUBLE, n INTEGER);
+CREATE TABLE IF NOT EXISTS group_effects (arm VARCHAR, dimension VARCHAR, grp INTEGER, group_name VARCHAR,
+    outcome VARCHAR, mean DOUBLE, ci_low DOUBLE, ci_high DOUBLE, n INTEGER);
 """
 
 
@@ -81,20 +85,32 @@ def _prepare(path: Path, experiment: Experiment, resume: bool, force: bool) -> t
     return set(), held if done else None
 
 
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: dict) -> None:
+    con.register("batch", pd.DataFrame(frame))
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM batch")
+    con.unregister("batch")
+
+
 def _write(con: duckdb.DuckDBPyConnection, runs: list[ArmRun]) -> None:
-    """One seed's runs and curves in one transaction: a run is in the file whole or not at all."""
+    """One seed's runs, curves and group curves in one transaction: a run is in the file whole or not at all."""
     con.execute("BEGIN TRANSACTION")
     try:
         for r in runs:
             values = E.outcomes(r.minutes, r.aware, r.emotion_density, r.positive)
             con.execute(f"INSERT INTO runs VALUES (?, ?, ?, ?, ?, {', '.join('?' * len(OUTCOMES))})",
                         [r.arm, r.seed, len(r.aware), r.agents, r.seconds, *(values[o] for o in OUTCOMES)])
-            frame = {"arm": [r.arm] * len(r.aware), "seed": np.full(len(r.aware), r.seed),
-                     "step": np.arange(len(r.aware), dtype=np.int32), "minutes": r.minutes, "aware": r.aware,
-                     "emotion_density": r.emotion_density, "positive": r.positive}
-            con.register("batch", pd.DataFrame(frame))
-            con.execute("INSERT INTO curves SELECT arm, seed, step, minutes, aware, emotion_density, positive FROM batch")
-            con.unregister("batch")
+            steps = len(r.aware)
+            _insert(con, "curves", {"arm": [r.arm] * steps, "seed": np.full(steps, r.seed),
+                                    "step": np.arange(steps, dtype=np.int32), "minutes": r.minutes, "aware": r.aware,
+                                    "emotion_density": r.emotion_density, "positive": r.positive})
+            groups = len(r.group_code)
+            _insert(con, "group_curves", {
+                "arm": [r.arm] * (steps * groups), "seed": np.full(steps * groups, r.seed),
+                "dimension": np.tile(np.array(r.group_dimension, dtype=object), steps),
+                "grp": np.tile(r.group_code, steps).astype(np.int32), "agents": np.tile(r.group_agents, steps),
+                "step": np.repeat(np.arange(steps, dtype=np.int32), groups),
+                "aware": r.group_aware.ravel(), "emotion_density": r.group_emotion_density.ravel(),
+                "positive": r.group_positive.ravel()})
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -107,6 +123,14 @@ def _start(con: duckdb.DuckDBPyConnection, experiment: Experiment) -> None:
         rows = {"kind": "experiment", "name": experiment.name, "fingerprint": experiment.fingerprint(),
                 "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}
         con.executemany("INSERT INTO meta VALUES (?, ?)", list(rows.items()))
+
+
+def _task(experiment: Experiment, seed: int, done: set) -> tuple:
+    """The arms of ``seed`` still to run, with the baseline first whenever one of them branches from it."""
+    todo = tuple(a for a in experiment.arms if (a.name, seed) not in done)
+    if any(a.from_step for a in todo) and todo[0] is not experiment.baseline:
+        todo = (experiment.baseline, *todo)
+    return todo, seed
 
 
 def run_experiment(experiment: Experiment, out_dir: str | Path, workers: int = 1, backend: str = "local", resume: bool = False,
@@ -126,10 +150,9 @@ def run_experiment(experiment: Experiment, out_dir: str | Path, workers: int = 1
         done, replaced = _prepare(path, experiment, resume, force)
         if replaced and on_replace:
             on_replace(f"replacing {path}: it held {replaced}")
-        tasks = [(tuple(a for a in experiment.arms if (a.name, seed) not in done), seed) for seed in experiment.seeds]
-        tasks = [t for t in tasks if t[0]]
+        tasks = [t for t in (_task(experiment, seed, done) for seed in experiment.seeds) if t[0]]
         total = len(experiment.arms) * len(experiment.seeds)
-        finished = total - sum(len(arms) for arms, _ in tasks)
+        finished = sum((a.name, seed) in done for a in experiment.arms for seed in experiment.seeds)
         with task_results(tasks, workers, backend, text) as results:
             con = connect(path, read_only=False, hint=HINT)  # opened after the workers have started
             try:
@@ -137,15 +160,18 @@ def run_experiment(experiment: Experiment, out_dir: str | Path, workers: int = 1
                 if progress:
                     progress(finished, total)
                 for runs in results:
+                    runs = [r for r in runs if (r.arm, r.seed) not in done]  # a baseline rerun for its branches
                     _write(con, runs)
                     finished += len(runs)
                     if progress:
                         progress(finished, total)
-                curves = con.execute("SELECT * FROM curves").df()
-                report = E.summarize(experiment, curves)
+                report = E.summarize(experiment, con.execute("SELECT * FROM curves").df(),
+                                     con.execute("SELECT * FROM group_curves").df())
                 con.execute("BEGIN TRANSACTION")
-                con.execute("DELETE FROM effects")
-                con.executemany("INSERT INTO effects VALUES (?, ?, ?, ?, ?, ?)", E.effect_rows(report))
+                for table, rows in (("effects", E.effect_rows(report)), ("group_effects", E.group_effect_rows(report))):
+                    con.execute(f"DELETE FROM {table}")
+                    if rows:
+                        con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
                 con.execute("COMMIT")
             finally:
                 con.close()

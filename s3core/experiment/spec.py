@@ -2,8 +2,12 @@
 
 An experiment TOML names its scenario (relative to the experiment file), the number of seeds
 and the arms. Each arm removes interventions by name, adds intervention tables written as in
-scenarios, and changes parameter groups (``[arms.policy]``, ...). Every arm is checked here,
-once, so a run never fails half-way on a bad arm; errors name the file and the key.
+scenarios, and changes parameter groups (``[arms.policy]``, ...). An arm can branch from the
+baseline mid-run (``from_step = t``: it continues from the baseline's state before step t, with
+its changes from then on), and can swap the S3 agent model for a classical diffusion model
+(``model = "independent_cascade"`` or ``"linear_threshold"``, on the platform those assume:
+``classical.classical_scenario``). Every arm is checked here, once, so a run never fails
+half-way on a bad arm; errors name the file and the key.
 """
 from __future__ import annotations
 
@@ -15,13 +19,15 @@ from typing import Any
 
 from .. import params as P
 from .. import scenario as S
+from ..classical import classical_scenario
 from ..interventions import Boost, Intervention, Moderation, SeedPost
 
 OUTCOMES = ("final_reach", "half_reach_minutes", "peak_emotion", "peak_emotion_minutes", "trough_positive",
             "trough_minutes", "final_positive")
 MAX_SEEDS = 10_000
 _TOP_KEYS = ("name", "description", "scenario", "seeds", "first_seed", "steps", "outcomes", "arms")
-_ARM_KEYS = ("name", "description", "add", "remove", *P.PARAM_GROUPS)
+_ARM_KEYS = ("name", "description", "add", "remove", "from_step", "model", *P.PARAM_GROUPS)
+MODELS = ("agents", "independent_cascade", "linear_threshold")
 IMPLICIT_BASELINE = "baseline"
 
 
@@ -37,6 +43,9 @@ class Arm:
     scenario: S.Scenario
     changes: tuple[str, ...] = ()
     description: str = ""
+    from_step: int = 0          # > 0: continue from the baseline's snapshot before this step
+    model: str = "agents"       # one of MODELS: the S3 agent model or a classical diffusion baseline
+    model_p: float = 0.1        # independent cascade's activation chance per newly active followee
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,8 @@ class Experiment:
     def fingerprint(self) -> str:
         """What a stored run depends on (arms' scenarios and steps, not the seed count), to check a resume."""
         return json.dumps({"steps": self.steps,
-                           "arms": {a.name: S.dumps(a.scenario.replace(seed=0)) for a in self.arms}}, sort_keys=True)
+                           "arms": {a.name: [S.dumps(a.scenario.replace(seed=0)), a.from_step, a.model, a.model_p]
+                                    for a in self.arms}}, sort_keys=True)
 
 
 def intervention_names(interventions: tuple[Intervention, ...]) -> dict[str, list[int]]:
@@ -162,11 +172,42 @@ def _arm(origin: str, i: int, table: Any, base: S.Scenario, steps: int) -> Arm:
             except S.ScenarioError as exc:
                 raise _fail(origin, str(exc)) from None
             changes.extend(f"{group}.{k} = {v!r}" for k, v in table[group].items())
+    model, model_p = _model(origin, where, table.get("model", "agents"))
+    if model != "agents":
+        changes.append(f"model {model}" + (f" (p = {model_p})" if model == "independent_cascade" else ""))
     try:
         scenario = base.replace(steps=steps, interventions=kept + tuple(added), **groups)
+        if model != "agents":
+            scenario = classical_scenario(scenario)
     except S.ScenarioError as exc:
         raise _fail(origin, f"{where} ({name!r}): {exc}") from None
-    return Arm(name, scenario, tuple(changes), _text(origin, f"{where}.description", table.get("description", "")))
+    from_step = 0
+    if "from_step" in table:
+        from_step = _whole(origin, f"{where}.from_step", table["from_step"], 1, steps - 1)
+        early = [f"add {item.kind} at step {item.step}" for item in added if item.step < from_step]
+        early += [f"remove {ref}" for ref in remove if any(base.interventions[k].step < from_step for k in names[ref])]
+        if early:
+            raise _fail(origin, f"{where}.from_step = {from_step}: the arm branches from the baseline at that step, "
+                                f"so its changes must start there or later; {early[0]} starts before it")
+        changes.append(f"from step {from_step}")
+    return Arm(name, scenario, tuple(changes), _text(origin, f"{where}.description", table.get("description", "")),
+               from_step=from_step, model=model, model_p=model_p)
+
+
+def _model(origin: str, where: str, value: Any) -> tuple[str, float]:
+    """``model = "linear_threshold"`` or ``model = { kind = "independent_cascade", p = 0.05 }``."""
+    table = {"kind": value} if isinstance(value, str) else value
+    if not isinstance(table, dict) or table.get("kind") not in MODELS:
+        raise _fail(origin, f"{where}.model = {value!r}: expected one of {', '.join(MODELS)} "
+                            '(or { kind = "independent_cascade", p = 0.1 })')
+    extra = sorted(set(table) - {"kind", "p"}) or (["p"] if "p" in table and table["kind"] != "independent_cascade" else [])
+    if extra:
+        raise _fail(origin, f"{where}.model: unknown key {extra[0]!r} for {table['kind']} "
+                            "(only independent_cascade takes p)")
+    p = table.get("p", 0.1)
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+        raise _fail(origin, f"{where}.model.p = {p!r}: expected a chance in [0, 1]")
+    return table["kind"], float(p)
 
 
 def from_dict(data: dict, base_dir: str | Path = ".", origin: str = "experiment") -> Experiment:
@@ -202,6 +243,9 @@ def from_dict(data: dict, base_dir: str | Path = ".", origin: str = "experiment"
         arms.insert(0, arms.pop(seen[IMPLICIT_BASELINE]))
     elif len(arms) < 2:
         arms.insert(0, _arm(origin, len(arms), {"name": IMPLICIT_BASELINE}, base, steps))
+    if arms[0].from_step:
+        raise _fail(origin, f"arms[{seen.get(arms[0].name, 0)}] ({arms[0].name!r}) is the baseline, which other arms "
+                            "branch from; it cannot have from_step")
     late = S.after_last_step(base.replace(steps=steps))
     notes = (f"steps = {steps} leaves out {', '.join(late)} of the scenario (after the last step)",) if late else ()
     return Experiment(name=name, description=_text(origin, "description", data.get("description", "")),
