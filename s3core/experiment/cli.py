@@ -19,6 +19,8 @@ def add_command(sub) -> None:
     p.add_argument("--resume", action="store_true", help="keep the finished runs in --out and run only the others")
     p.add_argument("--force", action="store_true", help="replace the runs already in --out (says so on stderr)")
     p.add_argument("--json", action="store_true", help="print one JSON object: curves, bands and effects per arm")
+    p.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report (charts, effects "
+                                                      "with intervals, parameters, provenance; opens offline)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
@@ -60,6 +62,11 @@ def command(args) -> int:
     report = runner.run_experiment(experiment, args.out, workers=args.workers, backend=args.backend, resume=args.resume, force=args.force,
                                    progress=None if args.quiet else runner.stderr_progress,
                                    on_replace=lambda line: print(line, file=sys.stderr))
+    if args.report:
+        from .report import write_report
+
+        path = write_report(report, experiment, args.report)
+        print(f"report: {path}", file=sys.stderr)
     if args.json:
         print(json.dumps(report))
     else:

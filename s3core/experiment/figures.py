@@ -38,7 +38,7 @@ def _hours(report: dict) -> np.ndarray:
 def _band(fig: go.Figure, x: np.ndarray, band: dict, name: str, color: str) -> None:
     """A mean line with its interval as a shaded area (hidden from the legend)."""
     low, high = (np.array([np.nan if v is None else v for v in band[k]], dtype=float) for k in ("low", "high"))
-    fig.add_scatter(x=np.r_[x, x[::-1]], y=np.r_[high, low[::-1]], fill="toself", fillcolor=fade(color, 0.2),
+    fig.add_scatter(x=np.r_[x, x[::-1]], y=np.r_[high, low[::-1]], fill="toself", fillcolor=fade(color, 0.2), mode="lines",
                     line={"width": 0}, hoverinfo="skip", showlegend=False, name=f"{name} 95% band")
     fig.add_scatter(x=x, y=band["mean"], name=name, mode="lines", line={"color": color, "width": 2})
 
