@@ -99,6 +99,11 @@ class Simulation:
                 users = users if users is not None else {u: i for i, u in enumerate(self.network.user_ids.astype(str))}
                 if item.author not in users:
                     raise ValueError(f"seed post {item.name or item.text[:20]!r} names author {item.author!r}, who is not in the network")
+            if isinstance(item, iv.Boost) and item.audience.kind == "users":
+                users = users if users is not None else {u: i for i, u in enumerate(self.network.user_ids.astype(str))}
+                missing = [u for u in item.audience.users if u not in users]
+                if missing:
+                    raise ValueError(f"boost at step {item.step} lists audience user {missing[0]!r}, who is not in the network")
 
     # -- texts -----------------------------------------------------------------------------
     def _texts_changed(self) -> None:
@@ -240,7 +245,8 @@ class Simulation:
         for index, boost in iv.active_boosts(self.scenario.interventions, t):
             target = self.resolve_posts(boost.post) if boost.post is not None else np.zeros(0, np.int64)
             key = self._intervention_keys[index]
-            parts.append(feeds.from_boost(boost, key, target, self.posts, self.population, t, p, self.random))
+            parts.append(feeds.from_boost(boost, key, target, self.posts, self.population, t, p, self.random,
+                                          self.network.user_ids))
         return feeds.Exposures.concat(parts)
 
     def _delay_scale(self) -> np.ndarray | None:

@@ -169,11 +169,20 @@ def from_recommender(
     return _pick_by_popularity(posts, candidates, viewer, pick, step, params.recommend_half_life)
 
 
-def audience_mask(audience: Audience, population: Population, random: KeyedRandom, boost_key: int) -> np.ndarray:
-    """Boolean mask of agents an intervention reaches; a random-fraction audience is fixed per boost."""
+def audience_mask(audience: Audience, population: Population, random: KeyedRandom, boost_key: int,
+                  user_ids: np.ndarray | None = None) -> np.ndarray:
+    """Boolean mask of agents an intervention reaches; a random-fraction audience is fixed per boost.
+
+    A 'users' audience needs the network's ``user_ids`` (aligned with the agents); listed ids
+    that are not in it reach nobody (``sources.check_authors`` refuses them when a scenario loads).
+    """
     n = population.size
     if audience.kind == "everyone":
         return np.ones(n, dtype=bool)
+    if audience.kind == "users":
+        if user_ids is None:
+            raise ValueError("a 'users' audience needs the network's user_ids to find its agents")
+        return np.isin(np.asarray(user_ids).astype(str), np.asarray(audience.users, dtype=str))
     if audience.kind == "fraction":
         mask = np.zeros(n, dtype=bool)
         mask[random.stream(Purpose.BOOST_AUDIENCE, -1, boost_key).subset(n, audience.fraction)] = True
@@ -197,12 +206,13 @@ def most_popular(posts: PostStore, candidates: np.ndarray, pool: int) -> np.ndar
 
 def from_boost(
     boost: Boost, boost_key: int, target_posts: np.ndarray, posts: PostStore, population: Population,
-    step: int, params: PlatformParams, random: KeyedRandom,
+    step: int, params: PlatformParams, random: KeyedRandom, user_ids: np.ndarray | None = None,
 ) -> Exposures:
     """Push a post (or its most popular forwards), or popular posts of a stance, to the boost's audience.
 
     Each audience member sees it with the boost's strength; draws are keyed by the boost's
-    identity (``boost_key``), the agent and the step.
+    identity (``boost_key``), the agent and the step. ``user_ids`` (the network's) finds the
+    agents of a 'users' audience.
     """
     if boost.stance is not None:
         target_posts = recent_candidates(posts, step, params.recommend_window, params.recommend_pool, int(boost.stance))
@@ -211,5 +221,5 @@ def from_boost(
         return Exposures.concat([])
     target_posts = most_popular(posts, target_posts, params.recommend_pool)
     reached = random.stream(Purpose.BOOST_REACH, step, boost_key).subset(population.size, boost.strength)
-    viewer = reached[audience_mask(boost.audience, population, random, boost_key)[reached]]
+    viewer = reached[audience_mask(boost.audience, population, random, boost_key, user_ids)[reached]]
     return _pick_by_popularity(posts, target_posts, viewer, random.stream(Purpose.BOOST_PICK, step, boost_key))

@@ -5,13 +5,18 @@ from dataclasses import dataclass, field
 
 from .types import Attitude, Emotion, Gender, Occupation, UserCategory
 
-AUDIENCE_KINDS = ("everyone", "fraction", "group", "category")
+AUDIENCE_KINDS = ("everyone", "fraction", "group", "category", "users")
 MODERATION_ACTIONS = ("remove", "downrank", "label")
 
 
 @dataclass(frozen=True)
 class Audience:
-    """Who an intervention reaches: everyone, a random fraction, a demographic group or a user category."""
+    """Who an intervention reaches: everyone, a random fraction, a demographic group, a user category or listed users.
+
+    ``users`` (kind 'users') holds user ids of the network. It is left out of ``repr``, which keys
+    a boost's draws (``content_keys``): a listed user gets the same draws whoever else is listed,
+    so arms that target different users stay paired, and other audiences keep the keys they had.
+    """
 
     kind: str = "everyone"
     fraction: float = 1.0
@@ -20,10 +25,15 @@ class Audience:
     age_min: int = 0
     age_max: int = 120
     category: UserCategory | None = None
+    users: tuple[str, ...] = field(default=(), repr=False)
 
     def __post_init__(self):
         if self.kind not in AUDIENCE_KINDS:
             raise ValueError(f"audience kind {self.kind!r}: must be one of {', '.join(AUDIENCE_KINDS)}")
+        if not isinstance(self.users, tuple) or not all(isinstance(u, str) and u.strip() for u in self.users):
+            raise ValueError(f"audience users {self.users!r}: must be a tuple of user ids (non-empty text)")
+        if (self.kind == "users") != bool(self.users):
+            raise ValueError("an audience of kind 'users' lists one or more users, and only that kind lists users")
         if not 0.0 <= self.fraction <= 1.0:
             raise ValueError(f"audience fraction {self.fraction}: must lie in [0, 1]")
         if self.age_min > self.age_max:

@@ -120,7 +120,7 @@ class Scenario:
 
 
 _AUDIENCE_KEYS = {"everyone": (), "fraction": ("fraction",), "group": ("gender", "occupation", "age_min", "age_max"),
-                  "category": ("category",)}
+                  "category": ("category",), "users": ("users",)}
 
 
 def check_interventions(interventions: tuple[Intervention, ...]) -> None:
@@ -210,6 +210,8 @@ def _build(cls, where: str, table: Any):
             value = _enum(where, key, value)
         elif key == "audience":
             value = _build(Audience, f"{where}.audience", value)
+        elif key == "users" and cls is Audience:
+            value = _user_ids(f"{where}.users", value)
         else:
             default = known[key].default
             expected = type(default) if default is not dataclasses.MISSING else _REQUIRED_TYPES.get(key)
@@ -233,6 +235,26 @@ def _build(cls, where: str, table: Any):
     return obj
 
 
+def _user_ids(where: str, value: Any) -> tuple[str, ...]:
+    """A list of user ids (text, or whole numbers) as canonical ids; an empty list or a repeated user is refused."""
+    from .loaders.ids import IdError, canonical_id
+
+    if not isinstance(value, list) or not value:
+        raise ScenarioError(f"{where} = {value!r}: expected a non-empty list of user ids, e.g. users = [\"1002\", \"1003\"]")
+    ids: dict[str, int] = {}
+    for j, item in enumerate(value):
+        if isinstance(item, bool) or not isinstance(item, (int, str)) or not str(item).strip():
+            raise ScenarioError(f"{where}[{j}] = {item!r}: expected a user id (text in quotes, or a whole number)")
+        try:
+            user = canonical_id(str(item))
+        except IdError as exc:
+            raise ScenarioError(f"{where}[{j}] = {item!r}: {exc.problem}") from None
+        if user in ids:
+            raise ScenarioError(f"{where}[{j}] = {item!r}: already listed as {where}[{ids[user]}]; list each user once")
+        ids[user] = j
+    return tuple(ids)
+
+
 _INTERVENTION_KINDS = {"seed": SeedPost, "boost": Boost, "moderation": Moderation}
 _REQUIRED_TYPES = {"step": int, "text": str}
 
@@ -253,6 +275,9 @@ def _intervention(where: str, table: dict, steps: int) -> Intervention:
         every = tuple(k for keys in _AUDIENCE_KEYS.values() for k in keys)
         _ignored_keys(f"{where}.audience", audience, _AUDIENCE_KEYS.get(kind_of, every), every,
                       f"kind = {kind_of!r}", Audience())
+        if kind_of == "users" and "users" not in audience:
+            raise ScenarioError(f"{where}.audience.users is missing: kind = 'users' needs users = [\"ID\", ...], "
+                                "user ids of the network")
     if isinstance(table.get("author"), str):
         from .loaders.ids import IdError, canonical_id
 

@@ -50,14 +50,20 @@ def load_network(scenario: Scenario, rng: np.random.Generator) -> Network:
 
 
 def check_authors(scenario: Scenario, network: Network) -> None:
-    """Every seed post's author must be a user of the loaded network; the error names the key."""
+    """Every seed post's author and every user a boost's audience lists must be a user of the loaded
+    network; the error names the key."""
     users = None
     for i, item in enumerate(scenario.interventions):
         author = getattr(item, "author", None)
-        if author is None:
+        audience = getattr(item, "audience", None)
+        listed = audience.users if audience is not None else ()
+        named = ([(f"interventions[{i}].author", author)] if author is not None else []) + \
+            [(f"interventions[{i}].audience.users[{j}]", user) for j, user in enumerate(listed)]
+        if not named:
             continue
         users = users if users is not None else set(network.user_ids.astype(str))
-        if author not in users:
-            shown = ", ".join(repr(u) for u in network.user_ids[:3])
-            raise ScenarioError(f"{scenario.origin or 'scenario'}: interventions[{i}].author = {author!r}: no such user in the network "
-                                f"({network.n_users:,} users, e.g. {shown}); use a user id from the network's files")
+        for key, user in named:
+            if user not in users:
+                shown = ", ".join(repr(u) for u in network.user_ids[:3])
+                raise ScenarioError(f"{scenario.origin or 'scenario'}: {key} = {user!r}: no such user in the network "
+                                    f"({network.n_users:,} users, e.g. {shown}); use a user id from the network's files")
