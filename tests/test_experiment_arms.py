@@ -82,8 +82,8 @@ def test_effects_by_group_are_zero_for_an_identical_arm_and_cover_every_dimensio
 
 @pytest.mark.parametrize("arms, message", [
     ('[[arms]]\nname = "b"\nfrom_step = 6\nadd = [{ kind = "moderation", step = 3, action = "remove", post = "event" }]',
-     r"arms\[0\]\.from_step = 6: .* add moderation at step 3 starts before it"),
-    ('[[arms]]\nname = "b"\nfrom_step = 3\nremove = ["boost:event"]', r"arms\[0\]\.from_step = 3: .* remove boost:event"),
+     r"arms\[0\]\.from_step = 6: .* before step 6 .* the baseline's \('baseline'\); it has Moderation\(step=3"),
+    ('[[arms]]\nname = "b"\nfrom_step = 3\nremove = ["boost:event"]', r"arms\[0\]\.from_step = 3: .* the baseline has Boost\(step=2"),
     ('[[arms]]\nname = "b"\nfrom_step = 12', r"arms\[0\]\.from_step = 12: expected a whole number in \[1, 11\]"),
     ('[[arms]]\nname = "baseline"\nfrom_step = 2\n[[arms]]\nname = "x"', r"is the baseline, .* cannot have from_step"),
     ('[[arms]]\nname = "b"\nmodel = "sir"', r"arms\[0\]\.model = 'sir': expected one of agents, independent_cascade"),
@@ -93,3 +93,23 @@ def test_effects_by_group_are_zero_for_an_identical_arm_and_cover_every_dimensio
 def test_bad_branches_and_models_are_refused_naming_file_and_key(tmp_path, arms, message):
     with pytest.raises(spec.ExperimentError, match=r"exp\.toml: .*" + message):
         spec.load(write(tmp_path, arms))
+
+
+def test_peaks_and_troughs_are_looked_for_from_outcomes_from_step_on():
+    from s3core.experiment import effects as E
+
+    minutes = np.arange(1, 9) * 10.0
+    aware = np.full(8, 0.5)
+    density = np.array([0.9, 0.5, 0.4, 0.3, 0.6, 0.4, 0.3, 0.2])  # the highest at the start, a later peak at step 4
+    positive = np.array([0.1, 0.5, 0.6, 0.7, 0.4, 0.5, 0.6, 0.6])
+    whole, late = E.outcomes(minutes, aware, density, positive), E.outcomes(minutes, aware, density, positive, 3)
+    assert (whole["peak_emotion"], whole["peak_emotion_minutes"], whole["trough_minutes"]) == (0.9, 10.0, 10.0)
+    assert (late["peak_emotion"], late["peak_emotion_minutes"]) == (0.6, 50.0)
+    assert (late["trough_positive"], late["trough_minutes"]) == (0.4, 50.0)
+    assert late["final_reach"] == whole["final_reach"] == 0.5
+
+
+def test_outcomes_from_step_must_lie_inside_the_run(tmp_path):
+    with pytest.raises(spec.ExperimentError, match=r"exp\.toml: outcomes_from_step = 12: expected a whole number in \[0, 11\]"):
+        spec.load(write(tmp_path, "", extra="outcomes_from_step = 12"))
+    assert spec.load(write(tmp_path, "", extra="outcomes_from_step = 5")).outcomes_from_step == 5

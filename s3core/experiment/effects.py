@@ -22,19 +22,22 @@ MIN_AWARE = 0.01  # peaks and troughs only count steps with this share of agents
 _BATCH = 500  # resamples held in memory at once
 
 
-def outcomes(minutes: np.ndarray, aware: np.ndarray, emotion_density: np.ndarray, positive: np.ndarray) -> dict:
+def outcomes(minutes: np.ndarray, aware: np.ndarray, emotion_density: np.ndarray, positive: np.ndarray,
+             from_step: int = 0) -> dict:
     """Summary outcomes of one run's curves; NaN where a run has none (nobody aware).
 
     final_reach: share aware at the last step; half_reach_minutes: first time half of it is
     reached; peak_emotion(_minutes): highest emotion density and when; trough_positive
     (trough_minutes): lowest positive share, and when; final_positive: positive share of the
     aware at the last step. Peaks and troughs are taken over the steps
-    with at least ``MIN_AWARE`` of agents aware (over the steps with anyone aware if none has).
+    with at least ``MIN_AWARE`` of agents aware (over the steps with anyone aware if none has),
+    from ``from_step`` on: an intervention at step t cannot move a peak that comes before it.
     """
     final = float(aware[-1])
     half = float(minutes[int(np.argmax(aware >= final / 2))]) if final > 0 else np.nan
-    seen = np.flatnonzero(aware >= MIN_AWARE)
-    seen = seen if len(seen) else np.flatnonzero(aware > 0)
+    window = np.arange(len(aware)) >= from_step
+    seen = np.flatnonzero(window & (aware >= MIN_AWARE))
+    seen = seen if len(seen) else np.flatnonzero(window & (aware > 0))
     if not len(seen):
         return {"final_reach": final, **{o: np.nan for o in OUTCOMES if o != "final_reach"}}
     peak = int(seen[np.argmax(emotion_density[seen])])
@@ -105,9 +108,9 @@ def matrices(experiment: Experiment, curves: pd.DataFrame) -> dict[str, dict[str
     return out
 
 
-def outcome_table(m: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Every outcome of every seed of one arm's matrices."""
-    per_seed = [outcomes(m["minutes"][i], m["aware"][i], m["emotion_density"][i], m["positive"][i])
+def outcome_table(m: dict[str, np.ndarray], from_step: int = 0) -> dict[str, np.ndarray]:
+    """Every outcome of every seed of one arm's matrices (peaks and troughs from ``from_step`` on)."""
+    per_seed = [outcomes(m["minutes"][i], m["aware"][i], m["emotion_density"][i], m["positive"][i], from_step)
                 for i in range(len(m["aware"]))]
     return {o: np.array([row[o] for row in per_seed], dtype=np.float64) for o in OUTCOMES}
 
@@ -133,7 +136,8 @@ def group_outcomes(experiment: Experiment, group_curves: pd.DataFrame, minutes: 
             if len(mine) != n * steps:
                 break
             cols = {c: mine[c].to_numpy(np.float64).reshape(n, steps) for c in CURVES}
-            per_arm[arm.name] = outcome_table({**cols, "minutes": np.broadcast_to(minutes, (n, steps))})
+            per_arm[arm.name] = outcome_table({**cols, "minutes": np.broadcast_to(minutes, (n, steps))},
+                                              experiment.outcomes_from_step)
         else:
             sizes = g[g["step"] == 0].groupby("seed")["agents"].first()  # a group's size can differ by seed
             out[(str(dimension), int(grp))] = {"agents": int(round(sizes.mean())), "arms": per_arm}
@@ -163,7 +167,7 @@ def summarize(experiment: Experiment, curves: pd.DataFrame, group_curves: pd.Dat
     """
     m = matrices(experiment, curves)
     base = experiment.baseline.name
-    levels = {name: outcome_table(arm) for name, arm in m.items()}
+    levels = {name: outcome_table(arm, experiment.outcomes_from_step) for name, arm in m.items()}
     arms = {}
     for a, arm in enumerate(experiment.arms):
         mine, theirs = m[arm.name], m[base]
@@ -189,6 +193,7 @@ def summarize(experiment: Experiment, curves: pd.DataFrame, group_curves: pd.Dat
         "seeds": len(experiment.seeds),
         "first_seed": experiment.seeds[0],
         "steps": experiment.steps,
+        "outcomes_from_step": experiment.outcomes_from_step,
         "baseline": base,
         "bands": ("none: fewer than 2 seeds, so bands and intervals equal the mean" if one else
                   f"{CONFIDENCE:.0%} percentile bootstrap of the mean over seeds ({RESAMPLES} resamples); "

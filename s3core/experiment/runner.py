@@ -91,12 +91,12 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: dict) -> None:
     con.unregister("batch")
 
 
-def _write(con: duckdb.DuckDBPyConnection, runs: list[ArmRun]) -> None:
+def _write(con: duckdb.DuckDBPyConnection, runs: list[ArmRun], from_step: int) -> None:
     """One seed's runs, curves and group curves in one transaction: a run is in the file whole or not at all."""
     con.execute("BEGIN TRANSACTION")
     try:
         for r in runs:
-            values = E.outcomes(r.minutes, r.aware, r.emotion_density, r.positive)
+            values = E.outcomes(r.minutes, r.aware, r.emotion_density, r.positive, from_step)
             con.execute(f"INSERT INTO runs VALUES (?, ?, ?, ?, ?, {', '.join('?' * len(OUTCOMES))})",
                         [r.arm, r.seed, len(r.aware), r.agents, r.seconds, *(values[o] for o in OUTCOMES)])
             steps = len(r.aware)
@@ -161,7 +161,7 @@ def run_experiment(experiment: Experiment, out_dir: str | Path, workers: int = 1
                     progress(finished, total)
                 for runs in results:
                     runs = [r for r in runs if (r.arm, r.seed) not in done]  # a baseline rerun for its branches
-                    _write(con, runs)
+                    _write(con, runs, experiment.outcomes_from_step)
                     finished += len(runs)
                     if progress:
                         progress(finished, total)

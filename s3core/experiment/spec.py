@@ -25,7 +25,7 @@ from ..interventions import Boost, Intervention, Moderation, SeedPost
 OUTCOMES = ("final_reach", "half_reach_minutes", "peak_emotion", "peak_emotion_minutes", "trough_positive",
             "trough_minutes", "final_positive")
 MAX_SEEDS = 10_000
-_TOP_KEYS = ("name", "description", "scenario", "seeds", "first_seed", "steps", "outcomes", "arms")
+_TOP_KEYS = ("name", "description", "scenario", "seeds", "first_seed", "steps", "outcomes", "outcomes_from_step", "arms")
 _ARM_KEYS = ("name", "description", "add", "remove", "from_step", "model", *P.PARAM_GROUPS)
 MODELS = ("agents", "independent_cascade", "linear_threshold")
 IMPLICIT_BASELINE = "baseline"
@@ -61,6 +61,7 @@ class Experiment:
     arms: tuple[Arm, ...]
     origin: str = ""
     notes: tuple[str, ...] = ()  # warnings to show, e.g. interventions left out by ``steps``
+    outcomes_from_step: int = 0  # peaks and troughs are looked for from this step on
 
     @property
     def baseline(self) -> Arm:
@@ -68,7 +69,7 @@ class Experiment:
 
     def fingerprint(self) -> str:
         """What a stored run depends on (arms' scenarios and steps, not the seed count), to check a resume."""
-        return json.dumps({"steps": self.steps,
+        return json.dumps({"steps": self.steps, "outcomes_from_step": self.outcomes_from_step,
                            "arms": {a.name: [S.dumps(a.scenario.replace(seed=0)), a.from_step, a.model, a.model_p]
                                     for a in self.arms}}, sort_keys=True)
 
@@ -184,14 +185,22 @@ def _arm(origin: str, i: int, table: Any, base: S.Scenario, steps: int) -> Arm:
     from_step = 0
     if "from_step" in table:
         from_step = _whole(origin, f"{where}.from_step", table["from_step"], 1, steps - 1)
-        early = [f"add {item.kind} at step {item.step}" for item in added if item.step < from_step]
-        early += [f"remove {ref}" for ref in remove if any(base.interventions[k].step < from_step for k in names[ref])]
-        if early:
-            raise _fail(origin, f"{where}.from_step = {from_step}: the arm branches from the baseline at that step, "
-                                f"so its changes must start there or later; {early[0]} starts before it")
         changes.append(f"from step {from_step}")
     return Arm(name, scenario, tuple(changes), _text(origin, f"{where}.description", table.get("description", "")),
                from_step=from_step, model=model, model_p=model_p)
+
+
+def _check_branch(origin: str, where: str, arm: Arm, baseline: Arm) -> None:
+    """A branch shares the baseline's history, so before its step its schedule must be the baseline's."""
+    t = arm.from_step
+    if not t:
+        return
+    mine, theirs = ([repr(item) for item in a.scenario.interventions if item.step < t] for a in (arm, baseline))
+    if sorted(mine) != sorted(theirs):
+        odd = next((x for x in mine if x not in theirs), None)
+        what = (f"it has {odd}" if odd else f"the baseline has {next(x for x in theirs if x not in mine)}")
+        raise _fail(origin, f"{where}.from_step = {t}: a branch continues the baseline's run, so before step {t} its "
+                            f"interventions must be the baseline's ({baseline.name!r}); {what}")
 
 
 def _model(origin: str, where: str, value: Any) -> tuple[str, float]:
@@ -229,6 +238,7 @@ def from_dict(data: dict, base_dir: str | Path = ".", origin: str = "experiment"
     for j, outcome in enumerate(outcomes):
         if outcome not in OUTCOMES:
             raise _fail(origin, f"outcomes[{j}] = {outcome!r}: must be one of {', '.join(OUTCOMES)}")
+    from_step = _whole(origin, "outcomes_from_step", data.get("outcomes_from_step", 0), 0, steps - 1)
     tables = data.get("arms", [])
     if not isinstance(tables, list):
         raise _fail(origin, "arms must be an array of tables: [[arms]]")
@@ -246,12 +256,14 @@ def from_dict(data: dict, base_dir: str | Path = ".", origin: str = "experiment"
     if arms[0].from_step:
         raise _fail(origin, f"arms[{seen.get(arms[0].name, 0)}] ({arms[0].name!r}) is the baseline, which other arms "
                             "branch from; it cannot have from_step")
+    for arm in arms[1:]:
+        _check_branch(origin, f"arms[{seen[arm.name]}]", arm, arms[0])
     late = S.after_last_step(base.replace(steps=steps))
     notes = (f"steps = {steps} leaves out {', '.join(late)} of the scenario (after the last step)",) if late else ()
     return Experiment(name=name, description=_text(origin, "description", data.get("description", "")),
                       scenario_path=ref, seeds=tuple(range(first, first + n_seeds)), steps=steps,
                       outcomes=tuple(o for o in OUTCOMES if o in outcomes), arms=tuple(arms), origin=origin,
-                      notes=notes)
+                      notes=notes, outcomes_from_step=from_step)
 
 
 def load(path: str | Path) -> Experiment:
