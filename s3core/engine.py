@@ -453,6 +453,25 @@ class Simulation:
         self.stance_rules = [(int(s), str(a), float(x)) for s, a, x in zip(arrays["rule_stance"], arrays["rule_action"], arrays["rule_strength"])]
         self.depth_counts = np.array(arrays["depth_counts"], dtype=np.int64)
 
+    def adopt_text_neighbours(self, other: "Simulation") -> None:
+        """Take ``other``'s nearest-pool-text lookups for the texts both runs number alike.
+
+        A lookup depends only on its text, so it holds for the pool texts and for the added
+        texts both runs have in the same order (those of a shared history, as for branches of
+        one run); reusing it saves the repeated searches of many branches from one snapshot.
+        """
+        same = 0
+        for mine, theirs in zip(self.extra_texts, other.extra_texts):
+            if mine != theirs:
+                break
+            same += 1
+        limit = len(self.text.texts) + same
+        for key, found in other._neighbour_cache.items():
+            known = self._neighbour_cache.setdefault(key, {})
+            for text_id, rows in found.items():
+                if text_id < limit:
+                    known.setdefault(text_id, rows)
+
     def snapshot(self) -> Snapshot:
         """A frozen copy of the current state."""
         return Snapshot(self.step_index, {k: np.array(v, copy=True) for k, v in self.state_arrays().items()})
