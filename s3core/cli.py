@@ -36,9 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--datasets", default=None, help="folder of the shared datasets (default: ../shared/datasets)")
     llm_cli.add_cache_command(sub)
     from .experiment import cli as experiment_cli
+    from .experiment.targeting import cli as targeting_cli
     from .validation import cli as validation_cli
 
     experiment_cli.add_command(sub)
+    targeting_cli.add_command(sub)
     validation_cli.add_command(sub)
     validation_cli.add_calibrate_command(sub)
     return parser
@@ -95,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
             from .experiment import cli as experiment_cli
 
             return experiment_cli.command(args)
+        elif args.command == "target":
+            from .experiment.targeting import cli as targeting_cli
+
+            return targeting_cli.command(args)
         elif args.command == "cache":
             return llm_cli.cache_command(args)
         elif args.command in ("validate", "calibrate"):
