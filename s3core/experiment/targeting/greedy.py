@@ -106,7 +106,7 @@ def _loss(current: float, score: float) -> float:
 
 
 class SimulatedObjective:
-    """The mean over fit seeds of one outcome of the run with a target set.
+    """The mean over fit seeds of one outcome of the run with a target set (peaks and troughs from the budget's step).
 
     Each fit seed's baseline is built once and run up to the budget's step; every set then
     continues from that snapshot (``Simulation.branch``) with the same network, population and
@@ -140,7 +140,7 @@ class SimulatedObjective:
             run.adopt_text_neighbours(sim)
             rows = before + [_row(run, run.step()) for _ in range(run.step_index, self.base.steps)]
             sim.adopt_text_neighbours(run)  # the baseline run keeps every branch's lookups for the next
-            values.append(outcomes(*np.array(rows, dtype=np.float64).T)[self.outcome])
+            values.append(outcomes(*np.array(rows, dtype=np.float64).T, from_step=self.budget.step)[self.outcome])
             self.simulations += 1
         values = np.asarray(values)
         return float(np.nan if np.isnan(values).all() else np.nanmean(values))

@@ -98,17 +98,23 @@ def fit(scenario: Scenario, request: Request, text: TextResources,
 
 
 def evaluation(scenario: Scenario, scenario_path: str, request: Request, fitted: dict) -> Experiment:
-    """The paired experiment that judges each strategy's choice against the baseline on the held-out seeds."""
+    """The paired experiment that judges each strategy's choice against the baseline on the held-out seeds.
+
+    Each strategy's arm branches from the baseline at the budget's step (they are the same before
+    it), and peaks and troughs are looked for from that step on, as the greedy objective does.
+    """
     budget, base = request.budget, fitted["base"]
     _, held_out = request.seed_lists(scenario.seed)
     arms = [Arm("baseline", base, ("the scenario without the targeted " +
                                    ("post" if budget.kind == "accounts" else "boost"),))]
     for name in STRATEGIES:
         users = fitted["choices"][name]
-        arms.append(Arm(name, targeted(base, budget, fitted["post"], users), (describe(budget, users),)))
+        arms.append(Arm(name, targeted(base, budget, fitted["post"], users), (describe(budget, users),),
+                        from_step=budget.step))
     return Experiment(name=f"target-{budget.post}-{budget.kind}", description=f"targeting {budget.post!r} "
                       f"({budget.kind}, k = {budget.k})", scenario_path=scenario_path, seeds=held_out,
-                      steps=request.steps, outcomes=OUTCOMES, arms=tuple(arms), origin=scenario_path)
+                      steps=request.steps, outcomes=OUTCOMES, arms=tuple(arms), origin=scenario_path,
+                      outcomes_from_step=budget.step)
 
 
 def run(scenario: Scenario, scenario_path: str, request: Request, out_dir: str | Path, text: TextResources,
@@ -127,7 +133,7 @@ def run(scenario: Scenario, scenario_path: str, request: Request, out_dir: str |
         "scenario": scenario_path, "post": budget.post,
         "budget": {"kind": budget.kind, "k": budget.k, "step": budget.step},
         "objective": request.objective, "direction": "maximize" if request.maximize else "minimize",
-        "steps": request.steps, "fit_seeds": list(fit_seeds), "seeds": list(held_out),
+        "steps": request.steps, "outcomes_from_step": budget.step, "fit_seeds": list(fit_seeds), "seeds": list(held_out),
         "note": (f"degree and PageRank are averaged over the fit seeds' networks and greedy is fitted on seeds "
                  f"{fit_seeds[0]}-{fit_seeds[-1]}; every choice is judged on held-out seeds {held_out[0]}-{held_out[-1]}, "
                  "so greedy's effect is not inflated by selection"),
