@@ -1,5 +1,7 @@
 """Experiment arms beyond add/remove: branches from the baseline's snapshot, classical diffusion
 models on the same graph and seeds, and effects by demographic group and user category."""
+import dataclasses
+
 import duckdb
 import numpy as np
 import pytest
@@ -113,3 +115,27 @@ def test_outcomes_from_step_must_lie_inside_the_run(tmp_path):
     with pytest.raises(spec.ExperimentError, match=r"exp\.toml: outcomes_from_step = 12: expected a whole number in \[0, 11\]"):
         spec.load(write(tmp_path, "", extra="outcomes_from_step = 12"))
     assert spec.load(write(tmp_path, "", extra="outcomes_from_step = 5")).outcomes_from_step == 5
+
+
+def test_a_worker_builds_a_seed_independent_network_once_for_all_its_seeds(tmp_path, text, monkeypatch):
+    from s3core.experiment import seed_runs
+
+    drawn = spec.load(write(tmp_path, BASELINE + REMOVAL, seeds=2, steps=4)).arms  # graph drawn from each seed
+    fixed = tuple(dataclasses.replace(a, scenario=a.scenario.replace(
+        network=dataclasses.replace(a.scenario.network, graph_seed=5))) for a in drawn)
+    built = []
+    real = seed_runs.Simulation
+
+    def counting(scenario, network=None, **kw):
+        built.append(network is None)
+        return real(scenario, network=network, **kw)
+
+    monkeypatch.setattr(seed_runs, "Simulation", counting)
+    monkeypatch.setattr(seed_runs, "_NETWORKS", {})
+    first, second = seed_runs.run_seed(fixed, 3, text), seed_runs.run_seed(fixed, 4, text)
+    assert built == [True, False, False, False], "the network was rebuilt for a later seed"
+    assert first[0].agents == second[0].agents
+    built.clear()
+    seed_runs.run_seed(drawn, 3, text)
+    seed_runs.run_seed(drawn, 4, text)
+    assert built == [True, False, True, False], "a seed-drawn graph was reused for another seed"

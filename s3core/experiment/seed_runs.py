@@ -2,8 +2,11 @@
 
 The first arm of a seed (the baseline) builds the network and population; every other arm runs on
 the same ones (common random numbers), so arms differ only by their changes. An arm may branch
-from the baseline mid-run: it continues from the baseline's snapshot at its ``from_step``. A worker process loads the text
-resources once, and keeps the networks it has built, for all the seeds it runs.
+from the baseline mid-run: it continues from the baseline's snapshot at its ``from_step``.
+
+A worker process loads the text resources once, and keeps the network it has built for all the
+seeds it runs, unless the network is drawn from the seed (a synthetic graph without
+``graph_seed``, or an augmented follower graph): then each seed builds its own for its arms.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from ..classical import IndependentCascadePolicy, LinearThresholdPolicy
 from ..engine import Simulation
 from ..recording import BREAKDOWN_DIMENSIONS
 from ..resources import TextResources, load_text_resources
+from ..sources import check_authors
 from .spec import Arm
 
 GROUP_DIMENSIONS = BREAKDOWN_DIMENSIONS  # demographic groups and S3 user categories
@@ -107,8 +111,10 @@ def run_seed(arms: tuple[Arm, ...], seed: int, text: TextResources | None = None
         started = time.perf_counter()
         scenario = arm.scenario.replace(seed=seed)
         if first is None:
-            sim = first = Simulation(scenario, text=text, policy=_policy(arm))
+            sim = first = Simulation(scenario, network=_cached_network(scenario), text=text, policy=_policy(arm))
+            _keep_network(scenario, sim.network)
         else:
+            check_authors(scenario, first.network)
             sim = Simulation(scenario, network=first.network, text=text, population=first.population,
                              policy=_policy(arm))
         if arm.from_step:
@@ -127,6 +133,33 @@ def run_seed(arms: tuple[Arm, ...], seed: int, text: TextResources | None = None
 
 
 _WORKER: dict = {}  # per worker process: the text resources, loaded once by ``init_worker``
+_NETWORKS: dict = {}  # per worker process: networks that do not depend on the seed, by their scenario section
+
+
+def _network_key(scenario) -> str | None:
+    """What a network depends on, if not on the seed; None when it is drawn from the seed's generator."""
+    spec = scenario.network
+    if spec.source == "synthetic" and spec.graph_seed < 0:
+        return None
+    if spec.source != "synthetic" and spec.augment_followees > 0:
+        return None
+    return repr((spec, scenario.base_dir))  # relative paths resolve against the scenario's folder
+
+
+def _cached_network(scenario):
+    """The network this worker already built for ``scenario`` (checked against its seed authors), or None."""
+    key = _network_key(scenario)
+    if key is None or key not in _NETWORKS:
+        return None
+    check_authors(scenario, _NETWORKS[key])
+    return _NETWORKS[key]
+
+
+def _keep_network(scenario, network) -> None:
+    key = _network_key(scenario)
+    if key is not None:
+        _NETWORKS.clear()  # one network at a time: a worker runs one experiment
+        _NETWORKS[key] = network
 
 
 def init_worker() -> None:
