@@ -30,8 +30,9 @@ class RayUnavailable(ValueError):
 def ray_task_results(tasks: list, workers: int) -> Iterator[Iterator[list[ArmRun]]]:
     """Run ``tasks``, ``(arms, seed)`` pairs, on ``workers`` Ray actors; yield their results as they finish.
 
-    Joins the cluster at ``RAY_ADDRESS`` if it is set, else starts a local Ray with ``workers``
-    CPUs and no dashboard; reuses Ray if this process has already started it. Each result is the
+    Joins the cluster at ``RAY_ADDRESS`` if it is set, else starts a new local Ray with ``workers``
+    CPUs and no dashboard (never joining one that ``ray start`` left running); reuses Ray if this
+    process has already started it. Each result is the
     task's list of ``ArmRun`` (one per arm), in the order tasks finish. On exit the actors are
     killed, so unstarted tasks never run, and Ray is shut down if this call started it.
 
@@ -71,7 +72,8 @@ def _connect(ray, workers: int) -> bool:
     if ray.is_initialized():
         return False
     address = os.environ.get("RAY_ADDRESS")
-    options = {} if address else {"num_cpus": workers}  # a cluster's CPUs are its own
+    # "local": a new Ray, never one that `ray start` recorded on this machine; a cluster's CPUs are its own
+    options = {"address": address} if address else {"address": "local", "num_cpus": workers}
     # code_search_path: every worker imports s3core from this checkout (no upload, no runtime_env to build)
     job = ray.job_config.JobConfig(code_search_path=[str(REPO_ROOT)])
     try:
