@@ -76,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"replacing {args.out}: it held {replaced}", file=sys.stderr)
             late = S.after_last_step(scenario)
             if late:
-                print(f"warning: --steps {scenario.steps} leaves out {', '.join(late)}: after the last step "
-                      f"({scenario.steps - 1})", file=sys.stderr)
+                print(f"warning: --steps {scenario.steps} leaves out {', '.join(late)}: the run's steps are "
+                      f"numbered 0 to {scenario.steps - 1}", file=sys.stderr)
                 scenario = scenario.replace(interventions=tuple(i for i in scenario.interventions if i.step < scenario.steps))
             if scenario.run.backend == "llm":
                 result = llm_cli.run_llm(args, scenario, progress)

@@ -171,8 +171,9 @@ def _ignored_keys(where: str, table: dict, used: tuple[str, ...], every: tuple[s
     """Refuse keys the chosen kind does not read (set to other than their default): they would be ignored."""
     for key in every:
         if key in table and key not in used and table[key] != getattr(defaults, key):
+            setting = owner.split(" =")[0]
             raise ScenarioError(f"{where}.{key} = {table[key]!r} is not used when {owner}; remove the key "
-                                "or change the kind")
+                                f"or change {where}.{setting}")
 
 
 _ENUMS = {"stance": Attitude, "emotion": Emotion, "gender": Gender, "occupation": Occupation, "category": UserCategory}

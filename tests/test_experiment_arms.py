@@ -139,3 +139,9 @@ def test_a_worker_builds_a_seed_independent_network_once_for_all_its_seeds(tmp_p
     seed_runs.run_seed(drawn, 3, text)
     seed_runs.run_seed(drawn, 4, text)
     assert built == [True, False, True, False], "a seed-drawn graph was reused for another seed"
+
+
+def test_removing_an_intervention_index_the_scenario_does_not_have_says_how_many_it_has(tmp_path):
+    with pytest.raises(spec.ExperimentError, match=r"arms\[0\]\.remove\[0\] = 'interventions\[9\]': the scenario has 2 "
+                                                   r"interventions, interventions\[0\] to interventions\[1\]$"):
+        spec.load(write(tmp_path, '[[arms]]\nname = "b"\nremove = ["interventions[9]"]'))

@@ -12,6 +12,7 @@ half-way on a bad arm; errors name the file and the key.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,6 +143,10 @@ def _arm(origin: str, i: int, table: Any, base: S.Scenario, steps: int) -> Arm:
     names = intervention_names(base.interventions)
     dropped: set[int] = set()
     for j, ref in enumerate(remove):
+        if isinstance(ref, str) and ref not in names and re.fullmatch(r"interventions\[\d+\]", ref):
+            n = len(base.interventions)
+            raise _fail(origin, f"{where}.remove[{j}] = {ref!r}: the scenario has {n} intervention"
+                                f"{'' if n == 1 else 's'}" + (f", interventions[0] to interventions[{n - 1}]" if n else ""))
         if not isinstance(ref, str) or ref not in names:
             known = ", ".join(repr(n) for n in names if not n.startswith("interventions[")) or "none"
             raise _fail(origin, f"{where}.remove[{j}] = {ref!r}: no seed or intervention of the scenario has that "
