@@ -38,7 +38,7 @@ seed = 42
 steps = 20
 params = "{params}"
 [network]
-source = "dataset"
+source = "cascades"
 dataset_dir = "{datasets}"
 dataset = "weibo-ced"
 [platform]
@@ -105,7 +105,9 @@ def bench_weibo(datasets: Path) -> dict:
         Path(tmp, "exp.toml").write_text(WEIBO_EXPERIMENT, encoding="utf-8")
         started = time.perf_counter()
         child = subprocess.run([sys.executable, "-m", "benchmarks.experiment_bench", "_child", f"{tmp}/exp.toml",
-                                f"{tmp}/out"], cwd=ROOT, check=True, capture_output=True, text=True)
+                                f"{tmp}/out"], cwd=ROOT, capture_output=True, text=True)
+        if child.returncode:
+            raise SystemExit(f"the 1M-agent experiment failed:\n{child.stderr[-3000:]}")
         seconds = time.perf_counter() - started
         result = json.loads(child.stdout.strip().splitlines()[-1])
     return {"benchmark": "2 arms x 5 seeds x 20 steps, Weibo (CED) repost network", "seconds": round(seconds, 1),

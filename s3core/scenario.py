@@ -363,6 +363,8 @@ def from_dict(data: dict, base_dir: str = "") -> Scenario:
         network = data.pop("network")
         if isinstance(network, dict):
             source = network.get("source", "bundled")
+            if source not in NETWORK_SOURCES:
+                raise ScenarioError(f"network.source = {source!r}: must be one of {', '.join(NETWORK_SOURCES)}")
             _ignored_keys("network", network, tuple(k for k, v in _SOURCE_KEYS.items() if source in v),
                           tuple(_SOURCE_KEYS), f"source = {source!r}", NetworkSpec())
         sections["network"] = _build(NetworkSpec, "network", network)

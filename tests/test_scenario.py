@@ -185,3 +185,8 @@ def test_bad_parameter_files_are_named(tmp_path, content, message):
         (tmp_path / "fit.json").write_text(content)
     with pytest.raises(S.ScenarioError, match=message):
         S.loads('params = "fit.json"\n', base_dir=str(tmp_path))
+
+
+def test_an_unknown_network_source_is_named_before_the_keys_it_would_not_read():
+    with pytest.raises(S.ScenarioError, match=r"network\.source = 'dataset': must be one of bundled, synthetic, files, graph, cascades"):
+        S.loads('[network]\nsource = "dataset"\ndataset_dir = "x"')

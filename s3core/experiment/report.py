@@ -51,7 +51,7 @@ def network_provenance(scenario: S.Scenario) -> str:
     if spec.source == "bundled":
         text = ("the bundled real Weibo repost network (data/weibo_sample: about 10k users from 45 cascades of the "
                 "Weibo CED repost dataset, built by scripts/build_sample.py; see data/README.md)")
-    elif spec.source == "dataset":
+    elif spec.source == "cascades":
         text = f"the {spec.dataset} repost cascades in {spec.dataset_dir}" + (
             f" (earliest {spec.max_edges:,} edges)" if spec.max_edges else "")
     elif spec.source == "synthetic":
