@@ -122,7 +122,8 @@ with st.container(border=True):
     c[0].slider("Seeds", *SEEDS_RANGE, key="exp_seeds", disabled=running,
                 help="Each seed is one paired replicate: every arm runs on that seed's network, population and draws.")
     c[1].number_input("Steps", min_value=1, max_value=100_000, key="exp_steps", disabled=running,
-                      help="The experiment's own steps by default; interventions after the last step are left out.")
+                      help="The experiment's own steps by default; interventions after the last step are left out, "
+                           "and an arm that branches at step t (from_step) needs more than t steps.")
     c[2].number_input("Workers", min_value=1, max_value=os.cpu_count() or 1, value=1, key="exp_workers",
                       disabled=running, help="Processes running seeds at once (one seed each).")
     c[3].button("Run experiment", key="exp_run", type="primary", on_click=_run_experiment, args=(ws,),

@@ -157,7 +157,10 @@ def test_a_shipped_example_runs_from_the_page():
     assert all(INTERVAL.match(v) for v in table["effect [95% interval]"])
     assert any("moderation at step 48" in w.value for w in at.warning)  # steps = 40 leaves the label out
     assert any(t.startswith("Effect on") for t in figures(at))
-    assert at.markdown and any("Results: factcheck" in m.value for m in at.markdown)
+    assert any("Results: factcheck" in m.value for m in at.markdown)
+    assert any("Only 2 seeds" in i.value for i in at.info)  # rough intervals are said to be rough
+    captions = [c.value.replace("\\", "") for c in at.caption]  # markdown-escaped on the page
+    assert any("data/scenarios/default.toml" in c and "from step 36" in c for c in captions), captions
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -17,6 +18,17 @@ from s3core.experiment import figures as F
 from .widgets import chart, md_escape
 
 MINUS = "\u2212"
+FEW_SEEDS = 5  # below this, say that percentile bootstrap intervals are rough
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def scenario_name(path: str) -> str:
+    """A scenario path as people know it: relative to the checkout when it lies inside."""
+    p = Path(path)
+    try:
+        return str(p.relative_to(ROOT)) if p.is_absolute() else path
+    except ValueError:
+        return path
 
 
 def decimals(*values: float | None, digits: int = 2) -> int:
@@ -70,8 +82,7 @@ def arms_text(report: dict) -> str:
         changes = "; ".join(arm.get("changes") or []) or "the scenario as written"
         role = " (baseline)" if arm["baseline"] else ""
         model = f", {arm['model'].replace('_', ' ')} model" if arm.get("model", "agents") != "agents" else ""
-        branch = f", branches at step {arm['from_step']}" if arm.get("from_step") else ""
-        parts.append(f"**{md_escape(name)}**{role}: {md_escape(changes)}{model}{branch}")
+        parts.append(f"**{md_escape(name)}**{role}: {md_escape(changes)}{model}")
     return " · ".join(parts)
 
 
@@ -79,13 +90,19 @@ def show(report: dict, html: Callable[[], bytes], key: str = "exp") -> None:
     """The results of one experiment; ``html`` returns the HTML report's bytes, read when it is downloaded."""
     seeds, first = report["seeds"], report["first_seed"]
     st.markdown(f"#### Results: {md_escape(report['experiment'])}")
+    window = (f" Peaks and troughs are measured from step {report['outcomes_from_step']} on."
+              if report.get("outcomes_from_step") else "")
     st.caption(f"{seeds} seed{'s' if seeds != 1 else ''} ({first} to {first + seeds - 1}), {report['steps']} steps, "
-               f"scenario {md_escape(report['scenario'])}. Arms: {arms_text(report)}")
+               f"scenario {md_escape(scenario_name(report['scenario']))}. Arms: {arms_text(report)}.{window}")
     for note in report.get("notes") or []:
         st.warning(md_escape(note), icon=":material/warning:")
     if seeds < 2:
         st.info("One seed: there is no interval (each band and interval equals the estimate). Run two or more seeds "
                 "to see how much the effect varies.", icon=":material/info:")
+    elif seeds < FEW_SEEDS:
+        st.info(f"Only {seeds} seeds: a bootstrap interval is then about the range of the seeds' own effects and "
+                f"misses the true effect more often than 1 time in 20. Use {FEW_SEEDS * 2} or more seeds for "
+                "intervals to rely on.", icon=":material/info:")
 
     curve = st.selectbox("Curve", list(F.CURVE_LABELS), key=f"{key}_curve", format_func=lambda c: F.CURVE_LABELS[c][0])
     left, right = st.columns(2)
@@ -107,7 +124,7 @@ def show(report: dict, html: Callable[[], bytes], key: str = "exp") -> None:
         st.caption("Each dot is an effect within one group of agents (by user category, gender, occupation and age), "
                    "with its 95% interval over seeds; groups where nobody became aware on any seed are left out.")
 
-    c = st.columns(2)
+    c = st.columns([1, 1, 2])
     name = report["experiment"]
     c[0].download_button("Download the HTML report", data=html, file_name=f"{name}-report.html", mime="text/html",
                          key=f"{key}_download_html", icon=":material/download:", on_click="ignore",
