@@ -160,7 +160,7 @@ def test_a_shipped_example_runs_from_the_page():
     assert any("Results: factcheck" in m.value for m in at.markdown)
     assert any("Only 2 seeds" in i.value for i in at.info)  # rough intervals are said to be rough
     captions = [c.value.replace("\\", "") for c in at.caption]  # markdown-escaped on the page
-    assert any("data/scenarios/default.toml" in c and "from step 36" in c for c in captions), captions
+    assert any("data/scenarios/default.toml" in c and "branching from the baseline's run at step 36" in c for c in captions), captions
 
 
 @pytest.mark.slow

@@ -79,7 +79,10 @@ def arms_text(report: dict) -> str:
     """Each arm and what it changes, baseline first, as one markdown line."""
     parts = []
     for name, arm in report["arms"].items():
-        changes = "; ".join(arm.get("changes") or []) or "the scenario as written"
+        own = [c for c in arm.get("changes") or [] if not c.startswith("from step ")]
+        changes = "; ".join(own) or "the scenario as written"
+        if arm.get("from_step"):
+            changes += f", branching from the baseline's run at step {arm['from_step']}"
         role = " (baseline)" if arm["baseline"] else ""
         model = f", {arm['model'].replace('_', ' ')} model" if arm.get("model", "agents") != "agents" else ""
         parts.append(f"**{md_escape(name)}**{role}: {md_escape(changes)}{model}")
