@@ -53,15 +53,19 @@ print("no ray")
     assert done.stdout.splitlines()[-1] == "no ray" and "final_reach" in done.stdout
 
 
-def test_missing_ray_is_one_clear_line_and_exit_code_2(tmp_path):
+def test_missing_ray_is_one_clear_line_and_exit_code_2_and_force_keeps_the_old_runs(tmp_path):
     path = write(tmp_path, REMOVAL, seeds=1, steps=4)
+    assert main(["experiment", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    stored = (tmp_path / "out" / runner.FILE_NAME).read_bytes()
     done = python(f"""
 import sys
 sys.modules["ray"] = None  # as if Ray were not installed: importing it raises ImportError
 from s3core.cli import main
-sys.exit(main(["experiment", {str(path)!r}, "--out", {str(tmp_path / "out")!r}, "--backend", "ray", "--quiet"]))
+sys.exit(main(["experiment", {str(path)!r}, "--out", {str(tmp_path / "out")!r}, "--backend", "ray", "--force",
+               "--quiet"]))
 """)
     assert done.returncode == 2, done.stderr
     assert done.stderr == "error: --backend ray needs Ray: pip install -r requirements-ray.txt\n"
     assert done.stdout == ""
+    assert (tmp_path / "out" / runner.FILE_NAME).read_bytes() == stored, "--force deleted runs it could not replace"
 

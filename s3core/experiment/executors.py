@@ -17,6 +17,28 @@ BACKENDS = ("local", "ray")
 Task = tuple[tuple[Arm, ...], int]
 
 
+def check_backend(backend: str) -> None:
+    """Raise now, before any file is touched, if ``backend`` cannot run here.
+
+    Raises:
+        ValueError: an unknown backend, or Ray asked for and not installed (``RayUnavailable``).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if backend == "ray":
+        from .ray_backend import require_ray
+
+        require_ray()
+
+
+def _init_pool_worker() -> None:
+    """A local worker: one thread for numeric libraries (N workers on N cores, not N x cores threads)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+    init_worker()
+
+
 @contextmanager
 def task_results(tasks: list[Task], workers: int = 1, backend: str = "local",
                  text: TextResources | None = None) -> Iterator[Iterator[list[ArmRun]]]:
@@ -30,8 +52,7 @@ def task_results(tasks: list[Task], workers: int = 1, backend: str = "local",
     Raises:
         ValueError: an unknown backend.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    check_backend(backend)
     if backend == "ray":
         from .ray_backend import ray_task_results
 
@@ -41,7 +62,7 @@ def task_results(tasks: list[Task], workers: int = 1, backend: str = "local",
     if workers <= 1 or len(tasks) <= 1:
         yield (run_seed(arms, seed, text) for arms, seed in tasks)
         return
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=init_worker)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_pool_worker)
     try:
         futures = [pool.submit(run_seed, arms, seed) for arms, seed in tasks]
         yield (f.result() for f in as_completed(futures))

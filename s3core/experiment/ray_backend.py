@@ -39,11 +39,9 @@ def ray_task_results(tasks: list, workers: int) -> Iterator[Iterator[list[ArmRun
     Raises:
         RayUnavailable: Ray is not installed, or ``RAY_ADDRESS`` names a cluster that cannot be joined.
     """
-    try:
-        import ray
-        from ray.util import ActorPool
-    except ImportError as exc:
-        raise RayUnavailable(INSTALL) from exc
+    ray = require_ray()
+    from ray.util import ActorPool
+
     if not tasks:
         yield iter(())
         return
@@ -61,6 +59,19 @@ def ray_task_results(tasks: list, workers: int) -> Iterator[Iterator[list[ArmRun
             ray.kill(actor)
         if started:
             ray.shutdown()
+
+
+def require_ray():
+    """The ``ray`` module.
+
+    Raises:
+        RayUnavailable: Ray is not installed (the message says how to install it).
+    """
+    try:
+        import ray
+    except ImportError as exc:
+        raise RayUnavailable(INSTALL) from exc
+    return ray
 
 
 def _connect(ray, workers: int) -> bool:

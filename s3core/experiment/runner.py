@@ -19,7 +19,7 @@ from ..resources import TextResources
 from ..runner import write_progress
 from ..trace_lock import TraceExists, TraceFileError, TraceLock, connect
 from . import effects as E
-from .executors import task_results
+from .executors import check_backend, task_results
 from .seed_runs import ArmRun
 from .spec import OUTCOMES, Experiment
 
@@ -143,6 +143,7 @@ def run_experiment(experiment: Experiment, out_dir: str | Path, workers: int = 1
         TraceExists: the file holds runs and neither ``resume`` nor ``force`` is given.
         ExperimentResumeError: ``resume`` onto a different experiment's runs.
     """
+    check_backend(backend)  # before the file is touched: --force must not delete runs it cannot replace
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / FILE_NAME
