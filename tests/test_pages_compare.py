@@ -144,23 +144,31 @@ def test_tiny_experiment_of_the_current_scenario_shows_effects_with_intervals(tm
 
 
 @pytest.mark.slow
-def test_a_shipped_example_runs_from_the_page():
+@pytest.mark.parametrize("name,steps,arm,branch", [  # boost.toml runs in the browser test
+    ("factcheck", 40, "factcheck", 36),  # the correction comes at step 36 (the label at 48 is left out)
+    ("moderation", 52, "remove", 48),
+])
+def test_a_shipped_example_runs_from_the_page(name, steps, arm, branch):
     at = open_page()
     assert at.selectbox(key="exp_choice").value == "boost"
     assert at.slider(key="exp_seeds").value == 10 and at.number_input(key="exp_steps").value == 60  # from the file
-    job = run_experiment(at, "factcheck", seeds=2, steps=40)  # the correction comes at step 36
+    job = run_experiment(at, name, seeds=2, steps=steps)
     assert job.succeeded, job.stderr()
     text = job.file.read_text()
-    assert "seeds = 2" in text and "steps = 40" in text and str(S.DATA_DIR / "scenarios" / "default.toml") in text
+    assert "seeds = 2" in text and f"steps = {steps}" in text and str(S.DATA_DIR / "scenarios" / "default.toml") in text
     table = effects_table(at)
-    assert set(table["arm"]) == {"factcheck"} and len(table) == 7
+    assert set(table["arm"]) == {arm} and len(table) == 7
     assert all(INTERVAL.match(v) for v in table["effect [95% interval]"])
-    assert any("moderation at step 48" in w.value for w in at.warning)  # steps = 40 leaves the label out
+    reach = table[table["outcome"] == "final reach (share of agents)"].iloc[0]["effect [95% interval]"]
+    assert reach != "0 [0, 0]", "the arms should differ after the intervention"
     assert any(t.startswith("Effect on") for t in figures(at))
-    assert any("Results: factcheck" in m.value for m in at.markdown)
+    assert any(f"Results: {name}" in m.value for m in at.markdown)
     assert any("Only 2 seeds" in i.value for i in at.info)  # rough intervals are said to be rough
     captions = [c.value.replace("\\", "") for c in at.caption]  # markdown-escaped on the page
-    assert any("data/scenarios/default.toml" in c and "branching from the baseline's run at step 36" in c for c in captions), captions
+    assert any("data/scenarios/default.toml" in c and f"branching from the baseline's run at step {branch}" in c
+               for c in captions), captions
+    if name == "factcheck":
+        assert any("moderation at step 48" in w.value for w in at.warning)  # steps = 40 leaves the label out
 
 
 @pytest.mark.slow
