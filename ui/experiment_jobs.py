@@ -1,6 +1,6 @@
 """Experiments started from the Compare page: the experiment file each run uses, and the run in its own process.
 
-The page never runs an experiment in its own process: it writes an experiment TOML (a shipped
+The Streamlit process never runs an experiment itself: the page writes an experiment TOML (a shipped
 example with the page's seeds and steps, or the current scenario against a baseline without its
 interventions) into the session's folder and runs ``python -m s3core experiment`` on it, so the
 page stays responsive, Stop ends the run (finished seeds are kept), and the report is exactly the
@@ -24,6 +24,8 @@ from pathlib import Path
 import tomli_w
 
 from s3core import scenario as S
+from s3core.experiment.spec import ExperimentError, intervention_names
+from s3core.interventions import SeedPost
 
 from .scenario_io import seed_labels
 
@@ -65,9 +67,7 @@ class Source:
 
 
 def read_source(path: Path) -> Source:
-    """An experiment file as data; raises ExperimentError (from s3core) naming the file when it is not TOML."""
-    from s3core.experiment.spec import ExperimentError
-
+    """An experiment file as data; raises ExperimentError naming the file when it is not UTF-8 TOML."""
     text = S.read_utf8(Path(path), "experiment file", ExperimentError)
     try:
         data = tomllib.loads(text)
@@ -104,8 +104,6 @@ def current_source(scenario: S.Scenario, keep_seeds: list[str], network_dir: Pat
 def _names_for(drop: set[int], scenario: S.Scenario) -> list[str]:
     """``remove`` entries for these positions: readable names (``correction``, ``boost:correction``) where
     a name removes only dropped interventions, else ``interventions[i]``."""
-    from s3core.experiment.spec import intervention_names
-
     names = intervention_names(scenario.interventions)
     out: list[str] = []
     for i in sorted(drop):
@@ -118,8 +116,6 @@ def _names_for(drop: set[int], scenario: S.Scenario) -> list[str]:
 
 
 def _seed_positions(scenario: S.Scenario) -> list[int]:
-    from s3core.interventions import SeedPost
-
     return [i for i, iv in enumerate(scenario.interventions) if isinstance(iv, SeedPost)]
 
 
