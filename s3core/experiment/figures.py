@@ -120,5 +120,5 @@ def forest(report: dict, outcome: str) -> go.Figure:
                                       "%{customdata[3]} seeds<extra></extra>")
     height = max(320, 26 * len(order) + 140)
     return styled(fig, f"Effect on {OUTCOME_LABELS.get(outcome, outcome)} by group, 95% intervals",
-                  f"effect (arm minus {report['baseline']})", "", height=height, hovermode="closest",
+                  f"effect (arm minus {report['baseline']})", "", height=height, hovermode="closest", showlegend=True,
                   yaxis={"tickvals": list(range(len(order))), "ticktext": order, "autorange": "reversed"})
