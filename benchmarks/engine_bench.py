@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -108,9 +107,9 @@ def measure_engine(graph: str, steps: int, datasets: Path, seeds_out: Path) -> d
 
 def measure_ndlib(graph: str, iterations: int, datasets: Path, seeds_in: Path) -> dict:
     """NDlib IndependentCascades on the same graph (information flows followee -> follower) and seeds."""
-    import networkx as nx
-    import ndlib.models.ModelConfig as mc
     import ndlib.models.epidemics as ep
+    import ndlib.models.ModelConfig as mc
+    import networkx as nx
 
     network = build_network(graph, datasets)
     follower, followee = network.edges()

@@ -16,14 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from s3core import scenario as S
+from s3core.engine import Simulation
+from s3core.interventions import SeedPost
+from s3core.synthetic import synthetic_network
+from s3core.types import Attitude, Emotion
 
-from s3core import scenario as S  # noqa: E402
-from s3core.engine import Simulation  # noqa: E402
-from s3core.interventions import SeedPost  # noqa: E402
-from s3core.synthetic import synthetic_network  # noqa: E402
-from s3core.types import Attitude, Emotion  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 EVENT = "国际原子能机构即将把日本核电站灾害提升到人类史上未曾有过的第八级。"
 

@@ -20,21 +20,20 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from s3core import scenario as S
+from s3core.engine import Simulation
+from s3core.interventions import SeedPost
+from s3core.keyed_random import KeyedRandom
+from s3core.llm import prompts as P
+from s3core.llm.cache import LLMCache
+from s3core.llm.gateway import ChatRequest, Gateway
+from s3core.llm.policy import LLMPolicy
+from s3core.llm.settings import LLMSettings, Secret
+from s3core.policy import DecisionBatch
+from s3core.synthetic import synthetic_network
+from s3core.types import Attitude, Emotion
 
-from s3core import scenario as S  # noqa: E402
-from s3core.engine import Simulation  # noqa: E402
-from s3core.keyed_random import KeyedRandom  # noqa: E402
-from s3core.interventions import SeedPost  # noqa: E402
-from s3core.llm import prompts as P  # noqa: E402
-from s3core.llm.cache import LLMCache  # noqa: E402
-from s3core.llm.gateway import ChatRequest, Gateway  # noqa: E402
-from s3core.llm.policy import LLMPolicy  # noqa: E402
-from s3core.llm.settings import LLMSettings, Secret  # noqa: E402
-from s3core.policy import DecisionBatch  # noqa: E402
-from s3core.synthetic import synthetic_network  # noqa: E402
-from s3core.types import Attitude, Emotion  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SEED = SeedPost(step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE)
 

@@ -5,7 +5,6 @@ import argparse
 import dataclasses
 import json
 import sys
-from pathlib import Path
 
 from . import scenario as S
 from .llm import cli as llm_cli
@@ -108,8 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return validation_cli.command(args) if args.command == "validate" else validation_cli.calibrate_command(args)
         else:
-            sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-            from benchmarks.engine_bench import main as bench_main
+            from benchmarks.engine_bench import main as bench_main  # the repository's benchmarks (pip install -e .)
 
             return bench_main(args)
     except (S.ScenarioError, ValueError, FileNotFoundError, TraceFileError, llm_cli.LLMUnavailable) as exc:

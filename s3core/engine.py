@@ -6,20 +6,20 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import feeds, memory, quote_model
-from .feed_queue import FeedQueue
 from . import interventions as iv
+from .demographics import DemographicParams
+from .feed_queue import FeedQueue
+from .keyed_random import KeyedRandom, Purpose, content_key
 from .network import Network
 from .policy import DecisionBatch, DecisionPolicy, Decisions, HeuristicPolicy
 from .population import Population, build_population
-from .demographics import DemographicParams
-from .keyed_random import KeyedRandom, Purpose, content_key
+from .recording import StepRecord, record_step
 from .resources import TextResources, load_text_resources
 from .scenario import Scenario
 from .sources import load_network
 from .state import NO_POST, OFFICIAL, AgentState, PostStore
 from .transitions import emotion_decay, initial_attitude
 from .types import Action, Source
-from .recording import StepRecord, record_step
 
 RELEVANCE_CHUNK = 262_144  # exposures per chunk when gathering vectors, to bound temporary memory
 

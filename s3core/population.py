@@ -6,10 +6,10 @@ from functools import cached_property
 
 import numpy as np
 
+from . import lexicon
 from .demographics import DemographicInferrer, DemographicParams, assign_demographics
 from .network import Network
 from .text import TextModel, prototype_vectors
-from . import lexicon
 
 AGE_BRACKETS = (25, 40, 60)  # upper bounds of the <25, 25-40, 40-60 brackets; 60+ is the last
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +16,8 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from s3core.lexicon import emotion_level, stance  # noqa: E402
-from s3core.text import TextModel, TextPool, clean_text, tokens  # noqa: E402
+from s3core.lexicon import emotion_level, stance
+from s3core.text import TextModel, TextPool, clean_text, tokens
 
 # Weibo's default text for a repost without a comment: as good as empty.
 _DEFAULT_REPOST = re.compile(r"^(?:转发微博|轉發微博|转发|轉發|repost)[。.!！~～\s]*$", re.IGNORECASE)

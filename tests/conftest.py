@@ -1,8 +1,8 @@
 """Shared fixtures: the shipped text resources and small seeded networks, built once per session."""
 import numpy as np
 import pytest
-
 from browser_harness import app_server, browser, chromium_exe, page  # noqa: F401 - one browser per session for every browser test
+
 from s3core import scenario as S
 from s3core.resources import load_text_resources
 from s3core.synthetic import synthetic_network

@@ -17,9 +17,6 @@ import warnings
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import expect
-
 from browser_harness import (  # the browser fixtures come from conftest.py, one per session
     BUNDLED_EDGES,
     BUNDLED_USERS,
@@ -38,6 +35,8 @@ from browser_harness import (  # the browser fixtures come from conftest.py, one
     wait_idle,
     wait_plot_points,
 )
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from browser_harness import (  # the browser fixtures come from conftest.py, one per session
     button,
     by_key,

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
-
 from browser_harness import ARTIFACTS
-from s3core.cli import main
 from test_experiment import REMOVAL, write
+
+from s3core.cli import main
 
 pytestmark = pytest.mark.browser
 

@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 
 from s3core import scenario as S
-from s3core.classical import (IndependentCascadePolicy, LinearThresholdPolicy, active_agents, active_followee_counts,
-                              classical_scenario, thresholds)
+from s3core.classical import (
+    IndependentCascadePolicy,
+    LinearThresholdPolicy,
+    active_agents,
+    active_followee_counts,
+    classical_scenario,
+    thresholds,
+)
 from s3core.engine import Simulation
 from s3core.interventions import SeedPost
 from s3core.keyed_random import KeyedRandom

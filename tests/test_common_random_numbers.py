@@ -4,7 +4,6 @@ No-op interventions must leave every traced row bit-identical; arms that differ 
 must give every agent that decides in both the same uniforms; keyed uniforms must look
 uniform and independent.
 """
-from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -16,8 +15,7 @@ from scipy import stats
 from s3core import scenario as S
 from s3core.engine import Simulation
 from s3core.interventions import Audience, Boost, Moderation, SeedPost
-from s3core.keyed_random import (GENERATOR, GENERATOR_VERSION, KeyedRandom, Purpose, Stream,
-                                 splitmix64_reference)
+from s3core.keyed_random import GENERATOR, GENERATOR_VERSION, KeyedRandom, Purpose, Stream, splitmix64_reference
 from s3core.policy import HeuristicPolicy
 from s3core.runner import run_to_trace
 from s3core.types import Action, Attitude, Emotion

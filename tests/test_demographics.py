@@ -6,7 +6,12 @@ import pandas as pd
 import pytest
 
 from s3core.demographics import (
-    AGE_BRACKETS, DemographicInferrer, DemographicParams, Demographics, Provenance, RuleInferrer,
+    AGE_BRACKETS,
+    DemographicInferrer,
+    DemographicParams,
+    Demographics,
+    Provenance,
+    RuleInferrer,
     assign_demographics,
 )
 from s3core.network import Network

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from s3core.interventions import SeedPost, Moderation
+from s3core.interventions import Moderation, SeedPost
 from s3core.types import Action, Attitude, Emotion
 
 SEED = (SeedPost(step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE),)

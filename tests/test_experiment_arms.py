@@ -5,11 +5,11 @@ import dataclasses
 import duckdb
 import numpy as np
 import pytest
+from test_experiment import REMOVAL, run, tables, write
 
 from s3core.classical import IndependentCascadePolicy, classical_scenario
 from s3core.engine import Simulation
 from s3core.experiment import runner, spec
-from test_experiment import REMOVAL, run, tables, write
 
 BASELINE = '[[arms]]\nname = "baseline"\n'
 LATE_REMOVAL = BASELINE + """

@@ -5,9 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from test_experiment import REMOVAL, tables, write
+
 from s3core.cli import main
 from s3core.experiment import runner, spec
-from test_experiment import REMOVAL, tables, write
 
 REPO = Path(__file__).resolve().parent.parent
 

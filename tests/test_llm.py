@@ -7,8 +7,8 @@ import threading
 import duckdb
 import numpy as np
 import pytest
-
 from llm_server import ScriptedServer, by_marker, client_settings
+
 from s3core.demographics import DemographicParams, assign_demographics
 from s3core.interventions import SeedPost
 from s3core.llm.cache import LLMCache
@@ -79,7 +79,8 @@ def test_settings_never_reveal_keys(monkeypatch):
 
 def test_subset_selection(make_sim):
     sim = make_sim()
-    pick = lambda spec: select_agents(spec, sim.network, sim.population, seed=3)
+    def pick(spec):
+        return select_agents(spec, sim.network, sim.population, seed=3)
     a, b = pick(SubsetSpec(share=0.1)), pick(SubsetSpec(share=0.1))
     assert (a == b).all() and 0.05 < a.mean() < 0.15
     assert pick(SubsetSpec()).all()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from llm_server import ScriptedServer
+
 from s3core import scenario as S
 
 ROOT = Path(__file__).resolve().parent.parent

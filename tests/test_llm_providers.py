@@ -2,12 +2,11 @@
 client: JSON among prose, no structured outputs, Retry-After, truncation, content filters, and every error class."""
 import json
 from collections import deque
-from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import duckdb
 import pytest
-
 from llm_server import by_marker, client_settings
 
 from s3core.interventions import SeedPost

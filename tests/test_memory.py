@@ -89,7 +89,8 @@ def test_merge_equals_a_brute_force_bounded_pool():
         viewer, post = rng.integers(0, 50, m), rng.integers(0, 40, m).astype(np.int32)
         static = rng.random(m).astype(np.float32)
         memory.merge(st, p, step, viewer, post, np.zeros(m, np.int8), static, removed)
-        score = lambda entry: float(memory.influence(p, np.float32(entry[1]), np.int32(entry[0]), step))
+        def score(entry):
+            return float(memory.influence(p, np.float32(entry[1]), np.int32(entry[0]), step))
         for a in range(50):
             candidates = dict(pools[a])
             for q, s_ in zip(post[viewer == a].tolist(), static[viewer == a].tolist()):

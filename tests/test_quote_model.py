@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from s3core import quote_model as Q
+from s3core.interventions import SeedPost
 from s3core.keyed_random import KeyedRandom
 from s3core.params import PolicyParams
 from s3core.policy import DecisionBatch, HeuristicPolicy
 from s3core.scenario import Scenario, ScenarioError, from_dict, loads
-from s3core.interventions import SeedPost
 from s3core.types import Action, Attitude, Emotion, Source, UserCategory
 
 SHIPPED = "quote-model-weibo.json"
@@ -78,7 +78,8 @@ def test_the_split_leaves_total_engagement_unchanged(tmp_path):
         assert new[:, Action.REPOST] + new[:, Action.QUOTE] == pytest.approx(old[:, Action.REPOST] + old[:, Action.QUOTE])
         assert not np.allclose(quote_share(new), quote_share(old))
         shifted = probabilities(PolicyParams(quote_model=model, quote_shift=0.7), b)
-        logit = lambda q: np.log(q / (1 - q))
+        def logit(q):
+            return np.log(q / (1 - q))
         assert logit(quote_share(shifted)) - logit(quote_share(new)) == pytest.approx(np.full(5, 0.7))
         assert shifted[:, Action.IGNORE] == pytest.approx(new[:, Action.IGNORE])
 

@@ -1,8 +1,8 @@
 """Tests for the lexicon labels, the text model, the text pool and the shipped Weibo sample."""
 from __future__ import annotations
 
-from dataclasses import replace
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from s3core.validation.calibrate import _default, start_values
 from s3core.validation import metrics as M
+from s3core.validation.calibrate import _default, start_values
 from s3core.validation.datasets import DatasetError, load_dataset
 from s3core.validation.simulate import ParamsError, setup_from_params
 from s3core.validation.trees import build_trees

@@ -12,10 +12,19 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from s3core import metrics as M
-from s3core.plotstyle import (ACTION_COLORS, ATTITUDE_COLORS, COLORWAY, EMOTION_COLORS, GREY,  # noqa: F401
-                              OKABE_ITO, step_axis, styled)
-from s3core.plotstyle import cycle as _cycle, fade as _fade
 from s3core.interventions import Boost, SeedPost
+from s3core.plotstyle import (  # noqa: F401
+    ACTION_COLORS,
+    ATTITUDE_COLORS,
+    COLORWAY,
+    EMOTION_COLORS,
+    GREY,
+    OKABE_ITO,
+    step_axis,
+    styled,
+)
+from s3core.plotstyle import cycle as _cycle
+from s3core.plotstyle import fade as _fade
 from s3core.types import Gender, Occupation, UserCategory, label
 
 CATEGORY_COLORS = {"influential": OKABE_ITO["vermillion"], "regular": OKABE_ITO["blue"], "low-impact": OKABE_ITO["sky"]}

@@ -10,7 +10,7 @@ import dataclasses
 
 import numpy as np
 
-from s3core.policy import DecisionBatch, Decisions, DecisionPolicy
+from s3core.policy import DecisionBatch, DecisionPolicy, Decisions
 
 STATIC_FIELDS = {"agent", "step", "context", "age", "gender", "occupation", "category"}  # shown in the profile instead
 

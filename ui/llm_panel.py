@@ -11,7 +11,8 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from s3core.llm.errors import hint, label as error_label
+from s3core.llm.errors import hint
+from s3core.llm.errors import label as error_label
 from s3core.llm.gateway import ConnectionResult, test_connection
 from s3core.llm.settings import LLMSettings, Secret, redact
 from s3core.types import OCCUPATION_LABELS, Gender, Occupation, UserCategory, label

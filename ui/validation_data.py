@@ -22,11 +22,24 @@ import pandas as pd
 import streamlit as st
 
 from s3core.validation import metrics as M
-from s3core.validation.baselines import (fit_ic_probability, ic_steps, independent_cascade, mean_curve_model,
-                                         mean_curve_prediction)
+from s3core.validation.baselines import (
+    fit_ic_probability,
+    ic_steps,
+    independent_cascade,
+    mean_curve_model,
+    mean_curve_prediction,
+)
 from s3core.validation.datasets import CascadeData, DatasetError, StanceThreads, load_dataset  # noqa: F401 - the page catches DatasetError from here
-from s3core.validation.simulate import (FREE_RUN_MINUTES, ParamsError, Setup, free_run, free_run_world, replay,
-                                        replay_network, setup_from_params)
+from s3core.validation.simulate import (
+    FREE_RUN_MINUTES,
+    ParamsError,
+    Setup,
+    free_run,
+    free_run_world,
+    replay,
+    replay_network,
+    setup_from_params,
+)
 from s3core.validation.trees import CascadeTree, build_trees
 from s3core.validation.validate import split_cascades
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import metrics as M
 from .datasets import CascadeData, DatasetError, load_dataset
-from .simulate import FREE_RUN_MINUTES, Setup, free_run, free_run_world, replay, setup_from_params
+from .simulate import FREE_RUN_MINUTES, free_run, free_run_world, replay, setup_from_params
 from .trees import CascadeTree, build_trees
 from .validate import split_cascades
 
@@ -238,7 +238,6 @@ def _default(name: str) -> float:
     """The model's current default of a searched parameter, clipped into the search range."""
     from .. import params as P
     from ..scenario import NetworkSpec
-
     from .simulate import ReplayParams
 
     group, key, lo, hi, _ = SPACE[name]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 import sys
 import time
 from collections import Counter
@@ -23,8 +22,8 @@ from sklearn.model_selection import GroupKFold
 
 from ..stance_classifier import CLASSES, StanceModel, char_grams, cues, normalize, word_grams
 from .datasets import load_dataset
-from .individual_stance import _thread_starts
 from .individual_action import time_split
+from .individual_stance import _thread_starts
 
 GRID_C = (0.5, 2.0)
 GRID_WEIGHT_POWER = (0.5, 1.0)  # class weight = (n / (k * n_class)) ** power; 1 = "balanced"

@@ -1,7 +1,6 @@
 """The ``target`` subcommand: choose whom to spend a budget on, by degree, PageRank and greedy, and judge each choice."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
