@@ -22,11 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT / "tests") not in sys.path:
-    sys.path.insert(0, str(ROOT / "tests"))
+from tests import browser_harness as H  # the shared browser harness lives beside the tests
 
-import browser_harness as H  # noqa: E402 - the shared browser harness lives beside the tests
+ROOT = Path(__file__).resolve().parent.parent
 
 TARGETS = {"network_view_500_cold": 3.0, "network_view_500_warm": 3.0, "step_to_chart": 1.0}
 LABELS = {
