@@ -14,7 +14,9 @@ import pandas as pd
 import streamlit as st
 
 from s3core import metrics as M
+from s3core.experiment.effects import identical_arms
 from s3core.experiment.spec import ExperimentError
+from s3core.experiment.spec import load as load_experiment
 from ui import charts, scenario_io, traces
 from ui import experiment_jobs as EJ
 from ui import experiment_view as EV
@@ -50,10 +52,22 @@ def _run_experiment(ws) -> None:
         return
     try:
         source = _source(ws, st.session_state["exp_choice"])
-        path = EJ.write(source, st.session_state["exp_seeds"], st.session_state["exp_steps"], ws.run_dir / "experiments")
-        st.session_state["exp_job"] = EJ.ExperimentJob(path, workers=st.session_state["exp_workers"])
+        steps = st.session_state["exp_steps"]
+        path = EJ.write(source, st.session_state["exp_seeds"], steps, ws.run_dir / "experiments")
     except (ExperimentError, OSError, ValueError) as exc:
         ws.notify("error", f"Could not start the experiment: {exc}")
+        return
+    try:  # checked here, so a mistake names what the person chose, not the page's copy of the file
+        same = identical_arms(load_experiment(path))
+    except ExperimentError as exc:
+        ws.notify("error", f"Could not start {source.label} with Steps = {steps}: "
+                           f"{str(exc).replace(str(path) + ': ', '')}")
+        return
+    if same:
+        ws.notify("error", f"Not started: with Steps = {steps}, {'; '.join(same)} (its interventions come after the "
+                           "last step). Raise Steps.")
+        return
+    st.session_state["exp_job"] = EJ.ExperimentJob(path, workers=st.session_state["exp_workers"])
 
 
 def _stop_experiment(ws) -> None:

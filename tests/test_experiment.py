@@ -137,8 +137,14 @@ def test_an_existing_file_is_kept_unless_resumed_or_forced(tmp_path, text):
     report = run(path, tmp_path / "out", text, force=True, on_replace=replaced.append)
     assert "2 runs" in replaced[0] and report["seeds"] == 1 and "fewer than 2 seeds" in report["bands"]
     other = write(tmp_path, PAIRED, seeds=1, steps=5, name="other.toml")
-    with pytest.raises(runner.ExperimentResumeError, match="different experiment"):
+    with pytest.raises(runner.ExperimentResumeError, match=r"different experiment \(arm 'readded' is new; arm 'same' "
+                                                           r"is new; arm 'removed' is gone\)"):
         run(other, tmp_path / "out", text, resume=True)
+    longer = write(tmp_path, REMOVAL, seeds=1, steps=6, name="longer.toml")
+    with pytest.raises(runner.ExperimentResumeError, match=r"\(steps 5 then, 6 now; arm 'baseline' changed"):
+        run(longer, tmp_path / "out", text, resume=True)
+    with pytest.raises(ValueError, match=r"--out .*experiment\.duckdb names a file; --out is the folder that holds"):
+        run(path, tmp_path / "out" / runner.FILE_NAME, text)
 
 
 def test_two_workers_give_the_same_numbers_as_one(tmp_path, text):

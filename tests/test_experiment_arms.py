@@ -56,6 +56,11 @@ def test_a_classical_model_arm_runs_the_policy_on_the_same_network_and_seed(tmp_
     arms = BASELINE + REMOVAL + '[[arms]]\nname = "ic"\nmodel = { kind = "independent_cascade", p = 0.2 }\n'
     report = run(write(tmp_path, arms, seeds=2, steps=8), tmp_path / "out", text)
     assert report["arms"]["ic"]["model"] == "independent_cascade"
+    ic_effects = report["arms"]["ic"]["effects"]
+    assert ic_effects["final_reach"]["mean"] is not None
+    assert all(ic_effects[o]["mean"] is None for o in ("peak_emotion", "trough_positive", "final_positive"))
+    assert any("'ic' runs independent cascade, which models reach only" in n for n in report["notes"])
+    assert any("only 2 seeds" in n for n in report["notes"])
     experiment = spec.load(tmp_path / "exp.toml")
     ic = next(a for a in experiment.arms if a.name == "ic")
     assert ic.scenario.platform == classical_scenario(experiment.baseline.scenario).platform
@@ -84,13 +89,16 @@ def test_effects_by_group_are_zero_for_an_identical_arm_and_cover_every_dimensio
 
 @pytest.mark.parametrize("arms, message", [
     ('[[arms]]\nname = "b"\nfrom_step = 6\nadd = [{ kind = "moderation", step = 3, action = "remove", post = "event" }]',
-     r"arms\[0\]\.from_step = 6: .* before step 6 .* the baseline's \('baseline'\); it has Moderation\(step=3"),
-    ('[[arms]]\nname = "b"\nfrom_step = 3\nremove = ["boost:event"]', r"arms\[0\]\.from_step = 3: .* the baseline has Boost\(step=2"),
+     r"arms\[0\]\.from_step = 6: .* before step 6 .* the baseline's \('baseline'\); it has moderation \(remove\) of 'event' \(step 3\), which the baseline has not"),
+    ('[[arms]]\nname = "b"\nfrom_step = 3\nremove = ["boost:event"]', r"arms\[0\]\.from_step = 3: .* the baseline has boost of 'event' \(step 2\), which it has not"),
     ('[[arms]]\nname = "b"\nfrom_step = 12', r"arms\[0\]\.from_step = 12: expected a whole number in \[1, 11\]"),
     ('[[arms]]\nname = "baseline"\nfrom_step = 2\n[[arms]]\nname = "x"', r"is the baseline, .* cannot have from_step"),
     ('[[arms]]\nname = "b"\nmodel = "sir"', r"arms\[0\]\.model = 'sir': expected one of agents, independent_cascade"),
     ('[[arms]]\nname = "b"\nmodel = { kind = "linear_threshold", p = 0.1 }', r"only independent_cascade takes p"),
     ('[[arms]]\nname = "b"\nmodel = { kind = "independent_cascade", p = 2 }', r"model\.p = 2: expected a chance in \[0, 1\]"),
+    ('[[arms]]\nname = "b"\nadd = [{ kind = "boost", step = 2, post = "nopost" }]',
+     r"arms\[0\] \('b'\): arms\[0\]\.add\[0\]\.post = 'nopost': no seed post has that name"),
+    ('[[arms]]\nname = "b"\n[arms.platform]\nattention = 3.0', r"arms\[0\]\.platform\.attention = 3\.0: must lie in"),
 ])
 def test_bad_branches_and_models_are_refused_naming_file_and_key(tmp_path, arms, message):
     with pytest.raises(spec.ExperimentError, match=r"exp\.toml: .*" + message):

@@ -163,7 +163,7 @@ def test_a_shipped_example_runs_from_the_page(name, steps, arm, branch):
     assert reach != "0 [0, 0]", "the arms should differ after the intervention"
     assert any(t.startswith("Effect on") for t in figures(at))
     assert any(f"Results: {name}" in m.value for m in at.markdown)
-    assert any("Only 2 seeds" in i.value for i in at.info)  # rough intervals are said to be rough
+    assert any("only 2 seeds" in w.value for w in at.warning)  # rough intervals are said to be rough (report notes)
     captions = [c.value.replace("\\", "") for c in at.caption]  # markdown-escaped on the page
     assert any("data/scenarios/default.toml" in c and f"branching from the baseline's run at step {branch}" in c
                for c in captions), captions
@@ -171,21 +171,34 @@ def test_a_shipped_example_runs_from_the_page(name, steps, arm, branch):
         assert any("moderation at step 48" in w.value for w in at.warning)  # steps = 40 leaves the label out
 
 
-@pytest.mark.slow
-def test_a_bad_experiment_file_shows_the_commands_one_line_error(tmp_path, monkeypatch):
+def press_run(at: AppTest, choice: str, seeds: int, steps: int) -> list[str]:
+    """Choose, set and press Run; the errors then shown (markdown escapes removed)."""
+    at.selectbox(key="exp_choice").set_value(choice).run()
+    at.slider(key="exp_seeds").set_value(seeds).run()
+    at.number_input(key="exp_steps").set_value(steps).run()
+    at.button(key="exp_run").click().run()
+    assert_clean(at)
+    return [e.value.replace("\\", "") for e in at.error]
+
+
+def test_a_bad_experiment_file_is_refused_before_it_runs_naming_the_choice_and_key(tmp_path, monkeypatch):
     bad = tmp_path / "experiments"
     bad.mkdir()
     (bad / "broken.toml").write_text(f'scenario = "{S.DATA_DIR / "scenarios" / "default.toml"}"\nseeds = 3\n'
                                      '[[arms]]\nname = "x"\nremove = ["no-such-post"]\n', encoding="utf-8")
     monkeypatch.setattr(EJ, "SHIPPED_DIR", bad)
     at = open_page()
-    job = run_experiment(at, "broken", seeds=2, steps=5)
-    assert not job.succeeded
-    message = job.error()
-    assert "arms[0].remove[0] = 'no-such-post'" in message and "\n" not in message
-    shown = [e.value.replace("\\", "") for e in at.error]  # markdown-escaped on the page
-    assert any("The experiment failed" in v and message in v for v in shown), shown
-    assert not effects_table_present(at)
+    shown = press_run(at, "broken", seeds=2, steps=5)
+    assert any("Could not start broken.toml with Steps = 5: arms[0].remove[0] = 'no-such-post'" in v for v in shown), shown
+    assert "exp_job" not in at.session_state and not effects_table_present(at)
+
+
+def test_too_few_steps_for_a_shipped_example_are_refused_before_it_runs(tmp_path):
+    at = open_page()
+    shown = press_run(at, "factcheck", seeds=2, steps=30)
+    assert any("Could not start factcheck.toml with Steps = 30: outcomes_from_step = 36: expected a whole number in "
+               "[0, 29]" in v for v in shown), shown
+    assert "exp_job" not in at.session_state
 
 
 def effects_table_present(at: AppTest) -> bool:

@@ -18,7 +18,6 @@ from s3core.experiment import figures as F
 from .widgets import chart, md_escape
 
 MINUS = "\u2212"
-FEW_SEEDS = 5  # below this, say that percentile bootstrap intervals are rough
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -102,10 +101,6 @@ def show(report: dict, html: Callable[[], bytes], key: str = "exp") -> None:
     if seeds < 2:
         st.info("One seed: there is no interval (each band and interval equals the estimate). Run two or more seeds "
                 "to see how much the effect varies.", icon=":material/info:")
-    elif seeds < FEW_SEEDS:
-        st.info(f"Only {seeds} seeds: a bootstrap interval is then about the range of the seeds' own effects and "
-                f"misses the true effect more often than 1 time in 20. Use {FEW_SEEDS * 2} or more seeds for "
-                "intervals to rely on.", icon=":material/info:")
 
     curve = st.selectbox("Curve", list(F.CURVE_LABELS), key=f"{key}_curve", format_func=lambda c: F.CURVE_LABELS[c][0])
     left, right = st.columns(2)

@@ -16,8 +16,9 @@ def add_command(sub) -> None:
     p.add_argument("--backend", choices=("local", "ray"), default="local",
                    help="local worker processes (default), or Ray (pip install -r requirements-ray.txt; joins the "
                         "cluster at RAY_ADDRESS if set, else starts a local one)")
-    p.add_argument("--resume", action="store_true", help="keep the finished runs in --out and run only the others")
-    p.add_argument("--force", action="store_true", help="replace the runs already in --out (says so on stderr)")
+    existing = p.add_mutually_exclusive_group()
+    existing.add_argument("--resume", action="store_true", help="keep the finished runs in --out and run only the others")
+    existing.add_argument("--force", action="store_true", help="replace the runs already in --out (says so on stderr)")
     p.add_argument("--json", action="store_true", help="print one JSON object: curves, bands and effects per arm")
     p.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report (charts, effects "
                                                       "with intervals, parameters, provenance; opens offline)")
@@ -31,26 +32,32 @@ def _positive(value: str) -> int:
     return n
 
 
-def _fmt(x, signed: bool = False) -> str:
+def _fmt(x, outcome: str, signed: bool = False) -> str:
+    """A value in its outcome's unit: minutes as whole minutes, shares with 4 decimals."""
     if x is None:
         return "n/a"
-    return f"{x:+.4g}" if signed else f"{x:.4g}"
+    if outcome.endswith("_minutes"):
+        return f"{x:+.0f}" if signed else f"{x:.0f}"
+    return f"{x:+.4f}" if signed else f"{x:.4f}"
 
 
 def print_table(report: dict) -> None:
-    """Each arm's effect on each outcome against the baseline, with its interval."""
+    """Each arm's effect on each outcome against the baseline, with its interval, then the report's notes."""
     print(f"experiment {report['experiment']}: {report['seeds']} seeds from {report['first_seed']}, "
           f"{report['steps']} steps, baseline {report['baseline']!r}")
-    print(f"{'arm':<16} {'outcome':<22} {'baseline':>10} {'arm':>10} {'effect':>10}  95% interval")
+    print(f"{'arm':<16} {'outcome':<22} {'unit':<8} {'baseline':>10} {'arm':>10} {'effect':>10}  95% interval")
     base = report["arms"][report["baseline"]]["outcomes"]
     for name, arm in report["arms"].items():
         if arm["baseline"]:
             continue
-        for outcome, e in arm["effects"].items():
-            print(f"{name:<16} {outcome:<22} {_fmt(base[outcome]['mean']):>10} {_fmt(arm['outcomes'][outcome]['mean']):>10} "
-                  f"{_fmt(e['mean'], True):>10}  [{_fmt(e['ci_low'], True)}, {_fmt(e['ci_high'], True)}]")
+        for o, e in arm["effects"].items():
+            unit = "minutes" if o.endswith("_minutes") else "share"
+            print(f"{name:<16} {o:<22} {unit:<8} {_fmt(base[o]['mean'], o):>10} {_fmt(arm['outcomes'][o]['mean'], o):>10} "
+                  f"{_fmt(e['mean'], o, True):>10}  [{_fmt(e['ci_low'], o, True)}, {_fmt(e['ci_high'], o, True)}]")
     if report["seeds"] < 2:
         print("one seed: no interval (the bounds equal the estimate)")
+    for note in report.get("notes", []):
+        print(f"note: {note}")
 
 
 def command(args) -> int:

@@ -20,6 +20,8 @@ CONFIDENCE = 0.95
 RESAMPLES = 9999
 MIN_AWARE = 0.01  # peaks and troughs only count steps with this share of agents aware: a share of a handful is noise
 _BATCH = 500  # resamples held in memory at once
+FEW_SEEDS = 5  # below this, a bootstrap interval is about the range of the seeds' own effects
+REACH_OUTCOMES = ("final_reach", "half_reach_minutes")  # all that a classical diffusion model models
 
 
 def outcomes(minutes: np.ndarray, aware: np.ndarray, emotion_density: np.ndarray, positive: np.ndarray,
@@ -115,6 +117,13 @@ def outcome_table(m: dict[str, np.ndarray], from_step: int = 0) -> dict[str, np.
     return {o: np.array([row[o] for row in per_seed], dtype=np.float64) for o in OUTCOMES}
 
 
+def modelled(table: dict[str, np.ndarray], model: str) -> dict[str, np.ndarray]:
+    """An arm's outcomes with NaN where its model does not model them (emotion and attitude of IC and LT)."""
+    if model == "agents":
+        return table
+    return {o: v if o in REACH_OUTCOMES else np.full_like(v, np.nan) for o, v in table.items()}
+
+
 def group_outcomes(experiment: Experiment, group_curves: pd.DataFrame, minutes: np.ndarray) -> dict:
     """Per (dimension, group): its mean size over seeds and, per arm, every outcome of every seed (seed order).
 
@@ -136,8 +145,8 @@ def group_outcomes(experiment: Experiment, group_curves: pd.DataFrame, minutes: 
             if len(mine) != n * steps:
                 break
             cols = {c: mine[c].to_numpy(np.float64).reshape(n, steps) for c in CURVES}
-            per_arm[arm.name] = outcome_table({**cols, "minutes": np.broadcast_to(minutes, (n, steps))},
-                                              experiment.outcomes_from_step)
+            per_arm[arm.name] = modelled(outcome_table({**cols, "minutes": np.broadcast_to(minutes, (n, steps))},
+                                                       experiment.outcomes_from_step), arm.model)
         else:
             sizes = g[g["step"] == 0].groupby("seed")["agents"].first()  # a group's size can differ by seed
             out[(str(dimension), int(grp))] = {"agents": int(round(sizes.mean())), "arms": per_arm}
@@ -167,7 +176,8 @@ def summarize(experiment: Experiment, curves: pd.DataFrame, group_curves: pd.Dat
     """
     m = matrices(experiment, curves)
     base = experiment.baseline.name
-    levels = {name: outcome_table(arm, experiment.outcomes_from_step) for name, arm in m.items()}
+    models = {arm.name: arm.model for arm in experiment.arms}
+    levels = {name: modelled(outcome_table(arm, experiment.outcomes_from_step), models[name]) for name, arm in m.items()}
     arms = {}
     for a, arm in enumerate(experiment.arms):
         mine, theirs = m[arm.name], m[base]
@@ -199,17 +209,33 @@ def summarize(experiment: Experiment, curves: pd.DataFrame, group_curves: pd.Dat
                   f"{CONFIDENCE:.0%} percentile bootstrap of the mean over seeds ({RESAMPLES} resamples); "
                   "effects are paired by seed (arm minus baseline)"),
         "minutes": [_num(v) for v in m[base]["minutes"][0]],
-        "notes": list(experiment.notes) + _identical_arms(experiment),
+        "notes": list(experiment.notes) + identical_arms(experiment) + _classical_arms(experiment) + _few_seeds(experiment),
         "arms": arms,
     }
 
 
-def _identical_arms(experiment: Experiment) -> list[str]:
+def identical_arms(experiment: Experiment) -> list[str]:
     """A note for each arm that runs exactly the baseline's scenario and model (its effects are all 0)."""
     base = experiment.baseline
     key = lambda a: (a.scenario, a.model, a.model_p)  # noqa: E731
     return [f"arm {a.name!r} runs exactly the baseline's scenario: its effects are 0 by construction"
             for a in experiment.arms[1:] if key(a) == key(base)]
+
+
+def _classical_arms(experiment: Experiment) -> list[str]:
+    """What a classical-model arm reports, and the platform it runs on."""
+    return [f"arm {a.name!r} runs {a.model.replace('_', ' ')}, which models reach only: its emotion and attitude "
+            "outcomes are not reported (n/a), and it runs on the platform that model assumes (attention 1, no "
+            "recommender, no feed delay), so its effect mixes the model and the platform"
+            for a in experiment.arms if a.model != "agents"]
+
+
+def _few_seeds(experiment: Experiment) -> list[str]:
+    n = len(experiment.seeds)
+    if n < 2 or n >= FEW_SEEDS:
+        return []
+    return [f"only {n} seeds: a bootstrap interval is then about the range of the seeds' own effects and misses the "
+            f"true effect more often than 1 time in 20; use {2 * FEW_SEEDS} or more seeds for intervals to rely on"]
 
 
 def group_effect_rows(report: dict) -> list[tuple]:

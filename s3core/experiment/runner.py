@@ -7,6 +7,7 @@ seed, so a killed experiment keeps every finished seed and ``resume`` skips them
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -74,8 +75,9 @@ def _prepare(path: Path, experiment: Experiment, resume: bool, force: bool) -> t
     held = f"{len(done)} runs of experiment '{meta.get('name', '?')}' (created {meta.get('created_utc', '?')})"
     if done and resume:
         if meta.get("fingerprint") != experiment.fingerprint():
-            raise ExperimentResumeError(f"{path} holds runs of a different experiment (arms, scenario or steps "
-                                        "differ); resume with the same experiment file, or choose another --out")
+            raise ExperimentResumeError(f"{path} holds runs of a different experiment ("
+                                        f"{fingerprint_difference(meta.get('fingerprint'), experiment.fingerprint())}); "
+                                        "resume with the same experiment, or choose another --out")
         return done, None
     if done and not force:
         raise TraceExists(f"{path} already holds {held}; pass --resume to continue it, --force to replace it, "
@@ -89,6 +91,22 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: dict) -> None:
     con.register("batch", pd.DataFrame(frame))
     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM batch")
     con.unregister("batch")
+
+
+def fingerprint_difference(stored: str | None, now: str) -> str:
+    """What differs between a stored experiment fingerprint and this one, in words (e.g. "arm 'b' differs")."""
+    try:
+        old, new = json.loads(stored or ""), json.loads(now)
+    except ValueError:
+        return "the file does not record which experiment it holds"
+    found = [f"{key} {old.get(key)} then, {new.get(key)} now" for key in ("steps", "outcomes_from_step")
+             if old.get(key) != new.get(key)]
+    arms_then, arms_now = old.get("arms", {}), new.get("arms", {})
+    found += [f"arm {a!r} is new" for a in arms_now if a not in arms_then]
+    found += [f"arm {a!r} is gone" for a in arms_then if a not in arms_now]
+    found += [f"arm {a!r} changed (its scenario, branch step or model)" for a in arms_now
+              if a in arms_then and arms_then[a] != arms_now[a]]
+    return "; ".join(found) or "its arms differ"
 
 
 def _write(con: duckdb.DuckDBPyConnection, runs: list[ArmRun], from_step: int) -> None:
@@ -139,12 +157,16 @@ def run_experiment(experiment: Experiment, out_dir: str | Path, workers: int = 1
     """Run every (arm, seed) not yet in ``OUT_DIR/experiment.duckdb`` and return the report (``effects.summarize``).
 
     Raises:
+        ValueError: ``out_dir`` is a file (or a new path ending in .duckdb); a backend that cannot run here.
         TraceInUse: another process has the file open.
         TraceExists: the file holds runs and neither ``resume`` nor ``force`` is given.
         ExperimentResumeError: ``resume`` onto a different experiment's runs.
     """
     check_backend(backend)  # before the file is touched: --force must not delete runs it cannot replace
     out_dir = Path(out_dir)
+    if out_dir.is_file() or (out_dir.suffix == ".duckdb" and not out_dir.exists()):
+        raise ValueError(f"--out {out_dir} names a file; --out is the folder that holds {FILE_NAME} "
+                         f"(e.g. --out {out_dir.with_suffix('')})")
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / FILE_NAME
     with TraceLock(path).acquire(HINT):

@@ -176,17 +176,19 @@ def _arm(origin: str, i: int, table: Any, base: S.Scenario, steps: int) -> Arm:
             try:
                 groups[group] = S._build(cls, f"{where}.{group}", merged)
             except S.ScenarioError as exc:
-                raise _fail(origin, str(exc)) from None
+                raise _fail(origin, str(exc).replace(f"{cls.__name__}.", f"{where}.{group}.")) from None
             changes.extend(f"{group}.{k} = {v!r}" for k, v in table[group].items())
     model, model_p = _model(origin, where, table.get("model", "agents"))
     if model != "agents":
-        changes.append(f"model {model}" + (f" (p = {model_p})" if model == "independent_cascade" else ""))
+        changes.append(f"model {model}" + (f" (p = {model_p})" if model == "independent_cascade" else "")
+                       + " on its platform: attention 1, no recommender, no feed delay")
     try:
         scenario = base.replace(steps=steps, interventions=kept + tuple(added), **groups)
         if model != "agents":
             scenario = classical_scenario(scenario)
-    except S.ScenarioError as exc:
-        raise _fail(origin, f"{where} ({name!r}): {exc}") from None
+    except S.ScenarioError as exc:  # name the arm's own keys: interventions past the kept ones are its add[j]
+        message = re.sub(r"interventions\[(\d+)\]", lambda m: _own_key(where, int(m.group(1)), len(kept)), str(exc))
+        raise _fail(origin, f"{where} ({name!r}): {message}") from None
     from_step = 0
     if "from_step" in table:
         from_step = _whole(origin, f"{where}.from_step", table["from_step"], 1, steps - 1)
@@ -195,17 +197,32 @@ def _arm(origin: str, i: int, table: Any, base: S.Scenario, steps: int) -> Arm:
                from_step=from_step, model=model, model_p=model_p)
 
 
+def describe(item: Intervention) -> str:
+    """An intervention in words, as a person would name it: ``seed 'rumour' (step 0)``."""
+    if isinstance(item, SeedPost):
+        return f"seed {item.name or item.text[:20]!r} (step {item.step})"
+    target = repr(item.post) if item.post is not None else f"{item.stance.name.lower()} posts"
+    what = "boost" if isinstance(item, Boost) else f"moderation ({item.action})"
+    return f"{what} of {target} (step {item.step})"
+
+
 def _check_branch(origin: str, where: str, arm: Arm, baseline: Arm) -> None:
     """A branch shares the baseline's history, so before its step its schedule must be the baseline's."""
     t = arm.from_step
     if not t:
         return
-    mine, theirs = ([repr(item) for item in a.scenario.interventions if item.step < t] for a in (arm, baseline))
+    mine, theirs = ({repr(item): item for item in a.scenario.interventions if item.step < t} for a in (arm, baseline))
     if sorted(mine) != sorted(theirs):
-        odd = next((x for x in mine if x not in theirs), None)
-        what = (f"it has {odd}" if odd else f"the baseline has {next(x for x in theirs if x not in mine)}")
+        odd = next((item for key, item in mine.items() if key not in theirs), None)
+        what = (f"it has {describe(odd)}, which the baseline has not" if odd else
+                f"the baseline has {describe(next(i for k, i in theirs.items() if k not in mine))}, which it has not")
         raise _fail(origin, f"{where}.from_step = {t}: a branch continues the baseline's run, so before step {t} its "
                             f"interventions must be the baseline's ({baseline.name!r}); {what}")
+
+
+def _own_key(where: str, index: int, kept: int) -> str:
+    """``interventions[i]`` of an arm's scenario as the key a person wrote: the base's, or the arm's ``add[j]``."""
+    return f"{where}.add[{index - kept}]" if index >= kept else f"interventions[{index}] of the scenario"
 
 
 def _model(origin: str, where: str, value: Any) -> tuple[str, float]:
