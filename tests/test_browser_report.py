@@ -28,12 +28,14 @@ def test_the_html_report_opens_offline_with_its_charts_and_intervals(browser, tm
         assert page.locator(".js-plotly-plot").count() == 6 + 4  # mean and effect curves of 3 curves, 4 forest plots
         assert page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 20
         effects = page.locator("table").nth(1).inner_text()
-        assert "final_reach" in effects and "ci_low" in effects and "removed" in effects
+        assert "final reach (share of agents)" in effects and "ci_low" in effects and "removed" in effects
         text = page.locator("body").inner_text()
         for heading in ("Effects by demographic group", "Data provenance", "Parameters", "Package versions"):
             assert heading in text
         assert "synthetic follower graph of 1,500 users" in text
-        assert "numpy" in text and "scipy" in text
+        assert "numpy" in text and "scipy" in text and "s3core" in text
+        assert "sha256" in text and "exp.toml" in text and "tiny.toml" in text  # the files, with their hashes
+        assert "seed = 3  # to 5: one run per seed" in page.content()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "report-experiment.png"), full_page=True)
     finally:

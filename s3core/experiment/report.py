@@ -6,8 +6,10 @@ files; nothing is recomputed here.
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import platform
+import re
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -86,6 +88,44 @@ def _table(frame: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
+def code_version() -> str:
+    """s3core's version, with the git commit of this checkout when there is one (and "+changes" if edited)."""
+    import subprocess
+
+    try:
+        from importlib.metadata import version as dist_version
+
+        release = dist_version("s3core")
+    except PackageNotFoundError:
+        release = "not installed"
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = "", ""
+    return f"{release}" + (f", commit {commit}" + (" +changes" if dirty else "") if commit else "")
+
+
+def _files(experiment: Experiment, scenario_text: str) -> list[tuple[str, Path]]:
+    """The experiment file, its scenario and the scenario's parameter file (``params = ...``), as found."""
+    if not experiment.origin:
+        return []
+    origin = Path(experiment.origin).resolve()
+    scenario = (origin.parent / experiment.scenario_path).resolve()
+    found = [("experiment file", origin), ("scenario", scenario)]
+    match = re.search(r'^\s*params\s*=\s*"([^"]+)"', scenario_text, flags=re.M)
+    if match:
+        found.append(("parameter file", (scenario.parent / match.group(1)).resolve()))
+    return [(what, path) for what, path in found if path.is_file()]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _source_text(experiment: Experiment) -> tuple[str, str]:
     """The experiment file's and the base scenario file's text, when they can still be read."""
     texts = []
@@ -111,15 +151,19 @@ def html_report(report: dict, experiment: Experiment, created: datetime | None =
     parts = [f"<h1>Experiment {e(report['experiment'])}</h1>"]
     if experiment.description:
         parts.append(f"<p>{e(experiment.description)}</p>")
-    parts.append(f"<p>{report['seeds']} seeds from seed {report['first_seed']}, {report['steps']} steps, baseline arm "
-                 f"<b>{e(report['baseline'])}</b>. Bands and intervals: {e(report['bands'])}. Created "
-                 f"{created.strftime('%Y-%m-%d %H:%M UTC')}.</p>")
+    last = report['first_seed'] + report['seeds'] - 1
+    parts.append(f"<p>{report['seeds']} seeds ({report['first_seed']} to {last}), {report['steps']} steps, baseline "
+                 f"arm <b>{e(report['baseline'])}</b>. Bands and intervals: {e(report['bands'])}. Peaks and troughs "
+                 f"are looked for from step {report.get('outcomes_from_step', 0)} on, over steps with at least 1% of "
+                 f"agents aware. Created {created.strftime('%Y-%m-%d %H:%M UTC')}.</p>")
     parts += [f'<p class="note">{e(n)}</p>' for n in report.get("notes", [])]
     arms = pd.DataFrame([{"arm": name, "role": "baseline" if a["baseline"] else "treatment",
                           "model": a.get("model", "agents"), "branches at step": a.get("from_step") or "",
                           "changes": "; ".join(a["changes"]) or "none"} for name, a in report["arms"].items()])
     parts += ["<h2>Arms</h2>", _table(arms)]
-    parts += ["<h2>Effects (arm minus baseline, paired by seed), 95% intervals</h2>", _table(F.effects_frame(report))]
+    effects = F.effects_frame(report)
+    effects["outcome"] = effects["outcome"].map(lambda o: F.OUTCOME_LABELS.get(o, o))
+    parts += ["<h2>Effects (arm minus baseline, paired by seed), 95% intervals</h2>", _table(effects)]
     parts.append("<h2>Curves: mean over seeds with 95% bands, and paired effects</h2><div class='grid'>")
     for curve in F.CURVE_LABELS:
         parts += [_figure(F.mean_curves(report, curve)), _figure(F.effect_curves(report, curve))]
@@ -135,16 +179,22 @@ def html_report(report: dict, experiment: Experiment, created: datetime | None =
               "from the scenario's parameters with keyed random draws of each seed (common random numbers: every "
               "arm of a seed shares the same draws). Experiment file: "
               f"<code>{e(experiment.origin or 'not from a file')}</code>; base scenario: "
-              f"<code>{e(experiment.scenario_path)}</code>.</p>",
-              "<h2>Parameters</h2>"]
+              f"<code>{e(experiment.scenario_path)}</code> (relative to the experiment file).</p>"]
+    hashes = pd.DataFrame([(what, str(path), _sha256(path)) for what, path in _files(experiment, scenario_text)],
+                          columns=["file", "path", "sha256"])
+    if len(hashes):
+        parts.append(_table(hashes))
+    parts.append("<h2>Parameters</h2>")
     if experiment_text:
         parts.append(f"<details open><summary>Experiment file</summary><pre>{e(experiment_text)}</pre></details>")
     if scenario_text:
         parts.append(f"<details><summary>Base scenario file</summary><pre>{e(scenario_text)}</pre></details>")
     for arm in experiment.arms:
+        as_run = S.dumps(arm.scenario).replace(f"seed = {arm.scenario.seed}\n",
+                                               f"seed = {report['first_seed']}  # to {last}: one run per seed\n", 1)
         parts.append(f"<details><summary>Arm {e(arm.name)}: every parameter as run</summary>"
-                     f"<pre>{e(S.dumps(arm.scenario))}</pre></details>")
-    versions = pd.DataFrame(list(package_versions().items()), columns=["package", "version"])
+                     f"<pre>{e(as_run)}</pre></details>")
+    versions = pd.DataFrame([("s3core", code_version()), *package_versions().items()], columns=["package", "version"])
     parts += ["<h2>Package versions</h2>", _table(versions)]
     body = "\n".join(parts)
     return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>Experiment {e(report['experiment'])}"
