@@ -12,6 +12,7 @@ half-way on a bad arm; errors name the file and the key.
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -114,7 +115,7 @@ def _text(origin: str, key: str, value: Any, required: bool = False) -> str:
 
 def _base_scenario(origin: str, ref: Any, base_dir: Path) -> tuple[str, S.Scenario]:
     ref = _text(origin, "scenario", ref, required=True)
-    path = Path(ref) if Path(ref).is_absolute() else base_dir / ref
+    path = Path(os.path.normpath(ref if Path(ref).is_absolute() else base_dir / ref))  # no "a/../b" in messages
     try:
         scenario = S.load(path)
     except S.ScenarioError as exc:
