@@ -3,6 +3,7 @@
 Sets up navigation (Overview, Network, Agents, Interventions, Simulate, Compare, Traces, Validate) and
 the sidebar summary of this session; each page also runs on its own (tests load them directly).
 """
+
 from __future__ import annotations
 
 import streamlit as st
@@ -32,23 +33,57 @@ def overview() -> None:
     cols[1].metric("Follow edges", f"{net.n_edges:,}")
     cols[2].metric("Scenario", ws.scenario.name)
     cols[3].metric("Interventions", len(ws.scenario.interventions))
-    st.caption(f"Network: {md_escape(ws.net.label)}. Scenario: {md_escape(ws.scenario.description or ws.scenario.name)}")
+    st.caption(
+        f"Network: {md_escape(ws.net.label)}. Scenario: {md_escape(ws.scenario.description or ws.scenario.name)}"
+    )
     st.subheader("Workflow")
     steps = [
-        ("pages/1_Network.py", "Network", ":material/hub:", "choose the bundled Weibo sample, a synthetic graph or your own files."),
+        (
+            "pages/1_Network.py",
+            "Network",
+            ":material/hub:",
+            "choose the bundled Weibo sample, a synthetic graph or your own files.",
+        ),
         ("pages/2_Agents.py", "Agents", ":material/groups:", "look at the population and tune the model's parameters."),
-        ("pages/3_Interventions.py", "Interventions", ":material/campaign:", "schedule seed posts, boosts and moderation; save the scenario as TOML."),
-        ("pages/4_Simulate.py", "Simulate", ":material/play_circle:", "step or run the simulation and watch it spread; inspect any agent."),
-        ("pages/5_Compare.py", "Compare", ":material/compare_arrows:", "overlay runs against a no-intervention baseline."),
-        ("pages/6_Traces.py", "Traces", ":material/table_view:", "filter and export every post, state change and metric."),
-        ("pages/7_Validate.py", "Validate", ":material/fact_check:", "replay real cascades and compare the curves with baselines and published figures."),
+        (
+            "pages/3_Interventions.py",
+            "Interventions",
+            ":material/campaign:",
+            "schedule seed posts, boosts and moderation; save the scenario as TOML.",
+        ),
+        (
+            "pages/4_Simulate.py",
+            "Simulate",
+            ":material/play_circle:",
+            "step or run the simulation and watch it spread; inspect any agent.",
+        ),
+        (
+            "pages/5_Compare.py",
+            "Compare",
+            ":material/compare_arrows:",
+            "overlay runs against a no-intervention baseline.",
+        ),
+        (
+            "pages/6_Traces.py",
+            "Traces",
+            ":material/table_view:",
+            "filter and export every post, state change and metric.",
+        ),
+        (
+            "pages/7_Validate.py",
+            "Validate",
+            ":material/fact_check:",
+            "replay real cascades and compare the curves with baselines and published figures.",
+        ),
     ]
     for path, title, icon, text in steps:
         row = st.columns([1, 4], vertical_alignment="center")
         row[0].page_link(path, label=title, icon=icon)
         row[1].write(text)
-    st.caption(f"Your runs are private to this browser session and stored in `{ws.run_dir}`. "
-               "Everything runs offline; no API key is needed.")
+    st.caption(
+        f"Your runs are private to this browser session and stored in `{ws.run_dir}`. "
+        "Everything runs offline; no API key is needed."
+    )
 
 
 def sidebar() -> None:

@@ -12,6 +12,7 @@ starts a fresh server per repetition and measures:
 
 Figures are medians (and min/max) over all samples; targets are from the dashboard's issue.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -102,8 +103,9 @@ def _one_repetition(browser, step_samples: int, warm_views: int) -> dict[str, li
     return out
 
 
-def run_browser_bench(repeats: int = 5, step_samples: int = 5, warm_views: int = 2, progress=None,
-                      browser=None) -> dict:
+def run_browser_bench(
+    repeats: int = 5, step_samples: int = 5, warm_views: int = 2, progress=None, browser=None
+) -> dict:
     """Time the dashboard in Chromium; returns {metric: {median, min, max, n, target, ok, samples}} in seconds.
 
     ``browser`` is a Playwright Browser to reuse (e.g. the tests' own); by default one is launched.
@@ -134,9 +136,15 @@ def run_browser_bench(repeats: int = 5, step_samples: int = 5, warm_views: int =
             continue
         target = TARGETS.get(key)
         med = statistics.median(values)
-        result[key] = {"median": round(med, 3), "min": round(min(values), 3), "max": round(max(values), 3),
-                       "n": len(values), "target": target, "ok": None if target is None else med < target,
-                       "samples": [round(v, 3) for v in values]}
+        result[key] = {
+            "median": round(med, 3),
+            "min": round(min(values), 3),
+            "max": round(max(values), 3),
+            "n": len(values),
+            "target": target,
+            "ok": None if target is None else med < target,
+            "samples": [round(v, 3) for v in values],
+        }
     return result
 
 
@@ -144,8 +152,10 @@ def print_table(result: dict, file=sys.stdout) -> None:
     print(f"{'measure':<52} {'median s':>9} {'min':>7} {'max':>7} {'n':>4} {'target':>8}", file=file)
     for key, row in result.items():
         target = "" if row["target"] is None else f"<{row['target']:g} {'ok' if row['ok'] else 'MISS'}"
-        print(f"{LABELS[key]:<52} {row['median']:>9.3f} {row['min']:>7.3f} {row['max']:>7.3f} {row['n']:>4} {target:>8}",
-              file=file)
+        print(
+            f"{LABELS[key]:<52} {row['median']:>9.3f} {row['min']:>7.3f} {row['max']:>7.3f} {row['n']:>4} {target:>8}",
+            file=file,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

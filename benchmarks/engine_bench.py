@@ -3,6 +3,7 @@
 Each graph is measured in its own subprocess, so peak memory is that graph's alone:
 ``python -m s3core bench --json`` prints a JSON list, one object per graph.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,8 @@ def bench_scenario(steps: int):
     """An event seeded by the official account and five of the most followed users."""
     from s3core import scenario as S
 
-    text = """
+    text = (
+        """
 name = "bench"
 seed = 42
 steps = %d
@@ -62,7 +64,9 @@ name = "event"
 text = "国际原子能机构即将把日本核电站灾害提升到人类史上未曾有过的第八级。"
 stance = "negative"
 emotion = "intense"
-""" % steps
+"""
+        % steps
+    )
     return S.loads(text)
 
 
@@ -92,15 +96,26 @@ def measure_engine(graph: str, steps: int, datasets: Path, seeds_out: Path) -> d
             aware.append(rec.metrics["aware"])
             if i == 0:
                 np.save(seeds_out, np.flatnonzero(sim.state.aware))
-            print(f"  {graph}: step {i + 1}/{steps} {t1 - t0:.3f} s + trace {t2 - t1:.3f} s, aware {aware[-1]}", file=sys.stderr, flush=True)
+            print(
+                f"  {graph}: step {i + 1}/{steps} {t1 - t0:.3f} s + trace {t2 - t1:.3f} s, aware {aware[-1]}",
+                file=sys.stderr,
+                flush=True,
+            )
         store.close()
         trace_mb = (Path(tmp) / "bench.duckdb").stat().st_size / 2**20
     median = statistics.median(step_s)
     return {
-        "graph": graph, "agents": network.n_users, "edges": network.n_edges, "steps": steps,
-        "step_seconds": round(median, 4), "step_with_trace_seconds": round(statistics.median(np.add(step_s, write_s)), 4),
-        "agent_steps_per_s": round(network.n_users / median), "network_build_seconds": round(build_s, 2),
-        "init_seconds": round(init_s, 2), "final_aware": aware[-1], "trace_mb": round(trace_mb, 1),
+        "graph": graph,
+        "agents": network.n_users,
+        "edges": network.n_edges,
+        "steps": steps,
+        "step_seconds": round(median, 4),
+        "step_with_trace_seconds": round(statistics.median(np.add(step_s, write_s)), 4),
+        "agent_steps_per_s": round(network.n_users / median),
+        "network_build_seconds": round(build_s, 2),
+        "init_seconds": round(init_s, 2),
+        "final_aware": aware[-1],
+        "trace_mb": round(trace_mb, 1),
         "peak_rss_mb": round(_peak_rss_mb()),
     }
 
@@ -133,8 +148,13 @@ def measure_ndlib(graph: str, iterations: int, datasets: Path, seeds_in: Path) -
 
 
 def _child(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, "-m", "benchmarks.engine_bench", *args], cwd=ROOT,
-                         stdout=subprocess.PIPE, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.engine_bench", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -147,17 +167,34 @@ def run_all(graphs, steps: int, ndlib_iterations: int, datasets: Path) -> list[d
                 continue
             seeds = Path(tmp) / f"{graph}-seeds.npy"
             row = _child(["--engine", graph, "--steps", str(steps), "--datasets", str(datasets), "--seeds", str(seeds)])
-            row.update(_child(["--ndlib", graph, "--steps", str(ndlib_iterations), "--datasets", str(datasets), "--seeds", str(seeds)]))
+            row.update(
+                _child(
+                    [
+                        "--ndlib",
+                        graph,
+                        "--steps",
+                        str(ndlib_iterations),
+                        "--datasets",
+                        str(datasets),
+                        "--seeds",
+                        str(seeds),
+                    ]
+                )
+            )
             row["ndlib_ratio"] = round(row["agent_steps_per_s"] / row["ndlib_node_updates_per_s"], 1)
             results.append(row)
     return results
 
 
 def print_table(rows: list[dict]) -> None:
-    print(f"{'graph':<18}{'agents':>10}{'edges':>12}{'step s':>9}{'+trace s':>10}{'agent-steps/s':>15}{'ndlib/s':>12}{'ratio':>8}{'peak MB':>9}")
+    print(
+        f"{'graph':<18}{'agents':>10}{'edges':>12}{'step s':>9}{'+trace s':>10}{'agent-steps/s':>15}{'ndlib/s':>12}{'ratio':>8}{'peak MB':>9}"
+    )
     for r in rows:
-        print(f"{r['graph']:<18}{r['agents']:>10,}{r['edges']:>12,}{r['step_seconds']:>9.3f}{r['step_with_trace_seconds']:>10.3f}"
-              f"{r['agent_steps_per_s']:>15,}{r['ndlib_node_updates_per_s']:>12,}{r['ndlib_ratio']:>8}{r['peak_rss_mb']:>9,}")
+        print(
+            f"{r['graph']:<18}{r['agents']:>10,}{r['edges']:>12,}{r['step_seconds']:>9.3f}{r['step_with_trace_seconds']:>10.3f}"
+            f"{r['agent_steps_per_s']:>15,}{r['ndlib_node_updates_per_s']:>12,}{r['ndlib_ratio']:>8}{r['peak_rss_mb']:>9,}"
+        )
 
 
 def main(args) -> int:

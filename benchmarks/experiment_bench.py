@@ -7,6 +7,7 @@ the speed-up. ``python -m benchmarks.experiment_bench weibo-1m``: 2 arms x 5 see
 the full Weibo (CED) repost network (about 1M users), 1 worker, in a child process so its peak
 memory is its own. Both print one JSON object on the last line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,8 +74,12 @@ name = "correction"
 
 def _timed(args: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "s3core", "experiment", *args, "--quiet"], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "s3core", "experiment", *args, "--quiet"],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
@@ -83,35 +88,52 @@ def bench_workers(repeats: int) -> dict:
     times: dict[int, list[float]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.toml"
-        path.write_text(BUNDLED_EXPERIMENT.format(scenario=(ROOT / "data/scenarios/default.toml").as_posix()),
-                        encoding="utf-8")
+        path.write_text(
+            BUNDLED_EXPERIMENT.format(scenario=(ROOT / "data/scenarios/default.toml").as_posix()), encoding="utf-8"
+        )
         for r in range(repeats):
             for workers in (1, 2):
                 seconds = _timed([str(path), "--out", f"{tmp}/w{workers}r{r}", "--workers", str(workers)])
                 times[workers].append(seconds)
                 print(f"repeat {r + 1}: {workers} worker(s) {seconds:.1f} s", file=sys.stderr)
     one, two = statistics.median(times[1]), statistics.median(times[2])
-    return {"benchmark": "2 arms x 20 seeds x 50 steps, bundled network", "runs": 40,
-            "seconds_1_worker": [round(t, 1) for t in times[1]], "seconds_2_workers": [round(t, 1) for t in times[2]],
-            "median_1_worker": round(one, 1), "median_2_workers": round(two, 1), "speedup": round(one / two, 2)}
+    return {
+        "benchmark": "2 arms x 20 seeds x 50 steps, bundled network",
+        "runs": 40,
+        "seconds_1_worker": [round(t, 1) for t in times[1]],
+        "seconds_2_workers": [round(t, 1) for t in times[2]],
+        "median_1_worker": round(one, 1),
+        "median_2_workers": round(two, 1),
+        "speedup": round(one / two, 2),
+    }
 
 
 def bench_weibo(datasets: Path) -> dict:
     """2 arms x 5 seeds x 20 steps on the full Weibo repost network, in a child for its own peak memory."""
     with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "scenario.toml").write_text(WEIBO_SCENARIO.format(
-            params=(ROOT / "data/params/weibo-ced.json").as_posix(), datasets=(datasets / "weibo-ced").as_posix()),
-            encoding="utf-8")
+        Path(tmp, "scenario.toml").write_text(
+            WEIBO_SCENARIO.format(
+                params=(ROOT / "data/params/weibo-ced.json").as_posix(), datasets=(datasets / "weibo-ced").as_posix()
+            ),
+            encoding="utf-8",
+        )
         Path(tmp, "exp.toml").write_text(WEIBO_EXPERIMENT, encoding="utf-8")
         started = time.perf_counter()
-        child = subprocess.run([sys.executable, "-m", "benchmarks.experiment_bench", "_child", f"{tmp}/exp.toml",
-                                f"{tmp}/out"], cwd=ROOT, capture_output=True, text=True)
+        child = subprocess.run(
+            [sys.executable, "-m", "benchmarks.experiment_bench", "_child", f"{tmp}/exp.toml", f"{tmp}/out"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         if child.returncode:
             raise SystemExit(f"the 1M-agent experiment failed:\n{child.stderr[-3000:]}")
         seconds = time.perf_counter() - started
         result = json.loads(child.stdout.strip().splitlines()[-1])
-    return {"benchmark": "2 arms x 5 seeds x 20 steps, Weibo (CED) repost network", "seconds": round(seconds, 1),
-            **result}
+    return {
+        "benchmark": "2 arms x 5 seeds x 20 steps, Weibo (CED) repost network",
+        "seconds": round(seconds, 1),
+        **result,
+    }
 
 
 def _child(experiment_path: str, out: str) -> dict:
@@ -120,10 +142,13 @@ def _child(experiment_path: str, out: str) -> dict:
     experiment = spec.load(experiment_path)
     started = time.perf_counter()
     report = runner.run_experiment(experiment, out, progress=None)
-    return {"agents": None if not report else _agents(out), "experiment_seconds": round(time.perf_counter() - started, 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0),
-            "file_mb": round(Path(out, runner.FILE_NAME).stat().st_size / 2**20, 1),
-            "reach_effect": report["arms"]["correction"]["effects"]["final_reach"]}
+    return {
+        "agents": None if not report else _agents(out),
+        "experiment_seconds": round(time.perf_counter() - started, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0),
+        "file_mb": round(Path(out, runner.FILE_NAME).stat().st_size / 2**20, 1),
+        "reach_effect": report["arms"]["correction"]["effects"]["final_reach"],
+    }
 
 
 def _agents(out: str) -> int:

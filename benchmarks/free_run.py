@@ -5,6 +5,7 @@ post by a most-followed user of a synthetic follow graph (the parameter file's d
 10 followees per user) and prints, per simulated hour, the aware share and the share of
 exposures that came from the recommender, then one JSON line with the final figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,12 +40,23 @@ def main() -> int:
         data["params"] = str(Path(args.params).resolve())
     scenario = S.from_dict(data)
     spec = scenario.network
-    network = synthetic_network(args.agents, spec.mean_followees, spec.reciprocity, spec.tail_exponent,
-                                rng=np.random.default_rng([args.seed, 7]))
+    network = synthetic_network(
+        args.agents,
+        spec.mean_followees,
+        spec.reciprocity,
+        spec.tail_exponent,
+        rng=np.random.default_rng([args.seed, 7]),
+    )
     author = str(network.user_ids[int(np.argmax(network.follower_count))])
     steps = math.ceil(args.hours * 60 / scenario.minutes_per_step)
-    scenario = scenario.replace(steps=steps, interventions=(
-        SeedPost(step=0, text=EVENT, name="event", author=author, stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE),))
+    scenario = scenario.replace(
+        steps=steps,
+        interventions=(
+            SeedPost(
+                step=0, text=EVENT, name="event", author=author, stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE
+            ),
+        ),
+    )
     sim = Simulation(scenario, network=network)
     per_hour = max(1, round(60 / scenario.minutes_per_step))
     recommended = delivered = 0
@@ -58,9 +70,15 @@ def main() -> int:
             share = recommended / delivered if delivered else 0.0
             print(f"{(step + 1) // per_hour:>5} {record.metrics['aware'] / args.agents:>12.4f} {share:>32.3f}")
             recommended = delivered = 0
-    final = {"agents": args.agents, "mean_followees": spec.mean_followees, "hours": args.hours,
-             "minutes_per_step": scenario.minutes_per_step, "final_aware_share": round(int(sim.state.aware.sum()) / args.agents, 4),
-             "posts": len(sim.posts), "seconds": round(time.perf_counter() - t0, 1)}
+    final = {
+        "agents": args.agents,
+        "mean_followees": spec.mean_followees,
+        "hours": args.hours,
+        "minutes_per_step": scenario.minutes_per_step,
+        "final_aware_share": round(int(sim.state.aware.sum()) / args.agents, 4),
+        "posts": len(sim.posts),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
     print(json.dumps(final))
     return 0
 

@@ -7,6 +7,7 @@ so that it does not share the client's interpreter lock.
 
     python benchmarks/llm_bench.py [--agents 1000] [--concurrency 64] [--latency 0.2] [--runs 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,12 +36,17 @@ from s3core.types import Attitude, Emotion
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SEED = SeedPost(step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE)
+SEED = SeedPost(
+    step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE
+)
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "llm_server.py"), "--latency", str(latency)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "llm_server.py"), "--latency", str(latency)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     port = int(proc.stdout.readline().split()[1])
     return proc, f"http://127.0.0.1:{port}/v1"
 
@@ -50,15 +56,36 @@ def exposed_batch(sim: Simulation, n: int, rng: np.random.Generator) -> Decision
     agents = rng.choice(sim.network.n_users, size=n, replace=False)
     pop = sim.population
     return DecisionBatch(
-        step=1, agent=agents, received=rng.integers(1, 30, n).astype(float), mean_intensity=rng.integers(0, 21, n) / 10,
-        max_relevance=rng.random(n), focal_post=np.zeros(n, np.int32), focal_source=rng.integers(0, 3, n).astype(np.int8),
-        focal_stance=np.zeros(n, np.int8), focal_emotion=np.full(n, 2, np.int8), focal_age=rng.integers(0, 3, n),
-        focal_relevance=rng.random(n), focal_labelled=np.zeros(n, bool), emotion=rng.integers(0, 3, n).astype(np.int8),
-        attitude=rng.integers(0, 2, n).astype(np.int8), pool_positive=rng.random(n), pool_weight=rng.random(n),
-        category=pop.category[agents], age=pop.age[agents], gender=pop.gender[agents], occupation=pop.occupation[agents],
-        actions_taken=np.zeros(n, np.int32), was_aware=rng.random(n) < 0.5, focal_depth=np.zeros(n, np.int16),
-        focal_quoted=np.zeros(n, bool), thread_quotes=np.zeros(n), thread_forwards=np.zeros(n),
-        quote_propensity=sim.quote_propensity()[agents], minutes_per_step=sim.scenario.minutes_per_step, context=sim)
+        step=1,
+        agent=agents,
+        received=rng.integers(1, 30, n).astype(float),
+        mean_intensity=rng.integers(0, 21, n) / 10,
+        max_relevance=rng.random(n),
+        focal_post=np.zeros(n, np.int32),
+        focal_source=rng.integers(0, 3, n).astype(np.int8),
+        focal_stance=np.zeros(n, np.int8),
+        focal_emotion=np.full(n, 2, np.int8),
+        focal_age=rng.integers(0, 3, n),
+        focal_relevance=rng.random(n),
+        focal_labelled=np.zeros(n, bool),
+        emotion=rng.integers(0, 3, n).astype(np.int8),
+        attitude=rng.integers(0, 2, n).astype(np.int8),
+        pool_positive=rng.random(n),
+        pool_weight=rng.random(n),
+        category=pop.category[agents],
+        age=pop.age[agents],
+        gender=pop.gender[agents],
+        occupation=pop.occupation[agents],
+        actions_taken=np.zeros(n, np.int32),
+        was_aware=rng.random(n) < 0.5,
+        focal_depth=np.zeros(n, np.int16),
+        focal_quoted=np.zeros(n, bool),
+        thread_quotes=np.zeros(n),
+        thread_forwards=np.zeros(n),
+        quote_propensity=sim.quote_propensity()[agents],
+        minutes_per_step=sim.scenario.minutes_per_step,
+        context=sim,
+    )
 
 
 async def _client_alone(client, requests: list[ChatRequest], concurrency: int) -> None:
@@ -78,6 +105,7 @@ def one_run(sim, batch, settings, folder: Path) -> dict:
     cache_path = folder / "cache.duckdb"
     from s3core.llm.client import LiteLLMClient
     from s3core.llm.gateway import LoopThread
+
     # 1. raw decision throughput: one decision prompt per agent through the gateway
     gateway = Gateway(settings, LLMCache(None))
     event = P.event_summary(sim.scenario)
@@ -111,8 +139,17 @@ def one_run(sim, batch, settings, folder: Path) -> dict:
     cached_s = time.perf_counter() - t
     cached_calls = cached.stats.calls
     cached.close()
-    return {"decisions_per_s": decisions_per_s, "client_alone_per_s": client_per_s, "unique_prompts": unique, "step_s": step_s, "step_calls": calls,
-            "step_texts": texts, "step_fallbacks": fallbacks, "cached_rerun_s": cached_s, "cached_rerun_calls": cached_calls}
+    return {
+        "decisions_per_s": decisions_per_s,
+        "client_alone_per_s": client_per_s,
+        "unique_prompts": unique,
+        "step_s": step_s,
+        "step_calls": calls,
+        "step_texts": texts,
+        "step_fallbacks": fallbacks,
+        "cached_rerun_s": cached_s,
+        "cached_rerun_calls": cached_calls,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -121,16 +158,30 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--model", default="openai/test-model", help="litellm model string the local server is called as (try hosted_vllm/test-model)")
+    parser.add_argument(
+        "--model",
+        default="openai/test-model",
+        help="litellm model string the local server is called as (try hosted_vllm/test-model)",
+    )
     args = parser.parse_args(argv)
     proc, api_base = start_server(args.latency)
     try:
-        sim = Simulation(S.Scenario(seed=1, steps=5, interventions=(SEED,)),
-                         network=synthetic_network(max(5 * args.agents, 5000), mean_followees=8.0, reciprocity=0.3, rng=np.random.default_rng(5)))
+        sim = Simulation(
+            S.Scenario(seed=1, steps=5, interventions=(SEED,)),
+            network=synthetic_network(
+                max(5 * args.agents, 5000), mean_followees=8.0, reciprocity=0.3, rng=np.random.default_rng(5)
+            ),
+        )
         sim.step()
         batch = exposed_batch(sim, args.agents, np.random.default_rng(1))
-        settings = LLMSettings(model=args.model, api_base=api_base, api_key=Secret("sk-bench"),
-                               concurrency=args.concurrency, timeout=30, retries=1)
+        settings = LLMSettings(
+            model=args.model,
+            api_base=api_base,
+            api_key=Secret("sk-bench"),
+            concurrency=args.concurrency,
+            timeout=30,
+            retries=1,
+        )
         runs = []
         for _ in range(args.runs):
             with tempfile.TemporaryDirectory() as folder:
@@ -138,14 +189,25 @@ def main(argv: list[str] | None = None) -> dict:
     finally:
         proc.kill()
     median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    result = {"model": args.model, "agents": args.agents, "concurrency": args.concurrency, "latency_s": args.latency, "runs": runs, "median": median}
-    rows = [("decision calls per second", f"{median['decisions_per_s']:.0f}", ">= 100"),
-            ("  litellm client alone", f"{median['client_alone_per_s']:.0f}", "same prompts, no s3core"),
-            (f"{args.agents}-agent LLM step (s)", f"{median['step_s']:.2f}", "< 15"),
-            ("  calls in that step", f"{median['step_calls']:.0f}", f"{median['step_texts']:.0f} texts"),
-            ("fully cached rerun (s)", f"{median['cached_rerun_s']:.3f}", "< 1"),
-            ("  calls in the rerun", f"{median['cached_rerun_calls']:.0f}", "0")]
-    print(f"LLM backend ({args.model}), local server with {args.latency * 1000:.0f} ms latency, concurrency {args.concurrency}, median of {args.runs}")
+    result = {
+        "model": args.model,
+        "agents": args.agents,
+        "concurrency": args.concurrency,
+        "latency_s": args.latency,
+        "runs": runs,
+        "median": median,
+    }
+    rows = [
+        ("decision calls per second", f"{median['decisions_per_s']:.0f}", ">= 100"),
+        ("  litellm client alone", f"{median['client_alone_per_s']:.0f}", "same prompts, no s3core"),
+        (f"{args.agents}-agent LLM step (s)", f"{median['step_s']:.2f}", "< 15"),
+        ("  calls in that step", f"{median['step_calls']:.0f}", f"{median['step_texts']:.0f} texts"),
+        ("fully cached rerun (s)", f"{median['cached_rerun_s']:.3f}", "< 1"),
+        ("  calls in the rerun", f"{median['cached_rerun_calls']:.0f}", "0"),
+    ]
+    print(
+        f"LLM backend ({args.model}), local server with {args.latency * 1000:.0f} ms latency, concurrency {args.concurrency}, median of {args.runs}"
+    )
     print(f"{'measure':<30} {'value':>10}  target")
     for name, value, target in rows:
         print(f"{name:<30} {value:>10}  {target}")

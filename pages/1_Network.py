@@ -1,4 +1,5 @@
 """Network: choose the follow graph (bundled, synthetic, uploaded) and look at its structure."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -25,29 +26,64 @@ show_flash(ws)
 with st.container(border=True):
     source = st.radio("Network source", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="net_source")
     if source == "bundled":
-        st.write("A real Weibo sample shipped with the tool: users who posted about a nuclear-energy rumour, "
-                 "their follow edges, follower counts and posting histories.")
-        st.button("Load bundled network", key="net_load_bundled", on_click=_use_bundled, args=(ws,),
-                  disabled=ws.net.key == "bundled", type="primary")
+        st.write(
+            "A real Weibo sample shipped with the tool: users who posted about a nuclear-energy rumour, "
+            "their follow edges, follower counts and posting histories."
+        )
+        st.button(
+            "Load bundled network",
+            key="net_load_bundled",
+            on_click=_use_bundled,
+            args=(ws,),
+            disabled=ws.net.key == "bundled",
+            type="primary",
+        )
     elif source == "synthetic":
         fields = synthetic_fields()
         with st.form("net_synthetic"):
             cols = st.columns(5)
             f = fields["n_users"]
-            n_users = cols[0].number_input("Users", min_value=10, max_value=MAX_SYNTHETIC_USERS, value=5000, step=1000,
-                                           help=f.metadata["help"] + f" The dashboard builds up to {MAX_SYNTHETIC_USERS:,}.",
-                                           key="net_syn_n_users")
+            n_users = cols[0].number_input(
+                "Users",
+                min_value=10,
+                max_value=MAX_SYNTHETIC_USERS,
+                value=5000,
+                step=1000,
+                help=f.metadata["help"] + f" The dashboard builds up to {MAX_SYNTHETIC_USERS:,}.",
+                key="net_syn_n_users",
+            )
             f = fields["mean_followees"]
-            mean = cols[1].slider("Density: mean followees", 1.0, 50.0, float(f.default), 0.5, help=f.metadata["help"],
-                                  key="net_syn_mean")
+            mean = cols[1].slider(
+                "Density: mean followees", 1.0, 50.0, float(f.default), 0.5, help=f.metadata["help"], key="net_syn_mean"
+            )
             f = fields["reciprocity"]
-            recip = cols[2].slider("Reciprocity", float(f.metadata["min"]), float(f.metadata["max"]), float(f.default), 0.05,
-                                   help=f.metadata["help"], key="net_syn_recip")
+            recip = cols[2].slider(
+                "Reciprocity",
+                float(f.metadata["min"]),
+                float(f.metadata["max"]),
+                float(f.default),
+                0.05,
+                help=f.metadata["help"],
+                key="net_syn_recip",
+            )
             f = fields["tail_exponent"]
-            tail = cols[3].slider("Tail exponent", float(f.metadata["min"]), float(f.metadata["max"]), float(f.default), 0.1,
-                                  help=f.metadata["help"], key="net_syn_tail")
-            seed = cols[4].number_input("Seed", min_value=0, max_value=2**31 - 1, value=1, key="net_syn_seed",
-                                        help="The same settings and seed always give the same graph.")
+            tail = cols[3].slider(
+                "Tail exponent",
+                float(f.metadata["min"]),
+                float(f.metadata["max"]),
+                float(f.default),
+                0.1,
+                help=f.metadata["help"],
+                key="net_syn_tail",
+            )
+            seed = cols[4].number_input(
+                "Seed",
+                min_value=0,
+                max_value=2**31 - 1,
+                value=1,
+                key="net_syn_seed",
+                help="The same settings and seed always give the same graph.",
+            )
             submitted = st.form_submit_button("Generate synthetic network", type="primary")
         if submitted:
             try:
@@ -56,20 +92,24 @@ with st.container(border=True):
             except (ValueError, MemoryError) as exc:
                 st.error(f"Could not generate the network: {md_escape(exc)}. The previous network is still loaded.")
     else:
-        st.write("An edge list CSV with a header `follower,followee` (one follow per line), optionally a users CSV "
-                 "(`user_id` plus any of age, gender, occupation, description, followers, friends) and a posts CSV "
-                 "(`user_id,text`); or one GraphML/GEXF file where an edge u → v means u follows v.")
+        st.write(
+            "An edge list CSV with a header `follower,followee` (one follow per line), optionally a users CSV "
+            "(`user_id` plus any of age, gender, occupation, description, followers, friends) and a posts CSV "
+            "(`user_id,text`); or one GraphML/GEXF file where an edge u → v means u follows v."
+        )
         cols = st.columns(4)
         forget = {"on_change": st.session_state.pop, "args": ("net_upload_error", None)}  # new files, new verdict
         up = {
             "edges": cols[0].file_uploader("Edge list (CSV)", type=["csv", "txt"], key="net_up_edges", **forget),
             "users": cols[1].file_uploader("Users (CSV, optional)", type=["csv", "txt"], key="net_up_users", **forget),
             "posts": cols[2].file_uploader("Posts (CSV, optional)", type=["csv", "txt"], key="net_up_posts", **forget),
-            "graph": cols[3].file_uploader("or a graph (GraphML/GEXF)", type=["graphml", "gexf", "xml"], key="net_up_graph",
-                                           **forget),
+            "graph": cols[3].file_uploader(
+                "or a graph (GraphML/GEXF)", type=["graphml", "gexf", "xml"], key="net_up_graph", **forget
+            ),
         }
-        if st.button("Load uploaded files", key="net_load_upload", type="primary",
-                     disabled=all(v is None for v in up.values())):
+        if st.button(
+            "Load uploaded files", key="net_load_upload", type="primary", disabled=all(v is None for v in up.values())
+        ):
             files = {role: (f.name, f.getvalue()) for role, f in up.items() if f is not None}
             with st.spinner("Checking and loading the files..."):
                 error = ws.load_upload(files)
@@ -78,8 +118,10 @@ with st.container(border=True):
                 st.success(f"Loaded {md_escape(ws.net.label)}.")
         error = st.session_state.get("net_upload_error")
         if error:  # stays until the files change, so the fix can be read while editing them
-            st.error(f"{md_escape(error)}\n\nThe previously loaded network ({md_escape(ws.net.label)}) is still in use.",
-                     icon=":material/error:")
+            st.error(
+                f"{md_escape(error)}\n\nThe previously loaded network ({md_escape(ws.net.label)}) is still in use.",
+                icon=":material/error:",
+            )
 
 net = ws.net.network
 pop = ws.population()
@@ -97,25 +139,33 @@ cols[3].metric("Reciprocated edges", f"{net.follower_mutual.mean() if net.n_edge
 cols[4].metric("Isolated users", f"{int(((followers + followees) == 0).sum()):,}")
 cols[5].metric("Posts in histories", f"{0 if net.posts is None else len(net.posts):,}")
 if ws.pending_changes() and ws.live is not None and ws.live.has_trace:
-    st.info("The interactive run on the Simulate page still uses its own network until you press Reset there.",
-            icon=":material/info:")
+    st.info(
+        "The interactive run on the Simulate page still uses its own network until you press Reset there.",
+        icon=":material/info:",
+    )
 
 tabs = st.tabs(["Degrees", "Categories", "Demographics", "Graph view"], key="net_tabs", on_change="rerun")
 with tabs[0]:
     if tabs[0].open:
         chart(charts.degree_distribution(followers, followees), key="net_degrees")
-        st.caption("Followers = accounts that see a user's posts; followees = accounts a user follows. "
-                   "Users with zero of either are left out of the log-log plot.")
+        st.caption(
+            "Followers = accounts that see a user's posts; followees = accounts a user follows. "
+            "Users with zero of either are left out of the log-log plot."
+        )
 with tabs[1]:
     if tabs[1].open:
         chart(charts.categories(pop.category), key="net_categories")
-        st.caption("S3's user groups: influential (many more followers than followees), regular, and "
-                   "low-impact (few followers and no posting history, the ends of propagation chains).")
+        st.caption(
+            "S3's user groups: influential (many more followers than followees), regular, and "
+            "low-impact (few followers and no posting history, the ends of propagation chains)."
+        )
 with tabs[2]:
     if tabs[2].open:
         prov = provenance(ws.net.key, tuple(sorted(ws.scenario.population.items())), net)
-        st.caption("Colour shows where each value comes from: given in the users file, inferred from the user's "
-                   "description or posts, or drawn from the population shares set on the Agents page.")
+        st.caption(
+            "Colour shows where each value comes from: given in the users file, inferred from the user's "
+            "description or posts, or drawn from the population shares set on the Agents page."
+        )
         c = st.columns(2)
         with c[0]:
             chart(charts.age_histogram(pop.age, prov[:, 0]), key="net_age")
@@ -128,11 +178,15 @@ with tabs[3]:
         lay = sample_layout(ws.net.key, mode, size, center, net)
         nodes = lay.nodes
         cats = pop.category[nodes]
-        titles = [f"{net.user_ids[a]} · {label(UserCategory(int(c)))} · {followers[a]:,} followers, {followees[a]:,} followees"
-                  for a, c in zip(nodes.tolist(), cats.tolist())]
+        titles = [
+            f"{net.user_ids[a]} · {label(UserCategory(int(c)))} · {followers[a]:,} followers, {followees[a]:,} followees"
+            for a, c in zip(nodes.tolist(), cats.tolist())
+        ]
         labels = [str(net.user_ids[a])[:10] for a in nodes.tolist()] if len(nodes) <= 80 else None
         html = netview.render(lay, netview.category_colors(cats), titles, netview.node_sizes(followers[nodes]), labels)
-        st.caption(f"{len(nodes)} users and {len(lay.src)} follow edges among them. Colour: "
-                   "vermillion = influential, blue = regular, sky blue = low-impact; dot size grows with followers; "
-                   "darker edges are mutual follows. Drag to pan, scroll to zoom, hover for details.")
+        st.caption(
+            f"{len(nodes)} users and {len(lay.src)} follow edges among them. Colour: "
+            "vermillion = influential, blue = regular, sky blue = low-impact; dot size grows with followers; "
+            "darker edges are mutual follows. Drag to pan, scroll to zoom, hover for details."
+        )
         show_network(html)

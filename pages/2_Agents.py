@@ -2,6 +2,7 @@
 
 Parameter widgets are built from the parameter dataclasses' own metadata (range, help, choices).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,8 +19,13 @@ from ui.params_form import clear_widgets, params_form
 from ui.session import ensure_defaults, show_flash, text_resources
 from ui.widgets import chart
 
-GROUP_TITLES = {"emotion": "Emotion", "attitude": "Attitude", "memory": "Memory pool", "platform": "Platform",
-                "policy": "Action policy"}
+GROUP_TITLES = {
+    "emotion": "Emotion",
+    "attitude": "Attitude",
+    "memory": "Memory pool",
+    "platform": "Platform",
+    "policy": "Action policy",
+}
 
 
 def _restore(ws, group: str) -> None:
@@ -35,8 +41,10 @@ def _restore(ws, group: str) -> None:
 
 ws = ensure_defaults()
 st.title("Agents")
-st.caption("Who the agents are, how they start, and how they decide. Changes here apply to the next run "
-           "(press Reset on the Simulate page if a run is under way).")
+st.caption(
+    "Who the agents are, how they start, and how they decide. Changes here apply to the next run "
+    "(press Reset on the Simulate page if a run is under way)."
+)
 show_flash(ws)
 
 pop_box, policy_box, params_box = st.container(), st.container(), st.container()
@@ -52,7 +60,9 @@ with params_box:
         with tab:
             if group == "population":
                 current = DemographicParams(**ws.scenario.population)
-                st.caption("Used only where neither the users file nor the text says anything; shares are renormalised.")
+                st.caption(
+                    "Used only where neither the users file nor the text says anything; shares are renormalised."
+                )
                 try:
                     edited = params_form(current, "agents_population", columns=3)
                 except ValueError as exc:  # e.g. every age share set to zero
@@ -72,8 +82,11 @@ with params_box:
             for group, edited in changed.items():
                 if group == "population":
                     defaults = DemographicParams()
-                    updates["population"] = {f.name: getattr(edited, f.name) for f in dataclasses.fields(edited)
-                                             if getattr(edited, f.name) != getattr(defaults, f.name)}
+                    updates["population"] = {
+                        f.name: getattr(edited, f.name)
+                        for f in dataclasses.fields(edited)
+                        if getattr(edited, f.name) != getattr(defaults, f.name)
+                    }
                 else:
                     P.validate(edited)
                     updates[group] = edited
@@ -110,14 +123,18 @@ with pop_box:
             c = st.columns(2)
             with c[0]:
                 chart(charts.initial_attitude(initial, pop.category, has_history), key="agents_initial_attitude")
-                st.caption(f"{has_history.mean():.0%} of agents have a posting history; its stance shifts their starting "
-                           "attitude (history weight below). The rest start from the population prior.")
+                st.caption(
+                    f"{has_history.mean():.0%} of agents have a posting history; its stance shifts their starting "
+                    "attitude (history weight below). The rest start from the population prior."
+                )
             with c[1]:
                 received, curves = policy_view.emotion_rise(ws.scenario.emotion)
                 chart(charts.emotion_rise_curves(received, curves), key="agents_emotion_rise")
-                st.caption("Every agent starts **calm and unaware** (S3). Once exposed, a calm agent becomes moderate or "
-                           "intense with this chance per step (for a post of relevance 0.3): the level of the post it reads "
-                           "counts, not how many arrive. Emotion decays toward calm when nothing new arrives.")
+                st.caption(
+                    "Every agent starts **calm and unaware** (S3). Once exposed, a calm agent becomes moderate or "
+                    "intense with this chance per step (for a post of relevance 0.3): the level of the post it reads "
+                    "counts, not how many arrive. Emotion decays toward calm when nothing new arrives."
+                )
 
 # -- policy ---------------------------------------------------------------------------------------
 with policy_box:
@@ -125,25 +142,42 @@ with policy_box:
     left, right = st.columns([1, 1])
     with left:
         with st.container(border=True):
-            st.subheader("Offline heuristic (active)" if ws.scenario.run.backend == "heuristic"
-                         else "Offline heuristic (for agents outside the LLM subset and failed calls)")
+            st.subheader(
+                "Offline heuristic (active)"
+                if ws.scenario.run.backend == "heuristic"
+                else "Offline heuristic (for agents outside the LLM subset and failed calls)"
+            )
             st.markdown(
                 "Each exposed agent first updates emotion and attitude (Markov steps driven by its memory pool), "
                 "then chooses **ignore, repost, quote or post** from a multinomial logit over the focal post: "
                 "relevance, source, stance agreement, staleness, fatigue and the agent's category and emotion. "
                 "Post texts are drawn from real posts matching the new emotion and attitude. No network, no API key."
             )
-            vary = st.selectbox("Vary", list(policy_view.VARIABLES), key="agents_explore_vary",
-                                format_func=lambda v: policy_view.VARIABLES[v][0])
+            vary = st.selectbox(
+                "Vary",
+                list(policy_view.VARIABLES),
+                key="agents_explore_vary",
+                format_func=lambda v: policy_view.VARIABLES[v][0],
+            )
             c = st.columns(3)
-            category = c[0].selectbox("Agent category", list(UserCategory), index=1, key="agents_explore_category",
-                                      format_func=label)
-            emotion = c[1].select_slider("Agent emotion", [0, 1, 2], value=1, key="agents_explore_emotion",
-                                         format_func=["calm", "moderate", "intense"].__getitem__)
+            category = c[0].selectbox(
+                "Agent category", list(UserCategory), index=1, key="agents_explore_category", format_func=label
+            )
+            emotion = c[1].select_slider(
+                "Agent emotion",
+                [0, 1, 2],
+                value=1,
+                key="agents_explore_emotion",
+                format_func=["calm", "moderate", "intense"].__getitem__,
+            )
             agrees = c[2].toggle("Post agrees with agent", value=True, key="agents_explore_agrees")
             x, probs = policy_view.action_curve(ws.scenario.policy, vary, int(category), emotion, agrees)
-            chart(charts.action_probabilities(x, probs, policy_view.VARIABLES[vary][0],
-                                              "What the policy does: action probabilities"), key="agents_explore_chart")
+            chart(
+                charts.action_probabilities(
+                    x, probs, policy_view.VARIABLES[vary][0], "What the policy does: action probabilities"
+                ),
+                key="agents_explore_chart",
+            )
     with right:
         with st.container(border=True, key="agents_llm_panel"):
             llm_panel.backend_panel(ws)

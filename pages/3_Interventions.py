@@ -1,4 +1,5 @@
 """Interventions: schedule seed posts, recommendation boosts and moderation; save and load scenario TOML."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -12,8 +13,10 @@ from ui.widgets import chart, md_escape
 
 ws = ensure_defaults()
 st.title("Interventions")
-st.caption("What the platform or an official account does, and when: inject seed posts, push posts to an audience "
-           "(boost), or remove, down-rank or label posts (moderation). Each intervention starts at a step.")
+st.caption(
+    "What the platform or an official account does, and when: inject seed posts, push posts to an audience "
+    "(boost), or remove, down-rank or label posts (moderation). Each intervention starts at a step."
+)
 show_flash(ws)
 
 enum_label = lambda m: "any" if m is None else label(m)  # noqa: E731
@@ -22,9 +25,14 @@ enum_label = lambda m: "any" if m is None else label(m)  # noqa: E731
 def _target(prefix: str, seeds: list[str]) -> dict:
     """Widgets choosing what a boost or moderation acts on: a named seed, a post id, or a whole stance."""
     kinds = (["seed post"] if seeds else []) + ["post id", "every post of a stance"]
-    kind = st.radio("Target", kinds, horizontal=True, key=f"{prefix}_target_kind",
-                    help="A seed post by name (and all its reposts), any post by id (see the Simulate feed or Traces), "
-                         "or every post with a given stance, including later ones.")
+    kind = st.radio(
+        "Target",
+        kinds,
+        horizontal=True,
+        key=f"{prefix}_target_kind",
+        help="A seed post by name (and all its reposts), any post by id (see the Simulate feed or Traces), "
+        "or every post with a given stance, including later ones.",
+    )
     if kind == "seed post":
         return {"post": st.selectbox("Seed post", seeds, key=f"{prefix}_target_seed")}
     if kind == "post id":
@@ -33,19 +41,29 @@ def _target(prefix: str, seeds: list[str]) -> dict:
 
 
 def _audience(prefix: str) -> Audience:
-    kind = st.selectbox("Audience", ["everyone", "fraction", "group", "category"], key=f"{prefix}_aud_kind",
-                        help="Who the boost reaches: everyone, a random share of agents, a demographic group, or an S3 user category.")
+    kind = st.selectbox(
+        "Audience",
+        ["everyone", "fraction", "group", "category"],
+        key=f"{prefix}_aud_kind",
+        help="Who the boost reaches: everyone, a random share of agents, a demographic group, or an S3 user category.",
+    )
     if kind == "fraction":
-        return Audience(kind="fraction", fraction=st.slider("Share of agents", 0.0, 1.0, 0.2, 0.01, key=f"{prefix}_aud_fraction"))
+        return Audience(
+            kind="fraction", fraction=st.slider("Share of agents", 0.0, 1.0, 0.2, 0.01, key=f"{prefix}_aud_fraction")
+        )
     if kind == "group":
         c = st.columns(3)
         gender = c[0].selectbox("Gender", [None] + list(Gender), key=f"{prefix}_aud_gender", format_func=enum_label)
-        occupation = c[1].selectbox("Occupation", [None] + list(Occupation), key=f"{prefix}_aud_occupation", format_func=enum_label)
+        occupation = c[1].selectbox(
+            "Occupation", [None] + list(Occupation), key=f"{prefix}_aud_occupation", format_func=enum_label
+        )
         age = c[2].slider("Age (years)", 0, 120, (0, 120), key=f"{prefix}_aud_age")
         return Audience(kind="group", gender=gender, occupation=occupation, age_min=age[0], age_max=age[1])
     if kind == "category":
-        return Audience(kind="category", category=st.selectbox("Category", list(UserCategory), key=f"{prefix}_aud_category",
-                                                                format_func=label))
+        return Audience(
+            kind="category",
+            category=st.selectbox("Category", list(UserCategory), key=f"{prefix}_aud_category", format_func=label),
+        )
     return Audience()
 
 
@@ -83,10 +101,18 @@ with builder_box:
         with st.form("iv_seed_form", clear_on_submit=False):
             c = st.columns([1, 1.4, 1.4])
             step = c[0].number_input("Step", min_value=0, max_value=100_000, value=0, key="iv_seed_step")
-            name = c[1].text_input("Name", value=f"seed-{len(seed_names) + 1}", key="iv_seed_name",
-                                   help="Boosts and moderation refer to the seed by this name.")
-            author = c[2].text_input("Author user id (empty = official account)", value="", key="iv_seed_author",
-                                     help="Posted by this user to their followers, or by the official account, whom a share of agents follow.")
+            name = c[1].text_input(
+                "Name",
+                value=f"seed-{len(seed_names) + 1}",
+                key="iv_seed_name",
+                help="Boosts and moderation refer to the seed by this name.",
+            )
+            author = c[2].text_input(
+                "Author user id (empty = official account)",
+                value="",
+                key="iv_seed_author",
+                help="Posted by this user to their followers, or by the official account, whom a share of agents follow.",
+            )
             text = st.text_area("Text", key="iv_seed_text", placeholder="The post's text; it is treated as plain text.")
             c = st.columns(2)
             stance = c[0].selectbox("Stance", list(Attitude), key="iv_seed_stance", format_func=label)
@@ -97,26 +123,59 @@ with builder_box:
                 elif name.strip() in seed_names:
                     st.error(f"Not added: a seed named '{md_escape(name.strip())}' exists; pick another name.")
                 else:
-                    _add(lambda: SeedPost(step=int(step), text=text.strip(), name=name.strip(),
-                                          author=author.strip() or None, stance=stance, emotion=emotion))
+                    _add(
+                        lambda: SeedPost(
+                            step=int(step),
+                            text=text.strip(),
+                            name=name.strip(),
+                            author=author.strip() or None,
+                            stance=stance,
+                            emotion=emotion,
+                        )
+                    )
     with tabs[1]:
         c = st.columns(3)
         step = c[0].number_input("Start step", min_value=0, max_value=100_000, value=0, key="iv_boost_step")
-        duration = c[1].number_input("Duration (steps)", min_value=1, max_value=10_000, value=3, key="iv_boost_duration")
-        strength = c[2].slider("Strength", 0.001, 1.0, 0.05, 0.001, key="iv_boost_strength", format="%.3f",
-                               help="Chance per step that each audience member is shown the boosted post.")
+        duration = c[1].number_input(
+            "Duration (steps)", min_value=1, max_value=10_000, value=3, key="iv_boost_duration"
+        )
+        strength = c[2].slider(
+            "Strength",
+            0.001,
+            1.0,
+            0.05,
+            0.001,
+            key="iv_boost_strength",
+            format="%.3f",
+            help="Chance per step that each audience member is shown the boosted post.",
+        )
         target = _target("iv_boost", seed_names)
         audience = _audience("iv_boost")
         if st.button("Add boost", key="iv_boost_add", type="primary"):
-            _add(lambda: Boost(step=int(step), duration=int(duration), strength=float(strength), audience=audience, **target))
+            _add(
+                lambda: Boost(
+                    step=int(step), duration=int(duration), strength=float(strength), audience=audience, **target
+                )
+            )
     with tabs[2]:
         c = st.columns(3)
         step = c[0].number_input("Step", min_value=0, max_value=100_000, value=0, key="iv_mod_step")
-        action = c[1].selectbox("Action", list(MODERATION_ACTIONS), key="iv_mod_action",
-                                help="remove: gone from feeds and memory pools; downrank: seen less often; "
-                                     "label: a warning label that lowers persuasion and reposting.")
-        strength = c[2].slider("Visibility kept (down-rank only)", 0.0, 1.0, 0.3, 0.01, key="iv_mod_strength",
-                               disabled=action != "downrank")
+        action = c[1].selectbox(
+            "Action",
+            list(MODERATION_ACTIONS),
+            key="iv_mod_action",
+            help="remove: gone from feeds and memory pools; downrank: seen less often; "
+            "label: a warning label that lowers persuasion and reposting.",
+        )
+        strength = c[2].slider(
+            "Visibility kept (down-rank only)",
+            0.0,
+            1.0,
+            0.3,
+            0.01,
+            key="iv_mod_strength",
+            disabled=action != "downrank",
+        )
         target = _target("iv_mod", seed_names)
         if st.button("Add moderation", key="iv_mod_add", type="primary"):
             _add(lambda: Moderation(step=int(step), action=action, strength=float(strength), **target))
@@ -127,8 +186,14 @@ with schedule_box:
     if items:
         st.dataframe(scenario_io.schedule_frame(items), hide_index=True, width="stretch", key="iv_table")
         c = st.columns([3, 1], vertical_alignment="bottom")
-        doomed = c[0].multiselect("Remove interventions", list(range(len(items))), key="iv_remove_pick",
-                                  format_func=lambda i: f"#{i} {items[i].kind} at step {items[i].step} ({charts.describe_target(items[i]) or items[i].name})")
+        doomed = c[0].multiselect(
+            "Remove interventions",
+            list(range(len(items))),
+            key="iv_remove_pick",
+            format_func=lambda i: (
+                f"#{i} {items[i].kind} at step {items[i].step} ({charts.describe_target(items[i]) or items[i].name})"
+            ),
+        )
         c[1].button("Remove selected", key="iv_remove", disabled=not doomed, on_click=_remove, args=(ws,))
     else:
         st.info("No interventions yet: the event spreads only if a seed post starts it. Add one below.")
@@ -140,16 +205,39 @@ with left:
     with st.form("iv_settings"):
         c = st.columns(2)
         name = c[0].text_input("Name", ws.scenario.name, key="iv_name")
-        seed = c[1].number_input("Seed", min_value=0, max_value=2**31 - 1, value=ws.scenario.seed, key="iv_seed",
-                                 help="The same scenario and seed always reproduce the same run.")
-        steps = c[0].number_input("Steps", min_value=1, max_value=100_000, value=ws.scenario.steps, key="iv_steps",
-                                  help="Length of a full run (Compare's batch runs; Simulate's default N).")
-        minutes = c[1].number_input("Minutes per step", min_value=1.0, max_value=10_080.0, value=float(ws.scenario.minutes_per_step),
-                                    key="iv_minutes", help="Simulated time per step; only labels axes.")
+        seed = c[1].number_input(
+            "Seed",
+            min_value=0,
+            max_value=2**31 - 1,
+            value=ws.scenario.seed,
+            key="iv_seed",
+            help="The same scenario and seed always reproduce the same run.",
+        )
+        steps = c[0].number_input(
+            "Steps",
+            min_value=1,
+            max_value=100_000,
+            value=ws.scenario.steps,
+            key="iv_steps",
+            help="Length of a full run (Compare's batch runs; Simulate's default N).",
+        )
+        minutes = c[1].number_input(
+            "Minutes per step",
+            min_value=1.0,
+            max_value=10_080.0,
+            value=float(ws.scenario.minutes_per_step),
+            key="iv_minutes",
+            help="Simulated time per step; only labels axes.",
+        )
         description = st.text_area("Description", ws.scenario.description, key="iv_description", height=80)
         if st.form_submit_button("Apply settings"):
-            ws.scenario = ws.scenario.replace(name=name.strip() or "untitled", seed=int(seed), steps=int(steps),
-                                              minutes_per_step=float(minutes), description=description)
+            ws.scenario = ws.scenario.replace(
+                name=name.strip() or "untitled",
+                seed=int(seed),
+                steps=int(steps),
+                minutes_per_step=float(minutes),
+                description=description,
+            )
             st.rerun()
     shipped = st.selectbox("Shipped scenarios", list(SHIPPED_SCENARIOS), key="iv_shipped")
     if st.button("Load shipped scenario", key="iv_load_shipped"):
@@ -164,10 +252,21 @@ with left:
             st.error(md_escape(exc))
 with right:
     toml_text = S.dumps(ws.scenario)
-    st.download_button("Download scenario (TOML)", data=toml_text, file_name=f"{ws.scenario.name or 'scenario'}.toml",
-                       mime="application/toml", key="iv_download", icon=":material/download:", type="primary")
-    upload = st.file_uploader("Upload scenario (TOML)", type=["toml", "txt"], key="iv_upload",
-                              help="Replaces the current scenario if it is valid; a bad file changes nothing.")
+    st.download_button(
+        "Download scenario (TOML)",
+        data=toml_text,
+        file_name=f"{ws.scenario.name or 'scenario'}.toml",
+        mime="application/toml",
+        key="iv_download",
+        icon=":material/download:",
+        type="primary",
+    )
+    upload = st.file_uploader(
+        "Upload scenario (TOML)",
+        type=["toml", "txt"],
+        key="iv_upload",
+        help="Replaces the current scenario if it is valid; a bad file changes nothing.",
+    )
     if st.button("Apply uploaded scenario", key="iv_apply_upload", disabled=upload is None):
         try:
             note = scenario_io.apply(ws, scenario_io.parse(upload.name, upload.getvalue()), upload.name)
@@ -176,7 +275,9 @@ with right:
                 ws.notify("info", note)
             st.rerun()
         except S.ScenarioError as exc:
-            st.error(f"{md_escape(exc)}\n\nThe current scenario ('{md_escape(ws.scenario.name)}') is unchanged.",
-                     icon=":material/error:")
+            st.error(
+                f"{md_escape(exc)}\n\nThe current scenario ('{md_escape(ws.scenario.name)}') is unchanged.",
+                icon=":material/error:",
+            )
     with st.expander("Scenario as TOML"):
         st.code(toml_text, language="toml")

@@ -6,6 +6,7 @@ bands, effect curves, the effects table and effects by group. Below, single runs
 can be overlaid; their difference is one draw and claims no effect. A single-run baseline is one
 click away: the same scenario without interventions, run in the background into its own trace file.
 """
+
 from __future__ import annotations
 
 import os
@@ -60,12 +61,16 @@ def _run_experiment(ws) -> None:
     try:  # checked here, so a mistake names what the person chose, not the page's copy of the file
         same = identical_arms(load_experiment(path))
     except ExperimentError as exc:
-        ws.notify("error", f"Could not start {source.label} with Steps = {steps}: "
-                           f"{str(exc).replace(str(path) + ': ', '')}")
+        ws.notify(
+            "error", f"Could not start {source.label} with Steps = {steps}: {str(exc).replace(str(path) + ': ', '')}"
+        )
         return
     if same:
-        ws.notify("error", f"Not started: with Steps = {steps}, {'; '.join(same)} (its interventions come after the "
-                           "last step). Raise Steps.")
+        ws.notify(
+            "error",
+            f"Not started: with Steps = {steps}, {'; '.join(same)} (its interventions come after the "
+            "last step). Raise Steps.",
+        )
         return
     st.session_state["exp_job"] = EJ.ExperimentJob(path, workers=st.session_state["exp_workers"])
 
@@ -100,9 +105,11 @@ def _stop_jobs(ws) -> None:
 
 ws = ensure_defaults()
 st.title("Compare")
-st.caption("Measure what an intervention does: an experiment runs the arms on many seeds, paired (the same network, "
-           "population and random draws per seed), and reports each effect with a 95% interval. Below, single runs "
-           "of this session can be overlaid.")
+st.caption(
+    "Measure what an intervention does: an experiment runs the arms on many seeds, paired (the same network, "
+    "population and random draws per seed), and reports each effect with a 95% interval. Below, single runs "
+    "of this session can be overlaid."
+)
 show_flash(ws)
 
 # -- experiment --------------------------------------------------------------------------------------
@@ -116,34 +123,76 @@ if st.session_state.get("exp_choice") not in choices:
 if "exp_seeds" not in st.session_state or "exp_steps" not in st.session_state:
     _defaults(ws)
 with st.container(border=True):
-    st.selectbox("Experiment", choices, key="exp_choice", on_change=_defaults, args=(ws,), disabled=running,
-                 format_func=lambda c: ("The current scenario: as configured vs a baseline without its interventions"
-                                        if c == EJ.CURRENT else f"{c}.toml (shipped example)"))
+    st.selectbox(
+        "Experiment",
+        choices,
+        key="exp_choice",
+        on_change=_defaults,
+        args=(ws,),
+        disabled=running,
+        format_func=lambda c: (
+            "The current scenario: as configured vs a baseline without its interventions"
+            if c == EJ.CURRENT
+            else f"{c}.toml (shipped example)"
+        ),
+    )
     if st.session_state["exp_choice"] == EJ.CURRENT:
         seeds = scenario_io.seed_labels(ws.scenario)
-        st.caption(f"Arms: '{md_escape(ws.scenario.name)}' on {md_escape(ws.net.label)} with its "
-                   f"{len(ws.scenario.interventions)} interventions, against a baseline that keeps only the seed "
-                   "posts below (the event). Experiments run the offline heuristic policy.")
+        st.caption(
+            f"Arms: '{md_escape(ws.scenario.name)}' on {md_escape(ws.net.label)} with its "
+            f"{len(ws.scenario.interventions)} interventions, against a baseline that keeps only the seed "
+            "posts below (the event). Experiments run the offline heuristic policy."
+        )
         if seeds:
-            st.multiselect("The baseline keeps these seed posts", seeds, default=scenario_io.event_seeds(ws.scenario),
-                           key="exp_keep_seeds", disabled=running)
+            st.multiselect(
+                "The baseline keeps these seed posts",
+                seeds,
+                default=scenario_io.event_seeds(ws.scenario),
+                key="exp_keep_seeds",
+                disabled=running,
+            )
     else:
         try:
             st.caption(md_escape(_source(ws, st.session_state["exp_choice"]).description))
         except ExperimentError as exc:
             st.error(md_escape(exc), icon=":material/error:")
     c = st.columns([2.2, 1, 1, 1.3, 0.8], vertical_alignment="bottom")
-    c[0].slider("Seeds", *SEEDS_RANGE, key="exp_seeds", disabled=running,
-                help="Each seed is one paired replicate: every arm runs on that seed's network, population and draws.")
-    c[1].number_input("Steps", min_value=1, max_value=100_000, key="exp_steps", disabled=running,
-                      help="The experiment's own steps by default; interventions after the last step are left out, "
-                           "and an arm that branches at step t (from_step) needs more than t steps.")
-    c[2].number_input("Workers", min_value=1, max_value=os.cpu_count() or 1, value=1, key="exp_workers",
-                      disabled=running, help="Processes running seeds at once (one seed each).")
-    c[3].button("Run experiment", key="exp_run", type="primary", on_click=_run_experiment, args=(ws,),
-                disabled=running, width="stretch",
-                help="Runs `python -m s3core experiment` in its own process into this session's folder. The same "
-                     "setting again only summarises the runs it has; more seeds run only the new ones.")
+    c[0].slider(
+        "Seeds",
+        *SEEDS_RANGE,
+        key="exp_seeds",
+        disabled=running,
+        help="Each seed is one paired replicate: every arm runs on that seed's network, population and draws.",
+    )
+    c[1].number_input(
+        "Steps",
+        min_value=1,
+        max_value=100_000,
+        key="exp_steps",
+        disabled=running,
+        help="The experiment's own steps by default; interventions after the last step are left out, "
+        "and an arm that branches at step t (from_step) needs more than t steps.",
+    )
+    c[2].number_input(
+        "Workers",
+        min_value=1,
+        max_value=os.cpu_count() or 1,
+        value=1,
+        key="exp_workers",
+        disabled=running,
+        help="Processes running seeds at once (one seed each).",
+    )
+    c[3].button(
+        "Run experiment",
+        key="exp_run",
+        type="primary",
+        on_click=_run_experiment,
+        args=(ws,),
+        disabled=running,
+        width="stretch",
+        help="Runs `python -m s3core experiment` in its own process into this session's folder. The same "
+        "setting again only summarises the runs it has; more seeds run only the new ones.",
+    )
     c[4].button("Stop", key="exp_stop", on_click=_stop_experiment, args=(ws,), disabled=not running, width="stretch")
 
 
@@ -174,33 +223,57 @@ if shown is not None and running and job.out == shown.out:
 if shown is not None:
     EV.show(shown.report(), shown.html)
 elif not running:
-    st.info("Choose an experiment and press **Run experiment**. A shipped example (2 arms x 10 seeds x 60 steps on "
-            "the bundled network, the treatment branching at its intervention) takes about 50 s with one worker and "
-            "about half that with two, on an idle 2-core machine.",
-            icon=":material/science:")
+    st.info(
+        "Choose an experiment and press **Run experiment**. A shipped example (2 arms x 10 seeds x 60 steps on "
+        "the bundled network, the treatment branching at its intervention) takes about 50 s with one worker and "
+        "about half that with two, on an idle 2-core machine.",
+        icon=":material/science:",
+    )
 
 # -- single runs ----------------------------------------------------------------------------------------
 st.subheader("Single runs (no effect claimed)")
-st.caption("Overlay runs of this session. A difference between two single runs is one draw: it mixes the "
-           "intervention's effect with the chance of that seed, and says nothing about how much it varies. For an "
-           "effect with an interval, run an experiment above.")
+st.caption(
+    "Overlay runs of this session. A difference between two single runs is one draw: it mixes the "
+    "intervention's effect with the chance of that seed, and says nothing about how much it varies. For an "
+    "effect with an interval, run an experiment above."
+)
 with st.container(border=True):
-    st.markdown(f"**New single runs of '{md_escape(ws.scenario.name)}'** on {md_escape(ws.net.label)}, seed {ws.scenario.seed}")
+    st.markdown(
+        f"**New single runs of '{md_escape(ws.scenario.name)}'** on {md_escape(ws.net.label)}, seed {ws.scenario.seed}"
+    )
     c = st.columns([1, 1.6, 1.6, 1], vertical_alignment="bottom")
     c[0].number_input("Steps", min_value=1, max_value=100_000, value=ws.scenario.steps, key="cmp_steps")
     busy = bool(ws.running_jobs())
-    c[1].button("Run baseline (no interventions)", key="cmp_baseline", on_click=_start, args=(ws, "baseline"),
-                type="primary", disabled=busy, width="stretch",
-                help="The current scenario without its interventions (only the event's seed posts chosen below), same seed, into a new run file.")
-    c[2].button("Run scenario (with interventions)", key="cmp_scenario", on_click=_start, args=(ws, "scenario"),
-                disabled=busy, width="stretch", help="The current scenario as configured, into a new run file.")
+    c[1].button(
+        "Run baseline (no interventions)",
+        key="cmp_baseline",
+        on_click=_start,
+        args=(ws, "baseline"),
+        type="primary",
+        disabled=busy,
+        width="stretch",
+        help="The current scenario without its interventions (only the event's seed posts chosen below), same seed, into a new run file.",
+    )
+    c[2].button(
+        "Run scenario (with interventions)",
+        key="cmp_scenario",
+        on_click=_start,
+        args=(ws, "scenario"),
+        disabled=busy,
+        width="stretch",
+        help="The current scenario as configured, into a new run file.",
+    )
     c[3].button("Stop", key="cmp_stop", on_click=_stop_jobs, args=(ws,), disabled=not busy, width="stretch")
     seeds = scenario_io.seed_labels(ws.scenario)
     if seeds:
-        st.multiselect("The baseline keeps these seed posts (the event itself; every other intervention is left out)",
-                       seeds, default=scenario_io.event_seeds(ws.scenario), key="cmp_keep_seeds",
-                       help="Without any seed post nothing happens, so by default the baseline keeps the seeds of the "
-                            "earliest step: the event. Boosts, moderation and later seeds (e.g. corrections) are removed.")
+        st.multiselect(
+            "The baseline keeps these seed posts (the event itself; every other intervention is left out)",
+            seeds,
+            default=scenario_io.event_seeds(ws.scenario),
+            key="cmp_keep_seeds",
+            help="Without any seed post nothing happens, so by default the baseline keeps the seeds of the "
+            "earliest step: the event. Boosts, moderation and later seeds (e.g. corrections) are removed.",
+        )
 
 
 @st.fragment(run_every=POLL_SECONDS if ws.running_jobs() else None)
@@ -223,8 +296,11 @@ for busy in (r for r in listed if r.busy):
     st.warning(busy.busy, icon=":material/lock:")
 runs = [r for r in listed if r.steps > 0 and not r.busy]
 if len(runs) < 2:
-    st.info("Overlaying needs at least two single runs with steps. Use the buttons above (a baseline and a run with "
-            "interventions), or Step/Run on the Simulate page and Reset between runs.", icon=":material/info:")
+    st.info(
+        "Overlaying needs at least two single runs with steps. Use the buttons above (a baseline and a run with "
+        "interventions), or Step/Run on the Simulate page and Reset between runs.",
+        icon=":material/info:",
+    )
     st.stop()
 
 by_name = {r.run: r for r in runs}
@@ -237,16 +313,25 @@ if len(selection) < 2:
     selection = list(dict.fromkeys(selection + names[::-1]))[:2]
 st.session_state["cmp_runs"] = selection
 c = st.columns([3, 1.5, 1.5])
-chosen = c[0].multiselect("Runs to compare", names, key="cmp_runs",
-                          format_func=lambda n: f"{n} · {by_name[n].name} · {by_name[n].steps} steps")
-metric = c[1].selectbox("Curve", list(charts.COMPARE_METRICS), key="cmp_metric",
-                        format_func=lambda k: charts.COMPARE_METRICS[k][0])
+chosen = c[0].multiselect(
+    "Runs to compare",
+    names,
+    key="cmp_runs",
+    format_func=lambda n: f"{n} · {by_name[n].name} · {by_name[n].steps} steps",
+)
+metric = c[1].selectbox(
+    "Curve", list(charts.COMPARE_METRICS), key="cmp_metric", format_func=lambda k: charts.COMPARE_METRICS[k][0]
+)
 if len(chosen) < 2:
     st.info("Pick at least two runs.")
     st.stop()
-baseline = c[2].selectbox("Reference run", chosen, key="cmp_base",
-                          index=next((i for i, n in enumerate(chosen) if "baseline" in n), 0),
-                          help="Differences are each other run minus this one: one draw each, not an effect.")
+baseline = c[2].selectbox(
+    "Reference run",
+    chosen,
+    key="cmp_base",
+    index=next((i for i, n in enumerate(chosen) if "baseline" in n), 0),
+    help="Differences are each other run minus this one: one draw each, not an effect.",
+)
 
 frames = {n: traces.metrics(ws, by_name[n].path) for n in chosen}
 mps = by_name[chosen[0]].minutes_per_step
@@ -261,8 +346,9 @@ with left:
 with right:
     others = {n: f for n, f in frames.items() if n != baseline}
     fig = charts.difference(baseline, frames[baseline], others, metric, mps)
-    fig.update_layout(title_text=f"{charts.COMPARE_METRICS[metric][0]}: difference between single runs (one draw, "
-                                 "no interval)")
+    fig.update_layout(
+        title_text=f"{charts.COMPARE_METRICS[metric][0]}: difference between single runs (one draw, no interval)"
+    )
     chart(fig, key="cmp_difference")
 
 
@@ -271,19 +357,32 @@ def _summary(name: str, df: pd.DataFrame) -> dict:
     positive = df["positive"].to_numpy()
     peaks, troughs = M.peaks(density), M.troughs(positive)
     return {
-        "run": name, "steps": len(df), "aware at end": int(df["aware"].iloc[-1]),
+        "run": name,
+        "steps": len(df),
+        "aware at end": int(df["aware"].iloc[-1]),
         "total posts": int(df["posts"].sum()),
-        "emotion density peak": float(density.max()), "peak at step": int(df["step"].iloc[int(density.argmax())]),
-        "emotion peaks": len(peaks), "positive at end": float(positive[-1]), "lowest positive": float(positive.min()),
-        "attitude troughs": len(troughs), "deepest chain": int(df["max_depth"].max()),
+        "emotion density peak": float(density.max()),
+        "peak at step": int(df["step"].iloc[int(density.argmax())]),
+        "emotion peaks": len(peaks),
+        "positive at end": float(positive[-1]),
+        "lowest positive": float(positive.min()),
+        "attitude troughs": len(troughs),
+        "deepest chain": int(df["max_depth"].max()),
     }
 
 
 table = pd.DataFrame([_summary(n, f) for n, f in frames.items()])
 st.markdown("**Single-run summary**")
-st.dataframe(table, hide_index=True, width="stretch", key="cmp_summary",
-             column_config={k: st.column_config.NumberColumn(format="%.3f")
-                            for k in ("emotion density peak", "positive at end", "lowest positive")})
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    key="cmp_summary",
+    column_config={
+        k: st.column_config.NumberColumn(format="%.3f")
+        for k in ("emotion density peak", "positive at end", "lowest positive")
+    },
+)
 base = table.set_index("run").loc[baseline]
 diff = table.set_index("run").drop(index=baseline)
 numeric = diff.select_dtypes("number").columns

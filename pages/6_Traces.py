@@ -1,4 +1,5 @@
 """Traces: the session's runs and their scenarios; filter posts and states; export tables and charts."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -13,13 +14,17 @@ ACTIONS = ["repost", "quote", "post"]
 
 ws = ensure_defaults()
 st.title("Traces")
-st.caption("Every run of this session is a DuckDB file: its scenario, every agent, every state change, every post and "
-           "the per-step metrics. Filter them here and download tables (CSV, Parquet) and charts (HTML, PNG).")
+st.caption(
+    "Every run of this session is a DuckDB file: its scenario, every agent, every state change, every post and "
+    "the per-step metrics. Filter them here and download tables (CSV, Parquet) and charts (HTML, PNG)."
+)
 show_flash(ws)
 
 runs = traces.list_runs(ws)
 if not runs:
-    st.info("No runs yet. Press Step or Run on the Simulate page, or start a batch run on Compare.", icon=":material/info:")
+    st.info(
+        "No runs yet. Press Step or Run on the Simulate page, or start a batch run on Compare.", icon=":material/info:"
+    )
     st.stop()
 
 st.dataframe(traces.runs_frame(runs), hide_index=True, width="stretch", key="tr_runs_table")
@@ -42,8 +47,12 @@ def _agent_filter(key: str):
     text = st.text_input("User (id or agent index)", key=key, placeholder="any user")
     if not text.strip():
         return None, None
-    agents = traces.query(ws, path, "SELECT agent FROM agents WHERE user_id = ? OR CAST(agent AS VARCHAR) = ? LIMIT 1",
-                          [text.strip(), text.strip().lstrip("#")])
+    agents = traces.query(
+        ws,
+        path,
+        "SELECT agent FROM agents WHERE user_id = ? OR CAST(agent AS VARCHAR) = ? LIMIT 1",
+        [text.strip(), text.strip().lstrip("#")],
+    )
     if len(agents):
         return int(agents["agent"].iloc[0]), None
     return None, f"No user {text.strip()!r} in this run."
@@ -52,7 +61,11 @@ def _agent_filter(key: str):
 with tabs[0]:
     if tabs[0].open:
         c = st.columns([2, 1.5, 2, 2])
-        lo, hi = c[0].slider("Steps", 0, run.steps - 1, (0, run.steps - 1), key="tr_posts_steps") if run.steps > 1 else (0, 0)
+        lo, hi = (
+            c[0].slider("Steps", 0, run.steps - 1, (0, run.steps - 1), key="tr_posts_steps")
+            if run.steps > 1
+            else (0, 0)
+        )
         with c[1]:
             agent, problem = _agent_filter("tr_posts_user")
         actions = c[2].multiselect("Actions", ACTIONS, default=ACTIONS, key="tr_posts_actions")
@@ -67,45 +80,67 @@ with tabs[0]:
         if contains.strip():
             where.append("contains(p.text, ?)")
             params.append(contains.strip())
-        sql = ("SELECT p.post_id, p.step, p.author AS agent, coalesce(a.user_id, 'official account') AS user_id, p.action, "
-               "p.parent, p.root, p.depth, p.stance, p.emotion, p.text FROM posts p LEFT JOIN agents a ON a.agent = p.author "
-               f"WHERE {' AND '.join(where)} ORDER BY p.post_id")
+        sql = (
+            "SELECT p.post_id, p.step, p.author AS agent, coalesce(a.user_id, 'official account') AS user_id, p.action, "
+            "p.parent, p.root, p.depth, p.stance, p.emotion, p.text FROM posts p LEFT JOIN agents a ON a.agent = p.author "
+            f"WHERE {' AND '.join(where)} ORDER BY p.post_id"
+        )
         total = traces.query(ws, path, f"SELECT count(*) AS n FROM ({sql})", params)["n"].iloc[0]
         st.caption(f"{total:,} posts match; showing the first {min(total, SHOW_ROWS):,}. Text is shown as plain text.")
-        st.dataframe(traces.query(ws, path, f"{sql} LIMIT {SHOW_ROWS}", params), hide_index=True, width="stretch",
-                     key="tr_posts_table")
+        st.dataframe(
+            traces.query(ws, path, f"{sql} LIMIT {SHOW_ROWS}", params),
+            hide_index=True,
+            width="stretch",
+            key="tr_posts_table",
+        )
         table_exports(lambda: traces.query(ws, path, sql, params), f"{run.run}-posts", "tr_posts")
 
 with tabs[1]:
     if tabs[1].open:
         c = st.columns([2, 1.5, 2])
-        lo, hi = c[0].slider("Steps", 0, run.steps - 1, (0, run.steps - 1), key="tr_states_steps") if run.steps > 1 else (0, 0)
+        lo, hi = (
+            c[0].slider("Steps", 0, run.steps - 1, (0, run.steps - 1), key="tr_states_steps")
+            if run.steps > 1
+            else (0, 0)
+        )
         with c[1]:
             agent, problem = _agent_filter("tr_states_user")
-        only = c[2].multiselect("Changes", ["became aware", "emotion", "attitude"], key="tr_states_only",
-                                help="Rows are recorded only when an agent's state changes; leave empty for all.")
+        only = c[2].multiselect(
+            "Changes",
+            ["became aware", "emotion", "attitude"],
+            key="tr_states_only",
+            help="Rows are recorded only when an agent's state changes; leave empty for all.",
+        )
         if problem:
             st.warning(problem)
         where, params = ["s.step BETWEEN ? AND ?"], [lo, hi]
         if agent is not None:
             where.append("s.agent = ?")
             params.append(agent)
-        sql = ("SELECT s.step, s.agent, a.user_id, s.aware, s.emotion, s.attitude, "
-               "coalesce(lag(s.aware) OVER w, false) = false AND s.aware AS became_aware, "
-               "s.emotion IS DISTINCT FROM coalesce(lag(s.emotion) OVER w, 0) AS emotion_changed, "
-               "s.attitude IS DISTINCT FROM coalesce(lag(s.attitude) OVER w, a.initial_attitude) AS attitude_changed "
-               "FROM states s JOIN agents a USING (agent) "
-               "WINDOW w AS (PARTITION BY s.agent ORDER BY s.step)")
+        sql = (
+            "SELECT s.step, s.agent, a.user_id, s.aware, s.emotion, s.attitude, "
+            "coalesce(lag(s.aware) OVER w, false) = false AND s.aware AS became_aware, "
+            "s.emotion IS DISTINCT FROM coalesce(lag(s.emotion) OVER w, 0) AS emotion_changed, "
+            "s.attitude IS DISTINCT FROM coalesce(lag(s.attitude) OVER w, a.initial_attitude) AS attitude_changed "
+            "FROM states s JOIN agents a USING (agent) "
+            "WINDOW w AS (PARTITION BY s.agent ORDER BY s.step)"
+        )
         flags = {"became aware": "became_aware", "emotion": "emotion_changed", "attitude": "attitude_changed"}
         outer = [w.replace("s.", "") for w in where]
         if only:
             outer.append("(" + " OR ".join(flags[o] for o in only) + ")")
         sql = f"SELECT * FROM ({sql}) WHERE {' AND '.join(outer)} ORDER BY step, agent"
         total = traces.query(ws, path, f"SELECT count(*) AS n FROM ({sql})", params)["n"].iloc[0]
-        st.caption(f"{total:,} state changes match; showing the first {min(total, SHOW_ROWS):,}. "
-                   "emotion: 0 calm, 1 moderate, 2 intense; attitude: 0 negative, 1 positive.")
-        st.dataframe(traces.query(ws, path, f"{sql} LIMIT {SHOW_ROWS}", params), hide_index=True, width="stretch",
-                     key="tr_states_table")
+        st.caption(
+            f"{total:,} state changes match; showing the first {min(total, SHOW_ROWS):,}. "
+            "emotion: 0 calm, 1 moderate, 2 intense; attitude: 0 negative, 1 positive."
+        )
+        st.dataframe(
+            traces.query(ws, path, f"{sql} LIMIT {SHOW_ROWS}", params),
+            hide_index=True,
+            width="stretch",
+            key="tr_states_table",
+        )
         table_exports(lambda: traces.query(ws, path, sql, params), f"{run.run}-states", "tr_states")
 
 with tabs[2]:
@@ -117,11 +152,21 @@ with tabs[2]:
 with tabs[3]:
     if tabs[3].open:
         c = st.columns(2)
-        dimension = c[0].selectbox("Group by", ["category", "gender", "occupation", "age_bracket"], key="tr_breakdown_dim",
-                                   format_func=lambda d: d.replace("_", " "))
-        value = c[1].selectbox("Value", ["aware_share", "positive", "intense", "mean_emotion"], key="tr_breakdown_value",
-                               format_func=lambda v: v.replace("_", " "))
-        frame = M.breakdown_frame(traces.query(ws, path, "SELECT * FROM breakdown ORDER BY step, dimension, grp"), dimension)
+        dimension = c[0].selectbox(
+            "Group by",
+            ["category", "gender", "occupation", "age_bracket"],
+            key="tr_breakdown_dim",
+            format_func=lambda d: d.replace("_", " "),
+        )
+        value = c[1].selectbox(
+            "Value",
+            ["aware_share", "positive", "intense", "mean_emotion"],
+            key="tr_breakdown_value",
+            format_func=lambda v: v.replace("_", " "),
+        )
+        frame = M.breakdown_frame(
+            traces.query(ws, path, "SELECT * FROM breakdown ORDER BY step, dimension, grp"), dimension
+        )
         fig = charts.breakdown(frame, value, dimension, mps)
         chart(fig, key="tr_breakdown_chart")
         chart_exports(fig, f"{run.run}-{dimension}-{value}", "tr_breakdown_export")
@@ -130,7 +175,12 @@ with tabs[3]:
 with tabs[4]:
     if tabs[4].open:
         df = traces.metrics(ws, path)
-        builders = {"spread": charts.spread, "emotion": charts.emotion, "attitude": charts.attitude, "actions": charts.actions}
+        builders = {
+            "spread": charts.spread,
+            "emotion": charts.emotion,
+            "attitude": charts.attitude,
+            "actions": charts.actions,
+        }
         which = st.segmented_control("Chart", list(builders), default="spread", key="tr_chart_kind") or "spread"
         fig = builders[which](df, mps)
         chart(fig, key="tr_chart")

@@ -1,4 +1,5 @@
 """Entry point for ``python -m s3core``."""
+
 import os
 import sys
 

@@ -19,6 +19,7 @@ prominent:
 Follow-backs are then added, preferring users with few followers, until ``reciprocity`` of all
 edges are mutual. The users and posts tables are kept unchanged.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -30,8 +31,14 @@ from .network import Network
 from .synthetic import ACTIVITY_SIGMA, _csr_network, _draw_unique_codes, _set_reciprocity
 
 
-def augment_follow_graph(network: Network, mean_followees: float, *, rng: np.random.Generator,
-                         reciprocity: float = 0.3, tail_exponent: float = 2.2) -> Network:
+def augment_follow_graph(
+    network: Network,
+    mean_followees: float,
+    *,
+    rng: np.random.Generator,
+    reciprocity: float = 0.3,
+    tail_exponent: float = 2.2,
+) -> Network:
     """``network`` plus synthesized follow edges up to ``mean_followees`` per user.
 
     Args:
@@ -63,10 +70,14 @@ def augment_follow_graph(network: Network, mean_followees: float, *, rng: np.ran
     existing = np.unique(((low * n + high) << 1) | (follower > followee))
     in_degree = np.bincount(followee, minlength=n).astype(float)
     out_degree = np.bincount(follower, minlength=n).astype(float)
-    popularity = _by_rank(np.sort(rng.pareto(tail_exponent - 1.0, n) + 1.0),
-                          (_known_count(network, "followers"), in_degree), rng)
-    activity = _by_rank(np.sort(rng.lognormal(-ACTIVITY_SIGMA**2 / 2, ACTIVITY_SIGMA, n)),
-                        (network.activity().astype(float), out_degree), rng)
+    popularity = _by_rank(
+        np.sort(rng.pareto(tail_exponent - 1.0, n) + 1.0), (_known_count(network, "followers"), in_degree), rng
+    )
+    activity = _by_rank(
+        np.sort(rng.lognormal(-(ACTIVITY_SIGMA**2) / 2, ACTIVITY_SIGMA, n)),
+        (network.activity().astype(float), out_degree),
+        rng,
+    )
     base = int(round(target * (2.0 - reciprocity) / 2.0))  # follow-backs make up the rest, as in synthetic_network
     added = _draw_unique_codes(n, max(base - len(existing), 0), activity, popularity, rng)
     codes = np.unique(np.concatenate([existing, added]))  # a new draw may repeat a loaded edge

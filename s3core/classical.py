@@ -14,6 +14,7 @@ re-evaluation, since its share counts followees only). A seed post by the offici
 each of its followers (``official_reach``) one IC chance; LT ignores it, the official account
 being no one's followee in the graph.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -48,8 +49,10 @@ def check_platform(scenario: "Scenario", model: str) -> None:
     if p.feed_delay_median != 0:
         wrong.append(f"platform.feed_delay_median = {p.feed_delay_median} (needs 0)")
     if wrong:
-        raise ValueError(f"{model} needs every active post delivered to all followers in the next step: "
-                         f"{'; '.join(wrong)}. Use s3core.classical.classical_scenario(scenario).")
+        raise ValueError(
+            f"{model} needs every active post delivered to all followers in the next step: "
+            f"{'; '.join(wrong)}. Use s3core.classical.classical_scenario(scenario)."
+        )
 
 
 def _simulation(batch: DecisionBatch, model: str) -> "Simulation":
@@ -73,7 +76,11 @@ def follower_edges(network: Network, users: np.ndarray) -> tuple[np.ndarray, np.
     users = np.asarray(users, dtype=np.int64)
     start = network.follower_ptr[users]
     count = network.follower_ptr[users + 1] - start
-    offset = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count) + np.repeat(start, count)
+    offset = (
+        np.arange(int(count.sum()), dtype=np.int64)
+        - np.repeat(np.cumsum(count) - count, count)
+        + np.repeat(start, count)
+    )
     return np.repeat(users, count), network.follower_idx[offset].astype(np.int64)
 
 
@@ -103,7 +110,9 @@ class IndependentCascadePolicy:
     decided by the agent's one keyed ACTION uniform. Active agents never act again.
     """
 
-    p: float = field(default=0.1, metadata={"min": 0.0, "max": 1.0, "help": "Chance that an active followee activates an agent."})
+    p: float = field(
+        default=0.1, metadata={"min": 0.0, "max": 1.0, "help": "Chance that an active followee activates an agent."}
+    )
 
     def __post_init__(self):
         if not 0.0 <= self.p <= 1.0:

@@ -1,4 +1,5 @@
 """Command line: run a scenario into a DuckDB trace, report a trace, validate against real data, or benchmark."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,12 +17,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a scenario and trace it to a DuckDB file")
     run.add_argument("scenario", help="scenario TOML file")
-    run.add_argument("--out", required=True, help="trace file to write (DuckDB); never one another process has open, "
-                     "and never one that holds a run unless --resume or --force")
+    run.add_argument(
+        "--out",
+        required=True,
+        help="trace file to write (DuckDB); never one another process has open, "
+        "and never one that holds a run unless --resume or --force",
+    )
     run.add_argument("--steps", type=int, help="override the scenario's number of steps")
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--resume", action="store_true", help="continue an interrupted trace from its latest checkpoint")
-    run.add_argument("--force", action="store_true", help="replace the run already recorded in --out (says so on stderr)")
+    run.add_argument(
+        "--force", action="store_true", help="replace the run already recorded in --out (says so on stderr)"
+    )
     run.add_argument("--json", action="store_true", help="print the per-step curves as one JSON object")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     llm_cli.add_arguments(run)
@@ -49,11 +56,15 @@ def _print_curves(summary: dict, as_json: bool) -> None:
     if as_json:
         print(json.dumps(summary))
         return
-    print(f"{'step':>4} {'aware':>8} {'calm':>6} {'mod':>6} {'int':>6} {'pos':>6} {'repost':>7} {'quote':>6} {'post':>5}")
+    print(
+        f"{'step':>4} {'aware':>8} {'calm':>6} {'mod':>6} {'int':>6} {'pos':>6} {'repost':>7} {'quote':>6} {'post':>5}"
+    )
     for i, step in enumerate(summary["steps"]):
         e, a = summary["emotion"][i], summary["actions"][i]
-        print(f"{step:>4} {summary['aware'][i]:>8} {e['calm']:>6.3f} {e['moderate']:>6.3f} {e['intense']:>6.3f} "
-              f"{summary['attitude'][i]:>6.3f} {a['repost']:>7} {a['quote']:>6} {a['post']:>5}")
+        print(
+            f"{step:>4} {summary['aware'][i]:>8} {e['calm']:>6.3f} {e['moderate']:>6.3f} {e['intense']:>6.3f} "
+            f"{summary['attitude'][i]:>6.3f} {a['repost']:>7} {a['quote']:>6} {a['post']:>5}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,9 +86,14 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"replacing {args.out}: it held {replaced}", file=sys.stderr)
             late = S.after_last_step(scenario)
             if late:
-                print(f"warning: --steps {scenario.steps} leaves out {', '.join(late)}: the run's steps are "
-                      f"numbered 0 to {scenario.steps - 1}", file=sys.stderr)
-                scenario = scenario.replace(interventions=tuple(i for i in scenario.interventions if i.step < scenario.steps))
+                print(
+                    f"warning: --steps {scenario.steps} leaves out {', '.join(late)}: the run's steps are "
+                    f"numbered 0 to {scenario.steps - 1}",
+                    file=sys.stderr,
+                )
+                scenario = scenario.replace(
+                    interventions=tuple(i for i in scenario.interventions if i.step < scenario.steps)
+                )
             if scenario.run.backend == "llm":
                 result = llm_cli.run_llm(args, scenario, progress)
                 if result is None:  # --estimate
@@ -105,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command in ("validate", "calibrate"):
             from .validation import cli as validation_cli
 
-            return validation_cli.command(args) if args.command == "validate" else validation_cli.calibrate_command(args)
+            return (
+                validation_cli.command(args) if args.command == "validate" else validation_cli.calibrate_command(args)
+            )
         else:
             from benchmarks.engine_bench import main as bench_main  # the repository's benchmarks (pip install -e .)
 

@@ -1,4 +1,5 @@
 """Agents' age, gender and occupation: given columns first, then text inference, then draws from shares."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,7 +30,14 @@ class Provenance(IntEnum):
 
 def _share(default: float, what: str) -> float:
     """A share field with the dashboard metadata every population share carries."""
-    return field(default=default, metadata={"min": 0.0, "max": 1.0, "help": f"Share of {what} among users whose value is drawn (assumed Weibo-like default, to be calibrated; shares are renormalized)."})
+    return field(
+        default=default,
+        metadata={
+            "min": 0.0,
+            "max": 1.0,
+            "help": f"Share of {what} among users whose value is drawn (assumed Weibo-like default, to be calibrated; shares are renormalized).",
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,14 @@ class DemographicParams:
 
     # Fitted: weibo-ced sources.parquet, one row per distinct user_id, users with a known
     # user_gender: 875 'f' of 2,215 = 0.395 (source authors, who skew to verified and media accounts).
-    female_share: float = field(default=0.395, metadata={"min": 0.0, "max": 1.0, "help": "Share of women among drawn genders; default fitted on weibo-ced source authors (875 of 2,215 users with known gender)."})
+    female_share: float = field(
+        default=0.395,
+        metadata={
+            "min": 0.0,
+            "max": 1.0,
+            "help": "Share of women among drawn genders; default fitted on weibo-ced source authors (875 of 2,215 users with known gender).",
+        },
+    )
     age_under_18: float = _share(0.06, "ages 13-17")
     age_18_24: float = _share(0.30, "ages 18-24")
     age_25_34: float = _share(0.35, "ages 25-34")
@@ -55,7 +70,14 @@ class DemographicParams:
     occupation_financial: float = _share(0.06, "financial practitioners")
     occupation_media: float = _share(0.06, "media personnel")
     occupation_entertainment_arts: float = _share(0.07, "entertainment and arts practitioners")
-    reference_year: int = field(default=2023, metadata={"min": 2009, "max": 2035, "help": "Year at which ages are counted from text cues such as '90后' or a birth year; set it to the dataset's year."})
+    reference_year: int = field(
+        default=2023,
+        metadata={
+            "min": 2009,
+            "max": 2035,
+            "help": "Year at which ages are counted from text cues such as '90后' or a birth year; set it to the dataset's year.",
+        },
+    )
 
     def __post_init__(self) -> None:
         for name, shares in (("age", self.age_shares_raw), ("occupation", self.occupation_shares_raw)):
@@ -66,7 +88,9 @@ class DemographicParams:
 
     @property
     def age_shares_raw(self) -> np.ndarray:
-        return np.array([self.age_under_18, self.age_18_24, self.age_25_34, self.age_35_44, self.age_45_59, self.age_60_plus])
+        return np.array(
+            [self.age_under_18, self.age_18_24, self.age_25_34, self.age_35_44, self.age_45_59, self.age_60_plus]
+        )
 
     @property
     def occupation_shares_raw(self) -> np.ndarray:
@@ -124,6 +148,7 @@ class DemographicInferrer(Protocol):
 # author, so bare keywords count there; posts talk about anyone (an event about a teacher says
 # 老师 everywhere), so in posts a keyword counts only after a first-person lead (我是, I'm a).
 
+
 def _en(words: str) -> str:
     """Lower-case English alternatives as whole words (plural allowed)."""
     return rf"\b(?:{words})s?\b"
@@ -133,41 +158,85 @@ _LEAD = r"(?:我是一?[名个位]?|我一个|本人是?|作为一?[名个位]?|
 _NOISE = r"(?s)//@.*|@[^\s:：,，@]+|《[^》]*》|https?://\S+"  # reposted text below //@ is someone else's; names and titles are not the author
 _ANY_LEAD = r"我|作为|身为|本人|\b(?:i am|i'm|im|as an?|my)\b"  # every post rule starts with one of these
 _KIN = "妈妈|妈咪|母亲|老妈|爸爸|父亲|老爸|奶奶|爷爷|外婆|外公|姥姥|姥爷|老公|丈夫|先生|老婆|媳妇|妻子|太太|女儿|儿子|孩子|宝宝|男朋友|女朋友|哥哥|姐姐|弟弟|妹妹"
-_OTHERS = (rf"(?:我|他|她|咱|俺|你)(?:的|家)?(?:{_KIN})[^，。！？,.!?;；\n]*"
-           r"|\b(?:my|his|her|your|our) (?:mom|mother|mum|mama|dad|father|husband|hubby|wife|wifey|boyfriend|girlfriend|son|daughter|kid|brother|sister|grandma|grandpa|grandmother|grandfather|boss|friend)s?\b[^,.!?;\n]*")
+_OTHERS = (
+    rf"(?:我|他|她|咱|俺|你)(?:的|家)?(?:{_KIN})[^，。！？,.!?;；\n]*"
+    r"|\b(?:my|his|her|your|our) (?:mom|mother|mum|mama|dad|father|husband|hubby|wife|wifey|boyfriend|girlfriend|son|daughter|kid|brother|sister|grandma|grandpa|grandmother|grandfather|boss|friend)s?\b[^,.!?;\n]*"
+)
 # Occupation rules in priority order: the first that matches wins ('音乐老师' is a teacher,
 # '银行经理' financial); students come last because 学生/大学 also appear inside other titles.
 _OCCUPATION_RULES = (
-    (Occupation.MEDICAL, "医生|护士|医师|大夫|药剂师|牙医|护理|医护|医务|白衣天使|" + _en("doctor|nurse|physician|surgeon|pharmacist|dentist|paramedic")),
-    (Occupation.EDUCATION, "老师|教师|教授|讲师|班主任|辅导员|幼师|教育工作者|" + _en("teacher|professor|lecturer|tutor|educator")),
-    (Occupation.LOGISTICS, "司机|快递|物流|外卖|骑手|货运|仓储|配送员|驾驶员|" + _en("driver|courier|delivery|logistics|trucker")),
-    (Occupation.ENGINEER, "工程师|程序员|码农|架构师|开发者|软件开发|算法|" + _en("engineer|developer|programmer|software|coder")),
-    (Occupation.FINANCIAL, "银行|金融|基金|证券|投行|会计|理财|保险|财务|" + _en("bank|banker|banking|finance|financial|accountant|investor|trader|insurance")),
-    (Occupation.MEDIA, "记者|编辑|媒体|主编|撰稿人?|主持人|新闻|博主|" + _en("journalist|reporter|editor|columnist|blogger|media")),
-    (Occupation.ENTERTAINMENT_ARTS, "演员|歌手|音乐人|艺人|导演|画家|舞者|舞蹈|摄影师|作家|艺术家|设计师|" + _en("actor|actress|singer|musician|artist|painter|dancer|photographer|writer|designer")),
-    (Occupation.LABOR_WORKER, "工人|技工|电工|焊工|农民|工厂|车间|流水线|木匠|装修|" + _en("worker|technician|electrician|mechanic|farmer|plumber|welder|carpenter")),
+    (
+        Occupation.MEDICAL,
+        "医生|护士|医师|大夫|药剂师|牙医|护理|医护|医务|白衣天使|"
+        + _en("doctor|nurse|physician|surgeon|pharmacist|dentist|paramedic"),
+    ),
+    (
+        Occupation.EDUCATION,
+        "老师|教师|教授|讲师|班主任|辅导员|幼师|教育工作者|" + _en("teacher|professor|lecturer|tutor|educator"),
+    ),
+    (
+        Occupation.LOGISTICS,
+        "司机|快递|物流|外卖|骑手|货运|仓储|配送员|驾驶员|" + _en("driver|courier|delivery|logistics|trucker"),
+    ),
+    (
+        Occupation.ENGINEER,
+        "工程师|程序员|码农|架构师|开发者|软件开发|算法|" + _en("engineer|developer|programmer|software|coder"),
+    ),
+    (
+        Occupation.FINANCIAL,
+        "银行|金融|基金|证券|投行|会计|理财|保险|财务|"
+        + _en("bank|banker|banking|finance|financial|accountant|investor|trader|insurance"),
+    ),
+    (
+        Occupation.MEDIA,
+        "记者|编辑|媒体|主编|撰稿人?|主持人|新闻|博主|" + _en("journalist|reporter|editor|columnist|blogger|media"),
+    ),
+    (
+        Occupation.ENTERTAINMENT_ARTS,
+        "演员|歌手|音乐人|艺人|导演|画家|舞者|舞蹈|摄影师|作家|艺术家|设计师|"
+        + _en("actor|actress|singer|musician|artist|painter|dancer|photographer|writer|designer"),
+    ),
+    (
+        Occupation.LABOR_WORKER,
+        "工人|技工|电工|焊工|农民|工厂|车间|流水线|木匠|装修|"
+        + _en("worker|technician|electrician|mechanic|farmer|plumber|welder|carpenter"),
+    ),
     # lawyers, judges and police go with officers: the closest of S3's ten categories
-    (Occupation.ADMINISTRATIVE, "公务员|经理|总监|主管|总裁|董事|创始人|老板|行政|干部|律师|法官|检察官|警察|民警|" + _en("manager|director|executive|ceo|founder|officer|civil servant|lawyer|attorney|police")),
-    (Occupation.UNEMPLOYED_STUDENT, "学生(?:[^物]|$)|在读|本科|研究生|博士生|考研|大[一二三四](?:[^点些统]|$)|高[一二三](?:学生|党|狗)|待业|无业|失业|退休|家庭主妇|全职妈妈|宝妈|" + _en("student|undergrad|freshman|sophomore|unemployed|retired|homemaker|housewife")),
+    (
+        Occupation.ADMINISTRATIVE,
+        "公务员|经理|总监|主管|总裁|董事|创始人|老板|行政|干部|律师|法官|检察官|警察|民警|"
+        + _en("manager|director|executive|ceo|founder|officer|civil servant|lawyer|attorney|police"),
+    ),
+    (
+        Occupation.UNEMPLOYED_STUDENT,
+        "学生(?:[^物]|$)|在读|本科|研究生|博士生|考研|大[一二三四](?:[^点些统]|$)|高[一二三](?:学生|党|狗)|待业|无业|失业|退休|家庭主妇|全职妈妈|宝妈|"
+        + _en("student|undergrad|freshman|sophomore|unemployed|retired|homemaker|housewife"),
+    ),
 )
 _GENDER_SELF = {  # run on the raw text, descriptions and posts alike
     Gender.FEMALE: r"我(?:的|家)?(?:老公|丈夫|先生)|(?:作为|身为|我是)一?[个名位]?(?:女生|女孩子?|女人|女性|妈妈|母亲|宝妈)|\bmy (?:husband|hubby|boyfriend)\b|\b(?:i am|i'm|as) an? (?:woman|girl|mother|mom|mum|wife)\b",
     Gender.MALE: r"我(?:的|家)?(?:老婆|媳妇|妻子|太太)|(?:作为|身为|我是)一?[个名位]?(?:男生|男孩子?|男人|男性|爸爸|父亲|宝爸)|\bmy (?:wife|wifey|girlfriend)\b|\b(?:i am|i'm|as) an? (?:man|guy|boy|father|dad|husband)\b",
 }
 _GENDER_BARE = {  # descriptions only, after other people are blanked out
-    Gender.FEMALE: "女生|女孩|女汉子|小女子|本姑娘|姑娘|少女|孕妈|准妈妈|宝妈|家庭主妇|妈妈|妈咪|奶奶|外婆|(?:好|的)(?:妻子|老婆|太太)|she/her|she/they|" + _en("mom|mother|mum|mama|wife|girl|woman|lady|grandma|grandmother|housewife"),
-    Gender.MALE: "男生|男孩|男人|男子汉|汉子|爷们|小伙|大叔|宝爸|奶爸|爸爸|爷爷|外公|(?:好|的)(?:丈夫|老公)|he/him|he/they|" + _en("dad|father|husband|boy|guy|gentleman|grandpa|grandfather"),
+    Gender.FEMALE: "女生|女孩|女汉子|小女子|本姑娘|姑娘|少女|孕妈|准妈妈|宝妈|家庭主妇|妈妈|妈咪|奶奶|外婆|(?:好|的)(?:妻子|老婆|太太)|she/her|she/they|"
+    + _en("mom|mother|mum|mama|wife|girl|woman|lady|grandma|grandmother|housewife"),
+    Gender.MALE: "男生|男孩|男人|男子汉|汉子|爷们|小伙|大叔|宝爸|奶爸|爸爸|爷爷|外公|(?:好|的)(?:丈夫|老公)|he/him|he/they|"
+    + _en("dad|father|husband|boy|guy|gentleman|grandpa|grandfather"),
 }
 _N = r"(?P<n>1[2-9]|[2-8]\d)"
-_AGE_BARE = (rf"(?:^|[^\d.]){_N}岁(?:[^宝娃孩的]|的[^宝娃孩女儿]|$)", rf"\b(?:i am|i'm|im|aged?) {_N}(?:[^\d%]|$)",
-             rf"(?:^|\D){_N} ?(?:years old|yrs old|y/o|yo)\b")
+_AGE_BARE = (
+    rf"(?:^|[^\d.]){_N}岁(?:[^宝娃孩的]|的[^宝娃孩女儿]|$)",
+    rf"\b(?:i am|i'm|im|aged?) {_N}(?:[^\d%]|$)",
+    rf"(?:^|\D){_N} ?(?:years old|yrs old|y/o|yo)\b",
+)
 _AGE_SELF = (rf"我今年{_N}岁", rf"我{_N}岁了", rf"\b(?:i am|i'm) {_N} years old")
 _YEAR = r"(?P<n>19[3-9]\d|20[01]\d)"
 _BIRTH_YEAR = (rf"(?:^|\D){_YEAR}年(?:出?生|生人)", rf"生于{_YEAR}", rf"\bborn (?:in )?{_YEAR}")
 _COHORT = r"(?P<n>60|65|70|75|80|85|90|95|00|05|10|[六七八九零][零五])后(?:[^面来]|$)"
 _CHINESE_DIGITS = str.maketrans("零五六七八九", "056789")
 _STAGE_AGES = (  # life stages that pin the age roughly; first match wins
-    ("初中生|初[一二三]学生|中学生(?:[^物]|$)", 14), ("高中生|高考生|高[一二三](?:学生|党|狗)", 17),
+    ("初中生|初[一二三]学生|中学生(?:[^物]|$)", 14),
+    ("高中生|高考生|高[一二三](?:学生|党|狗)", 17),
     ("大学生|大[一二三四](?:[^点些统]|$)|本科生|" + _en("undergrad|freshman|sophomore|college student"), 20),
     ("研究生|硕士在读|研[一二三](?:[^究发]|$)|考研|" + _en("grad student|masters? student|graduate student"), 24),
     ("博士生|博士在读|读博|" + _en("phd student|phd candidate|doctoral student"), 27),
@@ -188,7 +257,11 @@ class RuleInferrer:
         found = self.infer_arrays(descriptions, owner, [post for h in histories for post in h])
         out: list[dict | None] = []
         for i in range(len(descriptions)):
-            guess = {name: kind(int(found[name][i])) for name, kind in (("age", int), ("gender", Gender), ("occupation", Occupation)) if not np.isnan(found[name][i])}
+            guess = {
+                name: kind(int(found[name][i]))
+                for name, kind in (("age", int), ("gender", Gender), ("occupation", Occupation))
+                if not np.isnan(found[name][i])
+            }
             out.append(guess or None)
         return out
 
@@ -208,8 +281,11 @@ class RuleInferrer:
         """Per text: age, gender code, and (k, 10) occupation matches in priority order."""
         raw = pc.utf8_lower(pa.array(texts, type=pa.large_string())).fill_null("")
         raw = pc.replace_substring_regex(raw, _NOISE, " ")
-        out = {"age": np.full(len(raw), np.nan), "gender": np.full(len(raw), np.nan),
-               "occupation": np.zeros((len(raw), len(_OCCUPATION_RULES)), dtype=bool)}
+        out = {
+            "age": np.full(len(raw), np.nan),
+            "gender": np.full(len(raw), np.nan),
+            "occupation": np.zeros((len(raw), len(_OCCUPATION_RULES)), dtype=bool),
+        }
         rows = np.arange(len(raw)) if own_words else np.flatnonzero(_match(raw, _ANY_LEAD))  # posts need a lead
         if len(rows):
             for name, values in self._scan_rows(raw.take(pa.array(rows)), own_words).items():
@@ -226,7 +302,10 @@ class RuleInferrer:
         if len(hit):
             subset = clean.take(pa.array(hit))
             occupation[hit] = np.column_stack([_match(subset, rule) for rule in rules])
-        female, male = (_match(raw, _GENDER_SELF[g]) | (_match(clean, _GENDER_BARE[g]) if own_words else False) for g in (Gender.FEMALE, Gender.MALE))
+        female, male = (
+            _match(raw, _GENDER_SELF[g]) | (_match(clean, _GENDER_BARE[g]) if own_words else False)
+            for g in (Gender.FEMALE, Gender.MALE)
+        )
         gender = np.where(female & ~male, float(Gender.FEMALE), np.where(male & ~female, float(Gender.MALE), np.nan))
         return {"age": self._ages(clean, own_words), "gender": gender, "occupation": occupation}
 
@@ -236,7 +315,12 @@ class RuleInferrer:
         if own_words:
             age = np.where(np.isnan(age), self.reference_year - _first_number(text, _BIRTH_YEAR), age)
         lead = r"(?:^|\D)" if own_words else r"(?:我是|作为一?[个名]?|身为一?[个名]?|我们)"
-        cohort = pc.struct_field(pc.extract_regex(text, lead + _COHORT), "n").to_pandas().astype(object).str.translate(_CHINESE_DIGITS)
+        cohort = (
+            pc.struct_field(pc.extract_regex(text, lead + _COHORT), "n")
+            .to_pandas()
+            .astype(object)
+            .str.translate(_CHINESE_DIGITS)
+        )
         two = pd.to_numeric(cohort, errors="coerce").to_numpy(dtype=np.float64)
         birth = np.where(two >= 30, 1900, 2000) + two + np.where(two % 10 == 5, 2, 5)  # middle of the cohort
         age = np.where(np.isnan(age), self.reference_year - birth, age)
@@ -283,6 +367,7 @@ def _per_owner(values: np.ndarray, owner: np.ndarray, m: int, name: str) -> np.n
 
 # ---- assignment -------------------------------------------------------------------------------
 
+
 def assign_demographics(
     network: Network,
     params: DemographicParams,
@@ -297,7 +382,11 @@ def assign_demographics(
     """
     n = network.n_users
     users = network.users if network.users is not None else pd.DataFrame(index=range(n))
-    values = [_given_age(users, n), _given_code(users, "gender", n, 2), _given_code(users, "occupation", n, len(Occupation))]
+    values = [
+        _given_age(users, n),
+        _given_code(users, "gender", n, 2),
+        _given_code(users, "occupation", n, len(Occupation)),
+    ]
     provenance = np.full((n, 3), Provenance.DRAWN, dtype=np.int8)
     for j, value in enumerate(values):
         provenance[~np.isnan(value), j] = Provenance.GIVEN
@@ -369,7 +458,9 @@ def _has_text(network: Network, users: pd.DataFrame) -> np.ndarray:
     return has | (network.activity() > 0)
 
 
-def _infer(network: Network, users: pd.DataFrame, todo: np.ndarray, inferrer: DemographicInferrer) -> dict[str, np.ndarray]:
+def _infer(
+    network: Network, users: pd.DataFrame, todo: np.ndarray, inferrer: DemographicInferrer
+) -> dict[str, np.ndarray]:
     """Run the inferrer over the users in ``todo``; float arrays (NaN = no guess) per attribute."""
     if "description" in users:
         descriptions = users["description"].iloc[todo].astype(object).fillna("").astype(str).tolist()

@@ -1,4 +1,5 @@
 """The simulation engine: one step is interventions -> feeds -> decisions -> transitions -> record."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -55,10 +56,12 @@ class Simulation:
         self.text = text or load_text_resources()
         self.network = network if network is not None else load_network(scenario, self._rng("network"))
         self.population = population or build_population(
-            self.network, DemographicParams(**scenario.population), self.text.model, self._rng("population"))
+            self.network, DemographicParams(**scenario.population), self.text.model, self._rng("population")
+        )
         self.policy = policy or HeuristicPolicy(scenario.emotion, scenario.attitude, scenario.policy)
         self.official_followers = self.random.stream(Purpose.OFFICIAL_REACH).subset(
-            self.network.n_users, scenario.platform.official_reach)
+            self.network.n_users, scenario.platform.official_reach
+        )
         self._check_references()
         self.reset()
 
@@ -92,18 +95,26 @@ class Simulation:
         for item in self.scenario.interventions:
             if isinstance(item, (iv.Boost, iv.Moderation)) and isinstance(item.post, str):
                 if item.post not in seeds:
-                    raise ValueError(f"{item.kind} at step {item.step} names post {item.post!r}, but no seed post has that name; seeds: {sorted(seeds) or 'none'}")
+                    raise ValueError(
+                        f"{item.kind} at step {item.step} names post {item.post!r}, but no seed post has that name; seeds: {sorted(seeds) or 'none'}"
+                    )
                 if seeds[item.post] > item.step:
-                    raise ValueError(f"{item.kind} at step {item.step} names seed {item.post!r}, which is only posted at step {seeds[item.post]}")
+                    raise ValueError(
+                        f"{item.kind} at step {item.step} names seed {item.post!r}, which is only posted at step {seeds[item.post]}"
+                    )
             if isinstance(item, iv.SeedPost) and item.author is not None:
                 users = users if users is not None else {u: i for i, u in enumerate(self.network.user_ids.astype(str))}
                 if item.author not in users:
-                    raise ValueError(f"seed post {item.name or item.text[:20]!r} names author {item.author!r}, who is not in the network")
+                    raise ValueError(
+                        f"seed post {item.name or item.text[:20]!r} names author {item.author!r}, who is not in the network"
+                    )
             if isinstance(item, iv.Boost) and item.audience.kind == "users":
                 users = users if users is not None else {u: i for i, u in enumerate(self.network.user_ids.astype(str))}
                 missing = [u for u in item.audience.users if u not in users]
                 if missing:
-                    raise ValueError(f"boost at step {item.step} lists audience user {missing[0]!r}, who is not in the network")
+                    raise ValueError(
+                        f"boost at step {item.step} lists audience user {missing[0]!r}, who is not in the network"
+                    )
 
     # -- texts -----------------------------------------------------------------------------
     def _texts_changed(self) -> None:
@@ -116,7 +127,9 @@ class Simulation:
     def text_vectors(self) -> np.ndarray:
         """Vectors of the pool texts followed by the texts added during the run."""
         if self._all_vectors is None:
-            self._all_vectors = np.concatenate([self.text.vectors, self.extra_vectors]) if len(self.extra_texts) else self.text.vectors
+            self._all_vectors = (
+                np.concatenate([self.text.vectors, self.extra_vectors]) if len(self.extra_texts) else self.text.vectors
+            )
         return self._all_vectors
 
     def text_of(self, text_id: int) -> str:
@@ -178,9 +191,20 @@ class Simulation:
             author = int(np.flatnonzero(self.network.user_ids.astype(str) == seed.author)[0])
         text_id = self.add_texts([seed.text])
         key = self.random.stream(Purpose.SEED_POST_KEY, t, content_key(seed.name, seed.text, seed.author)).bits([0])
-        pid = int(self.posts.append(
-            author=[author], parent=[NO_POST], root=[len(self.posts)], step=[t], action=[Action.POST],
-            stance=[int(seed.stance)], emotion=[int(seed.emotion)], depth=[0], text_id=text_id, key=key)[0])
+        pid = int(
+            self.posts.append(
+                author=[author],
+                parent=[NO_POST],
+                root=[len(self.posts)],
+                step=[t],
+                action=[Action.POST],
+                stance=[int(seed.stance)],
+                emotion=[int(seed.emotion)],
+                depth=[0],
+                text_id=text_id,
+                key=key,
+            )[0]
+        )
         self._apply_stance_rules(np.array([pid]))
         if seed.name:
             self.seed_ids[seed.name] = pid
@@ -235,8 +259,17 @@ class Simulation:
     # -- phase 2: feeds --------------------------------------------------------------------
     def _build_feeds(self, t: int, fresh: np.ndarray) -> feeds.Exposures:
         p = self.scenario.platform
-        due, deliveries = feeds.fan_out(self.network, self.posts, fresh, self.official_followers, p, self.random, t,
-                                        self.scenario.minutes_per_step, self._delay_scale())
+        due, deliveries = feeds.fan_out(
+            self.network,
+            self.posts,
+            fresh,
+            self.official_followers,
+            p,
+            self.random,
+            t,
+            self.scenario.minutes_per_step,
+            self._delay_scale(),
+        )
         self.feed_queue.add(due, **deliveries)
         parts = [
             feeds.deliver(self.feed_queue.pop(t), self.posts, p),
@@ -245,8 +278,11 @@ class Simulation:
         for index, boost in iv.active_boosts(self.scenario.interventions, t):
             target = self.resolve_posts(boost.post) if boost.post is not None else np.zeros(0, np.int64)
             key = self._intervention_keys[index]
-            parts.append(feeds.from_boost(boost, key, target, self.posts, self.population, t, p, self.random,
-                                          self.network.user_ids))
+            parts.append(
+                feeds.from_boost(
+                    boost, key, target, self.posts, self.population, t, p, self.random, self.network.user_ids
+                )
+            )
         return feeds.Exposures.concat(parts)
 
     def _delay_scale(self) -> np.ndarray | None:
@@ -278,7 +314,7 @@ class Simulation:
         own = np.flatnonzero(~generic)
         vectors = self.text_vectors
         for s in range(0, len(own), RELEVANCE_CHUNK):
-            rows = own[s:s + RELEVANCE_CHUNK]
+            rows = own[s : s + RELEVANCE_CHUNK]
             out[rows] = np.einsum("ij,ij->i", self.population.user_vectors[agents[rows]], vectors[text_id[rows]])
         return out
 
@@ -299,7 +335,11 @@ class Simulation:
         focal_row = order[starts]
         received = np.diff(np.r_[starts, len(order)]).astype(np.float64)
         posts = self.posts
-        intensity = np.add.reduceat(posts.emotion[ex.post[order]].astype(np.float64), starts) / received if len(starts) else received
+        intensity = (
+            np.add.reduceat(posts.emotion[ex.post[order]].astype(np.float64), starts) / received
+            if len(starts)
+            else received
+        )
         max_rel = np.maximum.reduceat(relevance[order], starts) if len(starts) else received
         memory.merge(self.state, mem, t, ex.viewer, ex.post, ex.source, static, posts.removed, grouping=grouping)
         was_aware = self.state.aware[agents].copy()
@@ -307,17 +347,35 @@ class Simulation:
         self.state.aware[newly] = True
         self.state.aware_step[newly] = t
         weight = np.where(posts.removed, 0.0, np.where(posts.labelled, self.scenario.attitude.label_discount, 1.0))
-        pool_positive, pool_weight = memory.stance_share(self.state, mem, agents, t, posts.stance.astype(np.float64), weight)
+        pool_positive, pool_weight = memory.stance_share(
+            self.state, mem, agents, t, posts.stance.astype(np.float64), weight
+        )
         focal = ex.post[focal_row]
         batch = DecisionBatch(
-            step=t, agent=agents, received=received, mean_intensity=intensity, max_relevance=max_rel,
-            focal_post=focal, focal_source=ex.source[focal_row], focal_stance=posts.stance[focal],
-            focal_emotion=posts.emotion[focal], focal_age=t - posts.step[focal], focal_relevance=relevance[focal_row],
-            focal_labelled=posts.labelled[focal], emotion=self.state.emotion[agents], attitude=self.state.attitude[agents],
-            pool_positive=pool_positive, pool_weight=pool_weight, category=self.population.category[agents],
-            age=self.population.age[agents], gender=self.population.gender[agents],
-            occupation=self.population.occupation[agents], actions_taken=self.state.actions_taken[agents],
-            was_aware=was_aware, **self._quote_inputs(agents, focal), minutes_per_step=self.scenario.minutes_per_step,
+            step=t,
+            agent=agents,
+            received=received,
+            mean_intensity=intensity,
+            max_relevance=max_rel,
+            focal_post=focal,
+            focal_source=ex.source[focal_row],
+            focal_stance=posts.stance[focal],
+            focal_emotion=posts.emotion[focal],
+            focal_age=t - posts.step[focal],
+            focal_relevance=relevance[focal_row],
+            focal_labelled=posts.labelled[focal],
+            emotion=self.state.emotion[agents],
+            attitude=self.state.attitude[agents],
+            pool_positive=pool_positive,
+            pool_weight=pool_weight,
+            category=self.population.category[agents],
+            age=self.population.age[agents],
+            gender=self.population.gender[agents],
+            occupation=self.population.occupation[agents],
+            actions_taken=self.state.actions_taken[agents],
+            was_aware=was_aware,
+            **self._quote_inputs(agents, focal),
+            minutes_per_step=self.scenario.minutes_per_step,
             context=self,
         )
         return self.policy.decide(batch, self.random.at(t)), batch
@@ -331,9 +389,13 @@ class Simulation:
         quotes = np.bincount(root, weights=posts.action[forwards] == Action.QUOTE, minlength=len(posts))
         count = np.bincount(root, minlength=len(posts))
         focal_root = posts.root[focal]
-        return dict(focal_depth=posts.depth[focal], focal_quoted=posts.action[focal] == Action.QUOTE,
-                    thread_quotes=quotes[focal_root], thread_forwards=count[focal_root].astype(np.float64),
-                    quote_propensity=self.quote_propensity()[agents])
+        return dict(
+            focal_depth=posts.depth[focal],
+            focal_quoted=posts.action[focal] == Action.QUOTE,
+            thread_quotes=quotes[focal_root],
+            thread_forwards=count[focal_root].astype(np.float64),
+            quote_propensity=self.quote_propensity()[agents],
+        )
 
     def quote_propensity(self) -> np.ndarray:
         """Every agent's quote propensity, drawn once per quote model (keyed by agent id)."""
@@ -387,9 +449,15 @@ class Simulation:
         parent = np.where(forward, focal, NO_POST)
         depth = np.where(forward, posts.depth[focal] + 1, 0)
         ids = posts.append(
-            author=author, parent=parent, root=np.where(forward, posts.root[focal], ids), step=np.full(len(idx), t),
-            action=action, stance=np.where(action == Action.REPOST, posts.stance[focal], attitude),
-            emotion=emotion, depth=depth, text_id=text_id,
+            author=author,
+            parent=parent,
+            root=np.where(forward, posts.root[focal], ids),
+            step=np.full(len(idx), t),
+            action=action,
+            stance=np.where(action == Action.REPOST, posts.stance[focal], attitude),
+            emotion=emotion,
+            depth=depth,
+            text_id=text_id,
             labelled=np.where(forward, posts.labelled[focal], False),
             visibility=np.where(forward, posts.forwarded_visibility[focal], 1.0),
             forwarded_visibility=np.where(forward, posts.forwarded_visibility[focal], 1.0),
@@ -398,16 +466,27 @@ class Simulation:
         np.add.at(posts.column("reposts"), focal[forward], 1)
         self._apply_stance_rules(ids)
         if depth.max() >= len(self.depth_counts):
-            self.depth_counts = np.concatenate([self.depth_counts, np.zeros(depth.max() + 1 - len(self.depth_counts), np.int64)])
+            self.depth_counts = np.concatenate(
+                [self.depth_counts, np.zeros(depth.max() + 1 - len(self.depth_counts), np.int64)]
+            )
         np.add.at(self.depth_counts, depth, 1)
         own_rel = self.relevance(author, ids.astype(np.int32))
         own_static = memory.static_score(self.scenario.memory, own_rel, np.full(len(ids), Source.OWN, np.int8))
-        memory.merge(self.state, self.scenario.memory, t, author, ids.astype(np.int32),
-                     np.full(len(ids), Source.OWN, np.int8), own_static, posts.removed)
+        memory.merge(
+            self.state,
+            self.scenario.memory,
+            t,
+            author,
+            ids.astype(np.int32),
+            np.full(len(ids), Source.OWN, np.int8),
+            own_static,
+            posts.removed,
+        )
         return ids
 
-    def _choose_texts(self, kind: str, u: np.ndarray, emotion: np.ndarray, attitude: np.ndarray,
-                      focal_text: np.ndarray) -> np.ndarray:
+    def _choose_texts(
+        self, kind: str, u: np.ndarray, emotion: np.ndarray, attitude: np.ndarray, focal_text: np.ndarray
+    ) -> np.ndarray:
         """Pool texts for quotes or new posts: near the focal post's text when ``text_neighbours`` > 0."""
         pool, k = self.text.pool, self.scenario.policy.text_neighbours
         if k <= 0 or len(u) == 0:
@@ -450,7 +529,10 @@ class Simulation:
         self.extra_vectors = np.array(arrays["extra_vectors"], dtype=np.float32).reshape(-1, self.text.vectors.shape[1])
         self._texts_changed()
         self.seed_ids = {str(k): int(v) for k, v in zip(arrays["seed_names"], arrays["seed_post_ids"])}
-        self.stance_rules = [(int(s), str(a), float(x)) for s, a, x in zip(arrays["rule_stance"], arrays["rule_action"], arrays["rule_strength"])]
+        self.stance_rules = [
+            (int(s), str(a), float(x))
+            for s, a, x in zip(arrays["rule_stance"], arrays["rule_action"], arrays["rule_strength"])
+        ]
         self.depth_counts = np.array(arrays["depth_counts"], dtype=np.int64)
 
     def adopt_text_neighbours(self, other: "Simulation") -> None:
@@ -484,7 +566,9 @@ class Simulation:
         """
         snapshot = snapshot or self.snapshot()
         scenario = replace(self.scenario, **scenario_changes) if scenario_changes else self.scenario
-        rebuilt = isinstance(self.policy, HeuristicPolicy) and bool(scenario_changes.keys() & {"emotion", "attitude", "policy"})
+        rebuilt = isinstance(self.policy, HeuristicPolicy) and bool(
+            scenario_changes.keys() & {"emotion", "attitude", "policy"}
+        )
         policy = None if rebuilt else self.policy  # other backends read parameters from the scenario each step
         other = Simulation(scenario, network=self.network, policy=policy, text=self.text, population=self.population)
         other.restore({k: np.array(v, copy=True) for k, v in snapshot.arrays.items()})

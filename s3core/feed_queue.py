@@ -6,6 +6,7 @@ the delivery then waits in this queue until its step. The visibility check is re
 delivery, with the same keyed uniform, so a later down-rank or removal still applies. With a
 zero median delay every delivery is due at once, the engine's one-step feed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -34,7 +35,9 @@ class FeedQueue:
         ends = np.r_[starts[1:], len(due)]
         for s, e in zip(starts, ends):
             rows = order[s:e]
-            self.pending.setdefault(int(due[s]), []).append({k: np.asarray(columns[k][rows], COLUMNS[k]) for k in COLUMNS})
+            self.pending.setdefault(int(due[s]), []).append(
+                {k: np.asarray(columns[k][rows], COLUMNS[k]) for k in COLUMNS}
+            )
 
     def pop(self, step: int) -> dict[str, np.ndarray]:
         """All deliveries due at ``step`` (and any overdue ones), removed from the queue."""
@@ -53,8 +56,11 @@ class FeedQueue:
         """The queue as flat arrays for checkpoints (``queue_due`` plus one array per column)."""
         steps = sorted(self.pending)
         chunks = [(s, c) for s in steps for c in self.pending[s]]
-        out = {"queue_due": np.concatenate([np.full(len(c["viewer"]), s, np.int64) for s, c in chunks]) if chunks
-               else np.zeros(0, np.int64)}
+        out = {
+            "queue_due": np.concatenate([np.full(len(c["viewer"]), s, np.int64) for s, c in chunks])
+            if chunks
+            else np.zeros(0, np.int64)
+        }
         for k, dt in COLUMNS.items():
             out[f"queue_{k}"] = np.concatenate([c[k] for _, c in chunks]) if chunks else np.zeros(0, dt)
         return out

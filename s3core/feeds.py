@@ -1,4 +1,5 @@
 """Build each step's feeds: followees' new posts, the platform recommender and boosts."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -20,7 +21,7 @@ class Exposures:
     """Who received which post through which channel this step (one row per delivery)."""
 
     viewer: np.ndarray  # int64 agent index
-    post: np.ndarray    # int32 post id
+    post: np.ndarray  # int32 post id
     source: np.ndarray  # int8 Source
 
     @classmethod
@@ -42,8 +43,14 @@ MAX_DELAY_MINUTES = 7 * 24 * 60  # a follower who has not seen a post within a w
 
 
 def fan_out(
-    network: Network, posts: PostStore, fresh: np.ndarray, official_followers: np.ndarray,
-    params: PlatformParams, random: KeyedRandom, step: int, minutes_per_step: float,
+    network: Network,
+    posts: PostStore,
+    fresh: np.ndarray,
+    official_followers: np.ndarray,
+    params: PlatformParams,
+    random: KeyedRandom,
+    step: int,
+    minutes_per_step: float,
     delay_scale: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Who will see each fresh post, and at which step: (due steps, columns viewer/post/source/u).
@@ -87,8 +94,13 @@ def fan_out(
 
 
 def from_followees(
-    network: Network, posts: PostStore, fresh: np.ndarray, official_followers: np.ndarray,
-    params: PlatformParams, random: KeyedRandom, step: int,
+    network: Network,
+    posts: PostStore,
+    fresh: np.ndarray,
+    official_followers: np.ndarray,
+    params: PlatformParams,
+    random: KeyedRandom,
+    step: int,
 ) -> Exposures:
     """The fresh posts' followers who see them now, ignoring any feed delay (``fan_out`` then ``deliver``)."""
     now = replace(params, feed_delay_median=0.0)
@@ -103,8 +115,9 @@ def deliver(due: dict[str, np.ndarray], posts: PostStore, params: PlatformParams
     return _rows(due["viewer"][seen], post[seen], due["source"][seen])
 
 
-def recent_candidates(posts: PostStore, step: int, window: int, pool: int, stance: int | None = None,
-                      half_life: float = 0.0) -> np.ndarray:
+def recent_candidates(
+    posts: PostStore, step: int, window: int, pool: int, stance: int | None = None, half_life: float = 0.0
+) -> np.ndarray:
     """The most popular visible posts of the last ``window`` steps, best first (see ``popularity``)."""
     recent = np.flatnonzero((posts.step >= step - window) & ~posts.removed)
     if stance is not None:
@@ -125,8 +138,9 @@ def popularity(posts: PostStore, candidates: np.ndarray, step: int, half_life: f
     return weight
 
 
-def _pick_by_popularity(posts: PostStore, candidates: np.ndarray, viewer: np.ndarray, stream,
-                        step: int = 0, half_life: float = 0.0) -> Exposures:
+def _pick_by_popularity(
+    posts: PostStore, candidates: np.ndarray, viewer: np.ndarray, stream, step: int = 0, half_life: float = 0.0
+) -> Exposures:
     """Each viewer's pick among the candidates, with chance proportional to their ``popularity``.
 
     Viewers get nothing when every candidate has zero visibility.
@@ -141,8 +155,12 @@ SIMILARITY_NOISE = 0.1  # Gumbel scale added to relevance, so near-ties between 
 
 
 def from_recommender(
-    posts: PostStore, population: Population, text_vectors: np.ndarray, step: int,
-    params: PlatformParams, random: KeyedRandom,
+    posts: PostStore,
+    population: Population,
+    text_vectors: np.ndarray,
+    step: int,
+    params: PlatformParams,
+    random: KeyedRandom,
 ) -> Exposures:
     """Show a random share of agents one recommended post: popular, or the most relevant of the popular.
 
@@ -151,8 +169,9 @@ def from_recommender(
     """
     if params.recommender == "none" or params.recommend_rate <= 0:
         return Exposures.concat([])
-    candidates = recent_candidates(posts, step, params.recommend_window, params.recommend_pool,
-                                   half_life=params.recommend_half_life)
+    candidates = recent_candidates(
+        posts, step, params.recommend_window, params.recommend_pool, half_life=params.recommend_half_life
+    )
     if len(candidates) == 0:
         return Exposures.concat([])
     n = population.size
@@ -162,15 +181,18 @@ def from_recommender(
     if params.recommender == "similarity":
         cand_vec = text_vectors[posts.text_id[candidates]]
         relevance = population.user_vectors[viewer] @ cand_vec.T
-        u = pick.uniform(np.repeat(viewer, len(candidates)), np.tile(posts.key[candidates], m)).reshape(m, len(candidates))
-        noise = -np.log(-np.log(u + 2.0 ** -54)) * SIMILARITY_NOISE
+        u = pick.uniform(np.repeat(viewer, len(candidates)), np.tile(posts.key[candidates], m)).reshape(
+            m, len(candidates)
+        )
+        noise = -np.log(-np.log(u + 2.0**-54)) * SIMILARITY_NOISE
         chosen = candidates[np.argmax(relevance + noise, axis=1)]
         return _rows(viewer, chosen, np.full(m, Source.RECOMMENDED))
     return _pick_by_popularity(posts, candidates, viewer, pick, step, params.recommend_half_life)
 
 
-def audience_mask(audience: Audience, population: Population, random: KeyedRandom, boost_key: int,
-                  user_ids: np.ndarray | None = None) -> np.ndarray:
+def audience_mask(
+    audience: Audience, population: Population, random: KeyedRandom, boost_key: int, user_ids: np.ndarray | None = None
+) -> np.ndarray:
     """Boolean mask of agents an intervention reaches; a random-fraction audience is fixed per boost.
 
     A 'users' audience needs the network's ``user_ids`` (aligned with the agents); listed ids
@@ -205,8 +227,15 @@ def most_popular(posts: PostStore, candidates: np.ndarray, pool: int) -> np.ndar
 
 
 def from_boost(
-    boost: Boost, boost_key: int, target_posts: np.ndarray, posts: PostStore, population: Population,
-    step: int, params: PlatformParams, random: KeyedRandom, user_ids: np.ndarray | None = None,
+    boost: Boost,
+    boost_key: int,
+    target_posts: np.ndarray,
+    posts: PostStore,
+    population: Population,
+    step: int,
+    params: PlatformParams,
+    random: KeyedRandom,
+    user_ids: np.ndarray | None = None,
 ) -> Exposures:
     """Push a post (or its most popular forwards), or popular posts of a stance, to the boost's audience.
 

@@ -1,4 +1,5 @@
 """Interventions as data: seed posts, recommendation boosts and moderation, scheduled by step."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -69,7 +70,9 @@ class Boost:
         if (self.post is None) == (self.stance is None):
             raise ValueError("a boost targets exactly one of: post (seed name or post id) or stance")
         if not 0.0 < self.strength <= 1.0:
-            raise ValueError(f"boost strength {self.strength}: the chance per step that an audience member sees the post, in (0, 1]")
+            raise ValueError(
+                f"boost strength {self.strength}: the chance per step that an audience member sees the post, in (0, 1]"
+            )
         if self.duration < 1:
             raise ValueError(f"boost duration {self.duration}: must be at least one step")
 
@@ -107,8 +110,11 @@ def due(interventions: tuple[Intervention, ...], step: int) -> list[Intervention
 
 def active_boosts(interventions: tuple[Intervention, ...], step: int) -> list[tuple[int, Boost]]:
     """Boosts running during this step, with their index in the schedule."""
-    return [(i, iv) for i, iv in enumerate(interventions)
-            if isinstance(iv, Boost) and iv.step <= step < iv.step + iv.duration]
+    return [
+        (i, iv)
+        for i, iv in enumerate(interventions)
+        if isinstance(iv, Boost) and iv.step <= step < iv.step + iv.duration
+    ]
 
 
 def content_keys(interventions: tuple[Intervention, ...]) -> list[int]:

@@ -20,6 +20,7 @@ absence of correlation between adjacent keys and between purposes.
 Kernels are compiled with numba (cached on disk); a draw costs about 2 ns, less than numpy's
 own Generator.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,34 +37,34 @@ MASK64 = (1 << 64) - 1
 GOLDEN_GAMMA = 0x9E3779B97F4A7C15
 MIX_1 = 0xBF58476D1CE4E5B9
 MIX_2 = 0x94D049BB133111EB
-UNIT = 2.0 ** -53
+UNIT = 2.0**-53
 
 
 class Purpose(IntEnum):
     """What a draw decides; each purpose is its own family of streams."""
 
-    ATTENTION = 1          # does a follower see a followee's post (viewer, post)
-    RECOMMEND_REACH = 2    # is an agent shown a recommended post this step (agent)
-    RECOMMEND_PICK = 3     # which candidate the recommender shows (viewer, post): a keyed race
-    BOOST_AUDIENCE = 4     # random-fraction audience of a boost (agent)
-    BOOST_REACH = 5        # does an audience member see the boost this step (agent)
-    BOOST_PICK = 6         # which boosted post an agent sees (viewer, post): a keyed race
-    EMOTION = 7            # emotion transition of an exposed agent (agent)
-    ATTITUDE = 8           # attitude transition of an exposed agent (agent)
-    ACTION = 9             # ignore / repost / quote / post (agent)
-    EMOTION_DECAY = 10     # emotion decay of a quiet agent (agent)
-    TEXT_CHOICE = 11       # which pool text an agent's quote or post uses (agent)
-    OFFICIAL_REACH = 12    # does an agent follow the official account (agent)
+    ATTENTION = 1  # does a follower see a followee's post (viewer, post)
+    RECOMMEND_REACH = 2  # is an agent shown a recommended post this step (agent)
+    RECOMMEND_PICK = 3  # which candidate the recommender shows (viewer, post): a keyed race
+    BOOST_AUDIENCE = 4  # random-fraction audience of a boost (agent)
+    BOOST_REACH = 5  # does an audience member see the boost this step (agent)
+    BOOST_PICK = 6  # which boosted post an agent sees (viewer, post): a keyed race
+    EMOTION = 7  # emotion transition of an exposed agent (agent)
+    ATTITUDE = 8  # attitude transition of an exposed agent (agent)
+    ACTION = 9  # ignore / repost / quote / post (agent)
+    EMOTION_DECAY = 10  # emotion decay of a quiet agent (agent)
+    TEXT_CHOICE = 11  # which pool text an agent's quote or post uses (agent)
+    OFFICIAL_REACH = 12  # does an agent follow the official account (agent)
     INITIAL_ATTITUDE = 13  # the attitude an agent starts with (agent)
-    POST_KEY = 14          # the arm-independent identity of a post (author, step)
-    SEED_POST_KEY = 15     # the identity of a seed post (its content hash)
-    EVENT_TIME = 16        # where within its step a simulated event falls, for per-minute curves (post)
+    POST_KEY = 14  # the arm-independent identity of a post (author, step)
+    SEED_POST_KEY = 15  # the identity of a seed post (its content hash)
+    EVENT_TIME = 16  # where within its step a simulated event falls, for per-minute curves (post)
     BASELINE_CASCADE = 17  # independent-cascade baseline: does a follower adopt (follower, adopter)
-    VALIDATION_AUTHOR = 18 # which synthesized user authors a source post in a free run (cascade)
-    FEED_DELAY = 19        # how long until a follower sees a followee's post (viewer, post)
-    REPLAY_FOLLOW = 20     # does a replayed participant follow the author directly (agent)
+    VALIDATION_AUTHOR = 18  # which synthesized user authors a source post in a free run (cascade)
+    FEED_DELAY = 19  # how long until a follower sees a followee's post (viewer, post)
+    REPLAY_FOLLOW = 20  # does a replayed participant follow the author directly (agent)
     QUOTE_PROPENSITY = 21  # an agent's own quote-versus-repost propensity, drawn once (agent)
-    LT_THRESHOLD = 22      # an agent's linear-threshold theta, drawn once (agent)
+    LT_THRESHOLD = 22  # an agent's linear-threshold theta, drawn once (agent)
 
 
 def _u64(x: int) -> np.uint64:

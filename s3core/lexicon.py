@@ -19,6 +19,7 @@ is this?!!! Disgusting" (-0.83), so it does not separate moderate from intense e
 The word-list labellers scan all texts in one regular-expression pass over the joined corpus,
 so 100k texts take about a second.
 """
+
 from __future__ import annotations
 
 import re
@@ -117,9 +118,23 @@ _NEG_EN = (
 )
 # Phrases that doubt or deny a claim outright; weight 2 (e.g. "is this true?").
 _DOUBT_EN = (
-    "is this true", "is it true", "is that true", "not true", "no evidence", "source?",
-    "any source", "citation needed", "really?", "i doubt", "don't believe", "doesn't add up",
-    "not sure", "check your facts", "get your facts", "no confirmation", "zero confirmation",
+    "is this true",
+    "is it true",
+    "is that true",
+    "not true",
+    "no evidence",
+    "source?",
+    "any source",
+    "citation needed",
+    "really?",
+    "i doubt",
+    "don't believe",
+    "doesn't add up",
+    "not sure",
+    "check your facts",
+    "get your facts",
+    "no confirmation",
+    "zero confirmation",
 )
 _POS_EMO = "good 赞 讚 鼓掌 给力 給力 心 爱你 愛你 威武 强 耶 哈哈 嘻嘻 太开心 笑哈哈 可爱 亲亲 抱抱 爱心传递 握手 ok 偷乐 花心 害羞"
 _NEG_EMO = "怒 怒骂 抓狂 愤怒 鄙视 吐 衰 泪 淚 悲伤 悲傷 伤心 傷心 失望 蜡烛 蠟燭 弱 哼 右哼哼 左哼哼 委屈 泪流满面 惊恐 生病 汗 晕 暈 黑线 囧 疑问"
@@ -152,10 +167,7 @@ def _lexical(zh: str, en: str) -> str:
 
 def _negated(zh: str, en: str) -> str:
     """A negator directly before a Chinese word, or up to one word before an English one."""
-    return (
-        f"(?:{_NEGATORS_ZH})(?:{_alt_zh(zh)})"
-        f"|\\b(?:{_NEGATORS_EN})\\s+(?:[a-z']+\\s+)?{_alt_en(en)}"
-    )
+    return f"(?:{_NEGATORS_ZH})(?:{_alt_zh(zh)})|\\b(?:{_NEGATORS_EN})\\s+(?:[a-z']+\\s+)?{_alt_en(en)}"
 
 
 def _guard(pattern: str, blocks: Sequence[str], extra: str) -> str:
@@ -166,33 +178,41 @@ def _guard(pattern: str, blocks: Sequence[str], extra: str) -> str:
 
 # Groups are tried left to right at each position; negated forms come first so that
 # "不支持" counts as negative and its "支持" is not counted again.
-_EMOTION_RE = re.compile(_guard(
-    "|".join([
-        f"(?P<emo2>{_alt_emoticon(_EMO_STRONG)}|[{_EMOJI_STRONG}])",
-        f"(?P<emo1>{_alt_emoticon(_EMO_ANY)}|[{_EMOJI_ANY}]|[:;]-?[()dDpP](?![a-z]))",
-        f"(?P<strong>{_lexical(_STRONG_ZH, _STRONG_EN)})",
-        f"(?P<weak>{_lexical(_WEAK_ZH, _WEAK_EN)}|(?:啊){{3,}}|(?:哈){{3,}}|(?:呜){{2,}})",
-        f"(?P<intens>{_lexical(_INTENS_ZH, _INTENS_EN)})",
-        "(?P<bang3>[!！?？]{3,})",
-        "(?P<bang>[!！])",
-    ]),
-    [_STRONG_ZH, _STRONG_EN, _WEAK_ZH, _WEAK_EN, _INTENS_ZH, _INTENS_EN],
-    "[:;!！?？啊哈呜" + _EMOJI_STRONG + _EMOJI_ANY,
-))
-_STANCE_RE = re.compile(_guard(
-    "|".join([
-        f"(?P<negpos>{_negated(_POS_ZH, _POS_EN)})",
-        f"(?P<negneg>{_negated(_NEG_ZH, _NEG_EN)})",
-        "(?P<doubt>" + "|".join(re.escape(p) for p in _DOUBT_EN) + ")",
-        f"(?P<posemo>{_alt_emoticon(_POS_EMO)}|[{_POS_EMOJI}])",
-        f"(?P<negemo>{_alt_emoticon(_NEG_EMO)}|[{_NEG_EMOJI}])",
-        f"(?P<pos>{_lexical(_POS_ZH, _POS_EN)})",
-        f"(?P<neg>{_lexical(_NEG_ZH, _NEG_EN)})",
-    ]),
-    [_POS_ZH, _POS_EN, _NEG_ZH, _NEG_EN, _NEGATORS_ZH.replace("|", " "), _NEGATORS_EN.replace("|", " ")]
-    + list(_DOUBT_EN),
-    "[" + _POS_EMOJI + _NEG_EMOJI,
-))
+_EMOTION_RE = re.compile(
+    _guard(
+        "|".join(
+            [
+                f"(?P<emo2>{_alt_emoticon(_EMO_STRONG)}|[{_EMOJI_STRONG}])",
+                f"(?P<emo1>{_alt_emoticon(_EMO_ANY)}|[{_EMOJI_ANY}]|[:;]-?[()dDpP](?![a-z]))",
+                f"(?P<strong>{_lexical(_STRONG_ZH, _STRONG_EN)})",
+                f"(?P<weak>{_lexical(_WEAK_ZH, _WEAK_EN)}|(?:啊){{3,}}|(?:哈){{3,}}|(?:呜){{2,}})",
+                f"(?P<intens>{_lexical(_INTENS_ZH, _INTENS_EN)})",
+                "(?P<bang3>[!！?？]{3,})",
+                "(?P<bang>[!！])",
+            ]
+        ),
+        [_STRONG_ZH, _STRONG_EN, _WEAK_ZH, _WEAK_EN, _INTENS_ZH, _INTENS_EN],
+        "[:;!！?？啊哈呜" + _EMOJI_STRONG + _EMOJI_ANY,
+    )
+)
+_STANCE_RE = re.compile(
+    _guard(
+        "|".join(
+            [
+                f"(?P<negpos>{_negated(_POS_ZH, _POS_EN)})",
+                f"(?P<negneg>{_negated(_NEG_ZH, _NEG_EN)})",
+                "(?P<doubt>" + "|".join(re.escape(p) for p in _DOUBT_EN) + ")",
+                f"(?P<posemo>{_alt_emoticon(_POS_EMO)}|[{_POS_EMOJI}])",
+                f"(?P<negemo>{_alt_emoticon(_NEG_EMO)}|[{_NEG_EMOJI}])",
+                f"(?P<pos>{_lexical(_POS_ZH, _POS_EN)})",
+                f"(?P<neg>{_lexical(_NEG_ZH, _NEG_EN)})",
+            ]
+        ),
+        [_POS_ZH, _POS_EN, _NEG_ZH, _NEG_EN, _NEGATORS_ZH.replace("|", " "), _NEGATORS_EN.replace("|", " ")]
+        + list(_DOUBT_EN),
+        "[" + _POS_EMOJI + _NEG_EMOJI,
+    )
+)
 _STANCE_WEIGHTS = np.array([-1, 1, -2, 1, -1, 1, -1])  # in _STANCE_RE group order
 
 

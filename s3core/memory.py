@@ -1,4 +1,5 @@
 """S3's memory pool: score received messages by recency, relevance and source; keep the top-k."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -131,12 +132,14 @@ def pool_rows(state: AgentState, params: MemoryParams, agent: int, step: int) ->
             continue
         age = step - int(state.mem_step[agent, j])
         temporal = float(temporal_factor(np.array([age]), params.half_life)[0])
-        out.append({
-            "post": post,
-            "arrived_step": int(state.mem_step[agent, j]),
-            "source": int(state.mem_source[agent, j]),
-            "temporal": temporal,
-            "static": float(state.mem_static[agent, j]),
-            "score": float(state.mem_static[agent, j] + params.weight_time * temporal),
-        })
+        out.append(
+            {
+                "post": post,
+                "arrived_step": int(state.mem_step[agent, j]),
+                "source": int(state.mem_source[agent, j]),
+                "temporal": temporal,
+                "static": float(state.mem_static[agent, j]),
+                "score": float(state.mem_static[agent, j] + params.weight_time * temporal),
+            }
+        )
     return out

@@ -1,4 +1,5 @@
 """Population curves from a run's metrics: spread, emotion peaks, attitude troughs, cascade shape."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ class Curves:
     step: np.ndarray
     minutes: np.ndarray
     aware: np.ndarray
-    emotion_density: np.ndarray   # share of aware agents at moderate or intense emotion
+    emotion_density: np.ndarray  # share of aware agents at moderate or intense emotion
     intense: np.ndarray
     positive: np.ndarray
     max_depth: np.ndarray
@@ -30,9 +31,14 @@ def curves(metrics: pd.DataFrame) -> Curves:
     """Curves from the ``metrics`` table of a trace (or the metrics of step records)."""
     m = metrics.sort_values("step")
     return Curves(
-        step=m["step"].to_numpy(), minutes=m["minutes"].to_numpy(), aware=m["aware"].to_numpy(),
-        emotion_density=(m["moderate"] + m["intense"]).to_numpy(), intense=m["intense"].to_numpy(),
-        positive=m["positive"].to_numpy(), max_depth=m["max_depth"].to_numpy(), max_breadth=m["max_breadth"].to_numpy(),
+        step=m["step"].to_numpy(),
+        minutes=m["minutes"].to_numpy(),
+        aware=m["aware"].to_numpy(),
+        emotion_density=(m["moderate"] + m["intense"]).to_numpy(),
+        intense=m["intense"].to_numpy(),
+        positive=m["positive"].to_numpy(),
+        max_depth=m["max_depth"].to_numpy(),
+        max_breadth=m["max_breadth"].to_numpy(),
     )
 
 

@@ -1,4 +1,5 @@
 """The follower graph as CSR arrays, plus S3's user categories."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,9 +14,22 @@ from .types import UserCategory
 class CategoryRule:
     """Thresholds that split users into influential / regular / low-impact (S3 section 3)."""
 
-    influential_quantile: float = field(default=0.95, metadata={"min": 0.5, "max": 0.999, "help": "Follower-count quantile above which a user can be influential."})
-    influential_ratio: float = field(default=3.0, metadata={"min": 1.0, "max": 100.0, "help": "Minimum followers/followees ratio for an influential user."})
-    low_impact_followers: int = field(default=1, metadata={"min": 0, "max": 1000, "help": "Users with at most this many followers and no posting history are low-impact."})
+    influential_quantile: float = field(
+        default=0.95,
+        metadata={"min": 0.5, "max": 0.999, "help": "Follower-count quantile above which a user can be influential."},
+    )
+    influential_ratio: float = field(
+        default=3.0,
+        metadata={"min": 1.0, "max": 100.0, "help": "Minimum followers/followees ratio for an influential user."},
+    )
+    low_impact_followers: int = field(
+        default=1,
+        metadata={
+            "min": 0,
+            "max": 1000,
+            "help": "Users with at most this many followers and no posting history are low-impact.",
+        },
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,7 +63,7 @@ class Network:
         return np.diff(self.follower_ptr)
 
     def followers_of(self, user: int) -> np.ndarray:
-        return self.follower_idx[self.follower_ptr[user]:self.follower_ptr[user + 1]]
+        return self.follower_idx[self.follower_ptr[user] : self.follower_ptr[user + 1]]
 
     def followees_of(self, user: int) -> np.ndarray:
         """Followees of one user (a scan; used by inspectors, not by the engine)."""

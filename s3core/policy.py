@@ -1,4 +1,5 @@
 """The decision interface every backend implements, and the offline vectorized heuristic policy."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,35 +19,35 @@ class DecisionBatch:
     """Everything an agent exposed this step decides on; one array entry per agent."""
 
     step: int
-    agent: np.ndarray              # int64
-    received: np.ndarray           # posts received this step
-    mean_intensity: np.ndarray     # mean emotion level of the received posts
-    max_relevance: np.ndarray      # relevance of the most relevant received post
-    focal_post: np.ndarray         # int32 the highest-scoring post received this step
-    focal_source: np.ndarray       # int8 Source of the focal post
-    focal_stance: np.ndarray       # int8 Attitude of the focal post
-    focal_emotion: np.ndarray      # int8 Emotion of the focal post
-    focal_age: np.ndarray          # steps since the focal post was made
+    agent: np.ndarray  # int64
+    received: np.ndarray  # posts received this step
+    mean_intensity: np.ndarray  # mean emotion level of the received posts
+    max_relevance: np.ndarray  # relevance of the most relevant received post
+    focal_post: np.ndarray  # int32 the highest-scoring post received this step
+    focal_source: np.ndarray  # int8 Source of the focal post
+    focal_stance: np.ndarray  # int8 Attitude of the focal post
+    focal_emotion: np.ndarray  # int8 Emotion of the focal post
+    focal_age: np.ndarray  # steps since the focal post was made
     focal_relevance: np.ndarray
-    focal_labelled: np.ndarray     # bool
-    emotion: np.ndarray            # int8 current Emotion
-    attitude: np.ndarray           # int8 current Attitude
-    pool_positive: np.ndarray      # influence-weighted positive share of the memory pool
-    pool_weight: np.ndarray        # total influence in the pool (0 = empty)
-    category: np.ndarray           # uint8 UserCategory
+    focal_labelled: np.ndarray  # bool
+    emotion: np.ndarray  # int8 current Emotion
+    attitude: np.ndarray  # int8 current Attitude
+    pool_positive: np.ndarray  # influence-weighted positive share of the memory pool
+    pool_weight: np.ndarray  # total influence in the pool (0 = empty)
+    category: np.ndarray  # uint8 UserCategory
     age: np.ndarray
     gender: np.ndarray
     occupation: np.ndarray
-    actions_taken: np.ndarray      # earlier non-ignore actions on the event
-    was_aware: np.ndarray          # bool: knew of the event before this step
+    actions_taken: np.ndarray  # earlier non-ignore actions on the event
+    was_aware: np.ndarray  # bool: knew of the event before this step
     # For the fitted quote model (``quote_model``) and depth decay; None reads as a source post
     # seen fresh, in an event without forwards yet, by an agent of average propensity.
-    focal_depth: np.ndarray | None = None          # int hops of the focal post from its source (0 = the source)
-    focal_quoted: np.ndarray | None = None         # bool: the focal post itself carries a comment
-    thread_quotes: np.ndarray | None = None        # quotes among the focal event's forwards so far
-    thread_forwards: np.ndarray | None = None      # reposts and quotes of the focal event so far
-    quote_propensity: np.ndarray | None = None     # the agent's own quote propensity (NaN: none drawn)
-    minutes_per_step: float = 60.0                 # to read focal_age in minutes
+    focal_depth: np.ndarray | None = None  # int hops of the focal post from its source (0 = the source)
+    focal_quoted: np.ndarray | None = None  # bool: the focal post itself carries a comment
+    thread_quotes: np.ndarray | None = None  # quotes among the focal event's forwards so far
+    thread_forwards: np.ndarray | None = None  # reposts and quotes of the focal event so far
+    quote_propensity: np.ndarray | None = None  # the agent's own quote propensity (NaN: none drawn)
+    minutes_per_step: float = 60.0  # to read focal_age in minutes
     context: Any = field(default=None, compare=False)  # the Simulation, for backends that need text
 
     def __len__(self) -> int:
@@ -89,10 +90,16 @@ class HeuristicPolicy:
 
     def decide(self, batch: DecisionBatch, draws: StepDraws) -> Decisions:
         p_echo = T.echo_probability(self.emotion_params, batch.focal_relevance, batch.received)
-        emotion = T.emotion_step(self.emotion_params, batch.emotion, batch.focal_emotion, p_echo,
-                                 draws.uniform(Purpose.EMOTION, batch.agent))
-        switched = T.attitude_step(self.attitude_params, batch.attitude, batch.pool_positive,
-                                   draws.uniform(Purpose.ATTITUDE, batch.agent), newcomer=~batch.was_aware)
+        emotion = T.emotion_step(
+            self.emotion_params, batch.emotion, batch.focal_emotion, p_echo, draws.uniform(Purpose.EMOTION, batch.agent)
+        )
+        switched = T.attitude_step(
+            self.attitude_params,
+            batch.attitude,
+            batch.pool_positive,
+            draws.uniform(Purpose.ATTITUDE, batch.agent),
+            newcomer=~batch.was_aware,
+        )
         attitude = np.where(batch.pool_weight > 0, switched, batch.attitude).astype(np.int8)
         probs = self.action_probabilities(batch, emotion, attitude)
         u = draws.uniform(Purpose.ACTION, batch.agent)
@@ -124,7 +131,9 @@ class HeuristicPolicy:
             log_odds = model.log_odds(quote_features(batch, model)) + p.quote_shift
             utility[:, Action.QUOTE] = engage - np.logaddexp(0.0, -log_odds)
             utility[:, Action.REPOST] = engage - np.logaddexp(0.0, log_odds)
-        utility[:, Action.POST] = p.base_post + common + p.emotion * emotion + p.influential * (batch.category == UserCategory.INFLUENTIAL)
+        utility[:, Action.POST] = (
+            p.base_post + common + p.emotion * emotion + p.influential * (batch.category == UserCategory.INFLUENTIAL)
+        )
         utility -= utility.max(axis=1, keepdims=True)
         weight = np.exp(utility)
         return weight / weight.sum(axis=1, keepdims=True)
@@ -138,7 +147,12 @@ def quote_features(batch: DecisionBatch, model: Q.QuoteModel) -> np.ndarray:
     propensity = np.full(n, model.mean_propensity) if batch.quote_propensity is None else batch.quote_propensity
     propensity = np.where(np.isnan(propensity), model.mean_propensity, propensity)
     return Q.feature_matrix(
-        propensity, np.asarray(depth, np.float64) + 1.0, np.asarray(batch.focal_age, np.float64) * batch.minutes_per_step,
+        propensity,
+        np.asarray(depth, np.float64) + 1.0,
+        np.asarray(batch.focal_age, np.float64) * batch.minutes_per_step,
         zeros if batch.focal_quoted is None else batch.focal_quoted,
         zeros if batch.thread_quotes is None else batch.thread_quotes,
-        zeros if batch.thread_forwards is None else batch.thread_forwards, model.prior, model.shrinkage)
+        zeros if batch.thread_forwards is None else batch.thread_forwards,
+        model.prior,
+        model.shrinkage,
+    )

@@ -1,4 +1,5 @@
 """Agents' fixed attributes: demographics, S3 category, interest vector and posting-history stance."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,13 +19,13 @@ AGE_BRACKETS = (25, 40, 60)  # upper bounds of the <25, 25-40, 40-60 brackets; 6
 class Population:
     """Per-agent attributes that do not change during a run."""
 
-    age: np.ndarray             # int16 years
-    gender: np.ndarray          # int8 Gender
-    occupation: np.ndarray      # int8 Occupation
-    category: np.ndarray        # uint8 UserCategory
-    user_vectors: np.ndarray    # float32 (n, d), L2-normalised interests
+    age: np.ndarray  # int16 years
+    gender: np.ndarray  # int8 Gender
+    occupation: np.ndarray  # int8 Occupation
+    category: np.ndarray  # uint8 UserCategory
+    user_vectors: np.ndarray  # float32 (n, d), L2-normalised interests
     history_stance: np.ndarray  # float32 share of positive posts in the user's history, NaN if none
-    profile_key: np.ndarray     # int16 occupation x age-bracket profile of users without history, -1 otherwise
+    profile_key: np.ndarray  # int16 occupation x age-bracket profile of users without history, -1 otherwise
     profile_vectors: np.ndarray  # float32 (10 * brackets, d): the interest vector of each such profile
 
     @property
@@ -37,8 +38,10 @@ class Population:
 
     @cached_property
     def _groups(self) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray]]]:
-        dims = {dim: (self.age_bracket() if dim == "age_bracket" else getattr(self, dim)).astype(np.intp)
-                for dim in ("category", "gender", "occupation", "age_bracket")}
+        dims = {
+            dim: (self.age_bracket() if dim == "age_bracket" else getattr(self, dim)).astype(np.intp)
+            for dim in ("category", "gender", "occupation", "age_bracket")
+        }
         sizes = [int(codes.max()) + 1 if len(codes) else 1 for codes in dims.values()]
         joint = np.ravel_multi_index(tuple(dims.values()), sizes)
         # Each dimension's group of every joint cell, so marginals are one small bincount away.
@@ -63,8 +66,12 @@ def _per_user_mean(index: np.ndarray, values: np.ndarray, n: int) -> tuple[np.nd
 
 
 def build_population(
-    network: Network, params: DemographicParams, text_model: TextModel, rng: np.random.Generator,
-    history_weight: float = 1.0, inferrer: DemographicInferrer | None = None,
+    network: Network,
+    params: DemographicParams,
+    text_model: TextModel,
+    rng: np.random.Generator,
+    history_weight: float = 1.0,
+    inferrer: DemographicInferrer | None = None,
 ) -> Population:
     """Demographics, categories and interest vectors for every user of the network."""
     demo = assign_demographics(network, params, rng, inferrer=inferrer)

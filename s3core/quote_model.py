@@ -6,6 +6,7 @@ the agent's own quote propensity (logit), whether the focal post is the source (
 repost), log of the forwarder's depth, log(1 + minutes since the focal post), whether the focal
 post itself carries a comment, and the shrunk quote share of the event's earlier forwards (logit).
 """
+
 from __future__ import annotations
 
 import json
@@ -29,20 +30,28 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1.0 - p))
 
 
-def feature_matrix(propensity, depth, delay_min, focal_quoted, thread_quotes, thread_forwards,
-                   prior: float, shrinkage: float) -> np.ndarray:
+def feature_matrix(
+    propensity, depth, delay_min, focal_quoted, thread_quotes, thread_forwards, prior: float, shrinkage: float
+) -> np.ndarray:
     """Rows of ``FEATURES``; ``depth`` is the forwarder's (1 = reposting the source).
 
     The event's quote share is (quotes + shrinkage * prior) / (forwards + shrinkage), so the
     first forwards of an event start at the prior.
     """
     depth = np.maximum(np.asarray(depth, dtype=np.float64), 1.0)
-    share = (np.asarray(thread_quotes, np.float64) + shrinkage * prior) / (np.asarray(thread_forwards, np.float64) + shrinkage)
-    return np.column_stack([
-        _logit(propensity), (depth == 1).astype(np.float64), np.log(depth),
-        np.log1p(np.maximum(np.asarray(delay_min, np.float64), 0.0)), np.asarray(focal_quoted, np.float64),
-        _logit(share),
-    ])
+    share = (np.asarray(thread_quotes, np.float64) + shrinkage * prior) / (
+        np.asarray(thread_forwards, np.float64) + shrinkage
+    )
+    return np.column_stack(
+        [
+            _logit(propensity),
+            (depth == 1).astype(np.float64),
+            np.log(depth),
+            np.log1p(np.maximum(np.asarray(delay_min, np.float64), 0.0)),
+            np.asarray(focal_quoted, np.float64),
+            _logit(share),
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -51,11 +60,11 @@ class QuoteModel:
 
     mean: np.ndarray
     scale: np.ndarray
-    low: np.ndarray       # features are clipped to the training range (0.5% and 99.5% quantiles)
+    low: np.ndarray  # features are clipped to the training range (0.5% and 99.5% quantiles)
     high: np.ndarray
     coef: np.ndarray
     intercept: float
-    prior: float          # training quote share, the event share's starting point
+    prior: float  # training quote share, the event share's starting point
     shrinkage: float
     beta_a: float
     beta_b: float
@@ -94,16 +103,28 @@ def resolve(path: str) -> Path:
 def from_dict(data: dict, path: str = "") -> QuoteModel:
     """A model from its JSON object; raises ValueError naming what is wrong."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ValueError(f"not a quote model (expected \"format\": \"{FORMAT}\")")
+        raise ValueError(f'not a quote model (expected "format": "{FORMAT}")')
     if tuple(data.get("features", ())) != FEATURES:
         raise ValueError(f"features {data.get('features')!r}: expected {list(FEATURES)}")
     try:
-        arr = {k: np.asarray(data["scaler"][k] if k in ("mean", "scale") else data[k], dtype=np.float64)
-               for k in ("mean", "scale", "coef", "low", "high")}
+        arr = {
+            k: np.asarray(data["scaler"][k] if k in ("mean", "scale") else data[k], dtype=np.float64)
+            for k in ("mean", "scale", "coef", "low", "high")
+        }
         beta = data["propensity_beta"]
-        model = QuoteModel(mean=arr["mean"], scale=arr["scale"], low=arr["low"], high=arr["high"], coef=arr["coef"],
-                           intercept=float(data["intercept"]), prior=float(data["thread_prior"]),
-                           shrinkage=float(data["shrinkage"]), beta_a=float(beta["a"]), beta_b=float(beta["b"]), path=path)
+        model = QuoteModel(
+            mean=arr["mean"],
+            scale=arr["scale"],
+            low=arr["low"],
+            high=arr["high"],
+            coef=arr["coef"],
+            intercept=float(data["intercept"]),
+            prior=float(data["thread_prior"]),
+            shrinkage=float(data["shrinkage"]),
+            beta_a=float(beta["a"]),
+            beta_b=float(beta["b"]),
+            path=path,
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"malformed quote model ({type(exc).__name__}: {exc})") from None
     if any(a.shape != (len(FEATURES),) for a in arr.values()) or model.beta_a <= 0 or model.beta_b <= 0:

@@ -1,4 +1,5 @@
 """Frozen per-step records: what changed, what was posted and the population metrics."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,9 +22,9 @@ class StepRecord:
     step: int
     minutes: float
     metrics: dict
-    changes: dict     # agent, aware, emotion, attitude arrays of agents whose state changed
-    posts: dict       # column arrays of the posts made this step, plus their texts
-    breakdown: dict   # dimension, group, agents, aware, positive, intense, mean_emotion arrays
+    changes: dict  # agent, aware, emotion, attitude arrays of agents whose state changed
+    posts: dict  # column arrays of the posts made this step, plus their texts
+    breakdown: dict  # dimension, group, agents, aware, positive, intense, mean_emotion arrays
     exposure_sources: dict = None  # deliveries this step by channel: followee, mutual, recommended
 
 
@@ -62,8 +63,10 @@ def breakdown(sim: "Simulation") -> dict:
     for dim in BREAKDOWN_DIMENSIONS:
         cell_group, agents = dims[dim]
         size = len(agents)
-        n_aware, positive, intense, emo = (np.bincount(cell_group, weights=per_cell[k], minlength=size)
-                                           for k in ("aware", "positive", "intense", "emotion"))
+        n_aware, positive, intense, emo = (
+            np.bincount(cell_group, weights=per_cell[k], minlength=size)
+            for k in ("aware", "positive", "intense", "emotion")
+        )
         denom = np.maximum(n_aware, 1)
         present = np.flatnonzero(agents)
         columns["dimension"].extend([dim] * len(present))
@@ -86,26 +89,38 @@ def record_step(sim: "Simulation", t: int, before: tuple, exposures, batch, deci
     new = slice(first_post, len(posts))
     depth_levels = np.flatnonzero(sim.depth_counts)
     metrics = population_metrics(state.aware, state.emotion, state.attitude)
-    metrics.update({
-        "new_aware": int((state.aware & ~aware0).sum()),
-        "exposures": int(len(exposures)),
-        "exposed": int(len(batch)),
-        **{a.name.lower(): int(counts[a]) for a in Action},
-        "posts": int(len(posts) - first_post),
-        "max_depth": int(depth_levels.max()) if len(depth_levels) else 0,
-        "max_breadth": int(sim.depth_counts.max()),
-        "fallbacks": int(decisions.fallback.sum()) if decisions.fallback is not None else 0,
-    })
-    post_columns = {name: posts.column(name)[new].copy() for name in ("author", "parent", "root", "action", "stance", "emotion", "depth", "text_id")}
+    metrics.update(
+        {
+            "new_aware": int((state.aware & ~aware0).sum()),
+            "exposures": int(len(exposures)),
+            "exposed": int(len(batch)),
+            **{a.name.lower(): int(counts[a]) for a in Action},
+            "posts": int(len(posts) - first_post),
+            "max_depth": int(depth_levels.max()) if len(depth_levels) else 0,
+            "max_breadth": int(sim.depth_counts.max()),
+            "fallbacks": int(decisions.fallback.sum()) if decisions.fallback is not None else 0,
+        }
+    )
+    post_columns = {
+        name: posts.column(name)[new].copy()
+        for name in ("author", "parent", "root", "action", "stance", "emotion", "depth", "text_id")
+    }
     post_columns["post_id"] = np.arange(first_post, len(posts), dtype=np.int64)
     post_columns["text"] = sim.texts_of(post_columns["text_id"])
     return StepRecord(
         step=t,
         minutes=(t + 1) * sim.scenario.minutes_per_step,
         metrics=metrics,
-        changes={"agent": changed, "aware": state.aware[changed].copy(), "emotion": state.emotion[changed].copy(), "attitude": state.attitude[changed].copy()},
+        changes={
+            "agent": changed,
+            "aware": state.aware[changed].copy(),
+            "emotion": state.emotion[changed].copy(),
+            "attitude": state.attitude[changed].copy(),
+        },
         posts=post_columns,
         breakdown=breakdown(sim),
-        exposure_sources={name: int(n) for name, n in zip(("followee", "mutual", "recommended"),
-                                                         np.bincount(exposures.source, minlength=3)[:3])},
+        exposure_sources={
+            name: int(n)
+            for name, n in zip(("followee", "mutual", "recommended"), np.bincount(exposures.source, minlength=3)[:3])
+        },
     )

@@ -1,4 +1,5 @@
 """Read-only text resources shared by simulations: the text model and the pool of real texts."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

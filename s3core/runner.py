@@ -1,4 +1,5 @@
 """Run a scenario into a trace file, with checkpoints and exact resume."""
+
 from __future__ import annotations
 
 import sys
@@ -41,16 +42,19 @@ def _clear(out: Path, resume: bool, replace: bool) -> str | None:
         if resume:
             return None
         if not replace:
-            raise TraceExists(f"{out} already holds {existing}; pass --force to replace it, --resume to continue it, "
-                              "or choose another --out")
+            raise TraceExists(
+                f"{out} already holds {existing}; pass --force to replace it, --resume to continue it, "
+                "or choose another --out"
+            )
     for leftover in (out, out.with_name(out.name + ".wal")):
         if leftover.exists():
             leftover.unlink()
     return existing
 
 
-def open_run(scenario: S.Scenario, out: str | Path, resume: bool = False, sim: Simulation | None = None,
-             replace: bool = False) -> tuple[Simulation, TraceStore]:
+def open_run(
+    scenario: S.Scenario, out: str | Path, resume: bool = False, sim: Simulation | None = None, replace: bool = False
+) -> tuple[Simulation, TraceStore]:
     """A simulation and its trace store, fresh or continued from the trace's latest checkpoint.
 
     The store holds ``out``'s lock until it is closed, so no other run can write or delete it meanwhile.
@@ -103,10 +107,14 @@ def _resume_mismatch(out: Path, recorded: S.Scenario, wanted: S.Scenario) -> str
     plain_a, plain_b = S.to_dict(recorded), S.to_dict(wanted)
     differ = [k for k in plain_b if plain_a.get(k) != plain_b.get(k)]
     if differ and set(differ) <= {"steps", "interventions"} and recorded.steps != wanted.steps:
-        return (f"{out} was recorded with steps = {recorded.steps}; resume with --steps {recorded.steps} "
-                "(a recorded run cannot be lengthened: run again to a new --out)")
-    return (f"{out} was recorded with a different {', '.join(differ) or 'scenario'}; resume with the same "
-            "scenario and seed, or write to a new --out")
+        return (
+            f"{out} was recorded with steps = {recorded.steps}; resume with --steps {recorded.steps} "
+            "(a recorded run cannot be lengthened: run again to a new --out)"
+        )
+    return (
+        f"{out} was recorded with a different {', '.join(differ) or 'scenario'}; resume with the same "
+        "scenario and seed, or write to a new --out"
+    )
 
 
 def run_to_trace(

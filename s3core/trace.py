@@ -1,4 +1,5 @@
 """DuckDB traces: one file per run, each step committed in one transaction with its checkpoint."""
+
 from __future__ import annotations
 
 import json
@@ -31,13 +32,34 @@ CREATE TABLE IF NOT EXISTS breakdown (step INTEGER, dimension VARCHAR, grp INTEG
     positive DOUBLE, intense DOUBLE, mean_emotion DOUBLE);
 CREATE TABLE IF NOT EXISTS checkpoints (step INTEGER, data BLOB);
 """
-METRIC_COLUMNS = ("step", "minutes", "aware", "new_aware", "calm", "moderate", "intense", "positive", "exposures",
-                  "exposed", "ignore", "repost", "quote", "post", "posts", "max_depth", "max_breadth", "fallbacks")
+METRIC_COLUMNS = (
+    "step",
+    "minutes",
+    "aware",
+    "new_aware",
+    "calm",
+    "moderate",
+    "intense",
+    "positive",
+    "exposures",
+    "exposed",
+    "ignore",
+    "repost",
+    "quote",
+    "post",
+    "posts",
+    "max_depth",
+    "max_breadth",
+    "fallbacks",
+)
 READ_HINT = "wait for it to finish, then read the trace again"
 WRITE_HINT = "wait for it to finish or choose another --out"
 STEP_TABLES = ("states", "posts", "metrics", "breakdown", "checkpoints")
-_NAMES = {"action": [a.name.lower() for a in Action], "stance": [a.name.lower() for a in Attitude],
-          "emotion": [e.name.lower() for e in Emotion]}
+_NAMES = {
+    "action": [a.name.lower() for a in Action],
+    "stance": [a.name.lower() for a in Attitude],
+    "emotion": [e.name.lower() for e in Emotion],
+}
 
 
 def package_versions() -> dict:
@@ -106,18 +128,29 @@ class TraceStore:
     def start(self, sim, scenario_toml: str) -> None:
         """Record the run's metadata and its agents (once, at step 0)."""
         meta = {
-            "scenario": scenario_toml, "seed": str(sim.scenario.seed), "rng": f"{GENERATOR} v{GENERATOR_VERSION}", "name": sim.scenario.name,
-            "network": sim.network.name, "agents": str(sim.network.n_users), "edges": str(sim.network.n_edges),
+            "scenario": scenario_toml,
+            "seed": str(sim.scenario.seed),
+            "rng": f"{GENERATOR} v{GENERATOR_VERSION}",
+            "name": sim.scenario.name,
+            "network": sim.network.name,
+            "agents": str(sim.network.n_users),
+            "edges": str(sim.network.n_edges),
             "minutes_per_step": str(sim.scenario.minutes_per_step),
             "versions": json.dumps(package_versions()),
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         pop = sim.population
-        agents = pa.table({
-            "agent": np.arange(sim.network.n_users, dtype=np.int32), "user_id": sim.network.user_ids.astype(str),
-            "age": pop.age, "gender": pop.gender, "occupation": pop.occupation, "category": pop.category.astype(np.int8),
-            "initial_attitude": sim.state.attitude,
-        })
+        agents = pa.table(
+            {
+                "agent": np.arange(sim.network.n_users, dtype=np.int32),
+                "user_id": sim.network.user_ids.astype(str),
+                "age": pop.age,
+                "gender": pop.gender,
+                "occupation": pop.occupation,
+                "category": pop.category.astype(np.int8),
+                "initial_attitude": sim.state.attitude,
+            }
+        )
         with self.transaction():
             self.con.executemany("INSERT OR REPLACE INTO run VALUES (?, ?)", list(meta.items()))
             self.con.execute("DELETE FROM agents")
@@ -127,23 +160,60 @@ class TraceStore:
         """Commit one step (changes, posts, metrics, breakdown and optionally a checkpoint) atomically."""
         c, p, b = record.changes, record.posts, record.breakdown
         with self.transaction():
-            self._insert("states", pa.table({
-                "step": np.full(len(c["agent"]), record.step, np.int32), "agent": c["agent"].astype(np.int32),
-                "aware": c["aware"], "emotion": c["emotion"], "attitude": c["attitude"]}))
-            self._insert("posts", pa.table({
-                "post_id": p["post_id"], "step": np.full(len(p["post_id"]), record.step, np.int32),
-                "author": p["author"], "parent": p["parent"].astype(np.int64), "root": p["root"].astype(np.int64),
-                "action": pa.array(np.asarray(_NAMES["action"])[p["action"]]) if len(p["post_id"]) else pa.array([], pa.string()),
-                "stance": pa.array(np.asarray(_NAMES["stance"])[p["stance"]]) if len(p["post_id"]) else pa.array([], pa.string()),
-                "emotion": pa.array(np.asarray(_NAMES["emotion"])[p["emotion"]]) if len(p["post_id"]) else pa.array([], pa.string()),
-                "depth": p["depth"], "text": pa.array(p["text"], pa.string())}))
+            self._insert(
+                "states",
+                pa.table(
+                    {
+                        "step": np.full(len(c["agent"]), record.step, np.int32),
+                        "agent": c["agent"].astype(np.int32),
+                        "aware": c["aware"],
+                        "emotion": c["emotion"],
+                        "attitude": c["attitude"],
+                    }
+                ),
+            )
+            self._insert(
+                "posts",
+                pa.table(
+                    {
+                        "post_id": p["post_id"],
+                        "step": np.full(len(p["post_id"]), record.step, np.int32),
+                        "author": p["author"],
+                        "parent": p["parent"].astype(np.int64),
+                        "root": p["root"].astype(np.int64),
+                        "action": pa.array(np.asarray(_NAMES["action"])[p["action"]])
+                        if len(p["post_id"])
+                        else pa.array([], pa.string()),
+                        "stance": pa.array(np.asarray(_NAMES["stance"])[p["stance"]])
+                        if len(p["post_id"])
+                        else pa.array([], pa.string()),
+                        "emotion": pa.array(np.asarray(_NAMES["emotion"])[p["emotion"]])
+                        if len(p["post_id"])
+                        else pa.array([], pa.string()),
+                        "depth": p["depth"],
+                        "text": pa.array(p["text"], pa.string()),
+                    }
+                ),
+            )
             row = {"step": record.step, "minutes": record.minutes, **record.metrics}
-            self.con.execute(f"INSERT INTO metrics VALUES ({', '.join('?' * len(METRIC_COLUMNS))})",
-                             [row[k] for k in METRIC_COLUMNS])
-            self._insert("breakdown", pa.table({"step": np.full(len(b["group"]), record.step, np.int32),
-                                                 "dimension": b["dimension"], "grp": b["group"], "agents": b["agents"],
-                                                 "aware": b["aware"], "positive": b["positive"], "intense": b["intense"],
-                                                 "mean_emotion": b["mean_emotion"]}))
+            self.con.execute(
+                f"INSERT INTO metrics VALUES ({', '.join('?' * len(METRIC_COLUMNS))})", [row[k] for k in METRIC_COLUMNS]
+            )
+            self._insert(
+                "breakdown",
+                pa.table(
+                    {
+                        "step": np.full(len(b["group"]), record.step, np.int32),
+                        "dimension": b["dimension"],
+                        "grp": b["group"],
+                        "agents": b["agents"],
+                        "aware": b["aware"],
+                        "positive": b["positive"],
+                        "intense": b["intense"],
+                        "mean_emotion": b["mean_emotion"],
+                    }
+                ),
+            )
             if checkpoint is not None:
                 self.con.execute("DELETE FROM checkpoints")
                 self.con.execute("INSERT INTO checkpoints VALUES (?, ?)", [record.step, pack(checkpoint)])
@@ -221,8 +291,10 @@ def recorded_run(path: str | Path) -> str | None:
         planned = None
     state = "an unfinished" if planned and steps < planned else "a"
     of = f"{steps} of {planned} steps" if planned else f"{steps} steps"
-    return (f"{state} run of '{meta.get('name', '?')}' ({of}, seed {meta.get('seed', '?')}, "
-            f"created {meta.get('created_utc', '?')})")
+    return (
+        f"{state} run of '{meta.get('name', '?')}' ({of}, seed {meta.get('seed', '?')}, "
+        f"created {meta.get('created_utc', '?')})"
+    )
 
 
 def summary_from_metrics(df) -> dict:
@@ -231,8 +303,10 @@ def summary_from_metrics(df) -> dict:
         "steps": [int(s) for s in df["step"]],
         "minutes": [float(m) for m in df["minutes"]],
         "aware": [int(a) for a in df["aware"]],
-        "emotion": [{"calm": round(float(c), 6), "moderate": round(float(m), 6), "intense": round(float(i), 6)}
-                    for c, m, i in zip(df["calm"], df["moderate"], df["intense"])],
+        "emotion": [
+            {"calm": round(float(c), 6), "moderate": round(float(m), 6), "intense": round(float(i), 6)}
+            for c, m, i in zip(df["calm"], df["moderate"], df["intense"])
+        ],
         "attitude": [round(float(p), 6) for p in df["positive"]],
         "actions": [{a: int(row[a]) for a in ("ignore", "repost", "quote", "post")} for _, row in df.iterrows()],
     }

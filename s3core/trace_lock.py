@@ -6,6 +6,7 @@ process ends, however it ends, so a lock is never stale. DuckDB's own file lock 
 processes that open the file without this module (readers included). Both become one
 ``TraceInUse`` error that names the file and the other process.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,15 @@ class Holder:
     started: str = ""
 
     def describe(self) -> str:
-        details = [d for d in (self.command, self.started and f"started {self.started}",
-                               self.host and self.host != socket.gethostname() and f"on {self.host}") if d]
+        details = [
+            d
+            for d in (
+                self.command,
+                self.started and f"started {self.started}",
+                self.host and self.host != socket.gethostname() and f"on {self.host}",
+            )
+            if d
+        ]
         who = f"process {self.pid}" if self.pid else "another process"
         return who + (f" ({', '.join(details)})" if details else "")
 
@@ -106,8 +114,9 @@ def _read_holder(fd: int) -> Holder | None:
     """The details a holder wrote into its lock file, or None while they are missing or stale."""
     try:
         info = json.loads(os.pread(fd, 4096, 0).decode())
-        found = Holder(int(info["pid"]), str(info.get("host", "")), str(info.get("command", "")),
-                       str(info.get("started", "")))
+        found = Holder(
+            int(info["pid"]), str(info.get("host", "")), str(info.get("command", "")), str(info.get("started", ""))
+        )
     except (ValueError, KeyError, TypeError, OSError):
         return None
     if found.host == socket.gethostname() and not _alive(found.pid):
@@ -148,8 +157,14 @@ class TraceLock:
             if same:  # not a file its last holder removed while we waited to open it
                 break
             os.close(fd)
-        info = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": _command(os.getpid()),
-                           "started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}).encode()
+        info = json.dumps(
+            {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "command": _command(os.getpid()),
+                "started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            }
+        ).encode()
         os.pwrite(fd, info, 0)  # overwrite, then cut: a reader never sees an empty file
         os.ftruncate(fd, len(info))
         self._fd = fd

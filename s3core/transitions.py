@@ -1,4 +1,5 @@
 """Emotion and attitude as Markov processes: next state from current state and this step's inputs."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,8 +31,11 @@ def echo_probability(params: EmotionParams, relevance: np.ndarray, received: np.
     """Chance that a reader takes on the focal post's emotion level: relevance counts, raw volume
     at most weakly and saturating (``echo_volume`` times 1 - 1/received)."""
     received = np.maximum(np.asarray(received, dtype=np.float64), 1.0)
-    return sigmoid(params.echo_bias + params.echo_relevance * np.asarray(relevance, dtype=np.float64)
-                   + params.echo_volume * (1.0 - 1.0 / received))
+    return sigmoid(
+        params.echo_bias
+        + params.echo_relevance * np.asarray(relevance, dtype=np.float64)
+        + params.echo_volume * (1.0 - 1.0 / received)
+    )
 
 
 def emotion_moves(params: EmotionParams, level: np.ndarray, content: np.ndarray, p_echo: np.ndarray) -> np.ndarray:
@@ -66,8 +70,9 @@ def emotion_matrix(params: EmotionParams, content: int, p_echo: float) -> np.nda
     return emotion_moves(params, levels, np.full(3, content), np.full(3, p_echo))
 
 
-def emotion_step(params: EmotionParams, current: np.ndarray, content: np.ndarray, p_echo: np.ndarray,
-                 u: np.ndarray) -> np.ndarray:
+def emotion_step(
+    params: EmotionParams, current: np.ndarray, content: np.ndarray, p_echo: np.ndarray, u: np.ndarray
+) -> np.ndarray:
     """One Markov step for exposed agents, from one uniform per agent (see ``emotion_moves``)."""
     cum = np.cumsum(emotion_moves(params, current, content, p_echo), axis=1)
     u = np.asarray(u, dtype=np.float64)[:, None]
@@ -75,7 +80,10 @@ def emotion_step(params: EmotionParams, current: np.ndarray, content: np.ndarray
 
 
 def emotion_rise_probability(
-    params: EmotionParams, received: np.ndarray, mean_intensity: np.ndarray, max_relevance: np.ndarray,
+    params: EmotionParams,
+    received: np.ndarray,
+    mean_intensity: np.ndarray,
+    max_relevance: np.ndarray,
 ) -> np.ndarray:
     """Chance that a calm reader leaves calm on posts of this (rounded) mean level and relevance.
 
@@ -102,7 +110,10 @@ def attitude_switch_probability(params: AttitudeParams, current: np.ndarray, pos
 
 
 def attitude_step(
-    params: AttitudeParams, current: np.ndarray, positive_share: np.ndarray, u: np.ndarray,
+    params: AttitudeParams,
+    current: np.ndarray,
+    positive_share: np.ndarray,
+    u: np.ndarray,
     newcomer: np.ndarray | None = None,
 ) -> np.ndarray:
     """One Markov step of the binary attitude from one uniform per agent; newcomers are persuaded less."""

@@ -1,4 +1,5 @@
 """Closed sets of the S3 model as enums, so states and actions are never bare strings."""
+
 from __future__ import annotations
 
 from enum import IntEnum

@@ -5,6 +5,7 @@ Usage: python scripts/build_sample.py [--src ../shared/datasets/weibo-ced] [--ou
 Deterministic: cascades are chosen greedily (ties broken by cascade id) and the text model
 is fitted with a fixed seed, so the same inputs give the same files.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,11 +27,13 @@ _REPLY_PREFIX = re.compile(r"^回复@用户\s*[:：]\s*")
 
 def cascade_members(sources: pd.DataFrame, reposts: pd.DataFrame) -> dict[str, set[str]]:
     """All users of each cascade: source author, reposters and their parents."""
-    a = pd.concat([
-        sources[["cascade_id", "user_id"]],
-        reposts[["cascade_id", "user_id"]],
-        reposts[["cascade_id", "parent_user_id"]].rename(columns={"parent_user_id": "user_id"}),
-    ]).drop_duplicates()
+    a = pd.concat(
+        [
+            sources[["cascade_id", "user_id"]],
+            reposts[["cascade_id", "user_id"]],
+            reposts[["cascade_id", "parent_user_id"]].rename(columns={"parent_user_id": "user_id"}),
+        ]
+    ).drop_duplicates()
     return {c: set(g) for c, g in a.groupby("cascade_id").user_id}
 
 
@@ -110,29 +113,43 @@ def build(src: Path, out: Path, target_users: int, alpha: float, seed: int) -> d
     # Relations among the chosen users, from every cascade of the split (as S3 keeps an
     # edge whenever both ends are in the user set).
     all_edges = reposts[["user_id", "parent_user_id"]].set_axis(["follower", "followee"], axis=1)
-    edges = all_edges[all_edges.follower.isin(users) & all_edges.followee.isin(users)
-                      & (all_edges.follower != all_edges.followee)]
+    edges = all_edges[
+        all_edges.follower.isin(users) & all_edges.followee.isin(users) & (all_edges.follower != all_edges.followee)
+    ]
     edges = edges.drop_duplicates().sort_values(["follower", "followee"], ignore_index=True)
     keep = largest_component(users, edges)
     users = users[keep]
     edges = edges[edges.follower.isin(users) & edges.followee.isin(users)].reset_index(drop=True)
-    in_cascades = int((edges.merge(sel_rep[["user_id", "parent_user_id"]].drop_duplicates()
-                                   .set_axis(["follower", "followee"], axis=1)).shape[0]))
+    in_cascades = int(
+        (
+            edges.merge(
+                sel_rep[["user_id", "parent_user_id"]].drop_duplicates().set_axis(["follower", "followee"], axis=1)
+            ).shape[0]
+        )
+    )
 
     # Attributes where a user authored some source post of the split (the latest one).
-    attrs = (sources.sort_values(["time_utc", "cascade_id"]).drop_duplicates("user_id", keep="last")
-             .set_index("user_id")[["user_gender", "user_followers", "user_friends"]])
+    attrs = (
+        sources.sort_values(["time_utc", "cascade_id"])
+        .drop_duplicates("user_id", keep="last")
+        .set_index("user_id")[["user_gender", "user_followers", "user_friends"]]
+    )
     user_df = pd.DataFrame({"user_id": users}).join(attrs, on="user_id")
-    user_df = user_df.rename(columns={"user_gender": "gender", "user_followers": "followers", "user_friends": "friends"})
+    user_df = user_df.rename(
+        columns={"user_gender": "gender", "user_followers": "followers", "user_friends": "friends"}
+    )
     user_df[["followers", "friends"]] = user_df[["followers", "friends"]].round().astype("Int64")
 
     # History: each kept user's real source posts and non-empty comments in the sample.
     src_keep = sel_src[sel_src.user_id.isin(users)].sort_values("cascade_id")
     rep_keep = sel_rep[sel_rep.user_id.isin(users)].sort_values(["cascade_id", "t_min", "post_id"])
-    posts = pd.concat([
-        pd.DataFrame({"user_id": src_keep.user_id, "text": src_keep.text.map(clean_text), "kind": "original"}),
-        pd.DataFrame({"user_id": rep_keep.user_id, "text": rep_keep.text.map(clean_text), "kind": "comment"}),
-    ], ignore_index=True)
+    posts = pd.concat(
+        [
+            pd.DataFrame({"user_id": src_keep.user_id, "text": src_keep.text.map(clean_text), "kind": "original"}),
+            pd.DataFrame({"user_id": rep_keep.user_id, "text": rep_keep.text.map(clean_text), "kind": "comment"}),
+        ],
+        ignore_index=True,
+    )
     meaningful = posts.text.map(tokens).str.len().gt(0) & ~posts.text.str.match(_DEFAULT_REPOST)
     posts = posts[meaningful].sort_values("user_id", kind="stable", ignore_index=True)
 
@@ -185,7 +202,9 @@ def build(src: Path, out: Path, target_users: int, alpha: float, seed: int) -> d
 def main() -> None:
     root = Path(__file__).resolve().parents[1]
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--src", type=Path, default=Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "weibo-ced")
+    ap.add_argument(
+        "--src", type=Path, default=Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "weibo-ced"
+    )
     ap.add_argument("--out", type=Path, default=root / "data")
     ap.add_argument("--target-users", type=int, default=10000)
     ap.add_argument("--alpha", type=float, default=1.0, help="size penalty in the overlap score")

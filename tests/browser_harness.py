@@ -5,6 +5,7 @@ and the browser benchmark (``benchmarks/browser_bench.py``, through the plain fu
 server runs in its own process group with its own runs folder, so teardown kills everything it
 started (kaleido's Chromium included) and never touches another process.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -25,11 +26,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 MALFORMED = ROOT / "tests" / "malformed"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 VIEWPORT = {"width": 1400, "height": 1000}
-START_TIMEOUT = 60.0       # seconds for the server to answer /_stcore/health
-RENDER_TIMEOUT = 60_000    # ms for a page or a rerun (the first load of the bundled network takes a few seconds)
+START_TIMEOUT = 60.0  # seconds for the server to answer /_stcore/health
+RENDER_TIMEOUT = 60_000  # ms for a page or a rerun (the first load of the bundled network takes a few seconds)
 BUNDLED_USERS, BUNDLED_EDGES = "10,095", "12,670"
 
 
@@ -41,15 +48,18 @@ class HarnessError(RuntimeError):
 def chromium_path() -> str:
     """Debian's Chromium, or $BROWSER_PATH when set; raises HarnessError with the fix when there is none."""
     override = os.environ.get("BROWSER_PATH")
-    candidates = ([override] if override else
-                  ["/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")])
+    candidates = (
+        [override] if override else ["/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")]
+    )
     for path in candidates:
         if path and os.path.isfile(path) and os.access(path, os.X_OK):
             return path
     where = f"$BROWSER_PATH={override}" if override else "/usr/bin/chromium and PATH"
-    raise HarnessError(f"Chromium not found (looked at {where}). The browser tests need Debian's chromium: run "
-                       "`apt-get install -y chromium` (.ci/run does this), or set BROWSER_PATH to a Chromium binary. "
-                       "`playwright install` cannot download browsers here.")
+    raise HarnessError(
+        f"Chromium not found (looked at {where}). The browser tests need Debian's chromium: run "
+        "`apt-get install -y chromium` (.ci/run does this), or set BROWSER_PATH to a Chromium binary. "
+        "`playwright install` cannot download browsers here."
+    )
 
 
 def launch_chromium(playwright):
@@ -86,13 +96,38 @@ class AppServer:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
-        env = {**os.environ, "S3_RUNS_DIR": str(self.runs_dir), "PYTHONUNBUFFERED": "1",
-               "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-               "--server.port", str(self.port), "--server.headless", "true", "--server.fileWatcherType", "none"]
+        env = {
+            **os.environ,
+            "S3_RUNS_DIR": str(self.runs_dir),
+            "PYTHONUNBUFFERED": "1",
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        }
+        cmd = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(self.port),
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+        ]
         # A new session (process group): stop() can end the server and every child it started.
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
         atexit.register(self.stop)  # also when the test run is interrupted before fixture teardown
         return self
 
@@ -102,7 +137,9 @@ class AppServer:
         deadline = started + timeout
         while time.perf_counter() < deadline:
             if self.proc.poll() is not None:
-                raise HarnessError(f"streamlit exited with code {self.proc.returncode} before answering:\n{self.log_tail()}")
+                raise HarnessError(
+                    f"streamlit exited with code {self.proc.returncode} before answering:\n{self.log_tail()}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as resp:
                     if resp.status == 200:
@@ -110,7 +147,9 @@ class AppServer:
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
                 pass
             time.sleep(0.05)  # polling a socket, not waiting on the page
-        raise HarnessError(f"streamlit did not answer {self.url}/_stcore/health within {timeout:.0f} s:\n{self.log_tail()}")
+        raise HarnessError(
+            f"streamlit did not answer {self.url}/_stcore/health within {timeout:.0f} s:\n{self.log_tail()}"
+        )
 
     def log_tail(self, chars: int = 4000) -> str:
         try:
@@ -182,9 +221,12 @@ PAGE_HEADINGS = {"Overview": "S3 policy lab"}  # pages whose title differs from 
 def go_to(page, title: str, ready_selector: str | None = None, timeout: int = RENDER_TIMEOUT) -> None:
     """Open a page through the sidebar (the same browser session, so the same workspace)."""
     page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
-    page.wait_for_function("t => { const h = document.querySelector('[data-testid=\"stMain\"] h1'); "
-                           "return h && h.innerText.trim().startsWith(t); }", arg=PAGE_HEADINGS.get(title, title),
-                           timeout=timeout)
+    page.wait_for_function(
+        "t => { const h = document.querySelector('[data-testid=\"stMain\"] h1'); "
+        "return h && h.innerText.trim().startsWith(t); }",
+        arg=PAGE_HEADINGS.get(title, title),
+        timeout=timeout,
+    )
     if ready_selector:
         page.locator(ready_selector).first.wait_for(timeout=timeout)
     wait_idle(page, timeout)
@@ -210,8 +252,11 @@ def click(page, key: str) -> None:
 
 def metric(page, label: str, timeout: int = RENDER_TIMEOUT) -> str:
     """The displayed value of the st.metric with this label (waits for it)."""
-    loc = page.locator('[data-testid="stMetric"]').filter(
-        has=page.locator('[data-testid="stMetricLabel"]', has_text=label)).first
+    loc = (
+        page.locator('[data-testid="stMetric"]')
+        .filter(has=page.locator('[data-testid="stMetricLabel"]', has_text=label))
+        .first
+    )
     loc.wait_for(timeout=timeout)
     return loc.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
@@ -228,11 +273,15 @@ const _points = (el, i) => {
   return Math.max(full ? _len(full.x || full.y) : 0, _len(t.x || t.y));
 };
 """
-PLOT_POINTS_JS = "key => {" + _POINTS_JS + """
+PLOT_POINTS_JS = (
+    "key => {"
+    + _POINTS_JS
+    + """
   const el = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
   if (!el || !el.data) return null;
   return el.data.map((t, i) => ({name: t.name || '', type: t.type || 'scatter', n: _points(el, i)}));
 }"""
+)
 
 
 def plot_traces(page, key: str) -> list[dict] | None:
@@ -242,10 +291,17 @@ def plot_traces(page, key: str) -> list[dict] | None:
 
 def wait_plot_points(page, key: str, at_least: int, timeout: int = RENDER_TIMEOUT) -> None:
     """Wait until the first trace of the chart with this key has at least ``at_least`` points."""
-    page.wait_for_function("([key, n]) => {" + _POINTS_JS + """
+    page.wait_for_function(
+        "([key, n]) => {"
+        + _POINTS_JS
+        + """
       const el = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
       return !!(el && el.data && el.data.length && _points(el, 0) >= n);
-    }""", arg=[key, at_least], timeout=timeout, polling=50)
+    }""",
+        arg=[key, at_least],
+        timeout=timeout,
+        polling=50,
+    )
 
 
 def exceptions(page) -> list[str]:
@@ -263,8 +319,9 @@ def screenshot(page, name: str, max_height: int = 6000) -> Path:
     page.mouse.move(0, 0)  # no tooltip left over from the last hover
     path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', name).strip('_')}.png"
     size = page.viewport_size or VIEWPORT
-    height = page.evaluate("() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
-                           " return m ? m.scrollHeight : 0; }")
+    height = page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]'); return m ? m.scrollHeight : 0; }"
+    )
     tall = min(max(int(height), size["height"]), max_height)
     if tall > size["height"]:
         page.set_viewport_size({"width": size["width"], "height": tall})
@@ -305,8 +362,12 @@ def set_number_input(page, key: str, value: int | float) -> None:
     box = page.locator(f"{by_key(key)} input")
     box.fill(str(value))
     box.press("Enter")
-    page.wait_for_function("([k, v]) => { const i = document.querySelector('.st-key-' + k + ' input'); "
-                           "return i && Number(i.value) === v; }", arg=[key, value], timeout=RENDER_TIMEOUT)
+    page.wait_for_function(
+        "([k, v]) => { const i = document.querySelector('.st-key-' + k + ' input'); "
+        "return i && Number(i.value) === v; }",
+        arg=[key, value],
+        timeout=RENDER_TIMEOUT,
+    )
     wait_idle(page)
 
 

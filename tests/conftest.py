@@ -1,4 +1,5 @@
 """Shared fixtures: the shipped text resources and small seeded networks, built once per session."""
+
 import numpy as np
 import pytest
 from browser_harness import app_server, browser, chromium_exe, page  # noqa: F401 - one browser per session for every browser test

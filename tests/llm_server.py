@@ -11,6 +11,7 @@ keeps their bodies, headers and arrival times.
 Run standalone (the benchmark does): ``python tests/llm_server.py --port 0 --latency 0.2``
 prints ``PORT <n>`` on stdout and serves until killed; ``GET /stats`` returns ``{"requests": n}``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,24 @@ import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-BEHAVIOURS = ("valid", "malformed", "refusal", "slow", "429", "500", "401", "400", "timeout", "empty", "prose_fence", "prose",
-              "think", "two_objects", "length", "content_filter")
+BEHAVIOURS = (
+    "valid",
+    "malformed",
+    "refusal",
+    "slow",
+    "429",
+    "500",
+    "401",
+    "400",
+    "timeout",
+    "empty",
+    "prose_fence",
+    "prose",
+    "think",
+    "two_objects",
+    "length",
+    "content_filter",
+)
 # "429;Retry-After=2" or "429;retry-after-ms=2000": a 429 carrying that header
 FORMATS = ("json_schema", "json_object", None)  # None: no response_format
 SCHEMA_MARKER = "JSON Schema: "  # where s3core puts the schema in the prompt when it is not sent as response_format
@@ -158,19 +175,35 @@ class ScriptedServer:
                         server.in_flight -= 1
                 if behaviour == "401":  # echoes the key, as a careless real server might
                     auth = self.headers.get("Authorization", "")
-                    return self._send(401, {"error": {"message": f"Incorrect API key provided: {auth}", "type": "invalid_request_error"}})
+                    return self._send(
+                        401,
+                        {"error": {"message": f"Incorrect API key provided: {auth}", "type": "invalid_request_error"}},
+                    )
                 if behaviour == "unsupported_format":
                     fmt = body["response_format"]["type"]
-                    return self._send(400, {"error": {"message": f"Invalid parameter: 'response_format' of type '{fmt}' is not "
-                                                                 "supported with this model.", "type": "invalid_request_error",
-                                                      "param": "response_format"}})
+                    return self._send(
+                        400,
+                        {
+                            "error": {
+                                "message": f"Invalid parameter: 'response_format' of type '{fmt}' is not "
+                                "supported with this model.",
+                                "type": "invalid_request_error",
+                                "param": "response_format",
+                            }
+                        },
+                    )
                 if behaviour.startswith("429"):
                     _, _, header = behaviour.partition(";")
                     name, _, value = header.partition("=")
-                    return self._send(429, {"error": {"message": "rate limited", "type": "rate_limit_error"}},
-                                      {name: value} if header else {"Retry-After": "0"})
+                    return self._send(
+                        429,
+                        {"error": {"message": "rate limited", "type": "rate_limit_error"}},
+                        {name: value} if header else {"Retry-After": "0"},
+                    )
                 if behaviour == "400":
-                    return self._send(400, {"error": {"message": "Invalid value for 'messages'.", "type": "invalid_request_error"}})
+                    return self._send(
+                        400, {"error": {"message": "Invalid value for 'messages'.", "type": "invalid_request_error"}}
+                    )
                 if behaviour == "500":
                     return self._send(500, {"error": {"message": "internal error", "type": "server_error"}})
                 if behaviour == "timeout":
@@ -224,7 +257,7 @@ def _completion(body: dict, behaviour: str) -> dict:
     elif behaviour == "prose":
         content = f"Sure! {valid} I hope this captures the user's reaction."
     elif behaviour == "think":
-        content = f"<think>The user might feel {{\"emotion\": \"unsure\"}} at first.</think>\n{valid}"
+        content = f'<think>The user might feel {{"emotion": "unsure"}} at first.</think>\n{valid}'
     elif behaviour == "two_objects":
         others = (json.dumps(instance_of(requested_schema(body), f"{seed}/{i}"), ensure_ascii=False) for i in range(50))
         other = next((o for o in others if o != valid), valid)
@@ -241,9 +274,16 @@ def _completion(body: dict, behaviour: str) -> dict:
     if refusal is not None:
         message["refusal"] = refusal
     return {
-        "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": body.get("model", "test-model"),
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", "test-model"),
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
     }
 
 
@@ -252,8 +292,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds each reply waits")
     parser.add_argument("--default", choices=BEHAVIOURS, default="valid")
-    parser.add_argument("--accepts", default="json_schema,json_object,none",
-                        help="response_format types answered, comma-separated (none: no response_format); others get a 400")
+    parser.add_argument(
+        "--accepts",
+        default="json_schema,json_object,none",
+        help="response_format types answered, comma-separated (none: no response_format); others get a 400",
+    )
     args = parser.parse_args()
     server = ScriptedServer(latency=args.latency, default=args.default, port=args.port)
     server.accepts = {None if a.strip() == "none" else a.strip() for a in args.accepts.split(",")}
@@ -289,6 +332,13 @@ def client_settings(server, key: str, **changes):
     """LLMSettings pointing at ``server`` with fast retries, for tests."""
     from s3core.llm.settings import LLMSettings, Secret
 
-    base = dict(model="openai/test-model", api_base=server.api_base, api_key=Secret(key), timeout=10.0, retries=1,
-                backoff=0.01, concurrency=16)
+    base = dict(
+        model="openai/test-model",
+        api_base=server.api_base,
+        api_key=Secret(key),
+        timeout=10.0,
+        retries=1,
+        backoff=0.01,
+        concurrency=16,
+    )
     return LLMSettings(**{**base, **changes})

@@ -1,4 +1,5 @@
 """A follower graph synthesized around a loaded repost network: every real edge kept, density and ranks as asked."""
+
 import numpy as np
 import pandas as pd
 import pytest

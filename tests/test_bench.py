@@ -1,4 +1,5 @@
 """The benchmark's code path runs and reports every promised field (figures come from the CLI, not tests)."""
+
 import json
 from pathlib import Path
 

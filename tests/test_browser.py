@@ -6,6 +6,7 @@ whose predecessor failed is skipped with the name of the failed stage, so the fi
 one to read. The other tests each get a fresh session. Screenshots go to test-artifacts/
 (NN-stage.png, FAILED-... on failure) with the server's log (streamlit-server.log).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -160,8 +161,10 @@ def test_simulate_ten_steps(flow):
         assert int(metric(pg, "Aware").replace(",", "")) > 0, "the seed posts should make someone aware"
 
 
-@pytest.mark.parametrize("key,title", [("sim_chart_spread", "Spread"), ("sim_chart_emotion", "Emotion density"),
-                                       ("sim_chart_attitude", "Attitude")])
+@pytest.mark.parametrize(
+    "key,title",
+    [("sim_chart_spread", "Spread"), ("sim_chart_emotion", "Emotion density"), ("sim_chart_attitude", "Attitude")],
+)
 def test_chart_has_ten_points(flow, key, title):
     with flow.stage(f"04-chart-{key.split('_')[-1]}") as pg:
         plot = pg.locator(f"{by_key(key)} .js-plotly-plot")
@@ -213,8 +216,9 @@ def _download(pg, key: str, reopen, timeout: int = 10_000, attempts: int = 3):
         except PlaywrightTimeout:
             if attempt == attempts:
                 raise AssertionError(f"no download from {key!r} after {attempts} clicks") from None
-            warnings.warn(f"download {key!r} did not start (attempt {attempt}); reopening the page and retrying",
-                          stacklevel=2)
+            warnings.warn(
+                f"download {key!r} did not start (attempt {attempt}); reopening the page and retrying", stacklevel=2
+            )
             reopen()
     download = info.value
     assert download.failure() is None, download.failure()
@@ -225,12 +229,14 @@ def _download(pg, key: str, reopen, timeout: int = 10_000, attempts: int = 3):
 
 def _open_traces_tab(pg, tab: str, ready_key: str):
     """Open the Traces page (through Overview, so the page is drawn afresh) on one tab."""
+
     def reopen():
         go_to(pg, "Overview")
         go_to(pg, "Traces", by_key("tr_run"))
         pg.get_by_role("tab", name=tab).click()
         button(pg, ready_key).wait_for()
         wait_idle(pg)
+
     return reopen
 
 
@@ -269,15 +275,26 @@ def test_export_chart_html_and_png(flow):
 def test_every_page_opens_from_its_own_url(page, app_server):
     """A bookmarked or shared link opens that page (a new session), with no 'Page not found' and no traceback."""
     links = page.locator('[data-testid="stSidebarNav"] a').evaluate_all(
-        "els => els.map(a => [a.innerText.trim().split('\\n').pop().trim(), a.getAttribute('href')])")
-    assert [title for title, _ in links] == ["Overview", "Network", "Agents", "Interventions", "Simulate", "Compare",
-                                             "Traces", "Validate"], links
+        "els => els.map(a => [a.innerText.trim().split('\\n').pop().trim(), a.getAttribute('href')])"
+    )
+    assert [title for title, _ in links] == [
+        "Overview",
+        "Network",
+        "Agents",
+        "Interventions",
+        "Simulate",
+        "Compare",
+        "Traces",
+        "Validate",
+    ], links
     for title, href in links:
         page.goto(href, wait_until="domcontentloaded")
         heading = PAGE_HEADINGS.get(title, title)
         expect(page.locator('[data-testid="stMain"] h1').first).to_have_text(heading)
         wait_idle(page)
-        assert page.locator('[role="dialog"]').count() == 0, f"{href}: {page.locator('[role=dialog]').first.inner_text()}"
+        assert page.locator('[role="dialog"]').count() == 0, (
+            f"{href}: {page.locator('[role=dialog]').first.inner_text()}"
+        )
         assert_clean(page)
 
 
@@ -294,10 +311,14 @@ def test_missing_chromium_is_a_clear_failure(monkeypatch):
         browser_harness.chromium_path()
 
 
-@pytest.mark.parametrize("file,problem", [
-    ("edges_self_loop.csv", "self-loop"),
-    ("edges_misnamed_columns.csv", "missing column 'follower'"),
-], ids=["self-loop", "wrong-header"])
+@pytest.mark.parametrize(
+    "file,problem",
+    [
+        ("edges_self_loop.csv", "self-loop"),
+        ("edges_misnamed_columns.csv", "missing column 'follower'"),
+    ],
+    ids=["self-loop", "wrong-header"],
+)
 def test_malformed_upload_is_refused_and_network_kept(page, file, problem):
     go_to(page, "Network", by_key("net_source"))
     page.locator(by_key("net_source")).get_by_text("Upload files").click()

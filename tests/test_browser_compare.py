@@ -1,4 +1,5 @@
 """End to end in a real Chromium: the Compare page runs a shipped experiment and shows effects with intervals."""
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,11 @@ def test_compare_page_runs_a_shipped_experiment(page):
     thumb = page.locator(f"{by_key('exp_seeds')} input[type=range]")
     thumb.focus()
     thumb.press("Home")  # the slider's minimum: 2 seeds
-    page.wait_for_function("k => { const s = document.querySelector('.st-key-' + k + ' input[type=range]');"
-                           " return s && s.value === '2'; }", arg="exp_seeds")
+    page.wait_for_function(
+        "k => { const s = document.querySelector('.st-key-' + k + ' input[type=range]');"
+        " return s && s.value === '2'; }",
+        arg="exp_seeds",
+    )
     wait_idle(page)
     set_number_input(page, "exp_steps", 40)  # the boost starts at step 36
     click(page, "exp_run")

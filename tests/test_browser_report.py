@@ -1,4 +1,5 @@
 """End to end in a real Chromium: an experiment's HTML report opens offline and draws its charts and effects."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,7 +25,9 @@ def test_the_html_report_opens_offline_with_its_charts_and_intervals(browser, tm
         page.goto(report.as_uri())
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
         assert errors == []
-        assert [u for u in requests if not u.startswith(("file:", "data:", "blob:"))] == [], "the report fetched something"
+        assert [u for u in requests if not u.startswith(("file:", "data:", "blob:"))] == [], (
+            "the report fetched something"
+        )
         assert page.locator(".js-plotly-plot").count() == 6 + 4  # mean and effect curves of 3 curves, 4 forest plots
         assert page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 20
         effects = page.locator("table").nth(1).inner_text()

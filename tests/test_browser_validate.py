@@ -1,4 +1,5 @@
 """End to end in a real Chromium: the Validate page replays one cascade of a tiny Weibo-format dataset folder."""
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ A folder's expect.json holds either the network (agents, edges, ids, follows, us
 warning fragments) or the fragments the refusal must contain. tests/cases/scenario-values holds
 scenario files that must be refused; the first line says which key the error names.
 """
+
 from __future__ import annotations
 
 import json
@@ -84,11 +85,27 @@ def test_scenario_values_are_refused_naming_file_and_key(path):
 
 # ---------------------------------------------------------------- the CLI and the dashboard
 
+
 def test_cli_runs_the_float_ids_case_with_a_warning_on_stderr(tmp_path):
     out = tmp_path / "case.duckdb"
-    done = subprocess.run([sys.executable, "-m", "s3core", "run", str(CASES / "float-ids" / "scenario.toml"),
-                           "--out", str(out), "--json", "--quiet"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "s3core",
+            "run",
+            str(CASES / "float-ids" / "scenario.toml"),
+            "--out",
+            str(out),
+            "--json",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     assert done.returncode == 0, done.stderr
     assert "warning: edges.csv, column 'followee': 5 ids written as a decimal" in done.stderr
     with duckdb.connect(str(out), read_only=True) as con:
@@ -97,9 +114,22 @@ def test_cli_runs_the_float_ids_case_with_a_warning_on_stderr(tmp_path):
 
 
 def test_cli_refuses_untrustworthy_ids_with_exit_2(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "s3core", "run", str(CASES / "excel-scientific" / "scenario.toml"),
-                           "--out", str(tmp_path / "x.duckdb"), "--quiet"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "s3core",
+            "run",
+            str(CASES / "excel-scientific" / "scenario.toml"),
+            "--out",
+            str(tmp_path / "x.duckdb"),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode != 0 and "scientific notation" in done.stderr and "Traceback" not in done.stderr
 
 

@@ -1,4 +1,5 @@
 """The independent-cascade and linear-threshold policies against NDlib on a small graph, and their reproducibility."""
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from s3core.types import Action
 
 RUNS = 200
 IC_P = 0.1
-IC_SEEDS = 3    # the most-followed users start the cascade
+IC_SEEDS = 3  # the most-followed users start the cascade
 LT_SEEDS = 5
 
 
@@ -44,7 +45,9 @@ def seed_set(graph, k):
 
 
 def scenario(graph, seeds, seed):
-    posts = tuple(SeedPost(step=0, text="种子", name=f"s{i}", author=str(graph.user_ids[a])) for i, a in enumerate(seeds))
+    posts = tuple(
+        SeedPost(step=0, text="种子", name=f"s{i}", author=str(graph.user_ids[a])) for i, a in enumerate(seeds)
+    )
     return classical_scenario(S.Scenario(seed=seed, steps=50, interventions=posts))
 
 
@@ -102,8 +105,10 @@ def test_independent_cascade_matches_ndlib_in_mean_final_size(graph, digraph, te
         for e in digraph.edges():
             config.add_edge_configuration("threshold", e, IC_P)
 
-    assert_same_mean(ours(graph, text, IndependentCascadePolicy(IC_P), seeds),
-                     ndlib_sizes(digraph, seeds, configure, IndependentCascadesModel))
+    assert_same_mean(
+        ours(graph, text, IndependentCascadePolicy(IC_P), seeds),
+        ndlib_sizes(digraph, seeds, configure, IndependentCascadesModel),
+    )
 
 
 @pytest.mark.slow
@@ -118,8 +123,9 @@ def test_linear_threshold_matches_ndlib_in_mean_final_size(graph, digraph, text)
         for node, theta in zip(digraph.nodes(), rng.uniform(size=digraph.number_of_nodes())):
             config.add_node_configuration("threshold", node, float(theta))
 
-    assert_same_mean(ours(graph, text, LinearThresholdPolicy(), seeds),
-                     ndlib_sizes(digraph, seeds, configure, ThresholdModel))
+    assert_same_mean(
+        ours(graph, text, LinearThresholdPolicy(), seeds), ndlib_sizes(digraph, seeds, configure, ThresholdModel)
+    )
 
 
 def test_linear_threshold_reaches_the_closure_of_its_keyed_thresholds(graph, text):
@@ -148,7 +154,7 @@ def test_same_seed_same_run_and_identical_active_sets(graph, text, policy):
     assert (first.state.aware_step == second.state.aware_step).all()
     assert (first.posts.author == second.posts.author).all() and (first.posts.step == second.posts.step).all()
     # Reposts only, one per agent, and emotion and attitude untouched.
-    reposts = first.posts.author[len(seeds):]
+    reposts = first.posts.author[len(seeds) :]
     assert len(np.unique(reposts)) == len(reposts)
     assert (first.state.emotion == 0).all()
     other = [run(graph, text, policy, seeds, s)[1] for s in (4, 5, 6)]
@@ -164,7 +170,9 @@ class Checked:
     def decide(self, batch, draws):
         sim, t = batch.context, batch.step
         posts = sim.posts
-        new = (posts.step == t) | ((posts.step == t - 1) & (posts.action == Action.REPOST))  # this step's seeds, last step's reposts
+        new = (posts.step == t) | (
+            (posts.step == t - 1) & (posts.action == Action.REPOST)
+        )  # this step's seeds, last step's reposts
         just = np.zeros(sim.network.n_users, dtype=bool)
         just[posts.author[new]] = True
         assert (active_followee_counts(sim.network, just)[batch.agent] == batch.received).all()

@@ -1,4 +1,5 @@
 """The command line: identical reruns, report from the file, and exact resume after a kill."""
+
 import json
 import os
 import signal
@@ -16,7 +17,9 @@ DEFAULT = ROOT / "data" / "scenarios" / "default.toml"
 
 
 def _cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "s3core", *map(str, args)], cwd=ROOT, capture_output=True, text=True, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "s3core", *map(str, args)], cwd=ROOT, capture_output=True, text=True, **kw
+    )
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +60,12 @@ def test_trace_holds_metadata_states_posts_and_metrics(default_run):
     assert 0 < changed < n_agents, "only agents that changed are traced"
     actions = dict(con.execute("SELECT action, count(*) FROM posts GROUP BY action").fetchall())
     assert {"repost", "quote", "post"} <= set(actions)
-    assert con.execute("SELECT count(*) FROM posts WHERE action IN ('quote', 'post') AND (text IS NULL OR text = '')").fetchone()[0] == 0
+    assert (
+        con.execute(
+            "SELECT count(*) FROM posts WHERE action IN ('quote', 'post') AND (text IS NULL OR text = '')"
+        ).fetchone()[0]
+        == 0
+    )
     assert con.execute("SELECT count(DISTINCT step) FROM metrics").fetchone()[0] == S.load(DEFAULT).steps
     con.close()
 
@@ -67,8 +75,13 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
     cut = tmp_path / "cut.duckdb"
     reference = _cli("run", DEFAULT, "--out", full, "--steps", 40, "--json", "--quiet")
     assert reference.returncode == 0, reference.stderr
-    proc = subprocess.Popen([sys.executable, "-m", "s3core", "run", str(DEFAULT), "--out", str(cut), "--steps", "40", "--json"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "s3core", "run", str(DEFAULT), "--out", str(cut), "--steps", "40", "--json"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     for line in proc.stderr:
         if line.startswith("step 8/"):
             os.kill(proc.pid, signal.SIGKILL)
@@ -99,7 +112,9 @@ def test_resume_from_a_sparse_checkpoint_equals_a_full_run(tmp_path, text, small
     for _ in range(6):  # checkpoints after steps 3 only; steps 4-5 must be redone
         record(sim, store, sim.step(), sc.steps - 1)
     store.close()
-    resumed = run_to_trace(sc, tmp_path / "part.duckdb", resume=True, sim=Simulation(sc, network=small_network, text=text))
+    resumed = run_to_trace(
+        sc, tmp_path / "part.duckdb", resume=True, sim=Simulation(sc, network=small_network, text=text)
+    )
     assert resumed == full
 
 

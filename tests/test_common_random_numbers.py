@@ -4,6 +4,7 @@ No-op interventions must leave every traced row bit-identical; arms that differ 
 must give every agent that decides in both the same uniforms; keyed uniforms must look
 uniform and independent.
 """
+
 from pathlib import Path
 
 import duckdb
@@ -22,7 +23,10 @@ from s3core.types import Action, Attitude, Emotion
 
 SCENARIOS = sorted((Path(__file__).resolve().parent.parent / "data" / "scenarios").glob("*.toml"))
 TRACED_TABLES = {
-    "posts": "post_id", "states": "step, agent", "metrics": "step", "breakdown": "step, dimension, grp",
+    "posts": "post_id",
+    "states": "step, agent",
+    "metrics": "step",
+    "breakdown": "step, dimension, grp",
 }
 EMPTY_AUDIENCE = Audience(kind="group", age_min=119, age_max=120)  # ages are 10..100
 
@@ -104,7 +108,9 @@ class _RecordingPolicy:
 
 
 def test_arms_differing_by_a_boost_share_every_decision_uniform(make_sim):
-    seed = SeedPost(step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE)
+    seed = SeedPost(
+        step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE
+    )
     base = make_sim(seed=3, interventions=(seed,))
     boosted = base.branch(base.snapshot(), interventions=(seed, Boost(step=2, duration=3, strength=0.2, post="event")))
     logs = []
@@ -156,7 +162,11 @@ def test_no_correlation_between_adjacent_keys_purposes_and_steps():
     action = random.stream(Purpose.ACTION, 1).uniform(agents)
     limit = 5.0 / np.sqrt(N)  # five standard errors of a correlation under independence
     assert abs(np.corrcoef(action[:-1], action[1:])[0, 1]) < limit
-    for other in (random.stream(Purpose.EMOTION, 1), random.stream(Purpose.ACTION, 2), KeyedRandom(100).stream(Purpose.ACTION, 1)):
+    for other in (
+        random.stream(Purpose.EMOTION, 1),
+        random.stream(Purpose.ACTION, 2),
+        KeyedRandom(100).stream(Purpose.ACTION, 1),
+    ):
         assert abs(np.corrcoef(action, other.uniform(agents))[0, 1]) < limit
     viewers = np.repeat(np.arange(1000), 1000)
     posts = np.tile(np.arange(1000), 1000)
@@ -182,7 +192,9 @@ def test_keyed_race_picks_in_proportion_to_weight_and_is_stable_when_a_candidate
 
 @pytest.mark.parametrize("strength", [0.5, 0.2])
 def test_stance_downrank_keeps_the_stated_visibility_at_every_depth(make_sim, strength):
-    seed = SeedPost(step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE)
+    seed = SeedPost(
+        step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE
+    )
     rule = Moderation(step=0, action="downrank", stance=Attitude.NEGATIVE, strength=strength)
     sim = make_sim(seed=2, interventions=(seed, rule))
     sim.run(10)
@@ -195,9 +207,17 @@ def test_stance_downrank_keeps_the_stated_visibility_at_every_depth(make_sim, st
 
 
 def test_post_downrank_keeps_the_stated_visibility_for_the_post_and_all_its_forwards(make_sim):
-    seed = SeedPost(step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE)
-    sim = make_sim(seed=2, interventions=(seed, Moderation(step=3, action="downrank", post="event", strength=0.4),
-                                          Moderation(step=3, action="downrank", stance=Attitude.NEGATIVE, strength=0.5)))
+    seed = SeedPost(
+        step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE
+    )
+    sim = make_sim(
+        seed=2,
+        interventions=(
+            seed,
+            Moderation(step=3, action="downrank", post="event", strength=0.4),
+            Moderation(step=3, action="downrank", stance=Attitude.NEGATIVE, strength=0.5),
+        ),
+    )
     sim.run(10)
     cascade = sim.resolve_posts("event")
     posts = sim.posts

@@ -1,4 +1,5 @@
 """Demographics: given columns win, text rules infer, draws match the shares, seeds reproduce."""
+
 from dataclasses import fields
 
 import numpy as np
@@ -25,7 +26,9 @@ def _network(n: int, users: pd.DataFrame | None = None, posts: pd.DataFrame | No
     return Network.from_edges("t", ids, np.array([0]), np.array([1 % n]), users=users, posts=posts)
 
 
-def _assign(descriptions: list, posts: list[tuple[int, str]] = (), users: dict | None = None, seed: int = 0) -> Demographics:
+def _assign(
+    descriptions: list, posts: list[tuple[int, str]] = (), users: dict | None = None, seed: int = 0
+) -> Demographics:
     table = pd.DataFrame({"description": descriptions, **(users or {})})
     post_table = pd.DataFrame(list(posts), columns=["user_index", "text"]) if posts else None
     return assign_demographics(_network(len(descriptions), table, post_table), PARAMS, np.random.default_rng(seed))
@@ -34,7 +37,11 @@ def _assign(descriptions: list, posts: list[tuple[int, str]] = (), users: dict |
 def test_given_columns_win_over_text():
     demo = _assign(
         ["我是医生，90后，两个孩子的妈妈", "software engineer", None],
-        users={"age": [52, np.nan, 200], "gender": [Gender.MALE, np.nan, Gender.UNKNOWN], "occupation": [Occupation.LOGISTICS, np.nan, 99]},
+        users={
+            "age": [52, np.nan, 200],
+            "gender": [Gender.MALE, np.nan, Gender.UNKNOWN],
+            "occupation": [Occupation.LOGISTICS, np.nan, 99],
+        },
     )
     assert (demo.age[0], demo.gender[0], demo.occupation[0]) == (52, Gender.MALE, Occupation.LOGISTICS)
     assert (demo.provenance[0] == Provenance.GIVEN).all()
@@ -50,33 +57,68 @@ def test_string_gender_codes_are_read():
     assert list(demo.source("gender")) == [Provenance.GIVEN, Provenance.GIVEN, Provenance.DRAWN]
 
 
-@pytest.mark.parametrize("text, occupation", [
-    ("北京大学学生", Occupation.UNEMPLOYED_STUDENT), ("三甲医院护士", Occupation.MEDICAL), ("中学生物老师", Occupation.EDUCATION),
-    ("律师，执业十年", Occupation.ADMINISTRATIVE), ("资深记者、编辑", Occupation.MEDIA), ("程序员一枚", Occupation.ENGINEER),
-    ("快递小哥", Occupation.LOGISTICS), ("银行理财经理", Occupation.FINANCIAL), ("独立音乐人，歌手", Occupation.ENTERTAINMENT_ARTS),
-    ("公务员", Occupation.ADMINISTRATIVE), ("车间技工", Occupation.LABOR_WORKER), ("PhD student at MIT", Occupation.UNEMPLOYED_STUDENT),
-    ("ER nurse and runner", Occupation.MEDICAL), ("High school teacher", Occupation.EDUCATION), ("Journalist at the Times", Occupation.MEDIA),
-    ("Senior software engineer", Occupation.ENGINEER), ("Truck driver", Occupation.LOGISTICS), ("Product manager", Occupation.ADMINISTRATIVE),
-])
+@pytest.mark.parametrize(
+    "text, occupation",
+    [
+        ("北京大学学生", Occupation.UNEMPLOYED_STUDENT),
+        ("三甲医院护士", Occupation.MEDICAL),
+        ("中学生物老师", Occupation.EDUCATION),
+        ("律师，执业十年", Occupation.ADMINISTRATIVE),
+        ("资深记者、编辑", Occupation.MEDIA),
+        ("程序员一枚", Occupation.ENGINEER),
+        ("快递小哥", Occupation.LOGISTICS),
+        ("银行理财经理", Occupation.FINANCIAL),
+        ("独立音乐人，歌手", Occupation.ENTERTAINMENT_ARTS),
+        ("公务员", Occupation.ADMINISTRATIVE),
+        ("车间技工", Occupation.LABOR_WORKER),
+        ("PhD student at MIT", Occupation.UNEMPLOYED_STUDENT),
+        ("ER nurse and runner", Occupation.MEDICAL),
+        ("High school teacher", Occupation.EDUCATION),
+        ("Journalist at the Times", Occupation.MEDIA),
+        ("Senior software engineer", Occupation.ENGINEER),
+        ("Truck driver", Occupation.LOGISTICS),
+        ("Product manager", Occupation.ADMINISTRATIVE),
+    ],
+)
 def test_rules_infer_occupation_from_descriptions(text, occupation):
     demo = _assign([text])
     assert demo.occupation[0] == occupation and demo.source("occupation")[0] == Provenance.INFERRED
 
 
-@pytest.mark.parametrize("text, gender", [
-    ("两个孩子的妈妈", Gender.FEMALE), ("宝妈一枚", Gender.FEMALE), ("我老公是程序员", Gender.FEMALE), ("爱笑的女生", Gender.FEMALE),
-    ("she/her, coffee addict", Gender.FEMALE), ("Wife and mother of three", Gender.FEMALE),
-    ("80后奶爸", Gender.MALE), ("东北男人", Gender.MALE), ("Husband, father, runner", Gender.MALE), ("he/him", Gender.MALE),
-])
+@pytest.mark.parametrize(
+    "text, gender",
+    [
+        ("两个孩子的妈妈", Gender.FEMALE),
+        ("宝妈一枚", Gender.FEMALE),
+        ("我老公是程序员", Gender.FEMALE),
+        ("爱笑的女生", Gender.FEMALE),
+        ("she/her, coffee addict", Gender.FEMALE),
+        ("Wife and mother of three", Gender.FEMALE),
+        ("80后奶爸", Gender.MALE),
+        ("东北男人", Gender.MALE),
+        ("Husband, father, runner", Gender.MALE),
+        ("he/him", Gender.MALE),
+    ],
+)
 def test_rules_infer_gender(text, gender):
     demo = _assign([text])
     assert demo.gender[0] == gender and demo.source("gender")[0] == Provenance.INFERRED
 
 
-@pytest.mark.parametrize("text, lo, hi", [
-    ("90后", 24, 33), ("00后", 14, 23), ("大一新生", 18, 22), ("退休教师", 60, 79), ("1990年出生", 33, 33),
-    ("今年25岁", 25, 25), ("I'm 31 and love hiking", 31, 31), ("retired engineer", 60, 79), ("高中生", 15, 18),
-])
+@pytest.mark.parametrize(
+    "text, lo, hi",
+    [
+        ("90后", 24, 33),
+        ("00后", 14, 23),
+        ("大一新生", 18, 22),
+        ("退休教师", 60, 79),
+        ("1990年出生", 33, 33),
+        ("今年25岁", 25, 25),
+        ("I'm 31 and love hiking", 31, 31),
+        ("retired engineer", 60, 79),
+        ("高中生", 15, 18),
+    ],
+)
 def test_rules_infer_age(text, lo, hi):
     demo = _assign([text])
     assert lo <= demo.age[0] <= hi and demo.source("age")[0] == Provenance.INFERRED
@@ -90,8 +132,14 @@ def test_mentions_of_others_are_not_the_author():
 
 
 def test_posts_count_only_in_the_first_person():
-    posts = [(0, "今天看到新闻说老师打学生"), (1, "哈哈哈"), (1, "我是一名三甲医院的医生，作为一个90后"),
-             (2, "I'm a nurse"), (2, "my husband said hi"), (3, "转发//@某人:我是医生")]
+    posts = [
+        (0, "今天看到新闻说老师打学生"),
+        (1, "哈哈哈"),
+        (1, "我是一名三甲医院的医生，作为一个90后"),
+        (2, "I'm a nurse"),
+        (2, "my husband said hi"),
+        (3, "转发//@某人:我是医生"),
+    ]
     demo = _assign(["", "", "", ""], posts=posts)
     assert (demo.provenance[0] == Provenance.DRAWN).all()
     assert demo.occupation[1] == Occupation.MEDICAL and 24 <= demo.age[1] <= 33
@@ -120,7 +168,9 @@ def test_drawn_shares_match_params():
 
 
 def test_custom_shares_are_followed():
-    params = DemographicParams(female_share=0.8, age_under_18=0, age_18_24=0, age_25_34=0, age_35_44=0, age_45_59=0, age_60_plus=1)
+    params = DemographicParams(
+        female_share=0.8, age_under_18=0, age_18_24=0, age_25_34=0, age_35_44=0, age_45_59=0, age_60_plus=1
+    )
     demo = assign_demographics(_network(20_000), params, np.random.default_rng(1))
     assert abs((demo.gender == Gender.FEMALE).mean() - 0.8) < 0.02
     assert (demo.age >= 60).all()
@@ -149,7 +199,11 @@ class _FakeLLM:
 
     def infer(self, descriptions, histories):
         self.calls.append((descriptions, histories))
-        return [{"age": 40, "gender": Gender.FEMALE, "occupation": Occupation.MEDIA}, None, {"age": 500, "occupation": 42}]
+        return [
+            {"age": 40, "gender": Gender.FEMALE, "occupation": Occupation.MEDIA},
+            None,
+            {"age": 500, "occupation": 42},
+        ]
 
 
 def test_pluggable_inferrer_protocol():
@@ -159,7 +213,7 @@ def test_pluggable_inferrer_protocol():
     users = pd.DataFrame({"description": ["a", "b", "c", None]})
     posts = pd.DataFrame({"user_index": [2, 0, 2], "text": ["p1", "p0", "p2"]})
     demo = assign_demographics(_network(4, users, posts), PARAMS, np.random.default_rng(0), inferrer=fake)
-    (descriptions, histories), = fake.calls
+    ((descriptions, histories),) = fake.calls
     assert descriptions == ["a", "b", "c"] and histories == [["p0"], [], ["p1", "p2"]]
     assert (demo.age[0], demo.gender[0], demo.occupation[0]) == (40, Gender.FEMALE, Occupation.MEDIA)
     assert (demo.provenance[0] == Provenance.INFERRED).all()
@@ -192,10 +246,13 @@ def test_to_frame_has_one_row_per_user():
 def test_history_without_stance_words_leaves_the_initial_attitude_unlean(text):
     from s3core.population import build_population
 
-    posts = pd.DataFrame([(0, "今天去了北京，天气一般"), (0, "下午开会"), (1, "赞！支持！"), (2, "谣言，太假了，骗人的")],
-                         columns=["user_index", "text"])
-    pop = build_population(_network(4, pd.DataFrame({"description": [""] * 4}), posts), PARAMS, text.model,
-                           np.random.default_rng(0))
+    posts = pd.DataFrame(
+        [(0, "今天去了北京，天气一般"), (0, "下午开会"), (1, "赞！支持！"), (2, "谣言，太假了，骗人的")],
+        columns=["user_index", "text"],
+    )
+    pop = build_population(
+        _network(4, pd.DataFrame({"description": [""] * 4}), posts), PARAMS, text.model, np.random.default_rng(0)
+    )
     assert np.isnan(pop.history_stance[0]), "neutral texts do not lean a user positive"
     assert pop.history_stance[1] == 1.0 and pop.history_stance[2] == 0.0
     assert np.isnan(pop.history_stance[3]), "no history at all"

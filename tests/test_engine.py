@@ -1,11 +1,16 @@
 """The engine: determinism, reset, snapshots and branches, and the step phases."""
+
 import numpy as np
 import pytest
 
 from s3core.interventions import Moderation, SeedPost
 from s3core.types import Action, Attitude, Emotion
 
-SEED = (SeedPost(step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE),)
+SEED = (
+    SeedPost(
+        step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE
+    ),
+)
 
 
 def _curves(records):
@@ -59,7 +64,9 @@ def test_posts_follow_their_actions(make_sim):
     reposts = posts.action == Action.REPOST
     quotes = posts.action == Action.QUOTE
     new = (posts.action == Action.POST) & (posts.author >= 0)
-    assert (posts.text_id[reposts] == posts.text_id[posts.parent[reposts]]).all(), "a repost forwards the text unchanged"
+    assert (posts.text_id[reposts] == posts.text_id[posts.parent[reposts]]).all(), (
+        "a repost forwards the text unchanged"
+    )
     assert (posts.parent[new] == -1).all() and (posts.depth[new] == 0).all()
     assert (posts.depth[quotes] == posts.depth[posts.parent[quotes]] + 1).all()
     pool_texts = set(sim.text.texts)

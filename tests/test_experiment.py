@@ -1,5 +1,6 @@
 """Experiments: paired arms give exact zeros when nothing differs, intervals bracket real effects,
 bands narrow with seeds, resume reproduces an uninterrupted run, and spec errors name file and key."""
+
 import dataclasses
 import json
 from pathlib import Path
@@ -56,8 +57,9 @@ add = [{ kind = "moderation", step = 3, action = "remove", post = "event" }]
 def write(tmp_path: Path, arms: str, seeds: int = 3, steps: int = 12, extra: str = "", name: str = "exp.toml") -> Path:
     (tmp_path / "tiny.toml").write_text(SCENARIO, encoding="utf-8")
     path = tmp_path / name
-    path.write_text(f'name = "t"\nscenario = "tiny.toml"\nseeds = {seeds}\nsteps = {steps}\n{extra}\n{arms}',
-                    encoding="utf-8")
+    path.write_text(
+        f'name = "t"\nscenario = "tiny.toml"\nseeds = {seeds}\nsteps = {steps}\n{extra}\n{arms}', encoding="utf-8"
+    )
     return path
 
 
@@ -95,7 +97,9 @@ def test_a_real_change_has_a_nonzero_effect_inside_its_interval(tmp_path, text):
     curve = report["arms"]["removed"]["effect_curves"]["aware"]
     assert all(lo <= m <= hi for lo, m, hi in zip(curve["low"], curve["mean"], curve["high"]))
     with duckdb.connect(str(tmp_path / "out" / runner.FILE_NAME), read_only=True) as con:
-        stored = con.execute("SELECT mean, ci_low, ci_high FROM effects WHERE arm = 'removed' AND outcome = 'final_reach'").fetchone()
+        stored = con.execute(
+            "SELECT mean, ci_low, ci_high FROM effects WHERE arm = 'removed' AND outcome = 'final_reach'"
+        ).fetchone()
     assert stored == pytest.approx((reach["mean"], reach["ci_low"], reach["ci_high"]), abs=1e-6)
 
 
@@ -109,7 +113,7 @@ def test_band_width_shrinks_as_one_over_root_seeds(tmp_path, text):
         bands = E.summarize(dataclasses.replace(experiment, seeds=seeds), curves)["arms"]["baseline"]["curves"]
         return np.mean([np.subtract(b["high"], b["low"]).mean() for b in bands.values()])
 
-    four = np.mean([width(experiment.seeds[i:i + 4]) for i in range(0, 16, 4)])
+    four = np.mean([width(experiment.seeds[i : i + 4]) for i in range(0, 16, 4)])
     ratio = width(experiment.seeds) / four
     assert 0.3 < ratio < 0.8, ratio  # 1/sqrt(4) = 0.5
 
@@ -122,8 +126,13 @@ def test_resume_after_a_partial_experiment_gives_the_uninterrupted_result(tmp_pa
         con.execute("DELETE FROM curves WHERE arm = 'removed' AND seed = 4")
         con.execute("DELETE FROM group_curves WHERE arm = 'removed' AND seed = 4")
     calls = []
-    resumed = run(write(tmp_path, REMOVAL, seeds=4), tmp_path / "part", text, resume=True,
-                  progress=lambda done, total: calls.append((done, total)))
+    resumed = run(
+        write(tmp_path, REMOVAL, seeds=4),
+        tmp_path / "part",
+        text,
+        resume=True,
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert calls[0] == (3, 8) and calls[-1] == (8, 8)
     assert json.dumps(resumed) == json.dumps(whole)
 
@@ -137,8 +146,11 @@ def test_an_existing_file_is_kept_unless_resumed_or_forced(tmp_path, text):
     report = run(path, tmp_path / "out", text, force=True, on_replace=replaced.append)
     assert "2 runs" in replaced[0] and report["seeds"] == 1 and "fewer than 2 seeds" in report["bands"]
     other = write(tmp_path, PAIRED, seeds=1, steps=5, name="other.toml")
-    with pytest.raises(runner.ExperimentResumeError, match=r"different experiment \(arm 'readded' is new; arm 'same' "
-                                                           r"is new; arm 'removed' is gone\)"):
+    with pytest.raises(
+        runner.ExperimentResumeError,
+        match=r"different experiment \(arm 'readded' is new; arm 'same' "
+        r"is new; arm 'removed' is gone\)",
+    ):
         run(other, tmp_path / "out", text, resume=True)
     longer = write(tmp_path, REMOVAL, seeds=1, steps=6, name="longer.toml")
     with pytest.raises(runner.ExperimentResumeError, match=r"\(steps 5 then, 6 now; arm 'baseline' changed"):
@@ -171,20 +183,28 @@ def test_cli_prints_one_json_object_and_a_table(tmp_path, capsys):
     assert err.startswith("error: ") and "\n" not in err and "--force" in err
 
 
-@pytest.mark.parametrize("body, key", [
-    ('seeds = 0\n[[arms]]\nname = "a"', "seeds = 0"),
-    ('seeds = "many"\n[[arms]]\nname = "a"', "seeds = 'many'"),
-    ('seeds = 2\nbogus = 1', "unknown top-level key 'bogus'"),
-    ('seeds = 2\noutcomes = ["reach"]', "outcomes[0] = 'reach'"),
-    ('seeds = 2\n[[arms]]\nname = "a"\nremove = ["nope"]', "arms[0].remove[0] = 'nope'"),
-    ('seeds = 2\n[[arms]]\nname = "a"\n[[arms]]\nname = "a"', "arms[1].name = 'a'"),
-    ('seeds = 2\n[[arms]]\nname = "a"\ncolour = 1', "arms[0]: unknown key 'colour'"),
-    ('seeds = 2\n[[arms]]\nname = "a"\n[arms.policy]\nexposure = "high"', "arms[0].policy.exposure"),
-    ('seeds = 2\n[[arms]]\nname = "a"\n[arms.platform]\nwhatever = 1', "arms[0].platform] unknown key 'whatever'"),
-    ('seeds = 2\nsteps = 5\n[[arms]]\nname = "a"\nadd = [{ kind = "seed", step = 9, text = "x" }]', "arms[0].add[0].step = 9"),
-    ('seeds = 2\n[[arms]]\nname = "a"\nremove = ["event"]\nadd = [{ kind = "boost", step = 2, post = "event" }]',
-     "arms[0] ('a')"),
-])
+@pytest.mark.parametrize(
+    "body, key",
+    [
+        ('seeds = 0\n[[arms]]\nname = "a"', "seeds = 0"),
+        ('seeds = "many"\n[[arms]]\nname = "a"', "seeds = 'many'"),
+        ("seeds = 2\nbogus = 1", "unknown top-level key 'bogus'"),
+        ('seeds = 2\noutcomes = ["reach"]', "outcomes[0] = 'reach'"),
+        ('seeds = 2\n[[arms]]\nname = "a"\nremove = ["nope"]', "arms[0].remove[0] = 'nope'"),
+        ('seeds = 2\n[[arms]]\nname = "a"\n[[arms]]\nname = "a"', "arms[1].name = 'a'"),
+        ('seeds = 2\n[[arms]]\nname = "a"\ncolour = 1', "arms[0]: unknown key 'colour'"),
+        ('seeds = 2\n[[arms]]\nname = "a"\n[arms.policy]\nexposure = "high"', "arms[0].policy.exposure"),
+        ('seeds = 2\n[[arms]]\nname = "a"\n[arms.platform]\nwhatever = 1', "arms[0].platform] unknown key 'whatever'"),
+        (
+            'seeds = 2\nsteps = 5\n[[arms]]\nname = "a"\nadd = [{ kind = "seed", step = 9, text = "x" }]',
+            "arms[0].add[0].step = 9",
+        ),
+        (
+            'seeds = 2\n[[arms]]\nname = "a"\nremove = ["event"]\nadd = [{ kind = "boost", step = 2, post = "event" }]',
+            "arms[0] ('a')",
+        ),
+    ],
+)
 def test_spec_errors_name_the_file_and_the_key(tmp_path, body, key):
     (tmp_path / "tiny.toml").write_text(SCENARIO, encoding="utf-8")
     path = tmp_path / "bad.toml"

@@ -1,5 +1,6 @@
 """Experiment arms beyond add/remove: branches from the baseline's snapshot, classical diffusion
 models on the same graph and seeds, and effects by demographic group and user category."""
+
 import dataclasses
 
 import duckdb
@@ -12,7 +13,9 @@ from s3core.engine import Simulation
 from s3core.experiment import runner, spec
 
 BASELINE = '[[arms]]\nname = "baseline"\n'
-LATE_REMOVAL = BASELINE + """
+LATE_REMOVAL = (
+    BASELINE
+    + """
 [[arms]]
 name = "removed"
 add = [{ kind = "moderation", step = 5, action = "remove", post = "event" }]
@@ -24,6 +27,7 @@ add = [{ kind = "moderation", step = 5, action = "remove", post = "event" }]
 name = "unchanged_branch"
 from_step = 4
 """
+)
 
 
 def test_a_branch_replays_the_baseline_before_its_step_and_matches_the_same_change_run_whole(tmp_path, text):
@@ -87,19 +91,41 @@ def test_effects_by_group_are_zero_for_an_identical_arm_and_cover_every_dimensio
     assert report["arms"]["baseline"]["effects_by_group"] == []
 
 
-@pytest.mark.parametrize("arms, message", [
-    ('[[arms]]\nname = "b"\nfrom_step = 6\nadd = [{ kind = "moderation", step = 3, action = "remove", post = "event" }]',
-     r"arms\[0\]\.from_step = 6: .* before step 6 .* the baseline's \('baseline'\); it has moderation \(remove\) of 'event' \(step 3\), which the baseline has not"),
-    ('[[arms]]\nname = "b"\nfrom_step = 3\nremove = ["boost:event"]', r"arms\[0\]\.from_step = 3: .* the baseline has boost of 'event' \(step 2\), which it has not"),
-    ('[[arms]]\nname = "b"\nfrom_step = 12', r"arms\[0\]\.from_step = 12: expected a whole number in \[1, 11\]"),
-    ('[[arms]]\nname = "baseline"\nfrom_step = 2\n[[arms]]\nname = "x"', r"is the baseline, .* cannot have from_step"),
-    ('[[arms]]\nname = "b"\nmodel = "sir"', r"arms\[0\]\.model = 'sir': expected one of agents, independent_cascade"),
-    ('[[arms]]\nname = "b"\nmodel = { kind = "linear_threshold", p = 0.1 }', r"only independent_cascade takes p"),
-    ('[[arms]]\nname = "b"\nmodel = { kind = "independent_cascade", p = 2 }', r"model\.p = 2: expected a chance in \[0, 1\]"),
-    ('[[arms]]\nname = "b"\nadd = [{ kind = "boost", step = 2, post = "nopost" }]',
-     r"arms\[0\] \('b'\): arms\[0\]\.add\[0\]\.post = 'nopost': no seed post has that name"),
-    ('[[arms]]\nname = "b"\n[arms.platform]\nattention = 3.0', r"arms\[0\]\.platform\.attention = 3\.0: must lie in"),
-])
+@pytest.mark.parametrize(
+    "arms, message",
+    [
+        (
+            '[[arms]]\nname = "b"\nfrom_step = 6\nadd = [{ kind = "moderation", step = 3, action = "remove", post = "event" }]',
+            r"arms\[0\]\.from_step = 6: .* before step 6 .* the baseline's \('baseline'\); it has moderation \(remove\) of 'event' \(step 3\), which the baseline has not",
+        ),
+        (
+            '[[arms]]\nname = "b"\nfrom_step = 3\nremove = ["boost:event"]',
+            r"arms\[0\]\.from_step = 3: .* the baseline has boost of 'event' \(step 2\), which it has not",
+        ),
+        ('[[arms]]\nname = "b"\nfrom_step = 12', r"arms\[0\]\.from_step = 12: expected a whole number in \[1, 11\]"),
+        (
+            '[[arms]]\nname = "baseline"\nfrom_step = 2\n[[arms]]\nname = "x"',
+            r"is the baseline, .* cannot have from_step",
+        ),
+        (
+            '[[arms]]\nname = "b"\nmodel = "sir"',
+            r"arms\[0\]\.model = 'sir': expected one of agents, independent_cascade",
+        ),
+        ('[[arms]]\nname = "b"\nmodel = { kind = "linear_threshold", p = 0.1 }', r"only independent_cascade takes p"),
+        (
+            '[[arms]]\nname = "b"\nmodel = { kind = "independent_cascade", p = 2 }',
+            r"model\.p = 2: expected a chance in \[0, 1\]",
+        ),
+        (
+            '[[arms]]\nname = "b"\nadd = [{ kind = "boost", step = 2, post = "nopost" }]',
+            r"arms\[0\] \('b'\): arms\[0\]\.add\[0\]\.post = 'nopost': no seed post has that name",
+        ),
+        (
+            '[[arms]]\nname = "b"\n[arms.platform]\nattention = 3.0',
+            r"arms\[0\]\.platform\.attention = 3\.0: must lie in",
+        ),
+    ],
+)
 def test_bad_branches_and_models_are_refused_naming_file_and_key(tmp_path, arms, message):
     with pytest.raises(spec.ExperimentError, match=r"exp\.toml: .*" + message):
         spec.load(write(tmp_path, arms))
@@ -120,7 +146,9 @@ def test_peaks_and_troughs_are_looked_for_from_outcomes_from_step_on():
 
 
 def test_outcomes_from_step_must_lie_inside_the_run(tmp_path):
-    with pytest.raises(spec.ExperimentError, match=r"exp\.toml: outcomes_from_step = 12: expected a whole number in \[0, 11\]"):
+    with pytest.raises(
+        spec.ExperimentError, match=r"exp\.toml: outcomes_from_step = 12: expected a whole number in \[0, 11\]"
+    ):
         spec.load(write(tmp_path, "", extra="outcomes_from_step = 12"))
     assert spec.load(write(tmp_path, "", extra="outcomes_from_step = 5")).outcomes_from_step == 5
 
@@ -129,8 +157,12 @@ def test_a_worker_builds_a_seed_independent_network_once_for_all_its_seeds(tmp_p
     from s3core.experiment import seed_runs
 
     drawn = spec.load(write(tmp_path, BASELINE + REMOVAL, seeds=2, steps=4)).arms  # graph drawn from each seed
-    fixed = tuple(dataclasses.replace(a, scenario=a.scenario.replace(
-        network=dataclasses.replace(a.scenario.network, graph_seed=5))) for a in drawn)
+    fixed = tuple(
+        dataclasses.replace(
+            a, scenario=a.scenario.replace(network=dataclasses.replace(a.scenario.network, graph_seed=5))
+        )
+        for a in drawn
+    )
     built = []
     real = seed_runs.Simulation
 
@@ -150,6 +182,9 @@ def test_a_worker_builds_a_seed_independent_network_once_for_all_its_seeds(tmp_p
 
 
 def test_removing_an_intervention_index_the_scenario_does_not_have_says_how_many_it_has(tmp_path):
-    with pytest.raises(spec.ExperimentError, match=r"arms\[0\]\.remove\[0\] = 'interventions\[9\]': the scenario has 2 "
-                                                   r"interventions, interventions\[0\] to interventions\[1\]$"):
+    with pytest.raises(
+        spec.ExperimentError,
+        match=r"arms\[0\]\.remove\[0\] = 'interventions\[9\]': the scenario has 2 "
+        r"interventions, interventions\[0\] to interventions\[1\]$",
+    ):
         spec.load(write(tmp_path, '[[arms]]\nname = "b"\nremove = ["interventions[9]"]'))

@@ -1,5 +1,6 @@
 """The Ray backend: the same report and the same stored rows as local runs, Ray imported only when
 asked for, and one clear line when it is missing."""
+
 import json
 import subprocess
 import sys
@@ -27,11 +28,28 @@ def test_ray_gives_the_local_report_and_rows(tmp_path, text, capsys, monkeypatch
     path = write(tmp_path, REMOVAL, seeds=3, steps=8)
     local = runner.run_experiment(spec.load(path), tmp_path / "local", text=text, progress=None)
     assert not ray.is_initialized()
-    assert main(["experiment", str(path), "--out", str(tmp_path / "ray"), "--backend", "ray", "--workers", "2",
-                 "--json", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "experiment",
+                str(path),
+                "--out",
+                str(tmp_path / "ray"),
+                "--backend",
+                "ray",
+                "--workers",
+                "2",
+                "--json",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert not ray.is_initialized(), "the Ray this run started is still up"
     assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(local))
-    (local_runs, local_curves), (ray_runs, ray_curves) = (tables(tmp_path / d, "runs", "curves") for d in ("local", "ray"))
+    (local_runs, local_curves), (ray_runs, ray_curves) = (
+        tables(tmp_path / d, "runs", "curves") for d in ("local", "ray")
+    )
     assert len(ray_runs) == 6 and len(ray_curves) == 6 * 8
     assert ray_runs.drop(columns="seconds").equals(local_runs.drop(columns="seconds"))
     assert (ray_runs["seconds"] > 0).all()
@@ -69,4 +87,3 @@ sys.exit(main(["experiment", {str(path)!r}, "--out", {str(tmp_path / "out")!r}, 
     assert done.stderr == "error: --backend ray needs Ray: pip install -r requirements-ray.txt\n"
     assert done.stdout == ""
     assert (tmp_path / "out" / runner.FILE_NAME).read_bytes() == stored, "--force deleted runs it could not replace"
-

@@ -1,4 +1,5 @@
 """Feeds: followees' posts, the recommender and boosts."""
+
 import numpy as np
 import pytest
 
@@ -19,16 +20,27 @@ def _chain_network():
 def _posts(authors, step=0, stance=0):
     store = PostStore()
     n = len(authors)
-    store.append(author=np.asarray(authors), parent=np.full(n, -1), root=np.arange(n), step=np.full(n, step),
-                 action=np.full(n, 3), stance=np.full(n, stance), emotion=np.ones(n), depth=np.zeros(n), text_id=np.zeros(n),
-                 key=np.arange(n, dtype=np.uint64) + 1000)
+    store.append(
+        author=np.asarray(authors),
+        parent=np.full(n, -1),
+        root=np.arange(n),
+        step=np.full(n, step),
+        action=np.full(n, 3),
+        stance=np.full(n, stance),
+        emotion=np.ones(n),
+        depth=np.zeros(n),
+        text_id=np.zeros(n),
+        key=np.arange(n, dtype=np.uint64) + 1000,
+    )
     return store
 
 
 def test_followee_posts_reach_exactly_the_followers_with_source():
     net = _chain_network()
     posts = _posts([0])
-    ex = feeds.from_followees(net, posts, np.array([0]), np.zeros(0, np.int64), PlatformParams(attention=1.0), KeyedRandom(0), 0)
+    ex = feeds.from_followees(
+        net, posts, np.array([0]), np.zeros(0, np.int64), PlatformParams(attention=1.0), KeyedRandom(0), 0
+    )
     got = dict(zip(ex.viewer.tolist(), ex.source.tolist()))
     assert got == {1: Source.MUTUAL, 2: Source.FOLLOWEE}
 
@@ -45,13 +57,22 @@ def test_attention_and_downrank_thin_the_feed():
     assert len(full) == pytest.approx(2500, rel=0.06) and len(thin) == pytest.approx(500, rel=0.15)
     assert set(thin.viewer.tolist()) <= set(full.viewer.tolist()), "keyed draws: a down-rank only removes viewers"
     posts.column("removed")[0] = True
-    assert len(feeds.from_followees(net, posts, np.array([0]), np.zeros(0, np.int64), PlatformParams(attention=1.0), rng, 1)) == 0
+    assert (
+        len(
+            feeds.from_followees(
+                net, posts, np.array([0]), np.zeros(0, np.int64), PlatformParams(attention=1.0), rng, 1
+            )
+        )
+        == 0
+    )
 
 
 def test_official_posts_reach_the_official_followers():
     net = _chain_network()
     posts = _posts([OFFICIAL])
-    ex = feeds.from_followees(net, posts, np.array([0]), np.array([2, 3]), PlatformParams(attention=1.0), KeyedRandom(0), 0)
+    ex = feeds.from_followees(
+        net, posts, np.array([0]), np.array([2, 3]), PlatformParams(attention=1.0), KeyedRandom(0), 0
+    )
     assert sorted(ex.viewer.tolist()) == [2, 3]
 
 
@@ -79,16 +100,27 @@ def test_recommender_shows_recent_posts_to_a_share_of_agents(kind):
     assert (ex.source == Source.RECOMMENDED).all()
     if kind == "popularity":
         assert (ex.post == 0).mean() > 0.9
-    assert len(feeds.from_recommender(posts, pop, vectors, 50, PlatformParams(recommend_window=3), draws)) == 0, "stale posts are not recommended"
+    assert len(feeds.from_recommender(posts, pop, vectors, 50, PlatformParams(recommend_window=3), draws)) == 0, (
+        "stale posts are not recommended"
+    )
     assert len(feeds.from_recommender(posts, pop, vectors, 6, PlatformParams(recommender="none"), draws)) == 0
 
 
-@pytest.mark.parametrize("audience, check", [
-    (Audience(kind="everyone"), lambda pop, v: len(v) > 0),
-    (Audience(kind="fraction", fraction=0.1), lambda pop, v: len(v) == pytest.approx(0.1 * 0.5 * pop.size, rel=0.1)),
-    (Audience(kind="group", gender=Gender.FEMALE, age_min=20, age_max=30), lambda pop, v: ((pop.gender[v] == 0) & (pop.age[v] >= 20) & (pop.age[v] <= 30)).all()),
-    (Audience(kind="category", category=UserCategory.INFLUENTIAL), lambda pop, v: (pop.category[v] == 0).all()),
-])
+@pytest.mark.parametrize(
+    "audience, check",
+    [
+        (Audience(kind="everyone"), lambda pop, v: len(v) > 0),
+        (
+            Audience(kind="fraction", fraction=0.1),
+            lambda pop, v: len(v) == pytest.approx(0.1 * 0.5 * pop.size, rel=0.1),
+        ),
+        (
+            Audience(kind="group", gender=Gender.FEMALE, age_min=20, age_max=30),
+            lambda pop, v: ((pop.gender[v] == 0) & (pop.age[v] >= 20) & (pop.age[v] <= 30)).all(),
+        ),
+        (Audience(kind="category", category=UserCategory.INFLUENTIAL), lambda pop, v: (pop.category[v] == 0).all()),
+    ],
+)
 def test_boost_reaches_only_its_audience(audience, check):
     rng = np.random.default_rng(3)
     pop = _Pop(20_000, rng)
@@ -103,7 +135,16 @@ def test_stance_boost_pushes_posts_of_that_stance():
     pop = _Pop(5000, rng)
     posts = _posts([1, 2, 3], step=0)
     posts.column("stance")[:] = [0, 1, 1]
-    ex = feeds.from_boost(Boost(step=0, strength=0.5, stance=Attitude.POSITIVE), 12, np.zeros(0, np.int64), posts, pop, 1, PlatformParams(), KeyedRandom(4))
+    ex = feeds.from_boost(
+        Boost(step=0, strength=0.5, stance=Attitude.POSITIVE),
+        12,
+        np.zeros(0, np.int64),
+        posts,
+        pop,
+        1,
+        PlatformParams(),
+        KeyedRandom(4),
+    )
     assert len(ex) and set(ex.post.tolist()) <= {1, 2}
 
 
@@ -150,7 +191,9 @@ def test_a_removal_stops_deliveries_still_pending_and_a_downrank_thins_them():
 
 def test_zero_median_delay_delivers_in_the_same_step():
     net, posts = _star(101), _posts([0])
-    due, _ = feeds.fan_out(net, posts, np.array([0]), np.zeros(0, np.int64), PlatformParams(attention=1.0), KeyedRandom(0), 7, 60.0)
+    due, _ = feeds.fan_out(
+        net, posts, np.array([0]), np.zeros(0, np.int64), PlatformParams(attention=1.0), KeyedRandom(0), 7, 60.0
+    )
     assert (due == 7).all() and len(due) == 100
 
 
@@ -158,8 +201,13 @@ def test_feed_queue_survives_a_checkpoint_round_trip():
     from s3core.feed_queue import FeedQueue
 
     queue = FeedQueue()
-    queue.add(np.array([5, 3, 5]), viewer=np.array([1, 2, 3]), post=np.array([0, 0, 1]),
-              source=np.array([0, 1, 0]), u=np.array([0.1, 0.2, 0.3]))
+    queue.add(
+        np.array([5, 3, 5]),
+        viewer=np.array([1, 2, 3]),
+        post=np.array([0, 0, 1]),
+        source=np.array([0, 1, 0]),
+        u=np.array([0.1, 0.2, 0.3]),
+    )
     back = FeedQueue.from_arrays(queue.arrays())
     assert back.pop(4)["viewer"].tolist() == [2]
     assert sorted(back.pop(5)["viewer"].tolist()) == [1, 3]
@@ -169,14 +217,31 @@ def test_recommender_half_life_fades_old_posts():
     rng = np.random.default_rng(5)
     pop = _Pop(20_000, rng)
     posts = PostStore()
-    posts.append(author=np.array([1, 2]), parent=np.full(2, -1), root=np.arange(2), step=np.array([0, 10]),
-                 action=np.full(2, 3), stance=np.zeros(2), emotion=np.ones(2), depth=np.zeros(2), text_id=np.zeros(2),
-                 key=np.array([11, 12], dtype=np.uint64))
+    posts.append(
+        author=np.array([1, 2]),
+        parent=np.full(2, -1),
+        root=np.arange(2),
+        step=np.array([0, 10]),
+        action=np.full(2, 3),
+        stance=np.zeros(2),
+        emotion=np.ones(2),
+        depth=np.zeros(2),
+        text_id=np.zeros(2),
+        key=np.array([11, 12], dtype=np.uint64),
+    )
     posts.column("reposts")[:] = [9, 9]  # equally popular; the first is 10 steps older
     vectors = np.eye(4, dtype=np.float32)
-    flat = feeds.from_recommender(posts, pop, vectors, 10, PlatformParams(recommend_rate=0.2, recommend_window=20), KeyedRandom(1))
-    fading = feeds.from_recommender(posts, pop, vectors, 10, PlatformParams(recommend_rate=0.2, recommend_window=20,
-                                                                            recommend_half_life=5.0), KeyedRandom(1))
+    flat = feeds.from_recommender(
+        posts, pop, vectors, 10, PlatformParams(recommend_rate=0.2, recommend_window=20), KeyedRandom(1)
+    )
+    fading = feeds.from_recommender(
+        posts,
+        pop,
+        vectors,
+        10,
+        PlatformParams(recommend_rate=0.2, recommend_window=20, recommend_half_life=5.0),
+        KeyedRandom(1),
+    )
     assert (flat.post == 0).mean() == pytest.approx(0.5, abs=0.03)
     assert (fading.post == 0).mean() == pytest.approx(0.2, abs=0.03)  # weight 1/4 against 1: a share of 1/5
     np.testing.assert_array_equal(flat.viewer, fading.viewer)

@@ -1,11 +1,14 @@
 """Every intervention kind, applied by the engine."""
+
 import numpy as np
 import pytest
 
 from s3core.interventions import Audience, Boost, Moderation, SeedPost
 from s3core.types import Action, Attitude, Emotion
 
-EVENT = SeedPost(step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE)
+EVENT = SeedPost(
+    step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE
+)
 
 
 def _exposed_to(sim, records, post_ids):
@@ -16,7 +19,10 @@ def _exposed_to(sim, records, post_ids):
 def test_seed_by_a_named_user_makes_them_aware_and_reaches_followers(make_sim, small_network):
     hub = int(np.argmax(small_network.follower_count))
     author = str(small_network.user_ids[hub])
-    sim = make_sim(interventions=(SeedPost(step=0, text="测试", name="s", author=author),), platform=make_sim().scenario.platform.__class__(attention=1.0))
+    sim = make_sim(
+        interventions=(SeedPost(step=0, text="测试", name="s", author=author),),
+        platform=make_sim().scenario.platform.__class__(attention=1.0),
+    )
     rec = sim.step()
     assert sim.posts.author[0] == hub and sim.state.aware[hub]
     assert rec.metrics["aware"] >= small_network.follower_count[hub]
@@ -57,7 +63,9 @@ def test_downrank_lowers_reach(make_sim):
     down = sim.branch(snap, interventions=(EVENT, Moderation(step=2, action="downrank", post="event", strength=0.1)))
     plain_rec, down_rec = sim.step(), down.step()
     assert down.posts.visibility[down.resolve_posts("event")].max() == pytest.approx(0.1)
-    assert down_rec.metrics["exposures"] < 0.75 * plain_rec.metrics["exposures"]  # new posts and recommendations are untouched
+    assert (
+        down_rec.metrics["exposures"] < 0.75 * plain_rec.metrics["exposures"]
+    )  # new posts and recommendations are untouched
 
 
 def test_label_lowers_repost_probability(make_sim):
@@ -67,6 +75,7 @@ def test_label_lowers_repost_probability(make_sim):
     batch = None
     # Compare the policy's repost+quote probability for the same batch with and without the label.
     from s3core.engine import Simulation  # noqa: F401  (documentation of where the policy lives)
+
     policy = sim.policy
     exposures = sim._build_feeds(sim.step_index, sim.fresh)
     _, batch = sim._decide(sim.step_index, exposures)
@@ -89,9 +98,14 @@ def test_labels_pass_to_reposts_and_stance_rules_cover_future_posts(make_sim):
 
 
 def test_boost_spreads_a_post_further(make_sim):
-    correction = SeedPost(step=0, text="【辟谣】不存在第八级", name="fix", stance=Attitude.POSITIVE, emotion=Emotion.CALM)
+    correction = SeedPost(
+        step=0, text="【辟谣】不存在第八级", name="fix", stance=Attitude.POSITIVE, emotion=Emotion.CALM
+    )
     plain = make_sim(interventions=(EVENT, correction), seed=6)
-    boosted = make_sim(interventions=(EVENT, correction, Boost(step=1, duration=3, strength=0.2, post="fix", audience=Audience())), seed=6)
+    boosted = make_sim(
+        interventions=(EVENT, correction, Boost(step=1, duration=3, strength=0.2, post="fix", audience=Audience())),
+        seed=6,
+    )
     plain.run(5)
     boosted.run(5)
     fix_plain = _exposed_to(plain, None, plain.resolve_posts("fix"))

@@ -1,4 +1,5 @@
 """The LLM backend against a real local OpenAI-compatible server through the real litellm client."""
+
 import json
 import logging
 import pickle
@@ -22,7 +23,11 @@ from s3core.llm.subset import SubsetSpec, parse_subset, select_agents
 from s3core.runner import run_to_trace
 from s3core.types import Attitude, Emotion, Gender, Occupation
 
-SEED = (SeedPost(step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE),)
+SEED = (
+    SeedPost(
+        step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE
+    ),
+)
 KEY = "sk-test-NEVER-STORE-THIS-0123456789"
 
 
@@ -42,12 +47,18 @@ def ask(marker: str) -> ChatRequest:
 
 # ---- pure parts ------------------------------------------------------------------------------
 
+
 def test_validator_accepts_valid_and_names_problems():
     assert parse_reply('{"emotion": "calm", "attitude": "positive", "action": "quote"}', "decision")[0]
     assert parse_reply('```json\n{"text": "好"}\n```', "text")[0] == {"text": "好"}
     decision = {"emotion": "calm", "attitude": "positive", "action": "quote"}
-    for shape in ('Here is my answer.\n```json\n{}\n```', 'Sure! {} Hope this helps.', '<think>{{"emotion": "?"}}</think> {}',
-                  '```\n{}\n```\nThe braces {{ in prose do not count.', '{} {}'):
+    for shape in (
+        "Here is my answer.\n```json\n{}\n```",
+        "Sure! {} Hope this helps.",
+        '<think>{{"emotion": "?"}}</think> {}',
+        "```\n{}\n```\nThe braces {{ in prose do not count.",
+        "{} {}",
+    ):
         raw = json.dumps(decision)
         assert parse_reply(shape.format(raw, raw), "decision") == (decision, None), shape
     other = {**decision, "action": "post"}
@@ -79,8 +90,10 @@ def test_settings_never_reveal_keys(monkeypatch):
 
 def test_subset_selection(make_sim):
     sim = make_sim()
+
     def pick(spec):
         return select_agents(spec, sim.network, sim.population, seed=3)
+
     a, b = pick(SubsetSpec(share=0.1)), pick(SubsetSpec(share=0.1))
     assert (a == b).all() and 0.05 < a.mean() < 0.15
     assert pick(SubsetSpec()).all()
@@ -98,13 +111,30 @@ def test_subset_selection(make_sim):
 
 # ---- the gateway over real HTTP ------------------------------------------------------------------
 
+
 def test_errors_are_retried_repaired_or_given_up(srv):
-    srv.rule = by_marker({
-        "A-malformed-once": ["malformed"], "B-refusal-twice": ["refusal", "refusal"], "C-429-once": ["429"],
-        "D-500-always": ["500"] * 9, "E-timeout-always": ["timeout"] * 9, "F-401": ["401"] * 9, "G-empty-once": ["empty"],
-    })
+    srv.rule = by_marker(
+        {
+            "A-malformed-once": ["malformed"],
+            "B-refusal-twice": ["refusal", "refusal"],
+            "C-429-once": ["429"],
+            "D-500-always": ["500"] * 9,
+            "E-timeout-always": ["timeout"] * 9,
+            "F-401": ["401"] * 9,
+            "G-empty-once": ["empty"],
+        }
+    )
     gateway = Gateway(settings_for(srv, timeout=1.2))
-    names = ["A-malformed-once", "B-refusal-twice", "C-429-once", "D-500-always", "E-timeout-always", "F-401", "G-empty-once", "H-valid"]
+    names = [
+        "A-malformed-once",
+        "B-refusal-twice",
+        "C-429-once",
+        "D-500-always",
+        "E-timeout-always",
+        "F-401",
+        "G-empty-once",
+        "H-valid",
+    ]
     out = dict(zip(names, gateway.run([ask(n) for n in names])))
     gateway.close()
     assert out["A-malformed-once"].ok and out["A-malformed-once"].calls == 2  # repaired
@@ -129,8 +159,13 @@ def test_identical_prompts_go_once_and_concurrency_is_bounded(srv):
 
 def test_router_spreads_calls_over_two_servers(srv):
     with ScriptedServer() as other:
-        s = settings_for(srv, deployments=(Deployment("openai/test-model", srv.api_base, api_key=Secret(KEY)),
-                                           Deployment("openai/test-model", other.api_base, api_key=Secret(KEY + "2"))))
+        s = settings_for(
+            srv,
+            deployments=(
+                Deployment("openai/test-model", srv.api_base, api_key=Secret(KEY)),
+                Deployment("openai/test-model", other.api_base, api_key=Secret(KEY + "2")),
+            ),
+        )
         gateway = Gateway(s)
         out = gateway.run([ask(f"q{i}") for i in range(40)])
         gateway.close()
@@ -141,11 +176,16 @@ def test_router_spreads_calls_over_two_servers(srv):
 def test_connection_check(srv):
     ok = test_connection(settings_for(srv))
     assert ok.ok and ok.structured and srv.count == 1
-    down = test_connection(LLMSettings(model="openai/test-model", api_base="http://127.0.0.1:9/v1", api_key=Secret(KEY), timeout=1, retries=0))
+    down = test_connection(
+        LLMSettings(
+            model="openai/test-model", api_base="http://127.0.0.1:9/v1", api_key=Secret(KEY), timeout=1, retries=0
+        )
+    )
     assert not down.ok and KEY not in down.message
 
 
 # ---- simulations ---------------------------------------------------------------------------------
+
 
 def _run(make_sim, tmp_path, name, settings, subset, cache_path, steps=3):
     sim = make_sim(seed=2, steps=steps, interventions=SEED)
@@ -172,7 +212,9 @@ def test_failures_fall_back_are_recorded_and_the_run_completes(srv, make_sim, tm
             return ("500", "malformed", None, "timeout", None, None)[bad["n"] % 6]
 
     srv.rule = flaky
-    summary, policy, out = _run(make_sim, tmp_path, "flaky", settings_for(srv, retries=0, timeout=1.2), SubsetSpec(share=0.3), None)
+    summary, policy, out = _run(
+        make_sim, tmp_path, "flaky", settings_for(srv, retries=0, timeout=1.2), SubsetSpec(share=0.3), None
+    )
     stats = policy.stats
     assert len(summary["steps"]) == 3 and stats.decisions > 20
     assert stats.fallbacks > 0 and stats.errors.get("server") and stats.errors.get("timeout")
@@ -198,7 +240,9 @@ def test_rerun_is_served_from_the_cache_with_zero_requests(srv, make_sim, tmp_pa
 
 
 def test_modular_mode_and_written_texts(srv, make_sim, tmp_path):
-    summary, policy, out = _run(make_sim, tmp_path, "modular", settings_for(srv, mode="modular"), SubsetSpec(share=0.5), None, steps=2)
+    summary, policy, out = _run(
+        make_sim, tmp_path, "modular", settings_for(srv, mode="modular"), SubsetSpec(share=0.5), None, steps=2
+    )
     kinds = {json.loads(json.dumps(b.get("response_format", {})))["json_schema"]["name"] for b in srv.requests}
     assert {"emotion", "attitude", "action", "text"} <= kinds
     con = duckdb.connect(str(out), read_only=True)
@@ -224,11 +268,18 @@ def test_api_key_never_reaches_files_logs_or_exports(srv, make_sim, tmp_path, ca
     con.close()
     import diskcache
 
-    with diskcache.Cache(str(cache), disk=diskcache.JSONDisk) as stored:  # the values as text (they are stored compressed)
+    with diskcache.Cache(
+        str(cache), disk=diskcache.JSONDisk
+    ) as stored:  # the values as text (they are stored compressed)
         entries = json.dumps([stored[k] for k in stored], ensure_ascii=False).encode()
     assert entries.count(b'"replies"') > 10
-    blobs = [out.read_bytes(), caplog.text.encode(), entries, *(p.read_bytes() for p in export.iterdir()),
-             *(p.read_bytes() for p in cache.rglob("*") if p.is_file())]
+    blobs = [
+        out.read_bytes(),
+        caplog.text.encode(),
+        entries,
+        *(p.read_bytes() for p in export.iterdir()),
+        *(p.read_bytes() for p in cache.rglob("*") if p.is_file()),
+    ]
     captured = capfd.readouterr()
     blobs += [captured.out.encode(), captured.err.encode(), json.dumps(policy.stats.as_dict()).encode()]
     for secret in (KEY, env_key):
@@ -268,16 +319,57 @@ def test_cli_flags_build_settings_and_deployments(monkeypatch):
     from s3core.llm.cli import settings_from_args
 
     monkeypatch.setenv("SECOND_KEY", "sk-second-0000000")
-    args = _parser().parse_args([
-        "run", "x.toml", "--out", "x.duckdb", "--backend", "llm", "--model", "openai/m", "--api-base", "http://a/v1",
-        "--temperature", "0.2", "--max-tokens", "64", "--concurrency", "8", "--timeout", "3", "--retries", "0",
-        "--llm-mode", "modular", "--deployment", "api_base=http://b/v1,key_env=SECOND_KEY,rpm=60",
-        "--llm-share", "0.1", "--llm-subset", "category=influential", "--structured-output", "json_object", "--max-wait", "4"])
+    args = _parser().parse_args(
+        [
+            "run",
+            "x.toml",
+            "--out",
+            "x.duckdb",
+            "--backend",
+            "llm",
+            "--model",
+            "openai/m",
+            "--api-base",
+            "http://a/v1",
+            "--temperature",
+            "0.2",
+            "--max-tokens",
+            "64",
+            "--concurrency",
+            "8",
+            "--timeout",
+            "3",
+            "--retries",
+            "0",
+            "--llm-mode",
+            "modular",
+            "--deployment",
+            "api_base=http://b/v1,key_env=SECOND_KEY,rpm=60",
+            "--llm-share",
+            "0.1",
+            "--llm-subset",
+            "category=influential",
+            "--structured-output",
+            "json_object",
+            "--max-wait",
+            "4",
+        ]
+    )
     s = settings_from_args(args)
-    assert (s.model, s.temperature, s.max_tokens, s.concurrency, s.timeout, s.retries, s.mode) == ("openai/m", 0.2, 64, 8, 3.0, 0, "modular")
+    assert (s.model, s.temperature, s.max_tokens, s.concurrency, s.timeout, s.retries, s.mode) == (
+        "openai/m",
+        0.2,
+        64,
+        8,
+        3.0,
+        0,
+        "modular",
+    )
     assert (s.structured_output, s.max_wait, args.max_fallback_share) == ("json_object", 4.0, 0.5)
     with pytest.raises(SystemExit):
         _parser().parse_args(["run", "x.toml", "--out", "x.duckdb", "--structured-output", "xml"])
-    assert [d.api_base for d in s.endpoints()] == ["http://a/v1", "http://b/v1"] and s.endpoints()[1].key() == "sk-second-0000000"
+    assert [d.api_base for d in s.endpoints()] == ["http://a/v1", "http://b/v1"] and s.endpoints()[
+        1
+    ].key() == "sk-second-0000000"
     assert "sk-second" not in s.public_json() and s.model_signature() == "openai/m"
     assert parse_subset(args.llm_subset, args.llm_share) == SubsetSpec(share=0.1, categories=("influential",))

@@ -1,4 +1,5 @@
 """The shared LLM cache on disk (diskcache): where it lives, its cap, and two processes writing at once."""
+
 import json
 import os
 import random
@@ -32,7 +33,9 @@ cache.close()
 
 
 def entry(text: str = '{"ok": true}') -> CachedReply:
-    return CachedReply(({"content": text, "finish_reason": "stop", "refusal": None},), 10, 2, 0.25, 0.001, "openai/m", "connection")
+    return CachedReply(
+        ({"content": text, "finish_reason": "stop", "refusal": None},), 10, 2, 0.25, 0.001, "openai/m", "connection"
+    )
 
 
 def test_entries_round_trip_and_keys_are_never_overwritten(tmp_path):
@@ -68,7 +71,9 @@ def test_where_the_cache_lives(monkeypatch, tmp_path):
     monkeypatch.setenv("S3_LLM_CACHE", "none")
     assert default_cache_dir() is None
     monkeypatch.delenv("S3_LLM_CACHE")
-    assert default_cache_dir() == Path(platformdirs.user_cache_dir("s3core", appauthor=False)) / "llm"  # nothing is created
+    assert (
+        default_cache_dir() == Path(platformdirs.user_cache_dir("s3core", appauthor=False)) / "llm"
+    )  # nothing is created
 
 
 def test_size_cap_evicts_the_oldest_entries(tmp_path, monkeypatch):
@@ -77,7 +82,9 @@ def test_size_cap_evicts_the_oldest_entries(tmp_path, monkeypatch):
     cache = LLMCache(tmp_path / "capped")
     rng = random.Random(0)  # incompressible text: values are stored compressed
     for start in range(0, 600, 50):
-        cache.put_many({f"k{i:04d}": entry(json.dumps({"text": rng.randbytes(1000).hex()})) for i in range(start, start + 50)})
+        cache.put_many(
+            {f"k{i:04d}": entry(json.dumps({"text": rng.randbytes(1000).hex()})) for i in range(start, start + 50)}
+        )
     info = cache.info()
     assert info.limit_bytes == 2**18 and info.entries < 600
     assert info.size_bytes <= 2**18 + 64 * 2**10, info  # culling runs as entries arrive, a few entries of slack
@@ -91,8 +98,17 @@ def test_size_cap_evicts_the_oldest_entries(tmp_path, monkeypatch):
 def test_two_processes_writing_at_once_lose_no_entry(tmp_path):
     path, go, n = tmp_path / "shared", tmp_path / "go", 400
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name, str(n), str(go)], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name in ("p1", "p2")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), name, str(n), str(go)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("p1", "p2")
+    ]
     time.sleep(1.0)  # both have opened the cache
     go.touch()
     results = [p.communicate(timeout=180) for p in procs]

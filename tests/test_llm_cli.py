@@ -2,6 +2,7 @@
 
 Every process gets its own ``S3_LLM_CACHE`` under tmp_path, so no test touches the user's real cache directory.
 """
+
 import json
 import os
 import subprocess
@@ -24,21 +25,50 @@ def _env(cache: Path | str) -> dict:
 
 
 def _cli(*args, cache):
-    return subprocess.run([sys.executable, "-m", "s3core", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
-                          env=_env(cache), timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "s3core", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=_env(cache),
+        timeout=300,
+    )
 
 
 def small_scenario(tmp_path: Path, steps: int) -> Path:
     """The default scenario cut to ``steps`` steps, with the interventions that fall inside them."""
     base = S.load(DEFAULT)
     path = tmp_path / f"default-{steps}.toml"
-    path.write_text(S.dumps(base.replace(steps=steps, interventions=tuple(i for i in base.interventions if i.step < steps))))
+    path.write_text(
+        S.dumps(base.replace(steps=steps, interventions=tuple(i for i in base.interventions if i.step < steps)))
+    )
     return path
 
 
 def llm_args(scenario, out, server, *extra):
-    return ["run", scenario, "--out", out, "--backend", "llm", "--model", "openai/test-model", "--api-base", server.api_base,
-            "--llm-share", 0.05, "--timeout", 5, "--retries", 1, "--concurrency", 16, "--json", "--quiet", *extra]
+    return [
+        "run",
+        scenario,
+        "--out",
+        out,
+        "--backend",
+        "llm",
+        "--model",
+        "openai/test-model",
+        "--api-base",
+        server.api_base,
+        "--llm-share",
+        0.05,
+        "--timeout",
+        5,
+        "--retries",
+        1,
+        "--concurrency",
+        16,
+        "--json",
+        "--quiet",
+        *extra,
+    ]
 
 
 @pytest.mark.slow
@@ -71,7 +101,12 @@ def test_a_rerun_to_another_out_makes_no_call_from_the_shared_cache(tmp_path):
     info = _cli("cache", "info", "--json", cache=cache)
     assert info.returncode == 0, info.stderr
     data = json.loads(info.stdout)
-    assert data["path"] == str(cache) and 0 < data["entries"] <= sent and data["size_bytes"] > 0 and data["limit_bytes"] == 2**30
+    assert (
+        data["path"] == str(cache)
+        and 0 < data["entries"] <= sent
+        and data["size_bytes"] > 0
+        and data["limit_bytes"] == 2**30
+    )
     cleared = _cli("cache", "clear", cache=cache)
     assert cleared.returncode == 0 and f"removed {data['entries']:,} entries from {cache}" in cleared.stdout
     assert json.loads(_cli("cache", "info", "--json", cache=cache).stdout)["entries"] == 0
@@ -81,9 +116,17 @@ def test_a_rerun_to_another_out_makes_no_call_from_the_shared_cache(tmp_path):
 def test_two_runs_at_once_share_the_cache_and_lose_no_entry(tmp_path):
     cache, scenario = tmp_path / "llm-cache", small_scenario(tmp_path, 3)
     with ScriptedServer(latency=0.02) as server:
-        procs = [subprocess.Popen([sys.executable, "-m", "s3core", *map(str, llm_args(scenario, tmp_path / f"{n}.duckdb", server))],
-                                  cwd=ROOT, env=_env(cache), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for n in ("p1", "p2")]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "s3core", *map(str, llm_args(scenario, tmp_path / f"{n}.duckdb", server))],
+                cwd=ROOT,
+                env=_env(cache),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for n in ("p1", "p2")
+        ]
         results = [p.communicate(timeout=300) for p in procs]
         for p, (out, err) in zip(procs, results):
             assert p.returncode == 0, err
@@ -114,7 +157,9 @@ def test_most_decisions_falling_back_fails_the_run_with_the_share_and_the_causes
         assert "error: llm: 100% of" in failed.stderr and "this is not an LLM run" in failed.stderr
         assert "bad request" in failed.stderr and "--structured-output prompt" in failed.stderr
         assert json.loads(failed.stdout)["steps"] == [0, 1], "the curves are still printed and traced"
-        tolerated = _cli(*llm_args(scenario, tmp_path / "b.duckdb", server, "--max-fallback-share", 1.0), cache=tmp_path / "c")
+        tolerated = _cli(
+            *llm_args(scenario, tmp_path / "b.duckdb", server, "--max-fallback-share", 1.0), cache=tmp_path / "c"
+        )
     assert tolerated.returncode == 0 and "100% of" in tolerated.stderr and "error:" not in tolerated.stderr
     bad = _cli(*llm_args(scenario, tmp_path / "c.duckdb", server, "--max-fallback-share", 2), cache=tmp_path / "c")
     assert bad.returncode == 2 and "[0, 1]" in bad.stderr
@@ -122,8 +167,21 @@ def test_most_decisions_falling_back_fails_the_run_with_the_share_and_the_causes
 
 def test_cli_llm_estimate_and_errors(tmp_path):
     scenario = small_scenario(tmp_path, 2)
-    est = _cli("run", scenario, "--out", tmp_path / "x.duckdb", "--backend", "llm", "--model", "gpt-4o-mini",
-               "--llm-share", 0.05, "--estimate", "--json", cache=tmp_path / "c")
+    est = _cli(
+        "run",
+        scenario,
+        "--out",
+        tmp_path / "x.duckdb",
+        "--backend",
+        "llm",
+        "--model",
+        "gpt-4o-mini",
+        "--llm-share",
+        0.05,
+        "--estimate",
+        "--json",
+        cache=tmp_path / "c",
+    )
     assert est.returncode == 0, est.stderr
     data = json.loads(est.stdout)
     assert data["calls"] >= data["decisions"] > 0 and data["cost_usd"] > 0 and not (tmp_path / "x.duckdb").exists()
@@ -131,8 +189,25 @@ def test_cli_llm_estimate_and_errors(tmp_path):
     assert missing.returncode == 2 and "--model" in missing.stderr
     old = tmp_path / "old.llm-cache.duckdb"
     old.write_bytes(b"DUCK")
-    refused = _cli("run", scenario, "--out", tmp_path / "z.duckdb", "--backend", "llm", "--model", "openai/m",
-                   "--api-base", "http://127.0.0.1:9/v1", "--llm-cache", old, cache=tmp_path / "c")
-    assert refused.returncode == 2 and "old.llm-cache.duckdb is a file" in refused.stderr and "Traceback" not in refused.stderr
+    refused = _cli(
+        "run",
+        scenario,
+        "--out",
+        tmp_path / "z.duckdb",
+        "--backend",
+        "llm",
+        "--model",
+        "openai/m",
+        "--api-base",
+        "http://127.0.0.1:9/v1",
+        "--llm-cache",
+        old,
+        cache=tmp_path / "c",
+    )
+    assert (
+        refused.returncode == 2
+        and "old.llm-cache.duckdb is a file" in refused.stderr
+        and "Traceback" not in refused.stderr
+    )
     none = _cli("cache", "info", cache="none")
     assert none.returncode == 0 and "none" in none.stderr

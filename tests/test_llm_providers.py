@@ -1,5 +1,6 @@
 """LLM providers as they really answer, reproduced on the scripted local server over real HTTP with the real litellm
 client: JSON among prose, no structured outputs, Retry-After, truncation, content filters, and every error class."""
+
 import json
 from collections import deque
 from datetime import datetime, timedelta, timezone
@@ -23,7 +24,11 @@ from s3core.runner import run_to_trace
 from s3core.types import Attitude, Emotion
 
 KEY = "sk-test-providers-0123456789"
-SEED = (SeedPost(step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE),)
+SEED = (
+    SeedPost(
+        step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE
+    ),
+)
 
 
 @pytest.fixture(autouse=True)
@@ -49,6 +54,7 @@ def run(settings, requests, cache=None):
 
 # ---- replies that carry the JSON among other text ------------------------------------------------
 
+
 @pytest.mark.parametrize("shape", ["prose_fence", "prose", "think"])
 def test_json_among_prose_is_used_without_a_repair(srv, shape):
     srv.default = shape
@@ -66,6 +72,7 @@ def test_two_different_objects_are_ambiguous_and_repaired_once(srv):
 
 def test_cached_raw_replies_are_judged_when_read_so_a_better_parser_fixes_old_entries(srv, tmp_path, monkeypatch):
     """A strict parser of the past rejects a fenced reply; the entry keeps the raw reply, and today's parser uses it."""
+
     def strict(content, name):  # what the parser did before: the whole reply must be JSON
         try:
             return json.loads(content or ""), None
@@ -87,6 +94,7 @@ def test_cached_raw_replies_are_judged_when_read_so_a_better_parser_fixes_old_en
 
 
 # ---- providers without structured outputs -----------------------------------------------------------
+
 
 def test_a_provider_without_json_schema_steps_down_once_and_says_so_once(srv):
     srv.accepts = {"json_object", None}
@@ -113,8 +121,10 @@ def test_a_provider_without_any_response_format_ends_on_prompt_only(srv, tmp_pat
     outs = gateway.run([ask(f"agent {i}") for i in range(8)])
     gateway.close()
     assert all(o.ok for o in outs) and srv.count == 2 + 8
-    assert [n.split("(")[0] for n in notices] == ["structured output: the provider refused response_format json_schema ",
-                                                  "structured output: the provider refused response_format json_object "]
+    assert [n.split("(")[0] for n in notices] == [
+        "structured output: the provider refused response_format json_schema ",
+        "structured output: the provider refused response_format json_object ",
+    ]
     assert "response_format" not in srv.requests[-1]
     sent = srv.count  # the mode is not part of the cache key: a rerun that starts at json_schema again calls nothing
     outs, stats = run(settings_for(srv), [ask(f"agent {i}") for i in range(8)], LLMCache(cache))
@@ -136,6 +146,7 @@ def test_a_plain_bad_request_does_not_step_down(srv):
 
 
 # ---- rate limits ---------------------------------------------------------------------------------
+
 
 def _gap(srv, marker: str) -> float:
     times = [t for t, b in zip(srv.times, srv.requests) if marker in json.dumps(b["messages"], ensure_ascii=False)]
@@ -169,6 +180,7 @@ def test_retry_after_header_forms():
 
 # ---- truncation and filters ----------------------------------------------------------------------------
 
+
 def test_a_reply_cut_off_at_max_tokens_is_named_and_not_repaired(srv, tmp_path):
     srv.default = "length"
     cache = tmp_path / "cache"
@@ -192,21 +204,51 @@ def test_content_filter_is_a_refusal_without_a_repair_and_a_model_refusal_gets_o
 
 # ---- every error class, counted in the stats and the trace -------------------------------------------------
 
+
 def test_every_error_class_is_named_counted_and_traced(srv, make_sim, tmp_path):
-    plan = {"k-429": ["429"] * 3, "k-timeout": ["timeout"] * 3, "k-500": ["500"] * 3, "k-400": ["400"],
-            "k-401": ["401"], "k-refusal": ["content_filter"], "k-length": ["length"], "k-invalid": ["malformed"] * 2}
+    plan = {
+        "k-429": ["429"] * 3,
+        "k-timeout": ["timeout"] * 3,
+        "k-500": ["500"] * 3,
+        "k-400": ["400"],
+        "k-401": ["401"],
+        "k-refusal": ["content_filter"],
+        "k-length": ["length"],
+        "k-invalid": ["malformed"] * 2,
+    }
     srv.rule = by_marker(plan)
     names = list(plan) + ["k-down"]
     settings = settings_for(srv, retries=0, timeout=1.0)
     outs, stats = run(settings, [ask(n) for n in plan])
-    (down,), down_stats = run(LLMSettings(model="openai/test-model", api_base="http://127.0.0.1:9/v1", api_key=Secret(KEY),
-                                          retries=0, timeout=2.0), [ask("k-down")])
+    (down,), down_stats = run(
+        LLMSettings(
+            model="openai/test-model", api_base="http://127.0.0.1:9/v1", api_key=Secret(KEY), retries=0, timeout=2.0
+        ),
+        [ask("k-down")],
+    )
     kinds = dict(zip(names, [o.error_kind for o in outs] + [down.error_kind]))
-    assert kinds == {"k-429": "rate_limit", "k-timeout": "timeout", "k-500": "server", "k-400": "bad_request", "k-401": "auth",
-                     "k-refusal": "refusal", "k-length": "length", "k-invalid": "invalid", "k-down": "connection"}
+    assert kinds == {
+        "k-429": "rate_limit",
+        "k-timeout": "timeout",
+        "k-500": "server",
+        "k-400": "bad_request",
+        "k-401": "auth",
+        "k-refusal": "refusal",
+        "k-length": "length",
+        "k-invalid": "invalid",
+        "k-down": "connection",
+    }
     assert set(kinds.values()) <= {k.value for k in ErrorKind}
-    assert stats.errors == {"rate_limit": 1, "timeout": 1, "server": 1, "bad_request": 1, "auth": 1, "refusal": 1,
-                            "length": 1, "invalid": 2}
+    assert stats.errors == {
+        "rate_limit": 1,
+        "timeout": 1,
+        "server": 1,
+        "bad_request": 1,
+        "auth": 1,
+        "refusal": 1,
+        "length": 1,
+        "invalid": 2,
+    }
     assert all(E.label(k) and E.hint(k) for k in kinds.values())
 
     srv.rule = None  # a traced run: each class lands in llm_calls and, counted, in run.llm_stats
@@ -226,7 +268,9 @@ def test_every_error_class_is_named_counted_and_traced(srv, make_sim, tmp_path):
         traced = dict(con.execute("SELECT error_kind, count(*) FROM llm_calls WHERE NOT ok GROUP BY 1").fetchall())
         counted = json.loads(con.execute("SELECT value FROM run WHERE key = 'llm_stats'").fetchone()[0])
     assert {"rate_limit", "server", "bad_request", "length"} <= set(traced)
-    assert counted["errors"] == policy.stats.errors and counted["fallback_share"] == round(policy.stats.fallback_share, 4)
+    assert counted["errors"] == policy.stats.errors and counted["fallback_share"] == round(
+        policy.stats.fallback_share, 4
+    )
     assert 0 < counted["fallback_share"] < 1
 
 

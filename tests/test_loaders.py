@@ -1,4 +1,5 @@
 """Loaders: valid files load exactly; every malformed file fails with one LoadError that says where and how to fix."""
+
 from __future__ import annotations
 
 import pickle
@@ -36,13 +37,20 @@ def load(path: Path):
 
 # ---------------------------------------------------------------- valid input
 
+
 def test_edge_list_with_users_and_posts():
     net = load_edge_list(VALID / "edges.csv", VALID / "users.csv", VALID / "posts.csv")
     assert net.name == "edges"
     assert list(net.user_ids) == ["alice", "007", "bob", "李雷", "dave", "carol"]  # users.csv order first
     assert net.n_users == 6 and net.n_edges == 6
-    assert edge_set(net) == {("007", "alice"), ("alice", "007"), ("bob", "alice"), ("carol", "bob"),
-                             ("李雷", "alice"), ("carol", "007")}
+    assert edge_set(net) == {
+        ("007", "alice"),
+        ("alice", "007"),
+        ("bob", "alice"),
+        ("carol", "bob"),
+        ("李雷", "alice"),
+        ("carol", "007"),
+    }
     ids = list(net.user_ids)
     mutual = {(net.user_ids[a], net.user_ids[b]) for a, b, m in zip(*net.edges(), net.follower_mutual) if m}
     assert mutual == {("007", "alice"), ("alice", "007")}
@@ -123,8 +131,11 @@ def test_large_edge_list_loads_vectorized(tmp_path):
 
 # file -> (line, column, words the message must contain); line None only for whole-file problems
 CASES = {
-    "edges_misnamed_columns.csv": (1, "follower", ["found columns 'source', 'target'", "expected follower, followee",
-                                                   "'source' -> 'follower'"]),
+    "edges_misnamed_columns.csv": (
+        1,
+        "follower",
+        ["found columns 'source', 'target'", "expected follower, followee", "'source' -> 'follower'"],
+    ),
     "edges_missing_column.csv": (1, "followee", ["found columns 'follower'"]),
     "edges_no_header.csv": (1, "follower", ["found columns 'a', 'b'"]),
     "edges_duplicate_header.csv": (1, "follower", ["appears twice"]),
@@ -184,14 +195,17 @@ def test_malformed_file_raises_one_clear_error(name):
     check(info.value, path, *CASES[name])
 
 
-@pytest.mark.parametrize(("name", "content", "line", "words"), [
-    ("edges_png.csv", PNG, 1, ["PNG image"]),
-    ("edges_zip.csv", b"PK\x03\x04\x14\x00\x06\x00", 1, ["ZIP archive", ".xlsx"]),
-    ("edges_utf16.csv", "follower,followee\na,b\n".encode("utf-16"), 1, ["UTF-16"]),
-    ("edges_nul.csv", b"follower,followee\na,b\nc,\x00\x00d\n", 3, ["NUL byte"]),
-    ("graph_png.graphml", PNG, 1, ["PNG image", "GraphML"]),
-    ("graph_png.gexf", PNG, 1, ["PNG image", "GEXF"]),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "line", "words"),
+    [
+        ("edges_png.csv", PNG, 1, ["PNG image"]),
+        ("edges_zip.csv", b"PK\x03\x04\x14\x00\x06\x00", 1, ["ZIP archive", ".xlsx"]),
+        ("edges_utf16.csv", "follower,followee\na,b\n".encode("utf-16"), 1, ["UTF-16"]),
+        ("edges_nul.csv", b"follower,followee\na,b\nc,\x00\x00d\n", 3, ["NUL byte"]),
+        ("graph_png.graphml", PNG, 1, ["PNG image", "GraphML"]),
+        ("graph_png.gexf", PNG, 1, ["PNG image", "GEXF"]),
+    ],
+)
 def test_binary_junk_is_refused_before_parsing(tmp_path, name, content, line, words):
     path = tmp_path / name
     path.write_bytes(content)
@@ -227,11 +241,18 @@ def test_missing_file_and_folder(tmp_path):
 
 
 def test_error_is_a_valueerror_and_pickles():
-    err = LoadError("/x/edges.csv", "self-loop (user 'a1' follows itself)", "remove the line or correct the id",
-                    line=14, column="followee")
+    err = LoadError(
+        "/x/edges.csv",
+        "self-loop (user 'a1' follows itself)",
+        "remove the line or correct the id",
+        line=14,
+        column="followee",
+    )
     assert isinstance(err, ValueError)
-    assert str(err) == ("edges.csv, line 14, column 'followee': self-loop (user 'a1' follows itself). "
-                        "Fix: remove the line or correct the id.")
+    assert str(err) == (
+        "edges.csv, line 14, column 'followee': self-loop (user 'a1' follows itself). "
+        "Fix: remove the line or correct the id."
+    )
     again = pickle.loads(pickle.dumps(err))
     assert str(again) == str(err) and again.line == 14 and again.column == "followee"
 
@@ -257,8 +278,7 @@ CASCADES = ["yBmepBtUB", "zeLnfwpTM"]
 @needs_weibo
 def test_weibo_cascades_build_the_repost_network():
     net = load_cascades(DATASETS / "weibo-ced", cascade_ids=CASCADES)
-    reposts = pd.read_parquet(DATASETS / "weibo-ced" / "reposts.parquet",
-                              filters=[("cascade_id", "in", CASCADES)])
+    reposts = pd.read_parquet(DATASETS / "weibo-ced" / "reposts.parquet", filters=[("cascade_id", "in", CASCADES)])
     sources = pd.read_parquet(DATASETS / "weibo-ced" / "sources.parquet", filters=[("cascade_id", "in", CASCADES)])
     pairs = {(u, p) for u, p in zip(reposts["user_id"], reposts["parent_user_id"]) if u != p}
     assert edge_set(net) == pairs  # follower = reposter, followee = reposted user; loops dropped, repeats merged
@@ -297,22 +317,28 @@ def test_twitter15_cascade_loads_without_repost_texts():
 
 # ---------------------------------------------------------------- ids after pandas and spreadsheets
 
+
 def test_id_rules_join_spellings_of_one_number_and_keep_text_ids():
     import pyarrow as pa
 
     from s3core.loaders.ids import normalize_ids
 
-    ids = normalize_ids(pa.array(["1002", "1002.0", "1,002", "001002", "1002.00", "1002.5", "ab12e345", "12e345", "u7"]))
+    ids = normalize_ids(
+        pa.array(["1002", "1002.0", "1,002", "001002", "1002.00", "1002.5", "ab12e345", "12e345", "u7"])
+    )
     assert ids.keys.to_pylist() == ["1002", "1002", "1002", "1002", "1002", "1002.5", "ab12e345", "12e345", "u7"]
     assert ids.spellings.to_pylist()[:5] == ["1002", "1002", "1002", "001002", "1002"]
     assert ids.rewritten == 3 and ids.example == ("1002.0", "1002")
 
 
-@pytest.mark.parametrize(("value", "words"), [
-    ("1.00E+15", ["scientific notation"]),
-    ("1.2345678901234568e+18", ["scientific notation"]),
-    ("12345678901234567.0", ["more digits than a decimal (float) column keeps"]),
-])
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("1.00E+15", ["scientific notation"]),
+        ("1.2345678901234568e+18", ["scientific notation"]),
+        ("12345678901234567.0", ["more digits than a decimal (float) column keeps"]),
+    ],
+)
 def test_id_rules_refuse_ids_whose_digits_were_lost(tmp_path, value, words):
     path = tmp_path / "edges.csv"
     path.write_text(f"follower,followee\na,b\nb,{value}\n")
@@ -347,17 +373,22 @@ def test_self_loop_through_a_float_spelling_is_caught(tmp_path):
 
 def test_graph_node_ids_follow_the_id_rules(tmp_path):
     path = tmp_path / "g.graphml"
-    path.write_text('<graphml xmlns="http://graphml.graphdrawing.org/xmlns"><graph edgedefault="directed">'
-                    '<node id="1.0"/><node id="1"/><edge source="1.0" target="1"/></graph></graphml>')
+    path.write_text(
+        '<graphml xmlns="http://graphml.graphdrawing.org/xmlns"><graph edgedefault="directed">'
+        '<node id="1.0"/><node id="1"/><edge source="1.0" target="1"/></graph></graphml>'
+    )
     with pytest.raises(LoadError) as info:
         load_graph_file(path)
     assert "two nodes have the same user id: '1.0' and '1'" in str(info.value)
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ('<gexf xmlns="http://www.gexf.net/0.9" version="0.9"><graph/></gexf>', ["GEXF version '0.9'"]),
-    ('<graphml xmlns="http://graphml.graphdrawing.org/xmlns"/>', ["root element is <graphml>", "not <gexf>"]),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('<gexf xmlns="http://www.gexf.net/0.9" version="0.9"><graph/></gexf>', ["GEXF version '0.9'"]),
+        ('<graphml xmlns="http://graphml.graphdrawing.org/xmlns"/>', ["root element is <graphml>", "not <gexf>"]),
+    ],
+)
 def test_gexf_files_that_are_not_readable_name_why(tmp_path, text, words):
     path = tmp_path / "g.gexf"
     path.write_text(text)
@@ -369,10 +400,12 @@ def test_gexf_files_that_are_not_readable_name_why(tmp_path, text, words):
 
 def test_graphml_without_namespace_and_with_mixed_directions_loads(tmp_path):
     path = tmp_path / "g.graphml"
-    path.write_text('<graphml><key id="a" for="node" attr.name="AGE" attr.type="integer"/>'
-                    '<graph edgedefault="undirected"><node id="x"><data key="a">30</data></node><node id="y"/>'
-                    '<node id="z"/><edge source="x" target="y"/><edge source="y" target="z" directed="true"/>'
-                    '</graph></graphml>')
+    path.write_text(
+        '<graphml><key id="a" for="node" attr.name="AGE" attr.type="integer"/>'
+        '<graph edgedefault="undirected"><node id="x"><data key="a">30</data></node><node id="y"/>'
+        '<node id="z"/><edge source="x" target="y"/><edge source="y" target="z" directed="true"/>'
+        "</graph></graphml>"
+    )
     net = load_graph_file(path)
     assert edge_set(net) == {("x", "y"), ("y", "x"), ("y", "z")}
     assert net.users.set_index("user_id").loc["x", "age"] == 30
@@ -380,10 +413,12 @@ def test_graphml_without_namespace_and_with_mixed_directions_loads(tmp_path):
 
 def test_two_attributes_for_one_column_are_refused(tmp_path):
     path = tmp_path / "g.graphml"
-    path.write_text('<graphml xmlns="http://graphml.graphdrawing.org/xmlns">'
-                    '<key id="a" for="node" attr.name="age" attr.type="int"/>'
-                    '<key id="b" for="node" attr.name="Age" attr.type="int"/>'
-                    '<graph edgedefault="directed"><node id="x"><data key="a">30</data></node>'
-                    '<node id="y"><data key="b">31</data></node><edge source="x" target="y"/></graph></graphml>')
+    path.write_text(
+        '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">'
+        '<key id="a" for="node" attr.name="age" attr.type="int"/>'
+        '<key id="b" for="node" attr.name="Age" attr.type="int"/>'
+        '<graph edgedefault="directed"><node id="x"><data key="a">30</data></node>'
+        '<node id="y"><data key="b">31</data></node><edge source="x" target="y"/></graph></graphml>'
+    )
     with pytest.raises(LoadError, match="node attributes 'Age' and 'age' both give the age"):
         load_graph_file(path)

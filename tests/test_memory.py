@@ -1,4 +1,5 @@
 """Memory pool scoring and top-k retention."""
+
 import numpy as np
 import pytest
 
@@ -40,8 +41,12 @@ def test_older_messages_lose_to_fresh_ones_of_equal_static_score():
     st = _state(n=1, k=1)
     p = MemoryParams(half_life=1.0)
     removed = np.zeros(5, dtype=bool)
-    memory.merge(st, p, 0, np.array([0]), np.array([1], np.int32), np.zeros(1, np.int8), np.array([0.5], np.float32), removed)
-    memory.merge(st, p, 3, np.array([0]), np.array([2], np.int32), np.zeros(1, np.int8), np.array([0.5], np.float32), removed)
+    memory.merge(
+        st, p, 0, np.array([0]), np.array([1], np.int32), np.zeros(1, np.int8), np.array([0.5], np.float32), removed
+    )
+    memory.merge(
+        st, p, 3, np.array([0]), np.array([2], np.int32), np.zeros(1, np.int8), np.array([0.5], np.float32), removed
+    )
     assert st.mem_post[0, 0] == 2
 
 
@@ -49,10 +54,21 @@ def test_forgotten_posts_leave_the_pool_and_free_their_slot():
     st = _state(n=1, k=2)
     p = MemoryParams()
     removed = np.zeros(5, dtype=bool)
-    memory.merge(st, p, 0, np.array([0, 0]), np.array([1, 2], np.int32), np.zeros(2, np.int8), np.array([0.5, 0.6], np.float32), removed)
+    memory.merge(
+        st,
+        p,
+        0,
+        np.array([0, 0]),
+        np.array([1, 2], np.int32),
+        np.zeros(2, np.int8),
+        np.array([0.5, 0.6], np.float32),
+        removed,
+    )
     memory.forget(st, np.array([2]))
     assert 2 not in st.mem_post[0]
-    memory.merge(st, p, 1, np.array([0]), np.array([3], np.int32), np.zeros(1, np.int8), np.array([-5.0], np.float32), removed)
+    memory.merge(
+        st, p, 1, np.array([0]), np.array([3], np.int32), np.zeros(1, np.int8), np.array([-5.0], np.float32), removed
+    )
     assert set(st.mem_post[0]) == {1, 3}, "even a weak message takes a freed slot"
 
 
@@ -60,7 +76,16 @@ def test_stance_share_is_influence_weighted():
     st = _state(n=1, k=2)
     p = MemoryParams(weight_time=0.0)
     removed = np.zeros(3, dtype=bool)
-    memory.merge(st, p, 0, np.array([0, 0]), np.array([0, 1], np.int32), np.zeros(2, np.int8), np.array([3.0, 1.0], np.float32), removed)
+    memory.merge(
+        st,
+        p,
+        0,
+        np.array([0, 0]),
+        np.array([0, 1], np.int32),
+        np.zeros(2, np.int8),
+        np.array([3.0, 1.0], np.float32),
+        removed,
+    )
     stance = np.array([1.0, 0.0, 0.0])
     share, total = memory.stance_share(st, p, np.array([0]), 0, stance, np.ones(3))
     assert share[0] == pytest.approx(0.75) and total[0] == pytest.approx(4.0)
@@ -71,7 +96,16 @@ def test_stance_share_is_influence_weighted():
 def test_pool_rows_report_every_factor():
     st = _state(n=1, k=2)
     p = MemoryParams()
-    memory.merge(st, p, 2, np.array([0]), np.array([7], np.int32), np.array([Source.MUTUAL], np.int8), np.array([1.2], np.float32), np.zeros(8, bool))
+    memory.merge(
+        st,
+        p,
+        2,
+        np.array([0]),
+        np.array([7], np.int32),
+        np.array([Source.MUTUAL], np.int8),
+        np.array([1.2], np.float32),
+        np.zeros(8, bool),
+    )
     rows = memory.pool_rows(st, p, 0, 6)
     assert len(rows) == 1 and rows[0]["post"] == 7 and rows[0]["source"] == Source.MUTUAL
     assert rows[0]["temporal"] == pytest.approx(0.5)
@@ -89,8 +123,10 @@ def test_merge_equals_a_brute_force_bounded_pool():
         viewer, post = rng.integers(0, 50, m), rng.integers(0, 40, m).astype(np.int32)
         static = rng.random(m).astype(np.float32)
         memory.merge(st, p, step, viewer, post, np.zeros(m, np.int8), static, removed)
+
         def score(entry):
             return float(memory.influence(p, np.float32(entry[1]), np.int32(entry[0]), step))
+
         for a in range(50):
             candidates = dict(pools[a])
             for q, s_ in zip(post[viewer == a].tolist(), static[viewer == a].tolist()):

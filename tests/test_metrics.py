@@ -1,4 +1,5 @@
 """Curves, peak and trough detection, and breakdowns."""
+
 import numpy as np
 import pandas as pd
 
@@ -28,12 +29,32 @@ def test_noise_below_prominence_is_ignored():
 
 
 def test_curves_and_breakdown_from_tables():
-    df = pd.DataFrame({"step": [1, 0], "minutes": [120.0, 60.0], "aware": [30, 10], "moderate": [0.2, 0.5],
-                       "intense": [0.1, 0.0], "positive": [0.4, 0.6], "max_depth": [2, 1], "max_breadth": [5, 3]})
+    df = pd.DataFrame(
+        {
+            "step": [1, 0],
+            "minutes": [120.0, 60.0],
+            "aware": [30, 10],
+            "moderate": [0.2, 0.5],
+            "intense": [0.1, 0.0],
+            "positive": [0.4, 0.6],
+            "max_depth": [2, 1],
+            "max_breadth": [5, 3],
+        }
+    )
     c = metrics.curves(df)
     assert list(c.aware) == [10, 30] and np.allclose(c.emotion_density, [0.5, 0.3])
     assert list(metrics.spread_rate(c.aware)) == [10, 20]
-    bd = pd.DataFrame({"step": [0, 0], "dimension": ["category", "category"], "grp": [0, 2], "agents": [10, 0], "aware": [5, 0],
-                       "positive": [0.2, 0.0], "intense": [0.0, 0.0], "mean_emotion": [1.0, 0.0]})
+    bd = pd.DataFrame(
+        {
+            "step": [0, 0],
+            "dimension": ["category", "category"],
+            "grp": [0, 2],
+            "agents": [10, 0],
+            "aware": [5, 0],
+            "positive": [0.2, 0.0],
+            "intense": [0.0, 0.0],
+            "mean_emotion": [1.0, 0.0],
+        }
+    )
     out = metrics.breakdown_frame(bd, "category")
     assert list(out["group_name"]) == ["influential", "low-impact"] and out["aware_share"].iloc[0] == 0.5

@@ -2,6 +2,7 @@
 
 Each test gets its own runs folder (S3_RUNS_DIR) and each AppTest its own session.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,8 +22,15 @@ from ui.networks import bundled
 from ui.session import DEFAULT_SCENARIO, STATE_KEY, Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["app.py", "pages/1_Network.py", "pages/2_Agents.py", "pages/3_Interventions.py", "pages/4_Simulate.py",
-         "pages/5_Compare.py", "pages/6_Traces.py"]
+PAGES = [
+    "app.py",
+    "pages/1_Network.py",
+    "pages/2_Agents.py",
+    "pages/3_Interventions.py",
+    "pages/4_Simulate.py",
+    "pages/5_Compare.py",
+    "pages/6_Traces.py",
+]
 VALID = ROOT / "tests" / "valid"
 MALFORMED = ROOT / "tests" / "malformed"
 
@@ -66,11 +74,16 @@ def test_every_page_loads(path):
     assert_clean(page(path))
 
 
-@pytest.mark.parametrize("path,key,tab", [
-    ("pages/1_Network.py", "net_tabs", "Categories"), ("pages/1_Network.py", "net_tabs", "Demographics"),
-    ("pages/1_Network.py", "net_tabs", "Graph view"), ("pages/2_Agents.py", "agents_pop_tabs", "Initial attitude and emotion"),
-    ("pages/4_Simulate.py", "sim_tabs", "Network view"),
-])
+@pytest.mark.parametrize(
+    "path,key,tab",
+    [
+        ("pages/1_Network.py", "net_tabs", "Categories"),
+        ("pages/1_Network.py", "net_tabs", "Demographics"),
+        ("pages/1_Network.py", "net_tabs", "Graph view"),
+        ("pages/2_Agents.py", "agents_pop_tabs", "Initial attitude and emotion"),
+        ("pages/4_Simulate.py", "sim_tabs", "Network view"),
+    ],
+)
 def test_every_tab_renders(path, key, tab):
     at = AppTest.from_file(str(ROOT / path), default_timeout=60)
     at.session_state[key] = tab
@@ -83,8 +96,15 @@ def test_every_tab_renders(path, key, tab):
 
 def test_main_widgets_exist():
     at = page("pages/4_Simulate.py")
-    assert [at.button(key=k).label for k in ("sim_step", "sim_run", "sim_stop", "sim_reset")] == ["Step", "Run", "Stop", "Reset"]
-    assert at.number_input(key="sim_n").value == S.load(ROOT / "data" / "scenarios" / "default.toml").steps  # the default run is one scenario length
+    assert [at.button(key=k).label for k in ("sim_step", "sim_run", "sim_stop", "sim_reset")] == [
+        "Step",
+        "Run",
+        "Stop",
+        "Reset",
+    ]
+    assert (
+        at.number_input(key="sim_n").value == S.load(ROOT / "data" / "scenarios" / "default.toml").steps
+    )  # the default run is one scenario length
     assert at.button(key="sim_stop").disabled
     at = page("pages/1_Network.py")
     assert at.radio(key="net_source").value == "bundled"
@@ -158,8 +178,11 @@ def test_bad_upload_shows_error_and_keeps_network(tmp_path):
     error = ws.load_upload({"edges": ("edges.csv", (MALFORMED / "edges_self_loop.csv").read_bytes())})
     assert error and "edges.csv" in error and "line" in error and "Fix:" in error
     assert ws.net.key == "bundled"
-    for files in ({"users": ("users.csv", b"user_id\na\n")}, {"graph": ("g.graphml", b"<graphml><graph>")},
-                  {"edges": ("e.csv", b"\xff\xfe\x00garbage")}):
+    for files in (
+        {"users": ("users.csv", b"user_id\na\n")},
+        {"graph": ("g.graphml", b"<graphml><graph>")},
+        {"edges": ("e.csv", b"\xff\xfe\x00garbage")},
+    ):
         assert ws.load_upload(files) and ws.net.key == "bundled"
     good = {role: (f"{role}.csv", (VALID / f"{role}.csv").read_bytes()) for role in ("edges", "users", "posts")}
     assert ws.load_upload(good) is None and ws.net.network.n_users >= 2 and ws.net.key.startswith("upload-")

@@ -3,6 +3,7 @@ single runs are labelled as such and claim no effect.
 
 Each test gets its own runs folder (S3_RUNS_DIR) and each AppTest its own session.
 """
+
 from __future__ import annotations
 
 import json
@@ -100,7 +101,9 @@ def effects_table(at: AppTest):
 
 
 def figures(at: AppTest) -> dict[str, dict]:
-    return {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    return {
+        json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec) for c in at.get("plotly_chart")
+    }
 
 
 @pytest.mark.slow
@@ -113,13 +116,17 @@ def test_tiny_experiment_of_the_current_scenario_shows_effects_with_intervals(tm
     assert job.out.parent == ws.run_dir / "experiments" and (job.out / "experiment.duckdb").is_file()
     with duckdb.connect(str(job.out / "experiment.duckdb"), read_only=True) as con:
         assert con.execute("SELECT arm, count(*) FROM runs GROUP BY arm ORDER BY arm").fetchall() == [
-            ("as configured", 2), ("baseline", 2)]
+            ("as configured", 2),
+            ("baseline", 2),
+        ]
 
     table = effects_table(at)
     assert set(table["arm"]) == {"as configured"} and (table["seeds"] == 2).all()
     assert all(INTERVAL.match(v) for v in table["effect [95% interval]"]), list(table["effect [95% interval]"])
     reach = table[table["outcome"] == "final reach (share of agents)"].iloc[0]
-    assert reach["effect [95% interval]"].startswith("+") and reach["interval excludes 0"] == "yes"  # the boost spreads it
+    assert (
+        reach["effect [95% interval]"].startswith("+") and reach["interval excludes 0"] == "yes"
+    )  # the boost spreads it
 
     figs = figures(at)
     mean = next(f for t, f in figs.items() if "mean of 2 seeds, 95% band" in t)
@@ -144,10 +151,13 @@ def test_tiny_experiment_of_the_current_scenario_shows_effects_with_intervals(tm
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,steps,arm,branch", [  # boost.toml runs in the browser test
-    ("factcheck", 40, "factcheck", 36),  # the correction comes at step 36 (the label at 48 is left out)
-    ("moderation", 52, "remove", 48),
-])
+@pytest.mark.parametrize(
+    "name,steps,arm,branch",
+    [  # boost.toml runs in the browser test
+        ("factcheck", 40, "factcheck", 36),  # the correction comes at step 36 (the label at 48 is left out)
+        ("moderation", 52, "remove", 48),
+    ],
+)
 def test_a_shipped_example_runs_from_the_page(name, steps, arm, branch):
     at = open_page()
     assert at.selectbox(key="exp_choice").value == "boost"
@@ -165,8 +175,10 @@ def test_a_shipped_example_runs_from_the_page(name, steps, arm, branch):
     assert any(f"Results: {name}" in m.value for m in at.markdown)
     assert any("only 2 seeds" in w.value for w in at.warning)  # rough intervals are said to be rough (report notes)
     captions = [c.value.replace("\\", "") for c in at.caption]  # markdown-escaped on the page
-    assert any("data/scenarios/default.toml" in c and f"branching from the baseline's run at step {branch}" in c
-               for c in captions), captions
+    assert any(
+        "data/scenarios/default.toml" in c and f"branching from the baseline's run at step {branch}" in c
+        for c in captions
+    ), captions
     if name == "factcheck":
         assert any("moderation at step 48" in w.value for w in at.warning)  # steps = 40 leaves the label out
 
@@ -184,20 +196,28 @@ def press_run(at: AppTest, choice: str, seeds: int, steps: int) -> list[str]:
 def test_a_bad_experiment_file_is_refused_before_it_runs_naming_the_choice_and_key(tmp_path, monkeypatch):
     bad = tmp_path / "experiments"
     bad.mkdir()
-    (bad / "broken.toml").write_text(f'scenario = "{S.DATA_DIR / "scenarios" / "default.toml"}"\nseeds = 3\n'
-                                     '[[arms]]\nname = "x"\nremove = ["no-such-post"]\n', encoding="utf-8")
+    (bad / "broken.toml").write_text(
+        f'scenario = "{S.DATA_DIR / "scenarios" / "default.toml"}"\nseeds = 3\n'
+        '[[arms]]\nname = "x"\nremove = ["no-such-post"]\n',
+        encoding="utf-8",
+    )
     monkeypatch.setattr(EJ, "SHIPPED_DIR", bad)
     at = open_page()
     shown = press_run(at, "broken", seeds=2, steps=5)
-    assert any("Could not start broken.toml with Steps = 5: arms[0].remove[0] = 'no-such-post'" in v for v in shown), shown
+    assert any("Could not start broken.toml with Steps = 5: arms[0].remove[0] = 'no-such-post'" in v for v in shown), (
+        shown
+    )
     assert "exp_job" not in at.session_state and not effects_table_present(at)
 
 
 def test_too_few_steps_for_a_shipped_example_are_refused_before_it_runs(tmp_path):
     at = open_page()
     shown = press_run(at, "factcheck", seeds=2, steps=30)
-    assert any("Could not start factcheck.toml with Steps = 30: outcomes_from_step = 36: expected a whole number in "
-               "[0, 29]" in v for v in shown), shown
+    assert any(
+        "Could not start factcheck.toml with Steps = 30: outcomes_from_step = 36: expected a whole number in "
+        "[0, 29]" in v
+        for v in shown
+    ), shown
     assert "exp_job" not in at.session_state
 
 
@@ -235,15 +255,19 @@ def group_ends(pgid: int, within: float) -> bool:
 
 def test_single_runs_are_labelled_and_claim_no_effect(tmp_path):
     ws = tiny_workspace(tmp_path)
-    for job in (ws.start_job(scenario_io.baseline(ws.scenario, ["event"]), "no interventions", 3),
-                ws.start_job(ws.scenario, "with interventions", 3)):
+    for job in (
+        ws.start_job(scenario_io.baseline(ws.scenario, ["event"]), "no interventions", 3),
+        ws.start_job(ws.scenario, "with interventions", 3),
+    ):
         job._thread.join(60)
     at = open_page(ws)
     assert_clean(at)
     headers = [s.value for s in at.subheader]
     assert headers == ["Experiment: effects with intervals", "Single runs (no effect claimed)"]
-    assert any("mixes the intervention's effect with the chance" in c.value and "run an experiment above" in c.value
-               for c in at.caption)
+    assert any(
+        "mixes the intervention's effect with the chance" in c.value and "run an experiment above" in c.value
+        for c in at.caption
+    )
     titles = list(figures(at))
     assert any("difference between single runs (one draw, no interval)" in t for t in titles)
     single = [t for t in titles if "runs compared" in t or "single runs" in t]
@@ -253,13 +277,16 @@ def test_single_runs_are_labelled_and_claim_no_effect(tmp_path):
     assert not effects_table_present(at)  # no experiment was run: nothing on the page claims an effect
 
 
-@pytest.mark.parametrize("mean,low,high,seeds,expected", [
-    (-0.21, -0.30, -0.12, 10, "\u22120.21 [\u22120.30, \u22120.12]"),
-    (0.030, 0.025, 0.037, 10, "+0.030 [+0.025, +0.037]"),
-    (7.0, 4.0, 10.0, 10, "+7 [+4, +10]"),
-    (0.0, 0.0, 0.0, 3, "0 [0, 0]"),
-    (0.2, 0.2, 0.2, 1, "+0.20 (1 seed: no interval)"),
-    (None, None, None, 4, "n/a [n/a, n/a]"),
-])
+@pytest.mark.parametrize(
+    "mean,low,high,seeds,expected",
+    [
+        (-0.21, -0.30, -0.12, 10, "\u22120.21 [\u22120.30, \u22120.12]"),
+        (0.030, 0.025, 0.037, 10, "+0.030 [+0.025, +0.037]"),
+        (7.0, 4.0, 10.0, 10, "+7 [+4, +10]"),
+        (0.0, 0.0, 0.0, 3, "0 [0, 0]"),
+        (0.2, 0.2, 0.2, 1, "+0.20 (1 seed: no interval)"),
+        (None, None, None, 4, "n/a [n/a, n/a]"),
+    ],
+)
 def test_intervals_are_written_for_reading(mean, low, high, seeds, expected):
     assert EV.interval(mean, low, high, seeds) == expected

@@ -3,6 +3,7 @@
 The Agents page sets the backend through its widgets; the Simulate page steps, shows the counters
 and the inspector's prompt; the API key must reach the server and nothing in the run folder.
 """
+
 from __future__ import annotations
 
 import json
@@ -113,7 +114,9 @@ def test_llm_run_counts_calls_shows_prompts_and_never_stores_the_key(srv, runs_d
     files = [p for p in ws.run_dir.rglob("*") if p.is_file()]
     databases = [p for p in files if p.suffix == ".duckdb"]
     assert not any(p.name.endswith(llm.CACHE_SUFFIX) for p in databases) and len(databases) == 2
-    for path in files + [p for p in cache.rglob("*") if p.is_file()]:  # raw bytes, and (DuckDB compresses strings) every table's rows as text
+    for path in files + [
+        p for p in cache.rglob("*") if p.is_file()
+    ]:  # raw bytes, and (DuckDB compresses strings) every table's rows as text
         assert KEY.encode() not in path.read_bytes(), f"the API key was written to {path.name}"
     for path in databases:
         assert KEY not in table_text(path), f"the API key was written to {path.name}"
@@ -178,4 +181,3 @@ def test_cost_estimate_on_demand_and_heuristic_runs_show_no_llm_counters(srv):
     agents.radio(key="agents_backend").set_value("heuristic").run()
     at = simulate(agents.session_state[STATE_KEY], 1)
     assert not any(m.label == "LLM calls" for m in at.metric) and srv.count == 0
-

@@ -1,4 +1,5 @@
 """AppTest smoke tests of the Validate page on tiny dataset folders written to tmp_path."""
+
 from __future__ import annotations
 
 import base64
@@ -48,15 +49,25 @@ def write_datasets(root: Path) -> Path:
     tw.mkdir(parents=True)
     wb.mkdir(parents=True)
     ids = [f"t{i}" for i in range(6)]
-    pd.DataFrame({"cascade_id": ids, "user_id": [f"root{i}" for i in range(6)],
-                  "text": [f"breaking news number {i}, is it true?" for i in range(6)]}).to_parquet(tw / "sources.parquet")
+    pd.DataFrame(
+        {
+            "cascade_id": ids,
+            "user_id": [f"root{i}" for i in range(6)],
+            "text": [f"breaking news number {i}, is it true?" for i in range(6)],
+        }
+    ).to_parquet(tw / "sources.parquet")
     edges = pd.DataFrame([r for i, c in enumerate(ids) for r in _events(c, f"root{i}", 8 + 4 * i, rng)])
     edges["kind"] = "retweet"
     edges.to_parquet(tw / "edges.parquet")
     ids = [f"w{i}" for i in range(6)]
-    pd.DataFrame({"cascade_id": ids, "user_id": [f"author{i}" for i in range(6)],
-                  "time_utc": pd.date_range("2014-01-01", periods=6, freq="D", tz="UTC"),
-                  "text": [f"网传消息{i}，太可怕了!" for i in range(6)]}).to_parquet(wb / "sources.parquet")
+    pd.DataFrame(
+        {
+            "cascade_id": ids,
+            "user_id": [f"author{i}" for i in range(6)],
+            "time_utc": pd.date_range("2014-01-01", periods=6, freq="D", tz="UTC"),
+            "text": [f"网传消息{i}，太可怕了!" for i in range(6)],
+        }
+    ).to_parquet(wb / "sources.parquet")
     reposts = pd.DataFrame([r for i, c in enumerate(ids) for r in _events(c, f"author{i}", 10 + 3 * i, rng)])
     reposts["text"] = [COMMENTS[k % len(COMMENTS)] for k in range(len(reposts))]
     reposts.to_parquet(wb / "reposts.parquet")
@@ -101,7 +112,9 @@ def table(at: AppTest, *columns: str, without: str | None = None) -> pd.DataFram
 
 
 def figures(at: AppTest) -> dict[str, dict]:
-    return {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    return {
+        json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec) for c in at.get("plotly_chart")
+    }
 
 
 def values(trace: dict, axis: str = "y") -> np.ndarray:
@@ -185,8 +198,10 @@ def test_results_file_shows_aggregate_beside_baselines_and_published(datasets, t
     assert len(table(at, "cascade_id", "model")) == 6  # 2 cascades x 3 models
     at.text_input(key="val_results_path").set_value(str(datasets / "wb" / "sources.parquet")).run()
     assert_clean(at)
-    assert any("cannot be read as DuckDB" in unescaped(e.value) or "not a validation results file" in unescaped(e.value)
-               for e in at.error)
+    assert any(
+        "cannot be read as DuckDB" in unescaped(e.value) or "not a validation results file" in unescaped(e.value)
+        for e in at.error
+    )
 
 
 @pytest.mark.slow

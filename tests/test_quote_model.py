@@ -1,4 +1,5 @@
 """The fitted quote-versus-repost split and the depth decay of engagement, on small hand-made cases."""
+
 import json
 
 import numpy as np
@@ -18,10 +19,18 @@ SHIPPED = "quote-model-weibo.json"
 def model_file(tmp_path, coef=None, intercept=0.0, a=2.0, b=3.0, name="model.json") -> str:
     """A quote model with unit scaling and wide clipping, so its log-odds are ``coef . x + intercept``."""
     k = len(Q.FEATURES)
-    data = {"format": Q.FORMAT, "features": list(Q.FEATURES),
-            "scaler": {"mean": [0.0] * k, "scale": [1.0] * k}, "low": [-1e9] * k, "high": [1e9] * k,
-            "coef": list(coef or [0.0] * k), "intercept": intercept, "thread_prior": 0.5, "shrinkage": 5.0,
-            "propensity_beta": {"a": a, "b": b}}
+    data = {
+        "format": Q.FORMAT,
+        "features": list(Q.FEATURES),
+        "scaler": {"mean": [0.0] * k, "scale": [1.0] * k},
+        "low": [-1e9] * k,
+        "high": [1e9] * k,
+        "coef": list(coef or [0.0] * k),
+        "intercept": intercept,
+        "thread_prior": 0.5,
+        "shrinkage": 5.0,
+        "propensity_beta": {"a": a, "b": b},
+    }
     path = tmp_path / name
     path.write_text(json.dumps(data), encoding="utf-8")
     return str(path)
@@ -31,15 +40,33 @@ def batch(n, focal_depth=None, **changes) -> DecisionBatch:
     """``n`` regular agents who each received one fresh, relevant followee post."""
     zeros, ones = np.zeros(n), np.ones(n)
     values = dict(
-        step=1, agent=np.arange(n, dtype=np.int64), received=ones, mean_intensity=ones, max_relevance=ones * 0.3,
-        focal_post=np.zeros(n, np.int32), focal_source=np.full(n, Source.FOLLOWEE, np.int8),
-        focal_stance=np.ones(n, np.int8), focal_emotion=np.ones(n, np.int8), focal_age=ones,
-        focal_relevance=ones * 0.3, focal_labelled=np.zeros(n, bool), emotion=np.ones(n, np.int8),
-        attitude=np.ones(n, np.int8), pool_positive=ones * 0.5, pool_weight=ones,
-        category=np.full(n, UserCategory.REGULAR, np.uint8), age=np.full(n, 30.0), gender=np.zeros(n, np.int8),
-        occupation=np.zeros(n, np.int8), actions_taken=zeros, was_aware=np.ones(n, bool),
-        focal_depth=None if focal_depth is None else np.asarray(focal_depth), focal_quoted=np.zeros(n, bool),
-        thread_quotes=zeros, thread_forwards=zeros, quote_propensity=np.full(n, 0.5),
+        step=1,
+        agent=np.arange(n, dtype=np.int64),
+        received=ones,
+        mean_intensity=ones,
+        max_relevance=ones * 0.3,
+        focal_post=np.zeros(n, np.int32),
+        focal_source=np.full(n, Source.FOLLOWEE, np.int8),
+        focal_stance=np.ones(n, np.int8),
+        focal_emotion=np.ones(n, np.int8),
+        focal_age=ones,
+        focal_relevance=ones * 0.3,
+        focal_labelled=np.zeros(n, bool),
+        emotion=np.ones(n, np.int8),
+        attitude=np.ones(n, np.int8),
+        pool_positive=ones * 0.5,
+        pool_weight=ones,
+        category=np.full(n, UserCategory.REGULAR, np.uint8),
+        age=np.full(n, 30.0),
+        gender=np.zeros(n, np.int8),
+        occupation=np.zeros(n, np.int8),
+        actions_taken=zeros,
+        was_aware=np.ones(n, bool),
+        focal_depth=None if focal_depth is None else np.asarray(focal_depth),
+        focal_quoted=np.zeros(n, bool),
+        thread_quotes=zeros,
+        thread_forwards=zeros,
+        quote_propensity=np.full(n, 0.5),
     )
     values.update(changes)
     return DecisionBatch(**values)
@@ -67,19 +94,28 @@ def test_the_split_follows_the_fitted_coefficients_over_depth(tmp_path):
 
 
 def test_the_split_leaves_total_engagement_unchanged(tmp_path):
-    b = batch(5, focal_depth=[0, 1, 2, 0, 4], focal_quoted=np.array([False, True, False, True, True]),
-              quote_propensity=np.array([0.1, 0.3, 0.5, 0.7, 0.9]), emotion=np.array([0, 1, 2, 2, 0], np.int8))
+    b = batch(
+        5,
+        focal_depth=[0, 1, 2, 0, 4],
+        focal_quoted=np.array([False, True, False, True, True]),
+        quote_propensity=np.array([0.1, 0.3, 0.5, 0.7, 0.9]),
+        emotion=np.array([0, 1, 2, 2, 0], np.int8),
+    )
     old = probabilities(PolicyParams(quote_model=""), b)
     for model in (SHIPPED, model_file(tmp_path, coef=[1.0, -2.0, 0.5, 0.3, 1.0, 2.0], intercept=-1.0)):
         new = probabilities(PolicyParams(quote_model=model), b)
         assert new.sum(axis=1) == pytest.approx(1.0)
         assert new[:, Action.IGNORE] == pytest.approx(old[:, Action.IGNORE])
         assert new[:, Action.POST] == pytest.approx(old[:, Action.POST])
-        assert new[:, Action.REPOST] + new[:, Action.QUOTE] == pytest.approx(old[:, Action.REPOST] + old[:, Action.QUOTE])
+        assert new[:, Action.REPOST] + new[:, Action.QUOTE] == pytest.approx(
+            old[:, Action.REPOST] + old[:, Action.QUOTE]
+        )
         assert not np.allclose(quote_share(new), quote_share(old))
         shifted = probabilities(PolicyParams(quote_model=model, quote_shift=0.7), b)
+
         def logit(q):
             return np.log(q / (1 - q))
+
         assert logit(quote_share(shifted)) - logit(quote_share(new)) == pytest.approx(np.full(5, 0.7))
         assert shifted[:, Action.IGNORE] == pytest.approx(new[:, Action.IGNORE])
 
@@ -131,7 +167,9 @@ def test_a_bad_quote_model_is_refused_naming_the_key_and_file(tmp_path):
 
 
 def test_a_run_fills_the_quote_inputs_from_its_posts(make_sim):
-    seed = SeedPost(step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE)
+    seed = SeedPost(
+        step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE
+    )
     sim = make_sim(steps=8, interventions=(seed,))
     seen = []
     inner = sim.policy

@@ -1,4 +1,5 @@
 """Scenario files: round trip, shipped scenarios, and clear errors."""
+
 from pathlib import Path
 
 import pytest
@@ -24,29 +25,41 @@ def test_shipped_scenarios_load_and_round_trip(path):
 
 
 def test_round_trip_of_every_intervention_kind():
-    sc = S.Scenario(seed=3, interventions=(
-        SeedPost(step=0, text="x", name="a", stance=Attitude.POSITIVE, emotion=Emotion.INTENSE),
-        Boost(step=1, duration=3, strength=0.2, post="a", audience=Audience(kind="category", category=UserCategory.INFLUENTIAL)),
-        Boost(step=2, stance=Attitude.NEGATIVE, audience=Audience(kind="group", age_min=18, age_max=30)),
-        Moderation(step=4, action="remove", post="a"),
-        Moderation(step=5, action="downrank", stance=Attitude.NEGATIVE, strength=0.5),
-    ))
+    sc = S.Scenario(
+        seed=3,
+        interventions=(
+            SeedPost(step=0, text="x", name="a", stance=Attitude.POSITIVE, emotion=Emotion.INTENSE),
+            Boost(
+                step=1,
+                duration=3,
+                strength=0.2,
+                post="a",
+                audience=Audience(kind="category", category=UserCategory.INFLUENTIAL),
+            ),
+            Boost(step=2, stance=Attitude.NEGATIVE, audience=Audience(kind="group", age_min=18, age_max=30)),
+            Moderation(step=4, action="remove", post="a"),
+            Moderation(step=5, action="downrank", stance=Attitude.NEGATIVE, strength=0.5),
+        ),
+    )
     assert S.loads(S.dumps(sc)) == sc
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("seed = 1\n[emotion]\ndecay = 2.0\n", "decay"),
-    ("seed = 1\n[emotion]\ndekay = 0.1\n", "unknown key 'dekay'"),
-    ("seed = 'x'\n", "seed"),
-    ("steps = 0\n", "steps"),
-    ("bogus = 1\n", "unknown top-level key 'bogus'"),
-    ("[network]\nsource = 'ftp'\n", "network.source"),
-    ("[[interventions]]\nkind = 'seed'\nstep = 0\ntext = 'a'\nstance = 'angry'\n", "interventions[0].stance"),
-    ("[[interventions]]\nkind = 'nuke'\nstep = 0\n", "interventions[0].kind"),
-    ("[[interventions]]\nkind = 'boost'\nstep = 0\n", "exactly one of"),
-    ("[platform]\nrecommender = 'magic'\n", "recommender"),
-    ("seed = [\n", "invalid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("seed = 1\n[emotion]\ndecay = 2.0\n", "decay"),
+        ("seed = 1\n[emotion]\ndekay = 0.1\n", "unknown key 'dekay'"),
+        ("seed = 'x'\n", "seed"),
+        ("steps = 0\n", "steps"),
+        ("bogus = 1\n", "unknown top-level key 'bogus'"),
+        ("[network]\nsource = 'ftp'\n", "network.source"),
+        ("[[interventions]]\nkind = 'seed'\nstep = 0\ntext = 'a'\nstance = 'angry'\n", "interventions[0].stance"),
+        ("[[interventions]]\nkind = 'nuke'\nstep = 0\n", "interventions[0].kind"),
+        ("[[interventions]]\nkind = 'boost'\nstep = 0\n", "exactly one of"),
+        ("[platform]\nrecommender = 'magic'\n", "recommender"),
+        ("seed = [\n", "invalid TOML"),
+    ],
+)
 def test_bad_scenarios_name_the_problem(text, fragment):
     with pytest.raises(S.ScenarioError) as err:
         S.loads(text, origin="bad.toml")
@@ -89,24 +102,36 @@ def test_a_synthetic_graph_seed_fixes_the_graph_whatever_the_run_seed():
 
 # ---------------------------------------------------------------- values accepted and then ignored or failing late
 
-@pytest.mark.parametrize("text, fragment", [
-    ("seed = -1\n", "seed = -1: must lie in [0,"),
-    ("steps = 200000\n", "steps = 200000"),
-    ("[network]\nsource = 'synthetic'\nreciprocity = 1.5\n", "network.reciprocity = 1.5"),
-    ("[network]\nsource = 'synthetic'\nn_users = 1\n", "network.n_users = 1"),
-    ("[network]\nsource = 'synthetic'\ngraph_seed = -2\n", "network.graph_seed = -2"),
-    ("[network]\nsource = 'cascades'\ndataset_dir = 'd'\nmax_edges = -1\n", "network.max_edges = -1"),
-    ("[network]\nsource = 'graph'\n", "network.graph"),
-    ("[network]\nsource = 'files'\nedges = 'e.csv'\ngraph = 'g.gexf'\n", "network.graph = 'g.gexf' is not used"),
-    ("name = 3\n", "name = 3"),
-    ("steps = 3\n[[interventions]]\nkind = 'seed'\nstep = 1.5\ntext = 'x'\n", "interventions[0].step = 1.5"),
-    ("steps = 3\n[[interventions]]\nkind = 'boost'\nstep = 0\npost = 'nope'\n", "interventions[0].post = 'nope'"),
-    ("steps = 3\n[[interventions]]\nkind = 'boost'\nstep = 0\npost = -4\n", "interventions[0].post = -4"),
-    ("steps = 3\n[[interventions]]\nkind = 'seed'\nstep = 0\ntext = 'x'\nauthor = ''\n", "interventions[0].author is empty"),
-    ("steps = 3\n[[interventions]]\nkind = 'seed'\nstep = 0\ntext = 'x'\nauthor = '1.2E+17'\n", "scientific notation"),
-    ("steps = 3\n[[interventions]]\nkind = 'boost'\nstep = 0\nstance = 'negative'\n[interventions.audience]\nkind = 'category'\n",
-     "interventions[0].audience.category is missing"),
-])
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("seed = -1\n", "seed = -1: must lie in [0,"),
+        ("steps = 200000\n", "steps = 200000"),
+        ("[network]\nsource = 'synthetic'\nreciprocity = 1.5\n", "network.reciprocity = 1.5"),
+        ("[network]\nsource = 'synthetic'\nn_users = 1\n", "network.n_users = 1"),
+        ("[network]\nsource = 'synthetic'\ngraph_seed = -2\n", "network.graph_seed = -2"),
+        ("[network]\nsource = 'cascades'\ndataset_dir = 'd'\nmax_edges = -1\n", "network.max_edges = -1"),
+        ("[network]\nsource = 'graph'\n", "network.graph"),
+        ("[network]\nsource = 'files'\nedges = 'e.csv'\ngraph = 'g.gexf'\n", "network.graph = 'g.gexf' is not used"),
+        ("name = 3\n", "name = 3"),
+        ("steps = 3\n[[interventions]]\nkind = 'seed'\nstep = 1.5\ntext = 'x'\n", "interventions[0].step = 1.5"),
+        ("steps = 3\n[[interventions]]\nkind = 'boost'\nstep = 0\npost = 'nope'\n", "interventions[0].post = 'nope'"),
+        ("steps = 3\n[[interventions]]\nkind = 'boost'\nstep = 0\npost = -4\n", "interventions[0].post = -4"),
+        (
+            "steps = 3\n[[interventions]]\nkind = 'seed'\nstep = 0\ntext = 'x'\nauthor = ''\n",
+            "interventions[0].author is empty",
+        ),
+        (
+            "steps = 3\n[[interventions]]\nkind = 'seed'\nstep = 0\ntext = 'x'\nauthor = '1.2E+17'\n",
+            "scientific notation",
+        ),
+        (
+            "steps = 3\n[[interventions]]\nkind = 'boost'\nstep = 0\nstance = 'negative'\n[interventions.audience]\nkind = 'category'\n",
+            "interventions[0].audience.category is missing",
+        ),
+    ],
+)
 def test_values_that_would_be_ignored_or_fail_late_are_refused_naming_the_key(text, fragment):
     with pytest.raises(S.ScenarioError) as err:
         S.loads(text, origin="bad.toml")
@@ -126,8 +151,10 @@ def test_scenarios_built_in_code_get_the_same_checks():
 
 
 def test_author_written_as_a_number_names_that_user():
-    sc = S.loads("steps = 3\n[[interventions]]\nkind = 'seed'\nstep = 0\ntext = 'x'\nauthor = 1002\n"
-                 "[[interventions]]\nkind = 'seed'\nstep = 0\ntext = 'y'\nauthor = '1002.0'\n")
+    sc = S.loads(
+        "steps = 3\n[[interventions]]\nkind = 'seed'\nstep = 0\ntext = 'x'\nauthor = 1002\n"
+        "[[interventions]]\nkind = 'seed'\nstep = 0\ntext = 'y'\nauthor = '1002.0'\n"
+    )
     assert [iv.author for iv in sc.interventions] == ["1002", "1002"]
 
 
@@ -137,19 +164,24 @@ def test_unknown_author_is_refused_when_the_network_loads_naming_file_and_key(tm
     from s3core.sources import load_network
 
     (tmp_path / "e.csv").write_text("follower,followee\na,b\n")
-    (tmp_path / "s.toml").write_text("steps = 2\n[network]\nsource = 'files'\nedges = 'e.csv'\n"
-                                     "[[interventions]]\nkind = 'seed'\nstep = 0\ntext = 'x'\nauthor = 'c'\n")
+    (tmp_path / "s.toml").write_text(
+        "steps = 2\n[network]\nsource = 'files'\nedges = 'e.csv'\n"
+        "[[interventions]]\nkind = 'seed'\nstep = 0\ntext = 'x'\nauthor = 'c'\n"
+    )
     with pytest.raises(S.ScenarioError) as err:
         load_network(S.load(tmp_path / "s.toml"), np.random.default_rng(0))
     assert str(err.value).startswith(str(tmp_path / "s.toml")) and "interventions[0].author = 'c'" in str(err.value)
 
 
 def test_saved_scenarios_leave_out_keys_their_kind_does_not_read():
-    sc = S.Scenario(network=S.NetworkSpec(source="files", edges="e.csv"), interventions=(
-        SeedPost(step=0, text="x", name="a"),
-        Moderation(step=1, action="label", post="a", strength=0.7),
-        Boost(step=1, post="a", audience=Audience(kind="fraction", fraction=0.5, age_min=30)),
-    ))
+    sc = S.Scenario(
+        network=S.NetworkSpec(source="files", edges="e.csv"),
+        interventions=(
+            SeedPost(step=0, text="x", name="a"),
+            Moderation(step=1, action="label", post="a", strength=0.7),
+            Boost(step=1, post="a", audience=Audience(kind="fraction", fraction=0.5, age_min=30)),
+        ),
+    )
     data = S.to_dict(sc)
     assert "n_users" not in data["network"] and data["network"]["edges"] == "e.csv"
     assert "strength" not in data["interventions"][1]
@@ -161,10 +193,20 @@ def test_saved_scenarios_leave_out_keys_their_kind_does_not_read():
 def test_a_scenario_takes_a_parameter_file_under_its_own_values(tmp_path):
     import json
 
-    (tmp_path / "fit.json").write_text(json.dumps({
-        "minutes_per_step": 10.0, "platform": {"attention": 0.2, "feed_delay_median": 90.0},
-        "policy": {"base_repost": -5.0}, "network": {"mean_followees": 4.0}, "calibration": {"trials": 3}}))
-    text = 'params = "fit.json"\nsteps = 5\n[policy]\nbase_repost = -4.0\n[network]\nsource = "synthetic"\nn_users = 500\n'
+    (tmp_path / "fit.json").write_text(
+        json.dumps(
+            {
+                "minutes_per_step": 10.0,
+                "platform": {"attention": 0.2, "feed_delay_median": 90.0},
+                "policy": {"base_repost": -5.0},
+                "network": {"mean_followees": 4.0},
+                "calibration": {"trials": 3},
+            }
+        )
+    )
+    text = (
+        'params = "fit.json"\nsteps = 5\n[policy]\nbase_repost = -4.0\n[network]\nsource = "synthetic"\nn_users = 500\n'
+    )
     scenario = S.loads(text, base_dir=str(tmp_path))
     assert scenario.minutes_per_step == 10.0 and scenario.platform.attention == 0.2
     assert scenario.platform.feed_delay_median == 90.0 and scenario.policy.base_repost == -4.0
@@ -174,12 +216,15 @@ def test_a_scenario_takes_a_parameter_file_under_its_own_values(tmp_path):
     assert bundled.network.source == "bundled" and bundled.platform.attention == 0.2
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "no such file"),
-    ("{not json", "not a JSON parameter file"),
-    ('{"colour": {}}', "unknown group 'colour'"),
-    ('{"platform": {"attention": 7}}', "attention"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no such file"),
+        ("{not json", "not a JSON parameter file"),
+        ('{"colour": {}}', "unknown group 'colour'"),
+        ('{"platform": {"attention": 7}}', "attention"),
+    ],
+)
 def test_bad_parameter_files_are_named(tmp_path, content, message):
     if content is not None:
         (tmp_path / "fit.json").write_text(content)
@@ -188,5 +233,7 @@ def test_bad_parameter_files_are_named(tmp_path, content, message):
 
 
 def test_an_unknown_network_source_is_named_before_the_keys_it_would_not_read():
-    with pytest.raises(S.ScenarioError, match=r"network\.source = 'dataset': must be one of bundled, synthetic, files, graph, cascades"):
+    with pytest.raises(
+        S.ScenarioError, match=r"network\.source = 'dataset': must be one of bundled, synthetic, files, graph, cascades"
+    ):
         S.loads('[network]\nsource = "dataset"\ndataset_dir = "x"')

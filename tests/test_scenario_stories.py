@@ -1,5 +1,6 @@
 """The shipped scenarios tell their stories with the calibrated mechanics (Weibo fit, follower graph
 around the bundled network), with no emotion or attitude parameters tuned per scenario."""
+
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ def test_default_spreads_by_followers_and_the_recommender_does_not_carry_it(text
     assert np.all(np.diff(c.aware) >= 0) and c.aware[-1] > 0.5 * 10_095
     hour = int(round(60 / scenario.minutes_per_step))
     rate = np.diff(c.aware)
-    assert rate[:3 * hour].mean() > 5 * rate[-3 * hour:].mean()  # an S-shaped curve that levels off
+    assert rate[: 3 * hour].mean() > 5 * rate[-3 * hour :].mean()  # an S-shaped curve that levels off
     sources = pd.DataFrame([r.exposure_sources for r in records]).fillna(0)
     followers = sources["followee"].sum() + sources["mutual"].sum()
     assert sources["recommended"].sum() < 0.25 * followers

@@ -1,4 +1,5 @@
 """Tests for the shipped English stance classifier and its use in the lexicon labels."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,13 +39,16 @@ def test_predict_shapes_and_classes(model):
     assert model.attitude(texts).dtype == np.int8
 
 
-@pytest.mark.parametrize("text, reply, label", [
-    ("@user Is this true? Any source for this?", True, "query"),
-    ("@user Where did you hear that? Can you confirm?", True, "query"),
-    ("@user no, he was not armed, that is false", True, "deny"),
-    ("BREAKING: Police confirm two gunmen killed in the attack", False, "support"),
-    ("@user the meeting is at 3pm", True, "comment"),
-])
+@pytest.mark.parametrize(
+    "text, reply, label",
+    [
+        ("@user Is this true? Any source for this?", True, "query"),
+        ("@user Where did you hear that? Can you confirm?", True, "query"),
+        ("@user no, he was not armed, that is false", True, "deny"),
+        ("BREAKING: Police confirm two gunmen killed in the attack", False, "support"),
+        ("@user the meeting is at 3pm", True, "comment"),
+    ],
+)
 def test_clear_examples(model, text, reply, label):
     assert model.predict([text], [reply])[0] == label
 
@@ -55,7 +59,13 @@ def test_attitude_mapping():
 
 def test_english_detection():
     assert is_english(["hello", "你好 hello", "", "!!!", "[哈哈]", "RT @x: ok"]).tolist() == [
-        True, False, False, False, False, True]
+        True,
+        False,
+        False,
+        False,
+        False,
+        True,
+    ]
 
 
 def test_texts_without_signal_are_neutral():

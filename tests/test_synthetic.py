@@ -1,4 +1,5 @@
 """Synthetic follow graph: size, simple-graph invariants, reciprocity, heavy tail, determinism."""
+
 from dataclasses import asdict, fields
 
 import numpy as np
@@ -79,7 +80,9 @@ def test_params_describe_themselves_and_feed_the_generator():
     assert net.n_users == 300
 
 
-@pytest.mark.parametrize("kwargs", [{"n_users": 1}, {"n_users": 10, "reciprocity": 1.0}, {"n_users": 10, "tail_exponent": 1.0}])
+@pytest.mark.parametrize(
+    "kwargs", [{"n_users": 1}, {"n_users": 10, "reciprocity": 1.0}, {"n_users": 10, "tail_exponent": 1.0}]
+)
 def test_invalid_arguments_raise(kwargs):
     with pytest.raises(ValueError):
         synthetic_network(**kwargs, rng=np.random.default_rng(0))

@@ -1,5 +1,6 @@
 """Targeting under a budget: rankings agree with networkx, CELF picks what plain greedy picks with fewer
 evaluations, the branched objective equals a full run, and the CLI judges each choice on held-out seeds."""
+
 import json
 
 import networkx as nx
@@ -114,8 +115,26 @@ def test_simulated_objective_branches_to_exactly_the_full_run_and_celf_matches_g
 
 
 def _target(tiny, out, *extra):
-    return main(["target", str(tiny), "--post", "fix", "--k", "2", "--candidates", "3", "--fit-seeds", "2",
-                 "--seeds", "3", "--out", str(out), "--quiet", *extra])
+    return main(
+        [
+            "target",
+            str(tiny),
+            "--post",
+            "fix",
+            "--k",
+            "2",
+            "--candidates",
+            "3",
+            "--fit-seeds",
+            "2",
+            "--seeds",
+            "3",
+            "--out",
+            str(out),
+            "--quiet",
+            *extra,
+        ]
+    )
 
 
 def test_cli_judges_each_choice_on_held_out_seeds_with_intervals(tiny, tmp_path, capsys):
@@ -131,7 +150,9 @@ def test_cli_judges_each_choice_on_held_out_seeds_with_intervals(tiny, tmp_path,
         effect = strategy["effects"]["final_reach"]
         assert effect["n"] == 3 and effect["ci_low"] <= effect["mean"] <= effect["ci_high"]
     assert set(report["strategies"]["greedy"]["targets"]) <= set(pool)
-    assert any(report["strategies"][s]["effects"]["final_positive"]["mean"] != 0 for s in ("degree", "pagerank", "greedy"))
+    assert any(
+        report["strategies"][s]["effects"]["final_positive"]["mean"] != 0 for s in ("degree", "pagerank", "greedy")
+    )
     assert json.loads((tmp_path / "a" / "targeting.json").read_text())["strategies"] == report["strategies"]
     assert (tmp_path / "a" / "experiment.duckdb").exists()
 
@@ -141,18 +162,35 @@ def test_cli_judges_each_choice_on_held_out_seeds_with_intervals(tiny, tmp_path,
     assert all(f"{name:<9} final_reach" in table for name in ("degree", "pagerank", "greedy"))
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--post", "nope"], "--post 'nope': no seed post has that name (seed names: 'event', 'fix')"),
-    (["--k", "5"], "--k 5 is more than --candidates 3"),
-    (["--budget", "impressions", "--at", "2"], "--at 2: the boost would come before seed 'fix' is posted (step 4)"),
-    (["--steps", "4"], "--at 4: the run has 4 steps"),
-    (["--objective", "reach"], "--objective 'reach': must be one of final_reach"),
-    (["--seeds", "1"], "--seeds 1: expected 2 or more"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--post", "nope"], "--post 'nope': no seed post has that name (seed names: 'event', 'fix')"),
+        (["--k", "5"], "--k 5 is more than --candidates 3"),
+        (["--budget", "impressions", "--at", "2"], "--at 2: the boost would come before seed 'fix' is posted (step 4)"),
+        (["--steps", "4"], "--at 4: the run has 4 steps"),
+        (["--objective", "reach"], "--objective 'reach': must be one of final_reach"),
+        (["--seeds", "1"], "--seeds 1: expected 2 or more"),
+    ],
+)
 def test_bad_requests_fail_in_one_line_before_running(tiny, tmp_path, capsys, extra, message):
     # argparse keeps an option's last value, so ``extra`` overrides the valid request before it
-    argv = ["target", str(tiny), "--post", "fix", "--budget", "accounts", "--k", "2", "--candidates", "3",
-            "--out", str(tmp_path), "--quiet", *extra]
+    argv = [
+        "target",
+        str(tiny),
+        "--post",
+        "fix",
+        "--budget",
+        "accounts",
+        "--k",
+        "2",
+        "--candidates",
+        "3",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+        *extra,
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and not (tmp_path / "experiment.duckdb").exists()

@@ -1,4 +1,5 @@
 """Tests for the lexicon labels, the text model, the text pool and the shipped Weibo sample."""
+
 from __future__ import annotations
 
 import time
@@ -25,34 +26,44 @@ def model() -> TextModel:
 
 # --- lexicon --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, level", [
-    ("今天开会讨论了预算。", 0),
-    ("The meeting is at 3pm in room 204.", 0),
-    ("太可怜了[泪]", 1),
-    ("支持！加油！", 1),
-    ("So sad :(", 1),
-    ("气死我了！！！畜生！[怒][怒]", 2),
-    ("严惩凶手，丧心病狂！", 2),
-    ("What the fuck is this?!!! Disgusting", 2),
-])
+
+@pytest.mark.parametrize(
+    "text, level",
+    [
+        ("今天开会讨论了预算。", 0),
+        ("The meeting is at 3pm in room 204.", 0),
+        ("太可怜了[泪]", 1),
+        ("支持！加油！", 1),
+        ("So sad :(", 1),
+        ("气死我了！！！畜生！[怒][怒]", 2),
+        ("严惩凶手，丧心病狂！", 2),
+        ("What the fuck is this?!!! Disgusting", 2),
+    ],
+)
 def test_emotion_level_examples(text, level):
     assert emotion_level([text])[0] == level
 
 
-@pytest.mark.parametrize("text, attitude", [
-    ("这是谣言，大家不要再转了", 0),
-    ("假的，已经辟谣了", 0),
-    ("真的假的？求证", 0),
-    ("不支持这种做法", 0),
-    ("支持！加油！太好了", 1),
-    ("不是谣言，是真的", 1),
-    ("好人一生平安，致敬", 1),
-    ("@user no, he was not armed, that is false", 0),  # English stance: the RumourEval classifier
-    ("Is this true? I don't believe it", 1),  # a query: takes no side, so not negative
-    ("I support this, great work!", 1),
-    pytest.param("Not fake at all, confirmed by police", 1, marks=pytest.mark.xfail(
-        strict=True, reason="the RumourEval classifier reads a negated 'fake' as deny")),
-])
+@pytest.mark.parametrize(
+    "text, attitude",
+    [
+        ("这是谣言，大家不要再转了", 0),
+        ("假的，已经辟谣了", 0),
+        ("真的假的？求证", 0),
+        ("不支持这种做法", 0),
+        ("支持！加油！太好了", 1),
+        ("不是谣言，是真的", 1),
+        ("好人一生平安，致敬", 1),
+        ("@user no, he was not armed, that is false", 0),  # English stance: the RumourEval classifier
+        ("Is this true? I don't believe it", 1),  # a query: takes no side, so not negative
+        ("I support this, great work!", 1),
+        pytest.param(
+            "Not fake at all, confirmed by police",
+            1,
+            marks=pytest.mark.xfail(strict=True, reason="the RumourEval classifier reads a negated 'fake' as deny"),
+        ),
+    ],
+)
 def test_stance_examples(text, attitude):
     assert stance([text])[0] == attitude
 
@@ -74,6 +85,7 @@ def test_lexicon_labels_per_text_not_across_texts():
 
 
 # --- text model -----------------------------------------------------------------------
+
 
 def test_tokens_mix_chinese_chars_and_english_words():
     toks = tokens("回复@张三:今天[哈哈]好开心!! http://t.cn/abc Hello World")
@@ -97,21 +109,32 @@ def test_embed_deterministic_and_normalized(model):
     assert model.embed([]).shape == (0, 32)
 
 
-@pytest.mark.parametrize("query, related, unrelated", [
-    ("地震造成大量伤亡，救援正在进行", "地震 救援 伤亡 灾区", "明星 演唱会 新歌 发布"),
-    ("医院 医生 护士 病人", "这家医院的医生太不负责任了", "股市今天大涨，银行股领涨"),
-    ("学校老师打学生", "高考成绩公布了", "明星离婚了"),
-    ("政府出台新政策", "官员腐败被查", "演唱会门票"),
-    ("the police shot an unarmed man", "police shooting unarmed", "new movie release music concert"),
-])
+@pytest.mark.parametrize(
+    "query, related, unrelated",
+    [
+        ("地震造成大量伤亡，救援正在进行", "地震 救援 伤亡 灾区", "明星 演唱会 新歌 发布"),
+        ("医院 医生 护士 病人", "这家医院的医生太不负责任了", "股市今天大涨，银行股领涨"),
+        ("学校老师打学生", "高考成绩公布了", "明星离婚了"),
+        ("政府出台新政策", "官员腐败被查", "演唱会门票"),
+        ("the police shot an unarmed man", "police shooting unarmed", "new movie release music concert"),
+    ],
+)
 def test_related_texts_closer_than_unrelated(model, query, related, unrelated):
     q, r, u = model.embed([query, related, unrelated])
     assert q @ r > q @ u + 0.1
 
 
 def test_fit_save_load_roundtrip(tmp_path):
-    corpus = ["地震 救援 伤亡", "明星 演唱会 新歌", "医院 医生 病人", "股市 银行 经济",
-              "police shooting", "music concert", "地震 灾区 救援", "明星 电影"] * 3
+    corpus = [
+        "地震 救援 伤亡",
+        "明星 演唱会 新歌",
+        "医院 医生 病人",
+        "股市 银行 经济",
+        "police shooting",
+        "music concert",
+        "地震 灾区 救援",
+        "明星 电影",
+    ] * 3
     m = TextModel.fit(corpus, center_on=corpus, dim=4, seed=0)
     m.save(tmp_path / "m.npz")
     m2 = TextModel.load(tmp_path / "m.npz")  # loads with allow_pickle=False
@@ -138,6 +161,7 @@ def test_embed_speed(model):
 
 
 # --- text pool ------------------------------------------------------------------------
+
 
 def _tiny_pool() -> TextPool:
     # comment buckets: (0,0) (0,1) (2,1) present; (1,*) and (2,0) empty. original: only (1,1).
@@ -180,7 +204,9 @@ def test_pool_sample_reproducible_and_validated():
     y = pool.sample(np.random.default_rng(7).random(len(e)), "comment", e, a)
     np.testing.assert_array_equal(x, y)
     assert x.dtype == np.int64 and x.shape == (100,)
-    assert pool.sample(np.random.default_rng(7).random(0), "comment", np.array([], int), np.array([], int)).shape == (0,)
+    assert pool.sample(np.random.default_rng(7).random(0), "comment", np.array([], int), np.array([], int)).shape == (
+        0,
+    )
     with pytest.raises(ValueError):
         pool.sample(np.random.default_rng(0).random(len(e)), "repost", e, a)
 
@@ -212,10 +238,13 @@ def test_shipped_pool_loads_and_samples_fast():
 
 # --- shipped sample -------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def sample() -> dict[str, pd.DataFrame]:
-    return {name: pd.read_csv(SAMPLE / f"{name}.csv", dtype=str, keep_default_na=False, encoding="utf-8")
-            for name in ("edges", "users", "posts", "sources")}
+    return {
+        name: pd.read_csv(SAMPLE / f"{name}.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+        for name in ("edges", "users", "posts", "sources")
+    }
 
 
 def test_sample_files_exist_and_are_small():
@@ -263,16 +292,18 @@ def test_sample_attributes_posts_and_sources(sample):
 def test_neighbours_are_the_most_similar_texts_of_each_bucket():
     pool = _tiny_pool()
     pool.vectors[:] = 0.0
-    pool.vectors[[0, 5], 0] = [1.0, 0.2]      # bucket (0, 0): rows 0 and 5
+    pool.vectors[[0, 5], 0] = [1.0, 0.2]  # bucket (0, 0): rows 0 and 5
     pool.vectors[[0, 5], 1] = [0.0, 0.98]
     query = np.zeros((1, 32), np.float32)
-    query[0, 1] = 1.0                           # points at row 5
+    query[0, 1] = 1.0  # points at row 5
     near = pool.neighbours("comment", query, 1)
     assert near.shape == (1, 6, 1) and near[0, 0, 0] == 5
     both = pool.neighbours("comment", query, 2)
     assert both[0, 0].tolist() == [5, 0]
     assert set(pool.neighbours("comment", query, 5)[0, 0].tolist()) == {0, 5}, "a small bucket repeats its rows"
-    pick = pool.sample_near(np.array([0.0, 0.99]), "comment", np.array([0, 0]), np.array([0, 0]), np.repeat(both, 2, axis=0))
+    pick = pool.sample_near(
+        np.array([0.0, 0.99]), "comment", np.array([0, 0]), np.array([0, 0]), np.repeat(both, 2, axis=0)
+    )
     assert pick.tolist() == [5, 0]
 
 
@@ -280,7 +311,15 @@ def test_quotes_stay_close_to_what_they_quote_with_text_neighbours(make_sim):
     from s3core.interventions import SeedPost
     from s3core.types import Action, Attitude, Emotion
 
-    seed = (SeedPost(step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE),)
+    seed = (
+        SeedPost(
+            step=0,
+            text="日本核电站辐射泄漏，大家注意！",
+            name="event",
+            stance=Attitude.NEGATIVE,
+            emotion=Emotion.INTENSE,
+        ),
+    )
 
     def similarity(k):
         sim = make_sim(seed=4, interventions=seed)

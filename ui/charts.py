@@ -2,6 +2,7 @@
 
 Every figure has a title and axis labels with units; time axes say how long a step is.
 """
+
 from __future__ import annotations
 
 import html
@@ -59,8 +60,14 @@ def spread(df: pd.DataFrame, minutes_per_step: float) -> go.Figure:
     fig = go.Figure()
     if len(df):
         fig.add_bar(x=df["step"], y=df["new_aware"], name="newly aware", marker_color=OKABE_ITO["sky"], opacity=0.6)
-        fig.add_scatter(x=df["step"], y=df["aware"], name="aware (total)", mode="lines+markers",
-                        line={"color": OKABE_ITO["blue"], "width": 2.5}, marker={"size": 5})
+        fig.add_scatter(
+            x=df["step"],
+            y=df["aware"],
+            name="aware (total)",
+            mode="lines+markers",
+            line={"color": OKABE_ITO["blue"], "width": 2.5},
+            marker={"size": 5},
+        )
     return styled(fig, "Spread: agents aware of the event", step_axis(minutes_per_step), "agents (count)")
 
 
@@ -69,18 +76,35 @@ def emotion(df: pd.DataFrame, minutes_per_step: float) -> go.Figure:
     fig = go.Figure()
     if len(df):
         for level in ("calm", "moderate", "intense"):
-            fig.add_scatter(x=df["step"], y=df[level], name=level, mode="lines",
-                            line={"color": EMOTION_COLORS[level], "width": 2})
+            fig.add_scatter(
+                x=df["step"], y=df[level], name=level, mode="lines", line={"color": EMOTION_COLORS[level], "width": 2}
+            )
         density = (df["moderate"] + df["intense"]).to_numpy()
-        fig.add_scatter(x=df["step"], y=density, name="density", mode="lines",
-                        line={"color": OKABE_ITO["black"], "width": 2, "dash": "dash"})
+        fig.add_scatter(
+            x=df["step"],
+            y=density,
+            name="density",
+            mode="lines",
+            line={"color": OKABE_ITO["black"], "width": 2, "dash": "dash"},
+        )
         found = M.peaks(density)
         if len(found):
-            fig.add_scatter(x=df["step"].to_numpy()[found], y=density[found], name="peak", mode="markers+text",
-                            marker={"symbol": "triangle-down", "size": 12, "color": OKABE_ITO["black"]},
-                            text=[f"peak {density[i]:.2f}" for i in found], textposition="top right")
-    return styled(fig, "Emotion density among aware agents", step_axis(minutes_per_step),
-                  "share of aware agents (0-1)", yaxis_range=[0, 1.05])
+            fig.add_scatter(
+                x=df["step"].to_numpy()[found],
+                y=density[found],
+                name="peak",
+                mode="markers+text",
+                marker={"symbol": "triangle-down", "size": 12, "color": OKABE_ITO["black"]},
+                text=[f"peak {density[i]:.2f}" for i in found],
+                textposition="top right",
+            )
+    return styled(
+        fig,
+        "Emotion density among aware agents",
+        step_axis(minutes_per_step),
+        "share of aware agents (0-1)",
+        yaxis_range=[0, 1.05],
+    )
 
 
 def attitude(df: pd.DataFrame, minutes_per_step: float) -> go.Figure:
@@ -88,15 +112,32 @@ def attitude(df: pd.DataFrame, minutes_per_step: float) -> go.Figure:
     fig = go.Figure()
     if len(df):
         positive = df["positive"].to_numpy()
-        fig.add_scatter(x=df["step"], y=positive, name="positive", mode="lines+markers",
-                        line={"color": ATTITUDE_COLORS["positive"], "width": 2.5}, marker={"size": 5})
+        fig.add_scatter(
+            x=df["step"],
+            y=positive,
+            name="positive",
+            mode="lines+markers",
+            line={"color": ATTITUDE_COLORS["positive"], "width": 2.5},
+            marker={"size": 5},
+        )
         found = M.troughs(positive)
         if len(found):
-            fig.add_scatter(x=df["step"].to_numpy()[found], y=positive[found], name="trough", mode="markers+text",
-                            marker={"symbol": "triangle-up", "size": 12, "color": OKABE_ITO["vermillion"]},
-                            text=[f"trough {positive[i]:.2f}" for i in found], textposition="bottom right")
-    return styled(fig, "Attitude: share positive among aware agents", step_axis(minutes_per_step),
-                  "share of aware agents (0-1)", yaxis_range=[0, 1.05])
+            fig.add_scatter(
+                x=df["step"].to_numpy()[found],
+                y=positive[found],
+                name="trough",
+                mode="markers+text",
+                marker={"symbol": "triangle-up", "size": 12, "color": OKABE_ITO["vermillion"]},
+                text=[f"trough {positive[i]:.2f}" for i in found],
+                textposition="bottom right",
+            )
+    return styled(
+        fig,
+        "Attitude: share positive among aware agents",
+        step_axis(minutes_per_step),
+        "share of aware agents (0-1)",
+        yaxis_range=[0, 1.05],
+    )
 
 
 def actions(df: pd.DataFrame, minutes_per_step: float) -> go.Figure:
@@ -112,13 +153,17 @@ def actions(df: pd.DataFrame, minutes_per_step: float) -> go.Figure:
 def degree_distribution(followers: np.ndarray, followees: np.ndarray) -> go.Figure:
     """How many users have each follower and followee count, on log-log axes (zeros left out)."""
     fig = go.Figure()
-    for name, values, color in (("followers (in-degree)", followers, OKABE_ITO["blue"]),
-                                ("followees (out-degree)", followees, OKABE_ITO["orange"])):
+    for name, values, color in (
+        ("followers (in-degree)", followers, OKABE_ITO["blue"]),
+        ("followees (out-degree)", followees, OKABE_ITO["orange"]),
+    ):
         values = np.asarray(values)
         values = values[values > 0]
         if len(values):
             degree, count = np.unique(values, return_counts=True)
-            fig.add_scatter(x=degree, y=count, name=name, mode="markers", marker={"color": color, "size": 6, "opacity": 0.8})
+            fig.add_scatter(
+                x=degree, y=count, name=name, mode="markers", marker={"color": color, "size": 6, "opacity": 0.8}
+            )
     fig = styled(fig, "Degree distribution (log-log)", "degree (accounts, log scale)", "users (count, log scale)")
     fig.update_xaxes(type="log")
     fig.update_yaxes(type="log")
@@ -130,18 +175,28 @@ def categories(category: np.ndarray) -> go.Figure:
     """Users per S3 category (influential, regular, low-impact)."""
     counts = np.bincount(np.asarray(category, dtype=np.int64), minlength=len(UserCategory))
     names = [label(c) for c in UserCategory]
-    fig = go.Figure(go.Bar(x=names, y=counts, marker_color=[CATEGORY_COLORS[n] for n in names],
-                           text=counts, textposition="outside"))
+    fig = go.Figure(
+        go.Bar(x=names, y=counts, marker_color=[CATEGORY_COLORS[n] for n in names], text=counts, textposition="outside")
+    )
     return styled(fig, "User categories (S3)", "category", "users (count)", showlegend=False, hovermode="closest")
 
 
-def _provenance_bars(fig: go.Figure, groups: Sequence[str], codes: np.ndarray, provenance: np.ndarray | None, n_groups: int) -> None:
+def _provenance_bars(
+    fig: go.Figure, groups: Sequence[str], codes: np.ndarray, provenance: np.ndarray | None, n_groups: int
+) -> None:
     if provenance is None:
-        fig.add_bar(x=list(groups), y=np.bincount(codes, minlength=n_groups), name="users", marker_color=OKABE_ITO["blue"])
+        fig.add_bar(
+            x=list(groups), y=np.bincount(codes, minlength=n_groups), name="users", marker_color=OKABE_ITO["blue"]
+        )
         return
     for p, name in enumerate(("given", "inferred", "drawn")):
         mask = provenance == p
-        fig.add_bar(x=list(groups), y=np.bincount(codes[mask], minlength=n_groups), name=name, marker_color=PROVENANCE_COLORS[name])
+        fig.add_bar(
+            x=list(groups),
+            y=np.bincount(codes[mask], minlength=n_groups),
+            name=name,
+            marker_color=PROVENANCE_COLORS[name],
+        )
 
 
 def age_histogram(age: np.ndarray, provenance: np.ndarray | None = None) -> go.Figure:
@@ -163,9 +218,19 @@ def gender_bars(gender: np.ndarray, provenance: np.ndarray | None = None) -> go.
 
 def occupation_bars(occupation: np.ndarray, provenance: np.ndarray | None = None) -> go.Figure:
     fig = go.Figure()
-    _provenance_bars(fig, [label(o) for o in Occupation], np.asarray(occupation, dtype=np.int64), provenance, len(Occupation))
-    fig = styled(fig, "Occupation (S3's ten categories)", "occupation", "users (count)", barmode="stack",
-                 hovermode="closest", height=460, margin={"l": 70, "r": 20, "t": 88, "b": 170})
+    _provenance_bars(
+        fig, [label(o) for o in Occupation], np.asarray(occupation, dtype=np.int64), provenance, len(Occupation)
+    )
+    fig = styled(
+        fig,
+        "Occupation (S3's ten categories)",
+        "occupation",
+        "users (count)",
+        barmode="stack",
+        hovermode="closest",
+        height=460,
+        margin={"l": 70, "r": 20, "t": 88, "b": 170},
+    )
     fig.update_xaxes(tickangle=-35, automargin=True)
     return fig
 
@@ -179,11 +244,23 @@ def initial_attitude(attitude: np.ndarray, category: np.ndarray, has_history: np
     names = [r[0] for r in rows]
     share = [float(a.mean()) if len(a) else 0.0 for _, a in rows]
     fig = go.Figure()
-    fig.add_bar(x=names, y=share, name="positive", marker_color=ATTITUDE_COLORS["positive"],
-                text=[f"{s:.0%}" for s in share], textposition="outside")
+    fig.add_bar(
+        x=names,
+        y=share,
+        name="positive",
+        marker_color=ATTITUDE_COLORS["positive"],
+        text=[f"{s:.0%}" for s in share],
+        textposition="outside",
+    )
     fig.add_bar(x=names, y=[1 - s for s in share], name="negative", marker_color=ATTITUDE_COLORS["negative"])
-    return styled(fig, "Initial attitude (step 0)", "group of agents", "share of agents (0-1)", barmode="stack",
-                  hovermode="closest")
+    return styled(
+        fig,
+        "Initial attitude (step 0)",
+        "group of agents",
+        "share of agents (0-1)",
+        barmode="stack",
+        hovermode="closest",
+    )
 
 
 def emotion_rise_curves(received: np.ndarray, curves: Mapping[str, np.ndarray]) -> go.Figure:
@@ -191,16 +268,27 @@ def emotion_rise_curves(received: np.ndarray, curves: Mapping[str, np.ndarray]) 
     fig = go.Figure()
     for (name, y), color in zip(curves.items(), (OKABE_ITO["sky"], OKABE_ITO["orange"], OKABE_ITO["vermillion"])):
         fig.add_scatter(x=received, y=y, name=name, mode="lines", line={"color": color, "width": 2})
-    return styled(fig, "Emotion: chance a calm agent is stirred", "posts received in one step (count)",
-                  "probability per step (0-1)", yaxis_range=[0, 1])
+    return styled(
+        fig,
+        "Emotion: chance a calm agent is stirred",
+        "posts received in one step (count)",
+        "probability per step (0-1)",
+        yaxis_range=[0, 1],
+    )
 
 
 def action_probabilities(x: np.ndarray, probs: np.ndarray, x_label: str, title: str) -> go.Figure:
     """Stacked probabilities of ignore / repost / quote / post as one input varies."""
     fig = go.Figure()
     for j, action in enumerate(("ignore", "repost", "quote", "post")):
-        fig.add_scatter(x=x, y=probs[:, j], name=action, mode="lines", stackgroup="p",
-                        line={"color": ACTION_COLORS[action], "width": 0.5})
+        fig.add_scatter(
+            x=x,
+            y=probs[:, j],
+            name=action,
+            mode="lines",
+            stackgroup="p",
+            line={"color": ACTION_COLORS[action], "width": 0.5},
+        )
     return styled(fig, title, x_label, "probability (0-1)", yaxis_range=[0, 1])
 
 
@@ -234,23 +322,47 @@ def timeline(interventions: Sequence, steps: int, minutes_per_step: float) -> go
             hover = f"#{i} {item.action} {plain(describe_target(item))} at step {item.step}"
             text = f"{item.action} {plain(describe_target(item))}"
         if isinstance(item, Boost):
-            fig.add_bar(x=[item.duration - 0.2], y=[row], base=[item.step - 0.4], orientation="h", width=0.5,
-                        marker_color=KIND_COLORS[item.kind], name=item.kind, legendgroup=item.kind,
-                        showlegend=item.kind not in shown, hovertext=hover, hoverinfo="text", text=[text],
-                        textposition="inside", insidetextanchor="start")
+            fig.add_bar(
+                x=[item.duration - 0.2],
+                y=[row],
+                base=[item.step - 0.4],
+                orientation="h",
+                width=0.5,
+                marker_color=KIND_COLORS[item.kind],
+                name=item.kind,
+                legendgroup=item.kind,
+                showlegend=item.kind not in shown,
+                hovertext=hover,
+                hoverinfo="text",
+                text=[text],
+                textposition="inside",
+                insidetextanchor="start",
+            )
         else:
-            fig.add_scatter(x=[item.step], y=[row], mode="markers+text", text=[text], textposition="top center",
-                            marker={"size": 14, "color": KIND_COLORS[item.kind],
-                                    "symbol": "circle" if item.kind == "seed" else "x"},
-                            name=item.kind, legendgroup=item.kind, showlegend=item.kind not in shown,
-                            hovertext=hover, hoverinfo="text")
+            fig.add_scatter(
+                x=[item.step],
+                y=[row],
+                mode="markers+text",
+                text=[text],
+                textposition="top center",
+                marker={
+                    "size": 14,
+                    "color": KIND_COLORS[item.kind],
+                    "symbol": "circle" if item.kind == "seed" else "x",
+                },
+                name=item.kind,
+                legendgroup=item.kind,
+                showlegend=item.kind not in shown,
+                hovertext=hover,
+                hoverinfo="text",
+            )
         shown.add(item.kind)
-    fig = styled(fig, "Intervention schedule", step_axis(minutes_per_step), "intervention kind", height=300,
-                 hovermode="closest")
+    fig = styled(
+        fig, "Intervention schedule", step_axis(minutes_per_step), "intervention kind", height=300, hovermode="closest"
+    )
     last = max([steps] + [iv.step + getattr(iv, "duration", 1) for iv in interventions])
     fig.update_xaxes(range=[-0.8, last + 0.5])
-    fig.update_yaxes(categoryorder="array", categoryarray=list(rows.values())[::-1], type="category",
-                     range=[-0.5, 2.5])
+    fig.update_yaxes(categoryorder="array", categoryarray=list(rows.values())[::-1], type="category", range=[-0.5, 2.5])
     return fig
 
 
@@ -260,44 +372,78 @@ def compare(runs: Mapping[str, pd.DataFrame], metric: str, minutes_per_step: flo
     title, y_label = COMPARE_METRICS[metric]
     fig = go.Figure()
     for (name, df), color in zip(runs.items(), _cycle(COLORWAY)):
-        fig.add_scatter(x=df["step"], y=df[metric], name=name, mode="lines+markers",
-                        line={"color": color, "width": 2}, marker={"size": 4})
+        fig.add_scatter(
+            x=df["step"],
+            y=df[metric],
+            name=name,
+            mode="lines+markers",
+            line={"color": color, "width": 2},
+            marker={"size": 4},
+        )
     return styled(fig, f"{title}: runs compared", step_axis(minutes_per_step), y_label)
 
 
-def difference(base_name: str, base: pd.DataFrame, others: Mapping[str, pd.DataFrame], metric: str,
-               minutes_per_step: float) -> go.Figure:
+def difference(
+    base_name: str, base: pd.DataFrame, others: Mapping[str, pd.DataFrame], metric: str, minutes_per_step: float
+) -> go.Figure:
     """Each run minus the baseline, step by step (over the steps both recorded)."""
     title, y_label = COMPARE_METRICS[metric]
     fig = go.Figure()
     fig.add_hline(y=0, line={"color": GREY, "width": 1})
     for (name, df), color in zip(others.items(), _cycle(COLORWAY[1:])):
         merged = df[["step", metric]].merge(base[["step", metric]], on="step", suffixes=("", "_base"))
-        fig.add_scatter(x=merged["step"], y=merged[metric] - merged[f"{metric}_base"], name=f"{name} - {base_name}",
-                        mode="lines+markers", line={"color": color, "width": 2}, marker={"size": 4},
-                        fill="tozeroy", fillcolor=_fade(color))
+        fig.add_scatter(
+            x=merged["step"],
+            y=merged[metric] - merged[f"{metric}_base"],
+            name=f"{name} - {base_name}",
+            mode="lines+markers",
+            line={"color": color, "width": 2},
+            marker={"size": 4},
+            fill="tozeroy",
+            fillcolor=_fade(color),
+        )
     return styled(fig, f"{title}: difference from baseline", step_axis(minutes_per_step), f"difference in {y_label}")
 
 
 def breakdown(frame: pd.DataFrame, value: str, dimension: str, minutes_per_step: float) -> go.Figure:
     """One value of the per-group breakdown over time, a line per group."""
-    labels = {"aware_share": "share of the group aware (0-1)", "positive": "share positive among aware (0-1)",
-              "intense": "share intense among aware (0-1)", "mean_emotion": "mean emotion level (0 calm - 2 intense)"}
+    labels = {
+        "aware_share": "share of the group aware (0-1)",
+        "positive": "share positive among aware (0-1)",
+        "intense": "share intense among aware (0-1)",
+        "mean_emotion": "mean emotion level (0 calm - 2 intense)",
+    }
     fig = go.Figure()
     for (name, group), color in zip(frame.groupby("group_name", sort=False), _cycle(COLORWAY)):
-        fig.add_scatter(x=group["step"], y=group[value], name=str(name), mode="lines", line={"color": color, "width": 2})
-    return styled(fig, f"{labels[value].split(' (')[0].capitalize()} by {dimension.replace('_', ' ')}",
-                  step_axis(minutes_per_step), labels[value])
+        fig.add_scatter(
+            x=group["step"], y=group[value], name=str(name), mode="lines", line={"color": color, "width": 2}
+        )
+    return styled(
+        fig,
+        f"{labels[value].split(' (')[0].capitalize()} by {dimension.replace('_', ' ')}",
+        step_axis(minutes_per_step),
+        labels[value],
+    )
 
 
 def state_history(df: pd.DataFrame, minutes_per_step: float) -> go.Figure:
     """One agent's emotion level and attitude over the steps it changed."""
     fig = go.Figure()
     if len(df):
-        fig.add_scatter(x=df["step"], y=df["emotion"], name="emotion (0 calm, 1 moderate, 2 intense)", mode="lines+markers",
-                        line={"shape": "hv", "color": OKABE_ITO["orange"], "width": 2})
-        fig.add_scatter(x=df["step"], y=df["attitude"], name="attitude (0 negative, 1 positive)", mode="lines+markers",
-                        line={"shape": "hv", "color": OKABE_ITO["blue"], "width": 2, "dash": "dot"})
+        fig.add_scatter(
+            x=df["step"],
+            y=df["emotion"],
+            name="emotion (0 calm, 1 moderate, 2 intense)",
+            mode="lines+markers",
+            line={"shape": "hv", "color": OKABE_ITO["orange"], "width": 2},
+        )
+        fig.add_scatter(
+            x=df["step"],
+            y=df["attitude"],
+            name="attitude (0 negative, 1 positive)",
+            mode="lines+markers",
+            line={"shape": "hv", "color": OKABE_ITO["blue"], "width": 2, "dash": "dot"},
+        )
     fig = styled(fig, "State history", step_axis(minutes_per_step), "level", height=300)
     fig.update_yaxes(range=[-0.2, 2.2], tickvals=[0, 1, 2])
     return fig
@@ -305,10 +451,23 @@ def state_history(df: pd.DataFrame, minutes_per_step: float) -> go.Figure:
 
 def decision_probabilities(probs: Sequence[float], chosen: str) -> go.Figure:
     names = ["ignore", "repost", "quote", "post"]
-    fig = go.Figure(go.Bar(x=names, y=list(probs), marker_color=[ACTION_COLORS[n] for n in names],
-                           marker_line={"color": [OKABE_ITO["black"] if n == chosen else "rgba(0,0,0,0)" for n in names], "width": 3},
-                           text=[f"{p:.1%}" for p in probs], textposition="outside"))
-    return styled(fig, f"Action probabilities (chosen: {chosen})", "action", "probability (0-1)", height=300,
-                  showlegend=False, yaxis_range=[0, 1.15], hovermode="closest")
-
-
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=list(probs),
+            marker_color=[ACTION_COLORS[n] for n in names],
+            marker_line={"color": [OKABE_ITO["black"] if n == chosen else "rgba(0,0,0,0)" for n in names], "width": 3},
+            text=[f"{p:.1%}" for p in probs],
+            textposition="outside",
+        )
+    )
+    return styled(
+        fig,
+        f"Action probabilities (chosen: {chosen})",
+        "action",
+        "probability (0-1)",
+        height=300,
+        showlegend=False,
+        yaxis_range=[0, 1.15],
+        hovermode="closest",
+    )

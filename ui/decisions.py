@@ -4,6 +4,7 @@ The engine does not keep per-agent decisions, so the dashboard wraps the policy 
 the ``DecisionPolicy`` protocol) and scatters each batch into per-agent arrays: one vectorized
 copy per step, nothing per agent in Python. Results are unchanged: the wrapper only observes.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,8 +18,11 @@ STATIC_FIELDS = {"agent", "step", "context", "age", "gender", "occupation", "cat
 
 def input_fields(batch: DecisionBatch) -> list[str]:
     """Per-agent input arrays of a batch (whatever the engine passes now, static profile aside)."""
-    return [f.name for f in dataclasses.fields(batch)
-            if f.name not in STATIC_FIELDS and isinstance(getattr(batch, f.name), np.ndarray)]
+    return [
+        f.name
+        for f in dataclasses.fields(batch)
+        if f.name not in STATIC_FIELDS and isinstance(getattr(batch, f.name), np.ndarray)
+    ]
 
 
 class RecordingPolicy:
@@ -63,6 +67,12 @@ class RecordingPolicy:
             return None
         out = {"step": int(self.step[agent])}
         out.update({name: values[agent].item() for name, values in self.inputs.items()})
-        out.update({"new_emotion": int(self.emotion[agent]), "new_attitude": int(self.attitude[agent]),
-                    "action": int(self.action[agent]), "probabilities": [float(p) for p in self.probs[agent]]})
+        out.update(
+            {
+                "new_emotion": int(self.emotion[agent]),
+                "new_attitude": int(self.attitude[agent]),
+                "action": int(self.action[agent]),
+                "probabilities": [float(p) for p in self.probs[agent]],
+            }
+        )
         return out

@@ -7,6 +7,7 @@ page stays responsive, Stop ends the run (finished seeds are kept), and the repo
 command line's. Each setting gets its own folder, and runs always ``--resume``: the same setting
 again only summarises, and more seeds run only the new ones.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -85,20 +86,25 @@ def current_source(scenario: S.Scenario, keep_seeds: list[str], network_dir: Pat
     names absolute, since the experiment reads them from another folder.
     """
     labels = dict(zip(_seed_positions(scenario), seed_labels(scenario)))
-    remove = _names_for({i for i in range(len(scenario.interventions)) if labels.get(i) not in keep_seeds},
-                        scenario)
+    remove = _names_for({i for i in range(len(scenario.interventions)) if labels.get(i) not in keep_seeds}, scenario)
     written = scenario.replace(run=replace(scenario.run, backend="heuristic"))
     if network_dir is not None and written.network.source in ("files", "graph"):
         net = written.network
-        absolute = {k: str(Path(network_dir) / getattr(net, k)) for k in ("edges", "users", "posts", "graph")
-                    if getattr(net, k)}
+        absolute = {
+            k: str(Path(network_dir) / getattr(net, k)) for k in ("edges", "users", "posts", "graph") if getattr(net, k)
+        }
         written = written.replace(network=replace(net, **absolute))
-    data = {"name": f"{scenario.name}-interventions",
-            "description": f"'{scenario.name}' as configured against a baseline without its interventions",
-            "scenario": "scenario.toml", "seeds": CURRENT_SEEDS, "steps": scenario.steps,
-            "arms": [{"name": "baseline", "remove": remove}, {"name": CURRENT_ARM}]}
-    return Source(label=f"the current scenario '{scenario.name}'", data=data, base_dir=Path("."),
-                  scenario_text=S.dumps(written))
+    data = {
+        "name": f"{scenario.name}-interventions",
+        "description": f"'{scenario.name}' as configured against a baseline without its interventions",
+        "scenario": "scenario.toml",
+        "seeds": CURRENT_SEEDS,
+        "steps": scenario.steps,
+        "arms": [{"name": "baseline", "remove": remove}, {"name": CURRENT_ARM}],
+    }
+    return Source(
+        label=f"the current scenario '{scenario.name}'", data=data, base_dir=Path("."), scenario_text=S.dumps(written)
+    )
 
 
 def _names_for(drop: set[int], scenario: S.Scenario) -> list[str]:
@@ -107,8 +113,9 @@ def _names_for(drop: set[int], scenario: S.Scenario) -> list[str]:
     names = intervention_names(scenario.interventions)
     out: list[str] = []
     for i in sorted(drop):
-        readable = [n for n, where in names.items()
-                    if i in where and set(where) <= drop and not n.startswith("interventions[")]
+        readable = [
+            n for n, where in names.items() if i in where and set(where) <= drop and not n.startswith("interventions[")
+        ]
         name = readable[0] if readable else f"interventions[{i}]"
         if name not in out:
             out.append(name)
@@ -144,8 +151,13 @@ def write(source: Source, seeds: int, steps: int | None, root: Path) -> Path:
     if source.scenario_text:
         (folder / "scenario.toml").write_text(scenario_text, encoding="utf-8")
     path = folder / "experiment.toml"
-    path.write_text(f"# Written by the Compare page from {source.label} with seeds = {seeds}"
-                    + (f", steps = {steps}" if steps is not None else "") + "\n" + tomli_w.dumps(data), encoding="utf-8")
+    path.write_text(
+        f"# Written by the Compare page from {source.label} with seeds = {seeds}"
+        + (f", steps = {steps}" if steps is not None else "")
+        + "\n"
+        + tomli_w.dumps(data),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -165,14 +177,28 @@ class ExperimentJob:
         self.workers = int(workers)
         self.stopped = False
         self._report: dict | None = None
-        cmd = [sys.executable, "-m", "s3core", "experiment", str(self.file), "--out", str(self.out),
-               "--workers", str(self.workers), "--resume", "--json", "--report", str(self.html_path)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "s3core",
+            "experiment",
+            str(self.file),
+            "--out",
+            str(self.out),
+            "--workers",
+            str(self.workers),
+            "--resume",
+            "--json",
+            "--report",
+            str(self.html_path),
+        ]
         for stale in (self.report_path, self.html_path):
             stale.unlink(missing_ok=True)
         with open(self.log, "wb") as err, open(self.report_path, "wb") as out:
             # Its own process group, so Stop also ends the worker processes it starts.
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                cmd, cwd=ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True
+            )
 
     @property
     def running(self) -> bool:
@@ -192,8 +218,11 @@ class ExperimentJob:
         code = self.proc.poll()
         if code in (None, 0) or self.stopped:
             return None
-        lines = [ln for ln in self.stderr().splitlines()
-                 if ln.strip() and not _PROGRESS.search(ln) and not ln.startswith("warning: ")]
+        lines = [
+            ln
+            for ln in self.stderr().splitlines()
+            if ln.strip() and not _PROGRESS.search(ln) and not ln.startswith("warning: ")
+        ]
         return lines[-1].removeprefix("error: ") if lines else f"the experiment command ended with status {code}"
 
     def report(self) -> dict | None:
@@ -225,4 +254,3 @@ class ExperimentJob:
             return self.log.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return ""
-

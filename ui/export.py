@@ -5,6 +5,7 @@ renderer per process is kept warm, so the first PNG takes a few seconds and late
 under one. Without kaleido or Chromium, ``png_status`` says why and pages offer HTML and the
 chart toolbar's own PNG button instead.
 """
+
 from __future__ import annotations
 
 import io

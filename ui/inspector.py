@@ -1,4 +1,5 @@
 """The Simulate page's lower panels: one agent in depth, and the network coloured by state at a step."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -14,8 +15,21 @@ from .widgets import agent_suggestions, chart, md_escape, resolve_agent, sample_
 EMOTIONS = ("calm", "moderate", "intense")
 ATTITUDES = ("negative", "positive")
 ACTIONS = ("ignore", "repost", "quote", "post")
-POOL_COLUMNS = ["post", "author", "arrived (step)", "source", "time factor", "relevance", "source authenticity",
-                "influence", "stance", "emotion", "labelled", "removed", "text"]
+POOL_COLUMNS = [
+    "post",
+    "author",
+    "arrived (step)",
+    "source",
+    "time factor",
+    "relevance",
+    "source authenticity",
+    "influence",
+    "stance",
+    "emotion",
+    "labelled",
+    "removed",
+    "text",
+]
 
 
 def _fmt(value) -> str:
@@ -30,9 +44,13 @@ def _decision_rows(d: dict) -> dict:
         "relevance of the most relevant received post": d.get("max_relevance"),
         "focal post (the strongest received)": f"{d['focal_post']} by {d['focal_author']}",
         "focal source": Source(d["focal_source"]).name.lower() if "focal_source" in d else None,
-        "focal stance / emotion": (f"{ATTITUDES[d['focal_stance']]} / {EMOTIONS[d['focal_emotion']]}"
-                                   if "focal_stance" in d and "focal_emotion" in d else None),
-        "focal age (steps)": d.get("focal_age"), "focal relevance": d.get("focal_relevance"),
+        "focal stance / emotion": (
+            f"{ATTITUDES[d['focal_stance']]} / {EMOTIONS[d['focal_emotion']]}"
+            if "focal_stance" in d and "focal_emotion" in d
+            else None
+        ),
+        "focal age (steps)": d.get("focal_age"),
+        "focal relevance": d.get("focal_relevance"),
         "focal labelled by a moderator": bool(d["focal_labelled"]) if "focal_labelled" in d else None,
         "memory pool: positive share (influence-weighted)": d.get("pool_positive"),
         "memory pool: total influence": d.get("pool_weight"),
@@ -47,43 +65,73 @@ def agent_inspector(ws: Workspace, live: LiveRun, recent_agents: list[int]) -> N
     net = live.net.network
     mps = live.sim.scenario.minutes_per_step
     options = agent_suggestions(net, recent_agents)
-    pick = st.selectbox("Agent (user id or agent index)", options, key="sim_agent", accept_new_options=True, index=None,
-                        placeholder="the newest poster (pick or type another user id or index)",
-                        help="Recent posters and the most-followed users are suggested; type any user id or index.")
+    pick = st.selectbox(
+        "Agent (user id or agent index)",
+        options,
+        key="sim_agent",
+        accept_new_options=True,
+        index=None,
+        placeholder="the newest poster (pick or type another user id or index)",
+        help="Recent posters and the most-followed users are suggested; type any user id or index.",
+    )
     agent = resolve_agent(net, pick if pick is not None else options[0])
     if agent is None:
-        st.error(f"No user {md_escape(pick)} in this network. Type a user id from the feed or an agent index "
-                 f"between 0 and {net.n_users - 1}.")
+        st.error(
+            f"No user {md_escape(pick)} in this network. Type a user id from the feed or an agent index "
+            f"between 0 and {net.n_users - 1}."
+        )
         return
     info = live.inspect(agent)
     c = st.columns(2)
     with c[0], st.container(border=True):
         st.markdown("**Profile**")
         hist = info["history_stance"]
-        st.markdown(md_escape(f"user {info['user_id']} (agent {agent})") + "  \n"
-                    f"{info['age']} years · {label(Gender(info['gender']))} · {label(Occupation(info['occupation']))}  \n"
-                    f"{label(UserCategory(info['category']))} user · {info['followers']:,} followers · "
-                    f"{info['followees']:,} followees  \n"
-                    + ("no posting history" if hist is None else f"posting history {hist:.0%} positive"))
+        st.markdown(
+            md_escape(f"user {info['user_id']} (agent {agent})") + "  \n"
+            f"{info['age']} years · {label(Gender(info['gender']))} · {label(Occupation(info['occupation']))}  \n"
+            f"{label(UserCategory(info['category']))} user · {info['followers']:,} followers · "
+            f"{info['followees']:,} followees  \n"
+            + ("no posting history" if hist is None else f"posting history {hist:.0%} positive")
+        )
     with c[1], st.container(border=True):
         st.markdown(f"**State after step {info['step'] - 1}**" if info["step"] else "**State at the start**")
         if info["aware"]:
-            st.markdown(f"aware since step {info['aware_step']} · emotion **{EMOTIONS[info['emotion']]}** · "
-                        f"attitude **{ATTITUDES[info['attitude']]}** · {info['actions_taken']} actions so far")
+            st.markdown(
+                f"aware since step {info['aware_step']} · emotion **{EMOTIONS[info['emotion']]}** · "
+                f"attitude **{ATTITUDES[info['attitude']]}** · {info['actions_taken']} actions so far"
+            )
         else:
             st.markdown(f"unaware · attitude would start **{ATTITUDES[info['attitude']]}**")
 
     params = live.sim.scenario.memory
     st.markdown("**Memory pool** (the messages this agent keeps, strongest influence first)")
-    st.caption(f"influence = {params.weight_time:g} × time factor + {params.weight_relevance:g} × relevance + "
-               f"{params.weight_source:g} × source authenticity; the time factor halves every {params.half_life:g} steps.")
+    st.caption(
+        f"influence = {params.weight_time:g} × time factor + {params.weight_relevance:g} × relevance + "
+        f"{params.weight_source:g} × source authenticity; the time factor halves every {params.half_life:g} steps."
+    )
     if info["pool"]:
-        pool = pd.DataFrame(info["pool"]).sort_values("score", ascending=False).rename(columns={
-            "arrived_step": "arrived (step)", "temporal": "time factor", "authenticity": "source authenticity",
-            "score": "influence"})
-        st.dataframe(pool[POOL_COLUMNS], hide_index=True, width="stretch", key="sim_pool",
-                     column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                    for c in ("time factor", "relevance", "source authenticity", "influence")})
+        pool = (
+            pd.DataFrame(info["pool"])
+            .sort_values("score", ascending=False)
+            .rename(
+                columns={
+                    "arrived_step": "arrived (step)",
+                    "temporal": "time factor",
+                    "authenticity": "source authenticity",
+                    "score": "influence",
+                }
+            )
+        )
+        st.dataframe(
+            pool[POOL_COLUMNS],
+            hide_index=True,
+            width="stretch",
+            key="sim_pool",
+            column_config={
+                c: st.column_config.NumberColumn(format="%.3f")
+                for c in ("time factor", "relevance", "source authenticity", "influence")
+            },
+        )
     else:
         st.caption("Empty: nothing has reached this agent yet.")
 
@@ -102,12 +150,18 @@ def agent_inspector(ws: Workspace, live: LiveRun, recent_agents: list[int]) -> N
         else:
             chart(charts.decision_probabilities(d["probabilities"], ACTIONS[d["action"]]), key="sim_decision")
     if d is not None:
-        st.markdown(f"**Last decision, step {d['step']}**: {ACTIONS[d['action']]} · emotion "
-                    f"{EMOTIONS[d['emotion']]} → {EMOTIONS[d['new_emotion']]} · attitude "
-                    f"{ATTITUDES[d['attitude']]} → {ATTITUDES[d['new_attitude']]}")
+        st.markdown(
+            f"**Last decision, step {d['step']}**: {ACTIONS[d['action']]} · emotion "
+            f"{EMOTIONS[d['emotion']]} → {EMOTIONS[d['new_emotion']]} · attitude "
+            f"{ATTITUDES[d['attitude']]} → {ATTITUDES[d['new_attitude']]}"
+        )
         rows = _decision_rows(d)
-        st.dataframe(pd.DataFrame({"input": list(rows), "value": [_fmt(v) for v in rows.values()]}),
-                     hide_index=True, width="stretch", key="sim_decision_inputs")
+        st.dataframe(
+            pd.DataFrame({"input": list(rows), "value": [_fmt(v) for v in rows.values()]}),
+            hide_index=True,
+            width="stretch",
+            key="sim_decision_inputs",
+        )
         st.markdown("Focal post text:")
         st.text(d["focal_text"])
     llm_panel.exchange_view(live, agent)
@@ -133,12 +187,17 @@ def state_network_view(ws: Workspace, live: LiveRun, recent_agents: list[int]) -
         state = pd.DataFrame({"agent": nodes, "aware": False, "emotion": 0, "attitude": 0})
     aware, emotion, attitude = (state[k].to_numpy() for k in ("aware", "emotion", "attitude"))
     colors = netview.state_colors(aware, emotion, attitude, color_by)
-    titles = [f"{net.user_ids[a]} · " + (f"aware, {EMOTIONS[int(e)]}, {ATTITUDES[int(t)]}" if w else "unaware")
-              for a, w, e, t in zip(nodes, aware, emotion, attitude)]
+    titles = [
+        f"{net.user_ids[a]} · " + (f"aware, {EMOTIONS[int(e)]}, {ATTITUDES[int(t)]}" if w else "unaware")
+        for a, w, e, t in zip(nodes, aware, emotion, attitude)
+    ]
     labels = [str(net.user_ids[a])[:10] for a in nodes] if len(nodes) <= 80 else None
     html = netview.render(lay, colors, titles, netview.node_sizes(net.follower_count[lay.nodes]), labels)
-    legend = ("grey = unaware, sky blue = calm, orange = moderate, vermillion = intense" if color_by == "emotion"
-              else "grey = unaware, blue = positive, vermillion = negative")
+    legend = (
+        "grey = unaware, sky blue = calm, orange = moderate, vermillion = intense"
+        if color_by == "emotion"
+        else "grey = unaware, blue = positive, vermillion = negative"
+    )
     when = "before the first step" if at_step < 0 else f"after step {at_step} ({(at_step + 1) * mps / 60:g} h)"
     st.caption(f"State {when}: {int(aware.sum())} of {len(nodes)} shown users aware. {legend}.")
     show_network(html)

@@ -5,6 +5,7 @@ flag before every step, so Stop takes effect within one step. Every step is simu
 committed to the trace under one lock, so the trace always matches the simulation, and pages
 read the live model only through ``inspect`` (under that lock) or the trace.
 """
+
 from __future__ import annotations
 
 import threading
@@ -43,9 +44,11 @@ class LiveRun:
         self._batch = 0
         self.step_seconds = 0.0
         self.failed: str | None = None
-        self._lock = threading.RLock()       # guards sim and store writes (held for a whole step)
-        self._records_lock = threading.Lock()  # guards the in-memory records, so polling never waits for a slow (LLM) step
-        self._read_lock = threading.Lock()   # guards the reader cursor
+        self._lock = threading.RLock()  # guards sim and store writes (held for a whole step)
+        self._records_lock = (
+            threading.Lock()
+        )  # guards the in-memory records, so polling never waits for a slow (LLM) step
+        self._read_lock = threading.Lock()  # guards the reader cursor
         self._reader = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -114,8 +117,9 @@ class LiveRun:
         self.error = None
         self._batch = n
         self.target = self.steps_done + n
-        self._thread = threading.Thread(target=self._loop, args=(n, on_done), daemon=True,
-                                        name=f"s3-run-{self.path.stem}")
+        self._thread = threading.Thread(
+            target=self._loop, args=(n, on_done), daemon=True, name=f"s3-run-{self.path.stem}"
+        )
         self._thread.start()
 
     def _loop(self, n: int, on_done) -> None:
@@ -158,8 +162,25 @@ class LiveRun:
     def metrics_frame(self) -> pd.DataFrame:
         with self._records_lock:
             rows = list(self.metrics)
-        return pd.DataFrame(rows, columns=None if rows else ["step", "minutes", "aware", "new_aware", "calm", "moderate",
-                                                               "intense", "positive", "repost", "quote", "post", "posts"])
+        return pd.DataFrame(
+            rows,
+            columns=None
+            if rows
+            else [
+                "step",
+                "minutes",
+                "aware",
+                "new_aware",
+                "calm",
+                "moderate",
+                "intense",
+                "positive",
+                "repost",
+                "quote",
+                "post",
+                "posts",
+            ],
+        )
 
     def recent_posts(self, n: int) -> list[dict]:
         with self._records_lock:
@@ -178,13 +199,19 @@ class LiveRun:
         start = max(0, len(posts["post_id"]) - FEED_SIZE)
         for j in range(start, len(posts["post_id"])):
             author = int(posts["author"][j])
-            self.feed.append({
-                "post_id": int(posts["post_id"][j]), "step": rec.step,
-                "author": "official account" if author == OFFICIAL else str(ids[author]), "agent": author,
-                "parent": int(posts["parent"][j]), "action": Action(int(posts["action"][j])).name.lower(),
-                "stance": Attitude(int(posts["stance"][j])).name.lower(),
-                "emotion": Emotion(int(posts["emotion"][j])).name.lower(), "text": posts["text"][j],
-            })
+            self.feed.append(
+                {
+                    "post_id": int(posts["post_id"][j]),
+                    "step": rec.step,
+                    "author": "official account" if author == OFFICIAL else str(ids[author]),
+                    "agent": author,
+                    "parent": int(posts["parent"][j]),
+                    "action": Action(int(posts["action"][j])).name.lower(),
+                    "stance": Attitude(int(posts["stance"][j])).name.lower(),
+                    "emotion": Emotion(int(posts["emotion"][j])).name.lower(),
+                    "text": posts["text"][j],
+                }
+            )
 
     def inspect(self, agent: int) -> dict:
         """One agent's profile, current state, memory pool (every factor) and last decision."""
@@ -198,8 +225,11 @@ class LiveRun:
                 src = source_scores[row["source"]]
                 row["source"] = Source(row["source"]).name.lower()
                 row["authenticity"] = src
-                row["relevance"] = ((row["static"] - params.weight_source * src) / params.weight_relevance
-                                    if params.weight_relevance > 0 else float("nan"))
+                row["relevance"] = (
+                    (row["static"] - params.weight_source * src) / params.weight_relevance
+                    if params.weight_relevance > 0
+                    else float("nan")
+                )
                 p = row["post"]
                 row["stance"] = Attitude(int(sim.posts.stance[p])).name.lower()
                 row["emotion"] = Emotion(int(sim.posts.emotion[p])).name.lower()
@@ -216,12 +246,21 @@ class LiveRun:
                 decision["focal_author"] = "official account" if author == OFFICIAL else str(net.user_ids[author])
             history = pop.history_stance[agent]
             return {
-                "agent": agent, "user_id": str(net.user_ids[agent]), "step": step,
-                "age": int(pop.age[agent]), "gender": int(pop.gender[agent]), "occupation": int(pop.occupation[agent]),
-                "category": int(pop.category[agent]), "followers": int(net.follower_count[agent]),
+                "agent": agent,
+                "user_id": str(net.user_ids[agent]),
+                "step": step,
+                "age": int(pop.age[agent]),
+                "gender": int(pop.gender[agent]),
+                "occupation": int(pop.occupation[agent]),
+                "category": int(pop.category[agent]),
+                "followers": int(net.follower_count[agent]),
                 "followees": int(net.followee_count[agent]),
                 "history_stance": None if np.isnan(history) else float(history),
-                "aware": bool(state.aware[agent]), "aware_step": int(state.aware_step[agent]),
-                "emotion": int(state.emotion[agent]), "attitude": int(state.attitude[agent]),
-                "actions_taken": int(state.actions_taken[agent]), "pool": pool, "decision": decision,
+                "aware": bool(state.aware[agent]),
+                "aware_step": int(state.aware_step[agent]),
+                "emotion": int(state.emotion[agent]),
+                "attitude": int(state.attitude[agent]),
+                "actions_taken": int(state.actions_taken[agent]),
+                "pool": pool,
+                "decision": decision,
             }

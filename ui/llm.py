@@ -3,6 +3,7 @@
 The choice (settings and subset) lives in the session's workspace, so the API key exists only in
 ``st.session_state``, as an ``s3core.llm.Secret`` inside the settings; nothing here writes it anywhere.
 """
+
 from __future__ import annotations
 
 import time
@@ -96,12 +97,19 @@ def last_error(live) -> tuple[str, str] | None:
     return str(df.iloc[0, 0]), str(df.iloc[0, 1])
 
 
-def subset_from(share: float, categories, genders, occupations, ages: tuple[int, int], age_bounds: tuple[int, int]) -> SubsetSpec:
+def subset_from(
+    share: float, categories, genders, occupations, ages: tuple[int, int], age_bounds: tuple[int, int]
+) -> SubsetSpec:
     """A SubsetSpec from the panel's widgets: a full share or a full age range means no restriction."""
     lo, hi = ages
-    return SubsetSpec(share=None if share >= 1.0 else float(share), categories=tuple(categories), genders=tuple(genders),
-                      occupations=tuple(occupations), min_age=None if lo <= age_bounds[0] else int(lo),
-                      max_age=None if hi >= age_bounds[1] else int(hi))
+    return SubsetSpec(
+        share=None if share >= 1.0 else float(share),
+        categories=tuple(categories),
+        genders=tuple(genders),
+        occupations=tuple(occupations),
+        min_age=None if lo <= age_bounds[0] else int(lo),
+        max_age=None if hi >= age_bounds[1] else int(hi),
+    )
 
 
 def estimate(ws, choice: LLMChoice):
@@ -113,4 +121,3 @@ def estimate(ws, choice: LLMChoice):
 
     base = Simulation(ws.scenario, network=ws.net.network, text=text_resources(), population=ws.population())
     return estimate_run(ws.scenario, choice.settings, choice.subset, sim=base)
-

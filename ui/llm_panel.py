@@ -4,6 +4,7 @@ Setting widgets come from ``LLMSettings`` field metadata (range, help, choices).
 from its password box by a callback, wrapped in a ``Secret`` and the box is emptied, so the key is
 never sent back to the browser and lives only in this session's workspace.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -51,34 +52,62 @@ def _number(name: str, value, container):
     meta = FIELDS[name].metadata
     kind = int if isinstance(value, int) else float
     step = 1 if kind is int else (0.1 if meta["max"] <= 10 else 1.0)
-    return container.number_input(name.replace("_", " ").capitalize() + UNITS.get(name, ""), min_value=kind(meta["min"]),
-                                  max_value=kind(meta["max"]), value=value, step=step, help=meta["help"],
-                                  key=f"agents_llm_{name}")
+    return container.number_input(
+        name.replace("_", " ").capitalize() + UNITS.get(name, ""),
+        min_value=kind(meta["min"]),
+        max_value=kind(meta["max"]),
+        value=value,
+        step=step,
+        help=meta["help"],
+        key=f"agents_llm_{name}",
+    )
 
 
 def _settings_form(ws: Workspace) -> None:
     s = ws.llm.settings
     c = st.columns(2)
     model = c[0].text_input("Model", value=s.model, key="agents_llm_model", help=FIELDS["model"].metadata["help"])
-    api_base = c[1].text_input("API base", value=s.api_base or "", key="agents_llm_api_base", placeholder="provider default",
-                               help=FIELDS["api_base"].metadata["help"])
+    api_base = c[1].text_input(
+        "API base",
+        value=s.api_base or "",
+        key="agents_llm_api_base",
+        placeholder="provider default",
+        help=FIELDS["api_base"].metadata["help"],
+    )
     c = st.columns([3, 1], vertical_alignment="bottom")
-    c[0].text_input("API key", type="password", key=KEY_BOX, on_change=_take_key, args=(ws,),
-                    placeholder="a key is set for this session" if s.api_key else "empty: the provider's environment variable",
-                    help="Kept in this browser session's memory only: never written to scenario files, traces, caches, "
-                         "logs or exports. Leave empty to use the provider's usual variable (e.g. OPENAI_API_KEY).")
-    c[1].button("Forget key", key="agents_llm_forget_key", on_click=_forget_key, args=(ws,), disabled=s.api_key is None,
-                width="stretch")
+    c[0].text_input(
+        "API key",
+        type="password",
+        key=KEY_BOX,
+        on_change=_take_key,
+        args=(ws,),
+        placeholder="a key is set for this session" if s.api_key else "empty: the provider's environment variable",
+        help="Kept in this browser session's memory only: never written to scenario files, traces, caches, "
+        "logs or exports. Leave empty to use the provider's usual variable (e.g. OPENAI_API_KEY).",
+    )
+    c[1].button(
+        "Forget key",
+        key="agents_llm_forget_key",
+        on_click=_forget_key,
+        args=(ws,),
+        disabled=s.api_key is None,
+        width="stretch",
+    )
     cols = st.columns(3)
     values = {name: _number(name, getattr(s, name), cols[i % 3]) for i, name in enumerate(NUMBERS)}
     cols = st.columns(2)
     modes = list(FIELDS["mode"].metadata["choices"])
-    values["mode"] = cols[0].selectbox("Mode", modes, index=modes.index(s.mode), key="agents_llm_mode",
-                                       help=FIELDS["mode"].metadata["help"])
+    values["mode"] = cols[0].selectbox(
+        "Mode", modes, index=modes.index(s.mode), key="agents_llm_mode", help=FIELDS["mode"].metadata["help"]
+    )
     shapes = list(FIELDS["structured_output"].metadata["choices"])
-    values["structured_output"] = cols[1].selectbox("Structured output", shapes, index=shapes.index(s.structured_output),
-                                                    key="agents_llm_structured_output",
-                                                    help=FIELDS["structured_output"].metadata["help"])
+    values["structured_output"] = cols[1].selectbox(
+        "Structured output",
+        shapes,
+        index=shapes.index(s.structured_output),
+        key="agents_llm_structured_output",
+        help=FIELDS["structured_output"].metadata["help"],
+    )
     if not model.strip():
         st.error("Not applied: the model is empty. Use a litellm model string, e.g. openai/gpt-4o-mini.")
         return
@@ -95,24 +124,50 @@ def _subset_form(ws: Workspace) -> None:
     spec = ws.llm.subset
     pop = ws.population()
     bounds = (int(pop.age.min()), int(pop.age.max()))
-    share = st.slider("Share of agents", 0.0, 1.0, 1.0 if spec.share is None else spec.share, step=0.01, key="agents_llm_share",
-                      help="A seeded random share of the agents that pass the filters below; 1 keeps them all.")
+    share = st.slider(
+        "Share of agents",
+        0.0,
+        1.0,
+        1.0 if spec.share is None else spec.share,
+        step=0.01,
+        key="agents_llm_share",
+        help="A seeded random share of the agents that pass the filters below; 1 keeps them all.",
+    )
     c = st.columns(3)
-    categories = c[0].multiselect("User categories", [m.name.lower() for m in UserCategory], default=list(spec.categories),
-                                  key="agents_llm_categories", format_func=lambda n: label(UserCategory[n.upper()]),
-                                  placeholder="all")
-    genders = c[1].multiselect("Genders", [m.name.lower() for m in Gender], default=list(spec.genders),
-                               key="agents_llm_genders", placeholder="all")
-    occupations = c[2].multiselect("Occupations", [m.name.lower() for m in Occupation], default=list(spec.occupations),
-                                   key="agents_llm_occupations", placeholder="all",
-                                   format_func=lambda n: OCCUPATION_LABELS[Occupation[n.upper()]])
-    ages = st.slider("Ages", bounds[0], bounds[1], (spec.min_age or bounds[0], spec.max_age or bounds[1]), key="agents_llm_ages")
+    categories = c[0].multiselect(
+        "User categories",
+        [m.name.lower() for m in UserCategory],
+        default=list(spec.categories),
+        key="agents_llm_categories",
+        format_func=lambda n: label(UserCategory[n.upper()]),
+        placeholder="all",
+    )
+    genders = c[1].multiselect(
+        "Genders",
+        [m.name.lower() for m in Gender],
+        default=list(spec.genders),
+        key="agents_llm_genders",
+        placeholder="all",
+    )
+    occupations = c[2].multiselect(
+        "Occupations",
+        [m.name.lower() for m in Occupation],
+        default=list(spec.occupations),
+        key="agents_llm_occupations",
+        placeholder="all",
+        format_func=lambda n: OCCUPATION_LABELS[Occupation[n.upper()]],
+    )
+    ages = st.slider(
+        "Ages", bounds[0], bounds[1], (spec.min_age or bounds[0], spec.max_age or bounds[1]), key="agents_llm_ages"
+    )
     edited = llm.subset_from(share, categories, genders, occupations, ages, bounds)
     if edited != spec:
         ws.llm = dataclasses.replace(ws.llm, subset=edited)
     n = llm.subset_size(ws.llm.subset, ws.net.network, pop, ws.scenario.seed)
-    st.caption(f"**{n:,} of {pop.size:,} agents** use the LLM ({md_escape(ws.llm.subset.describe())}); the rest, and any "
-               "agent whose call fails, use the offline heuristic.")
+    st.caption(
+        f"**{n:,} of {pop.size:,} agents** use the LLM ({md_escape(ws.llm.subset.describe())}); the rest, and any "
+        "agent whose call fails, use the offline heuristic."
+    )
 
 
 def _check(settings: LLMSettings) -> ConnectionResult:
@@ -128,8 +183,13 @@ def _actions(ws: Workspace) -> None:
     if c[0].button("Test connection", key="agents_llm_test", icon=":material/network_check:", width="stretch"):
         with st.spinner("Sending one small request..."):
             ws.llm_results["check"] = _check(ws.llm.settings)
-    if c[1].button("Estimate cost", key="agents_llm_estimate", icon=":material/calculate:", width="stretch",
-                   help="Runs the scenario once with the heuristic and counts the prompts the LLM agents would get."):
+    if c[1].button(
+        "Estimate cost",
+        key="agents_llm_estimate",
+        icon=":material/calculate:",
+        width="stretch",
+        help="Runs the scenario once with the heuristic and counts the prompts the LLM agents would get.",
+    ):
         with st.spinner("Estimating (a heuristic dry run of the scenario)..."):
             try:
                 result = llm.estimate(ws, ws.llm)
@@ -144,25 +204,40 @@ def _actions(ws: Workspace) -> None:
         elif check.ok:
             st.warning(f"Connected, but: {text}", icon=":material/warning:")
         else:
-            st.error(f"Connection failed: {text}. Check the API base (e.g. http://127.0.0.1:11434/v1 for Ollama), "
-                     "the model string and the key.", icon=":material/error:")
+            st.error(
+                f"Connection failed: {text}. Check the API base (e.g. http://127.0.0.1:11434/v1 for Ollama), "
+                "the model string and the key.",
+                icon=":material/error:",
+            )
     if "estimate" in ws.llm_results:
         signature, scenario, result = ws.llm_results["estimate"]
         if isinstance(result, str):
             st.error(f"Estimate failed: {md_escape(result)}")
             return
         cost = "unknown" if result.cost_usd is None else f"${result.cost_usd:.4f}"
-        rows = {"LLM agents": f"{result.llm_agents:,}", "steps": result.steps, "decisions": f"{result.decisions:,}",
-                "texts (quote/post)": f"{result.texts:,}", "calls": f"{result.calls:,}",
-                "prompt tokens": f"{result.prompt_tokens:,}", "completion tokens": f"{result.completion_tokens:,}",
-                "cost": cost}
-        st.dataframe(pd.DataFrame({"estimate": list(rows), "value": [str(v) for v in rows.values()]}), hide_index=True,
-                     width="stretch", key="agents_llm_estimate_table")
+        rows = {
+            "LLM agents": f"{result.llm_agents:,}",
+            "steps": result.steps,
+            "decisions": f"{result.decisions:,}",
+            "texts (quote/post)": f"{result.texts:,}",
+            "calls": f"{result.calls:,}",
+            "prompt tokens": f"{result.prompt_tokens:,}",
+            "completion tokens": f"{result.completion_tokens:,}",
+            "cost": cost,
+        }
+        st.dataframe(
+            pd.DataFrame({"estimate": list(rows), "value": [str(v) for v in rows.values()]}),
+            hide_index=True,
+            width="stretch",
+            key="agents_llm_estimate_table",
+        )
         stale = signature != ws.llm.signature() or scenario != ws.scenario
-        st.caption(("Settings or scenario changed since: press Estimate cost again. " if stale else "")
-                   + f"For {md_escape(result.model)} with an empty cache"
-                   + (" (litellm has no price for this model)" if result.cost_usd is None else "")
-                   + "; a rerun with the same seed is answered from the cache.")
+        st.caption(
+            ("Settings or scenario changed since: press Estimate cost again. " if stale else "")
+            + f"For {md_escape(result.model)} with an empty cache"
+            + (" (litellm has no price for this model)" if result.cost_usd is None else "")
+            + "; a rerun with the same seed is answered from the cache."
+        )
 
 
 def backend_panel(ws: Workspace) -> None:
@@ -170,17 +245,30 @@ def backend_panel(ws: Workspace) -> None:
     st.subheader("LLM backend")
     field = {f.name: f for f in dataclasses.fields(ws.scenario.run)}["backend"]
     choices = list(field.metadata["choices"])
-    st.radio("Decision backend", choices, index=choices.index(ws.scenario.run.backend), key="agents_backend",
-             format_func=BACKENDS.get, horizontal=True, on_change=_set_backend, args=(ws,), help=field.metadata["help"])
+    st.radio(
+        "Decision backend",
+        choices,
+        index=choices.index(ws.scenario.run.backend),
+        key="agents_backend",
+        format_func=BACKENDS.get,
+        horizontal=True,
+        on_change=_set_backend,
+        args=(ws,),
+        help=field.metadata["help"],
+    )
     if ws.scenario.run.backend == "llm":
         where = llm.cache_path(ws.run_dir)
-        st.caption("New runs on the Simulate page ask the model for the agents chosen below (press Reset there if a run "
-                   "is under way). Calls are batched, never stop a run, and are cached in the machine's shared LLM cache "
-                   f"({md_escape(str(where)) if where else 'in memory: $S3_LLM_CACHE is none'}), which the command line "
-                   "uses too.")
+        st.caption(
+            "New runs on the Simulate page ask the model for the agents chosen below (press Reset there if a run "
+            "is under way). Calls are batched, never stop a run, and are cached in the machine's shared LLM cache "
+            f"({md_escape(str(where)) if where else 'in memory: $S3_LLM_CACHE is none'}), which the command line "
+            "uses too."
+        )
     else:
-        st.caption("Every agent uses the offline heuristic: no network, no key. The LLM settings below apply once "
-                   "you choose LLM.")
+        st.caption(
+            "Every agent uses the offline heuristic: no network, no key. The LLM settings below apply once "
+            "you choose LLM."
+        )
     with st.container(border=True):
         st.markdown("**Model and endpoint**")
         _settings_form(ws)
@@ -198,41 +286,74 @@ def run_counters(live: LiveRun) -> None:
         return
     s = llm.stats(policy)
     mask = policy.mask(live.sim)
-    st.caption(f"LLM backend: **{md_escape(policy.llm.settings.model)}** for {int(mask.sum()):,} of {len(mask):,} agents "
-               f"({md_escape(policy.subset.describe())}).")
+    st.caption(
+        f"LLM backend: **{md_escape(policy.llm.settings.model)}** for {int(mask.sum()):,} of {len(mask):,} agents "
+        f"({md_escape(policy.subset.describe())})."
+    )
     m = st.columns(5)
-    m[0].metric("LLM calls", f"{s.calls:,}", help=f"HTTP requests sent, retries and repairs included, for {s.decisions:,} "
-                                                    "agent decisions.")
-    m[1].metric("Cache hits", f"{s.cache_hits:,} ({s.hit_rate:.0%})", help="Prompts answered from the cache, and their share "
-                                                                            "of the distinct prompts.")
-    m[2].metric("Fallbacks", f"{s.fallbacks:,}", help=f"Agents whose LLM call failed and who kept the heuristic decision "
-                                                        f"(plus {s.text_fallbacks:,} texts taken from the pool).")
-    m[3].metric("Tokens", f"{s.prompt_tokens + s.completion_tokens:,}",
-                help=f"{s.prompt_tokens:,} prompt + {s.completion_tokens:,} completion tokens.")
-    m[4].metric("Cost", "unknown" if s.cost_usd is None else f"${s.cost_usd:.4f}",
-                help="From litellm's price map; unknown for models it has no price for (e.g. local servers).")
+    m[0].metric(
+        "LLM calls",
+        f"{s.calls:,}",
+        help=f"HTTP requests sent, retries and repairs included, for {s.decisions:,} agent decisions.",
+    )
+    m[1].metric(
+        "Cache hits",
+        f"{s.cache_hits:,} ({s.hit_rate:.0%})",
+        help="Prompts answered from the cache, and their share of the distinct prompts.",
+    )
+    m[2].metric(
+        "Fallbacks",
+        f"{s.fallbacks:,}",
+        help=f"Agents whose LLM call failed and who kept the heuristic decision "
+        f"(plus {s.text_fallbacks:,} texts taken from the pool).",
+    )
+    m[3].metric(
+        "Tokens",
+        f"{s.prompt_tokens + s.completion_tokens:,}",
+        help=f"{s.prompt_tokens:,} prompt + {s.completion_tokens:,} completion tokens.",
+    )
+    m[4].metric(
+        "Cost",
+        "unknown" if s.cost_usd is None else f"${s.cost_usd:.4f}",
+        help="From litellm's price map; unknown for models it has no price for (e.g. local servers).",
+    )
     for notice in s.notices:
         st.info(md_escape(notice), icon=":material/info:")
     if s.errors:
-        st.dataframe(error_table(s), hide_index=True, key="sim_llm_errors",
-                     column_config={"calls": st.column_config.NumberColumn("failed calls", format="%d")})
+        st.dataframe(
+            error_table(s),
+            hide_index=True,
+            key="sim_llm_errors",
+            column_config={"calls": st.column_config.NumberColumn("failed calls", format="%d")},
+        )
     judged = llm.run_verdict(s)
     last = llm.last_error(live) if s.errors else None
     detail = f" Latest: {md_escape(last[0])}: {md_escape(last[1])}" if last else ""
     if judged.failed:
-        st.error(f"**This is not an LLM run:** {md_escape(judged.message())}. The agents concerned kept the offline "
-                 f"heuristic's decision.{detail}", icon=":material/error:")
+        st.error(
+            f"**This is not an LLM run:** {md_escape(judged.message())}. The agents concerned kept the offline "
+            f"heuristic's decision.{detail}",
+            icon=":material/error:",
+        )
     elif s.errors:
         kinds = ", ".join(f"{error_label(k)} × {v:,}" for k, v in s.top_errors(len(s.errors)))
-        st.warning(f"LLM errors so far: {md_escape(kinds)}. The agents concerned kept the offline heuristic's decision; "
-                   f"the run goes on.{detail}", icon=":material/cloud_off:")
+        st.warning(
+            f"LLM errors so far: {md_escape(kinds)}. The agents concerned kept the offline heuristic's decision; "
+            f"the run goes on.{detail}",
+            icon=":material/cloud_off:",
+        )
 
 
 def error_table(s) -> pd.DataFrame:
     """Failed calls per error class, most frequent first, with what to do about each."""
     rows = s.top_errors(len(s.errors))
-    return pd.DataFrame({"error class": [error_label(k) for k, _ in rows], "calls": [v for _, v in rows],
-                         "what to do": [hint(k) for k, _ in rows]})
+    return pd.DataFrame(
+        {
+            "error class": [error_label(k) for k, _ in rows],
+            "calls": [v for _, v in rows],
+            "what to do": [hint(k) for k, _ in rows],
+        }
+    )
 
 
 # -- the agent inspector -----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ Layouts are computed in Python (networkx spring layout on the sample) and passed
 positions with physics off, since vis.js physics on a few hundred nodes takes many seconds to
 settle. The HTML inlines vis-network and loads nothing from the internet.
 """
+
 from __future__ import annotations
 
 import html
@@ -35,7 +36,7 @@ def undirected_adjacency(network: Network) -> sp.csr_matrix:
 
 
 def _neighbours(adj: sp.csr_matrix, node: int) -> np.ndarray:
-    return adj.indices[adj.indptr[node]:adj.indptr[node + 1]]
+    return adj.indices[adj.indptr[node] : adj.indptr[node + 1]]
 
 
 def snowball(adj: sp.csr_matrix, seeds: np.ndarray, size: int) -> np.ndarray:
@@ -77,10 +78,10 @@ def ego_sample(adj: sp.csr_matrix, center: int, size: int) -> np.ndarray:
 class Layout:
     """A sample's nodes, its internal edges and fixed positions in pixels."""
 
-    nodes: np.ndarray       # agent indices
-    src: np.ndarray         # positions in ``nodes`` of each edge's follower
-    dst: np.ndarray         # ... and followee
-    mutual: np.ndarray      # bool, the edge is reciprocated
+    nodes: np.ndarray  # agent indices
+    src: np.ndarray  # positions in ``nodes`` of each edge's follower
+    dst: np.ndarray  # ... and followee
+    mutual: np.ndarray  # bool, the edge is reciprocated
     x: np.ndarray
     y: np.ndarray
 
@@ -103,18 +104,39 @@ def layout(network: Network, nodes: np.ndarray, seed: int = 1) -> Layout:
     return Layout(nodes, src, dst, mutual, xy[:, 0] * scale, xy[:, 1] * scale)
 
 
-def render(lay: Layout, colors: list[str], titles: list[str], sizes: np.ndarray, labels: list[str] | None = None,
-           height: int = 560, physics: bool | None = None) -> str:
+def render(
+    lay: Layout,
+    colors: list[str],
+    titles: list[str],
+    sizes: np.ndarray,
+    labels: list[str] | None = None,
+    height: int = 560,
+    physics: bool | None = None,
+) -> str:
     """Self-contained HTML of the sample (vis-network inlined; no remote scripts or styles)."""
     physics = len(lay.nodes) <= PHYSICS_MAX_NODES if physics is None else physics
     net = PyvisNetwork(height=f"{height}px", width="100%", directed=True, cdn_resources="in_line", bgcolor="#ffffff")
     for i, agent in enumerate(lay.nodes.tolist()):
-        net.add_node(int(agent), label=labels[i] if labels else " ", title=html.escape(titles[i]), color=colors[i],
-                     size=float(sizes[i]), x=float(lay.x[i]), y=float(lay.y[i]), physics=physics,
-                     font={"size": 10, "color": OKABE_ITO["black"]}, borderWidth=1)
+        net.add_node(
+            int(agent),
+            label=labels[i] if labels else " ",
+            title=html.escape(titles[i]),
+            color=colors[i],
+            size=float(sizes[i]),
+            x=float(lay.x[i]),
+            y=float(lay.y[i]),
+            physics=physics,
+            font={"size": 10, "color": OKABE_ITO["black"]},
+            borderWidth=1,
+        )
     for s, d, m in zip(lay.src.tolist(), lay.dst.tolist(), lay.mutual.tolist()):
-        net.add_edge(int(lay.nodes[s]), int(lay.nodes[d]), color="#888888" if m else "#CCCCCC", width=1.5 if m else 0.8,
-                     arrows={"to": {"enabled": True, "scaleFactor": 0.4}})
+        net.add_edge(
+            int(lay.nodes[s]),
+            int(lay.nodes[d]),
+            color="#888888" if m else "#CCCCCC",
+            width=1.5 if m else 0.8,
+            arrows={"to": {"enabled": True, "scaleFactor": 0.4}},
+        )
     net.set_options(_options(physics))
     page = net.generate_html(notebook=False)
     return offline_html(page)

@@ -3,6 +3,7 @@
 Read-only networks are cached process-wide under a content key (the same bytes or the same
 generator settings give the same key), so caches never mix two different networks.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -49,16 +50,32 @@ def bundled() -> LoadedNetwork:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Generating the synthetic network...")
-def synthetic(n_users: int, mean_followees: float, reciprocity: float, tail_exponent: float, seed: int) -> LoadedNetwork:
+def synthetic(
+    n_users: int, mean_followees: float, reciprocity: float, tail_exponent: float, seed: int
+) -> LoadedNetwork:
     """A synthetic follow graph; the same settings and seed always give the same graph."""
     if not 2 <= n_users <= MAX_SYNTHETIC_USERS:
         raise ValueError(f"n_users = {n_users}: the dashboard builds 2 to {MAX_SYNTHETIC_USERS:,} users")
-    net = synthetic_network(n_users, mean_followees=mean_followees, reciprocity=reciprocity,
-                            tail_exponent=tail_exponent, rng=np.random.default_rng(seed), name="synthetic")
+    net = synthetic_network(
+        n_users,
+        mean_followees=mean_followees,
+        reciprocity=reciprocity,
+        tail_exponent=tail_exponent,
+        rng=np.random.default_rng(seed),
+        name="synthetic",
+    )
     key = f"synthetic-{n_users}-{mean_followees:g}-{reciprocity:g}-{tail_exponent:g}-{seed}"
-    label = f"synthetic ({n_users:,} users, {mean_followees:g} followees each, reciprocity {reciprocity:g}, seed {seed})"
-    spec = NetworkSpec(source="synthetic", n_users=n_users, mean_followees=float(mean_followees), reciprocity=float(reciprocity),
-                       tail_exponent=float(tail_exponent), graph_seed=int(seed))
+    label = (
+        f"synthetic ({n_users:,} users, {mean_followees:g} followees each, reciprocity {reciprocity:g}, seed {seed})"
+    )
+    spec = NetworkSpec(
+        source="synthetic",
+        n_users=n_users,
+        mean_followees=float(mean_followees),
+        reciprocity=float(reciprocity),
+        tail_exponent=float(tail_exponent),
+        graph_seed=int(seed),
+    )
     return LoadedNetwork(net, key, label, spec)
 
 
@@ -98,15 +115,24 @@ def load_upload(files: dict[str, tuple[str, bytes]], folder: Path) -> LoadedNetw
     if unknown:
         raise ValueError(f"unknown upload role {unknown[0]!r}; roles: {', '.join(UPLOAD_ROLES)}")
     if not files:
-        raise LoadError(folder, "no file was uploaded",
-                        "upload an edge list CSV (follower,followee) or one .graphml/.gexf graph file")
+        raise LoadError(
+            folder,
+            "no file was uploaded",
+            "upload an edge list CSV (follower,followee) or one .graphml/.gexf graph file",
+        )
     if "graph" in files and set(files) - {"graph"}:
-        raise LoadError(files["graph"][0], "a graph file and CSV files were uploaded together",
-                        "upload either one .graphml/.gexf file or CSV files (edges, users, posts), not both")
+        raise LoadError(
+            files["graph"][0],
+            "a graph file and CSV files were uploaded together",
+            "upload either one .graphml/.gexf file or CSV files (edges, users, posts), not both",
+        )
     if "graph" not in files and "edges" not in files:
         names = ", ".join(name for name, _ in files.values())
-        raise LoadError(names, "users or posts were uploaded without an edge list",
-                        "also upload the edge list CSV (one line per follow: follower,followee)")
+        raise LoadError(
+            names,
+            "users or posts were uploaded without an edge list",
+            "also upload the edge list CSV (one line per follow: follower,followee)",
+        )
     digest = hashlib.sha256()
     for role in UPLOAD_ROLES:
         if role in files:
@@ -128,17 +154,29 @@ def load_upload(files: dict[str, tuple[str, bytes]], folder: Path) -> LoadedNetw
         spec = NetworkSpec(source="graph", graph=paths["graph"].name)
     else:
         result = read_edge_list(paths["edges"], paths.get("users"), paths.get("posts"), name=paths["edges"].stem)
-        spec = NetworkSpec(source="files", edges=paths["edges"].name,
-                           users=paths["users"].name if "users" in paths else "",
-                           posts=paths["posts"].name if "posts" in paths else "")
+        spec = NetworkSpec(
+            source="files",
+            edges=paths["edges"].name,
+            users=paths["users"].name if "users" in paths else "",
+            posts=paths["posts"].name if "posts" in paths else "",
+        )
     net = result.network
     if net.n_users < 2 or net.n_edges < 1:
-        raise LoadError(paths.get("graph") or paths["edges"], f"the network has {net.n_users} users and {net.n_edges} follow edges",
-                        "give at least two users and one follow edge")
+        raise LoadError(
+            paths.get("graph") or paths["edges"],
+            f"the network has {net.n_users} users and {net.n_edges} follow edges",
+            "give at least two users and one follow edge",
+        )
     names = " + ".join(p.name for p in paths.values())
     infos = tuple(n.text for n in result.notes if n.level != "warning")
-    return LoadedNetwork(net, f"upload-{key}", f"uploaded {names} ({net.n_users:,} users)", spec,
-                         warnings=tuple(result.warnings), notes=infos)
+    return LoadedNetwork(
+        net,
+        f"upload-{key}",
+        f"uploaded {names} ({net.n_users:,} users)",
+        spec,
+        warnings=tuple(result.warnings),
+        notes=infos,
+    )
 
 
 def describe_error(exc: Exception, files: dict[str, tuple[str, bytes]]) -> str:
@@ -146,6 +184,8 @@ def describe_error(exc: Exception, files: dict[str, tuple[str, bytes]]) -> str:
     if isinstance(exc, LoadError):
         return str(exc)
     names = ", ".join(name for name, _ in files.values() if name) or "the upload"
-    return (f"{names}: could not be read as a network ({type(exc).__name__}: {exc}). Fix: check that the edge list "
-            "is a CSV with a header row follower,followee (users and posts CSVs need a user_id column), "
-            "or that the graph is valid GraphML/GEXF.")
+    return (
+        f"{names}: could not be read as a network ({type(exc).__name__}: {exc}). Fix: check that the edge list "
+        "is a CSV with a header row follower,followee (users and posts CSVs need a user_id column), "
+        "or that the graph is valid GraphML/GEXF."
+    )

@@ -2,6 +2,7 @@
 
 A new parameter in s3core appears on the page with its range and help without touching the UI.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,7 +39,9 @@ def field_widget(f: dataclasses.Field, value: Any, key: str, container=st) -> An
     if isinstance(value, int):
         if lo is not None and hi is not None and hi - lo <= 1000:
             return container.slider(label, int(lo), int(hi), int(value), help=help_text, key=key)
-        return container.number_input(label, min_value=lo, max_value=hi, value=int(value), step=1, help=help_text, key=key)
+        return container.number_input(
+            label, min_value=lo, max_value=hi, value=int(value), step=1, help=help_text, key=key
+        )
     if isinstance(value, float) and lo is not None and hi is not None:
         return container.slider(label, float(lo), float(hi), float(value), step=_step(lo, hi), help=help_text, key=key)
     if isinstance(value, float):

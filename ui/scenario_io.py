@@ -3,6 +3,7 @@
 An uploaded scenario replaces the current one only when it parses, validates and fits the
 network; otherwise the error names the file, the key and the fix, and nothing changes.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -43,8 +44,10 @@ def apply(ws: Workspace, scenario: S.Scenario, origin: str) -> str | None:
             raise S.ScenarioError(f"{origin}: [network] {exc}") from None
     else:
         net = ws.net
-        note = (f"{origin} names a '{spec.source}' network, which the dashboard cannot open from a scenario file; "
-                f"it keeps the loaded network ({ws.net.label}). Upload those files on the Network page.")
+        note = (
+            f"{origin} names a '{spec.source}' network, which the dashboard cannot open from a scenario file; "
+            f"it keeps the loaded network ({ws.net.label}). Upload those files on the Network page."
+        )
     candidate = scenario.replace(network=net.spec)
     try:
         ws.build_sim(candidate, net=net)  # builds the population and checks seed authors and post references
@@ -76,8 +79,11 @@ def event_seeds(scenario: S.Scenario) -> list[str]:
     if not seeds:
         return []
     first = min(iv.step for iv in seeds)
-    return [iv.name or f"#{i}" for i, iv in enumerate(scenario.interventions)
-            if isinstance(iv, SeedPost) and iv.step == first]
+    return [
+        iv.name or f"#{i}"
+        for i, iv in enumerate(scenario.interventions)
+        if isinstance(iv, SeedPost) and iv.step == first
+    ]
 
 
 def seed_labels(scenario: S.Scenario) -> list[str]:
@@ -86,8 +92,11 @@ def seed_labels(scenario: S.Scenario) -> list[str]:
 
 def baseline(scenario: S.Scenario, keep_seeds: list[str]) -> S.Scenario:
     """The scenario without interventions, except the seed posts that start the event (named in ``keep_seeds``)."""
-    kept = tuple(iv for i, iv in enumerate(scenario.interventions)
-                 if isinstance(iv, SeedPost) and (iv.name or f"#{i}") in keep_seeds)
+    kept = tuple(
+        iv
+        for i, iv in enumerate(scenario.interventions)
+        if isinstance(iv, SeedPost) and (iv.name or f"#{i}") in keep_seeds
+    )
     return scenario.replace(interventions=kept, name=f"{scenario.name}-baseline")
 
 
@@ -113,19 +122,45 @@ def schedule_frame(interventions) -> pd.DataFrame:
     """One row per intervention, in schedule order, for the builder's table."""
     rows = []
     for i, item in enumerate(interventions):
-        row = {"#": i, "kind": item.kind, "step": item.step, "duration (steps)": 1, "target": "", "audience": "",
-               "strength": None, "details": ""}
+        row = {
+            "#": i,
+            "kind": item.kind,
+            "step": item.step,
+            "duration (steps)": 1,
+            "target": "",
+            "audience": "",
+            "strength": None,
+            "details": "",
+        }
         if isinstance(item, SeedPost):
             row["target"] = f"seed '{item.name}'" if item.name else "(unnamed seed)"
             row["audience"] = "followers of " + (item.author or "the official account")
             row["details"] = f"{label(item.stance)}, {label(item.emotion)}: {item.text[:60]}"
         elif isinstance(item, Boost):
-            row.update({"duration (steps)": item.duration, "target": describe_target(item), "audience": audience_text(item),
-                        "strength": item.strength, "details": "chance per step that an audience member is shown it"})
+            row.update(
+                {
+                    "duration (steps)": item.duration,
+                    "target": describe_target(item),
+                    "audience": audience_text(item),
+                    "strength": item.strength,
+                    "details": "chance per step that an audience member is shown it",
+                }
+            )
         elif isinstance(item, Moderation):
-            row.update({"target": describe_target(item), "audience": "everyone",
-                        "strength": item.strength if item.action == "downrank" else None,
-                        "details": {"remove": "removed from feeds and memory pools", "label": "labelled: persuades and spreads less",
-                                    "downrank": "visibility kept (0-1)"}[item.action], "kind": f"moderation: {item.action}"})
+            row.update(
+                {
+                    "target": describe_target(item),
+                    "audience": "everyone",
+                    "strength": item.strength if item.action == "downrank" else None,
+                    "details": {
+                        "remove": "removed from feeds and memory pools",
+                        "label": "labelled: persuades and spreads less",
+                        "downrank": "visibility kept (0-1)",
+                    }[item.action],
+                    "kind": f"moderation: {item.action}",
+                }
+            )
         rows.append(row)
-    return pd.DataFrame(rows, columns=["#", "kind", "step", "duration (steps)", "target", "audience", "strength", "details"])
+    return pd.DataFrame(
+        rows, columns=["#", "kind", "step", "duration (steps)", "target", "audience", "strength", "details"]
+    )

@@ -4,6 +4,7 @@ Each session gets a random id and its own folder ``<S3_RUNS_DIR>/<session-id>/``
 and uploads, so two people using the app at once never see or overwrite each other's runs.
 Everything mutable lives in ``st.session_state``; only read-only resources are shared.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,7 +30,11 @@ from .networks import LoadedNetwork, bundled, describe_error, load_upload
 RUNS_ENV = "S3_RUNS_DIR"
 STATE_KEY = "s3_workspace"
 DEFAULT_SCENARIO = S.DATA_DIR / "scenarios" / "default.toml"
-SHIPPED_SCENARIOS = {"default": "default.toml", "emotion-gender": "emotion_gender.toml", "attitude-nuclear": "attitude_nuclear.toml"}
+SHIPPED_SCENARIOS = {
+    "default": "default.toml",
+    "emotion-gender": "emotion_gender.toml",
+    "attitude-nuclear": "attitude_nuclear.toml",
+}
 
 
 def runs_base() -> Path:
@@ -75,8 +80,9 @@ class Workspace:
             self._population = (key, probe.population)
         return self._population[1]
 
-    def build_sim(self, scenario: S.Scenario | None = None, net: LoadedNetwork | None = None,
-                  llm_cache: Path | None = None) -> Simulation:
+    def build_sim(
+        self, scenario: S.Scenario | None = None, net: LoadedNetwork | None = None, llm_cache: Path | None = None
+    ) -> Simulation:
         """A fresh simulation of a scenario on a network (default: the loaded one), recording decisions for the inspector.
 
         Only runs pass ``llm_cache``: with it, an ``llm`` backend scenario gets the session's LLM policy; checks
@@ -89,8 +95,13 @@ class Workspace:
         if llm_cache is not None and scenario.run.backend == "llm":
             inner = build_policy(self.llm, llm_cache)
         policy = RecordingPolicy(inner, net.network.n_users)
-        return Simulation(scenario, network=net.network, policy=policy, text=text_resources(),
-                          population=self.population(net=net, scenario=scenario))
+        return Simulation(
+            scenario,
+            network=net.network,
+            policy=policy,
+            text=text_resources(),
+            population=self.population(net=net, scenario=scenario),
+        )
 
     def new_run_path(self, label: str) -> Path:
         self.counter += 1
@@ -108,7 +119,9 @@ class Workspace:
             self.live = None
         if self.live is None or self.live.closed:
             sim = self.build_sim(llm_cache=cache_path(self.run_dir))
-            self.live = LiveRun(sim, self.new_run_path(self.scenario.name), f"{self.scenario.name} (interactive)", self.net)
+            self.live = LiveRun(
+                sim, self.new_run_path(self.scenario.name), f"{self.scenario.name} (interactive)", self.net
+            )
         return self.live
 
     def reset(self) -> None:

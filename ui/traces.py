@@ -5,6 +5,7 @@ one read-write opener per file); a finished run through a read-only connection c
 session and file. Results of finished runs never change, so their queries are cached too.
 A file that another process has open is listed as in use and read once that process is done.
 """
+
 from __future__ import annotations
 
 import threading
@@ -112,9 +113,22 @@ def list_runs(ws: Workspace) -> list[RunInfo]:
             steps = _query(ws, path, "SELECT count(*) AS n FROM metrics")["n"].iloc[0]
         except TraceInUse as exc:
             who = f"process {exc.holder.pid}" if exc.holder and exc.holder.pid else "another process"
-            out.append(RunInfo(path=path, run=path.stem, name="?", network="?", agents=0, steps=0, interventions=0,
-                               created="", status=f"in use by {who}", minutes_per_step=60.0,
-                               scenario_toml="", busy=str(exc)))
+            out.append(
+                RunInfo(
+                    path=path,
+                    run=path.stem,
+                    name="?",
+                    network="?",
+                    agents=0,
+                    steps=0,
+                    interventions=0,
+                    created="",
+                    status=f"in use by {who}",
+                    minutes_per_step=60.0,
+                    scenario_toml="",
+                    busy=str(exc),
+                )
+            )
             continue
         except (duckdb.Error, TraceFileError, OSError):
             continue  # a file being created right now, or not a trace: skip it
@@ -125,20 +139,40 @@ def list_runs(ws: Workspace) -> list[RunInfo]:
         except S.ScenarioError:
             n_interventions = -1
         status = "running" if run is not None and run.running else ("live" if run is not None else "finished")
-        out.append(RunInfo(
-            path=path, run=path.stem, name=meta.get("name", "?"), network=meta.get("network", "?"),
-            agents=int(meta.get("agents", 0)), steps=int(steps), interventions=n_interventions,
-            created=meta.get("created_utc", ""), status=status,
-            minutes_per_step=float(meta.get("minutes_per_step", 60.0)), scenario_toml=meta["scenario"],
-        ))
+        out.append(
+            RunInfo(
+                path=path,
+                run=path.stem,
+                name=meta.get("name", "?"),
+                network=meta.get("network", "?"),
+                agents=int(meta.get("agents", 0)),
+                steps=int(steps),
+                interventions=n_interventions,
+                created=meta.get("created_utc", ""),
+                status=status,
+                minutes_per_step=float(meta.get("minutes_per_step", 60.0)),
+                scenario_toml=meta["scenario"],
+            )
+        )
     return out
 
 
 def runs_frame(runs: list[RunInfo]) -> pd.DataFrame:
-    return pd.DataFrame([{
-        "run": r.run, "scenario": r.name, "status": r.status, "steps": r.steps, "interventions": r.interventions,
-        "network": r.network, "agents": r.agents, "created (UTC)": r.created,
-    } for r in runs])
+    return pd.DataFrame(
+        [
+            {
+                "run": r.run,
+                "scenario": r.name,
+                "status": r.status,
+                "steps": r.steps,
+                "interventions": r.interventions,
+                "network": r.network,
+                "agents": r.agents,
+                "created (UTC)": r.created,
+            }
+            for r in runs
+        ]
+    )
 
 
 def metrics(ws: Workspace, path: Path) -> pd.DataFrame:
@@ -150,19 +184,29 @@ def metrics(ws: Workspace, path: Path) -> pd.DataFrame:
 
 def states_at(ws: Workspace, path: Path, step: int, agents: list[int]) -> pd.DataFrame:
     """aware, emotion and attitude of the given agents after ``step`` (initial values where unchanged)."""
-    return query(ws, path, """
+    return query(
+        ws,
+        path,
+        """
         WITH a AS (SELECT agent, initial_attitude FROM agents WHERE list_contains(?, agent)),
              s AS (SELECT agent, arg_max(aware, step) AS aware, arg_max(emotion, step) AS emotion,
                           arg_max(attitude, step) AS attitude
                    FROM states WHERE step <= ? AND list_contains(?, agent) GROUP BY agent)
         SELECT a.agent, coalesce(s.aware, false) AS aware, coalesce(s.emotion, 0) AS emotion,
                coalesce(s.attitude, a.initial_attitude) AS attitude
-        FROM a LEFT JOIN s USING (agent) ORDER BY a.agent""", [agents, step, agents])
+        FROM a LEFT JOIN s USING (agent) ORDER BY a.agent""",
+        [agents, step, agents],
+    )
 
 
 def agent_history(ws: Workspace, path: Path, agent: int) -> pd.DataFrame:
     """One agent's state at step -1 (initial) and after every step where it changed."""
-    return query(ws, path, """
+    return query(
+        ws,
+        path,
+        """
         SELECT -1 AS step, false AS aware, 0 AS emotion, initial_attitude AS attitude FROM agents WHERE agent = ?
         UNION ALL
-        SELECT step, aware, emotion, attitude FROM states WHERE agent = ? ORDER BY step""", [agent, agent])
+        SELECT step, aware, emotion, attitude FROM states WHERE agent = ? ORDER BY step""",
+        [agent, agent],
+    )

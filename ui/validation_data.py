@@ -5,6 +5,7 @@ reads. A loaded dataset is read-only and large (a million reposts), so it is sha
 ``st.cache_resource``; a validation over many cascades runs the ``validate`` command in its own
 process, so it never holds up the server, and its results file is read read-only.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -47,7 +48,7 @@ from .session import text_resources
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATASETS = ROOT.parent / "shared" / "datasets"
-IC_SAMPLE = 8            # training cascades the page fits the independent-cascade probability on (the CLI uses 40)
+IC_SAMPLE = 8  # training cascades the page fits the independent-cascade probability on (the CLI uses 40)
 SNIPPET = 60
 MODELS = {"simulator": "simulator", "independent_cascade": "independent cascade", "mean_curve": "mean curve"}
 _PROGRESS = re.compile(r"validate: cascades (\d+)/(\d+)")
@@ -84,10 +85,10 @@ class Loaded:
     n_events: int
     trees: dict[str, CascadeTree]
     train: list[str]
-    evaluate: list[str]           # evaluated cascades with participants in the window, in split order
-    n_window: dict[str, int]      # participants within the 150-minute window
+    evaluate: list[str]  # evaluated cascades with participants in the window, in split order
+    n_window: dict[str, int]  # participants within the 150-minute window
     text_of: dict[str, str]
-    mean_model: dict | None       # None without a training cascade with participants in the window
+    mean_model: dict | None  # None without a training cascade with participants in the window
 
 
 @st.cache_resource(max_entries=2, show_spinner="Reading the dataset and building its cascade trees...")
@@ -102,10 +103,14 @@ def load(folder: str, content: tuple) -> Loaded | StanceThreads:
     train = [c for c in split.train if n_window[c]]
     model = None
     if train:
-        model = mean_curve_model([M.curves(trees[c].within(M.WINDOW_MINUTES)) for c in train], [n_window[c] for c in train])
+        model = mean_curve_model(
+            [M.curves(trees[c].within(M.WINDOW_MINUTES)) for c in train], [n_window[c] for c in train]
+        )
     text_of = dict(zip(data.sources["cascade_id"].astype(str), data.sources["text"]))
     slim = dataclasses.replace(data, events=data.events.iloc[:0])
-    return Loaded(slim, len(data.events), trees, train, [c for c in split.evaluate if n_window[c]], n_window, text_of, model)
+    return Loaded(
+        slim, len(data.events), trees, train, [c for c in split.evaluate if n_window[c]], n_window, text_of, model
+    )
 
 
 def load_folder(folder: str | Path) -> Loaded | StanceThreads:
@@ -128,7 +133,9 @@ def parse_params(raw: bytes | str | None, where: str) -> dict | None:
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        detail = f"line {exc.lineno}, column {exc.colno}: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+        detail = (
+            f"line {exc.lineno}, column {exc.colno}: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+        )
         raise ParamsError(f"{where}: not JSON ({detail})") from None
     if not isinstance(data, dict):
         raise ParamsError(f"{where}: must hold a JSON object of parameter groups")
@@ -164,8 +171,14 @@ def ic_probability(folder: str, content: tuple, params_key: str, seed: int) -> f
     if not train:
         return float("nan")
     pick = np.unique(np.linspace(0, len(train) - 1, min(IC_SAMPLE, len(train))).round().astype(int))
-    replays = [(*replay_network(setup, train[i], loaded.n_window[train[i]]), train[i],
-                M.curves(loaded.trees[train[i]].within(M.WINDOW_MINUTES))) for i in pick]
+    replays = [
+        (
+            *replay_network(setup, train[i], loaded.n_window[train[i]]),
+            train[i],
+            M.curves(loaded.trees[train[i]].within(M.WINDOW_MINUTES)),
+        )
+        for i in pick
+    ]
     return fit_ic_probability(replays, setup.minutes_per_step, setup.seed)
 
 
@@ -189,8 +202,13 @@ class CascadeRun:
     has_text: bool
 
 
-def run_cascade(folder: str, params_key: str, seed: int, cascade_id: str,
-                progress: Callable[[float, str], None] = lambda share, text: None) -> CascadeRun:
+def run_cascade(
+    folder: str,
+    params_key: str,
+    seed: int,
+    cascade_id: str,
+    progress: Callable[[float, str], None] = lambda share, text: None,
+) -> CascadeRun:
     """Replay one cascade with the simulator, the independent cascade and the mean curve, and let it run free.
 
     The same calls as ``validate`` makes for each evaluated cascade (``replay_runner``), except that the
@@ -208,8 +226,9 @@ def run_cascade(folder: str, params_key: str, seed: int, cascade_id: str,
     model_curves = {"simulator": M.curves(replayed)}
     if np.isfinite(p):
         network, author = replay_network(setup, cascade_id, n)
-        ic = independent_cascade(network, author, p, ic_steps(setup.minutes_per_step), setup.minutes_per_step,
-                                 setup.seed, cascade_id)
+        ic = independent_cascade(
+            network, author, p, ic_steps(setup.minutes_per_step), setup.minutes_per_step, setup.seed, cascade_id
+        )
         model_curves["independent_cascade"] = M.curves(ic)
     if loaded.mean_model is not None:
         model_curves["mean_curve"] = mean_curve_prediction(loaded.mean_model, n)
@@ -217,8 +236,15 @@ def run_cascade(folder: str, params_key: str, seed: int, cascade_id: str,
     free = free_run(setup, _world(params_key, seed), cascade_id, text, text_resources())
     progress(1.0, "Done.")
     real = M.curves(loaded.trees[cascade_id].within(M.WINDOW_MINUTES))
-    return CascadeRun(cascade_id, n, p, {"real": real, **model_curves},
-                      loaded.trees[cascade_id].within(FREE_RUN_MINUTES), free, loaded.data.has_text)
+    return CascadeRun(
+        cascade_id,
+        n,
+        p,
+        {"real": real, **model_curves},
+        loaded.trees[cascade_id].within(FREE_RUN_MINUTES),
+        free,
+        loaded.data.has_text,
+    )
 
 
 def nrmse_rows(run: CascadeRun) -> pd.DataFrame:
@@ -228,8 +254,15 @@ def nrmse_rows(run: CascadeRun) -> pd.DataFrame:
         if key not in run.curves:
             continue
         scores = {c: M.nrmse(run.curves[key][c], run.curves["real"][c]) for c in M.CURVES}
-        rows.append({"model": label, **scores, "mean": float(np.nanmean(list(scores.values())))
-                     if any(np.isfinite(v) for v in scores.values()) else float("nan")})
+        rows.append(
+            {
+                "model": label,
+                **scores,
+                "mean": float(np.nanmean(list(scores.values())))
+                if any(np.isfinite(v) for v in scores.values())
+                else float("nan"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -242,8 +275,23 @@ class ValidationJob:
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.log = self.out.with_suffix(".log")
         self.limit = limit
-        cmd = [sys.executable, "-m", "s3core", "validate", "--dataset", str(folder), "--limit", str(limit),
-               "--seed", str(int(seed)), "--workers", "1", "--out", str(self.out), "--force"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "s3core",
+            "validate",
+            "--dataset",
+            str(folder),
+            "--limit",
+            str(limit),
+            "--seed",
+            str(int(seed)),
+            "--workers",
+            "1",
+            "--out",
+            str(self.out),
+            "--force",
+        ]
         if params:
             params_path = self.out.with_suffix(".params.json")
             params_path.write_text(json.dumps(params), encoding="utf-8")
@@ -282,8 +330,11 @@ class ValidationJob:
 
 def results_files(run_dir: Path) -> list[Path]:
     """Validation results files to offer: this session's runs, then ``*.validation.duckdb`` in the checkout."""
-    own = sorted((run_dir / "validation").glob("*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True) \
-        if (run_dir / "validation").is_dir() else []
+    own = (
+        sorted((run_dir / "validation").glob("*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+        if (run_dir / "validation").is_dir()
+        else []
+    )
     return own + sorted(ROOT.glob("*.validation.duckdb"))
 
 

@@ -2,6 +2,7 @@
 
 Pure builders (data in, figure or frame out, no streamlit), in the look of ``ui.charts``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -51,8 +52,13 @@ def curve_figure(curves: Mapping[str, Mapping[str, Sequence[float]]], curve: str
         if model not in curves:
             continue
         values = np.asarray(curves[model][curve], dtype=float)
-        fig.add_scatter(x=np.arange(1, len(values) + 1), y=values, name=name, mode="lines",
-                        line={"color": color, "dash": dash, "width": width})
+        fig.add_scatter(
+            x=np.arange(1, len(values) + 1),
+            y=values,
+            name=name,
+            mode="lines",
+            line={"color": color, "dash": dash, "width": width},
+        )
     return styled(fig, title, "minutes after the source post", y, height=380)
 
 
@@ -60,13 +66,26 @@ def _bars(rows_by_side: Mapping[str, list[dict]], value: str, labels: list[str],
     fig = go.Figure()
     for side, rows in rows_by_side.items():
         values = [r[value] for r in rows]
-        fig.add_bar(x=labels, y=[np.nan if v is None else v for v in values], name=f"{side} comments",
-                    marker_color=SIDE_COLORS.get(side, GREY),
-                    customdata=[r["n"] for r in rows],
-                    hovertemplate="%{y:.2f} of %{customdata} comments<extra>" + side + "</extra>",
-                    text=[f"n={r['n']}" for r in rows], textposition="outside")
-    return styled(fig, title, "time since the source post", y, height=330, barmode="group",
-                  yaxis_range=[0, 1.15], hovermode="closest")
+        fig.add_bar(
+            x=labels,
+            y=[np.nan if v is None else v for v in values],
+            name=f"{side} comments",
+            marker_color=SIDE_COLORS.get(side, GREY),
+            customdata=[r["n"] for r in rows],
+            hovertemplate="%{y:.2f} of %{customdata} comments<extra>" + side + "</extra>",
+            text=[f"n={r['n']}" for r in rows],
+            textposition="outside",
+        )
+    return styled(
+        fig,
+        title,
+        "time since the source post",
+        y,
+        height=330,
+        barmode="group",
+        yaxis_range=[0, 1.15],
+        hovermode="closest",
+    )
 
 
 def emotion_rows(tree: CascadeTree) -> list[dict]:
@@ -79,8 +98,13 @@ def emotion_figure(real: CascadeTree, simulated: CascadeTree) -> go.Figure:
     """Emotion density of the real cascade's comments beside the free run's, per bin of hours."""
     rows = {"real": emotion_rows(real), "simulated": emotion_rows(simulated)}
     labels = [r["bin"] for r in rows["real"]]
-    return _bars(rows, "density", labels, "Emotion density of comments over time (moderate or intense)",
-                 "share of comments (0-1)")
+    return _bars(
+        rows,
+        "density",
+        labels,
+        "Emotion density of comments over time (moderate or intense)",
+        "share of comments (0-1)",
+    )
 
 
 def stance_rows(tree: CascadeTree) -> list[dict]:
@@ -92,8 +116,13 @@ def stance_figure(real: CascadeTree, simulated: CascadeTree) -> go.Figure:
     """Stance share (support among support + deny) of the real cascade's comments beside the free run's."""
     rows = {"real": stance_rows(real), "simulated": stance_rows(simulated)}
     labels = [r["bin"] for r in rows["real"]]
-    return _bars(rows, "support_share", labels, "Stance of comments over time: support among support + deny",
-                 "support share (0-1)")
+    return _bars(
+        rows,
+        "support_share",
+        labels,
+        "Stance of comments over time: support among support + deny",
+        "support share (0-1)",
+    )
 
 
 def over_time_table(real: CascadeTree, simulated: CascadeTree) -> pd.DataFrame:
@@ -101,9 +130,19 @@ def over_time_table(real: CascadeTree, simulated: CascadeTree) -> pd.DataFrame:
     out = []
     for side, tree in (("real", real), ("simulated", simulated)):
         for e in emotion_rows(tree):
-            out.append({"side": side, "measure": "emotion density", "bin": e["bin"], "comments": e["n"], "share": e["density"]})
+            out.append(
+                {"side": side, "measure": "emotion density", "bin": e["bin"], "comments": e["n"], "share": e["density"]}
+            )
         for s in stance_rows(tree):
-            out.append({"side": side, "measure": "support share", "bin": s["bin"], "comments": s["n"], "share": s["support_share"]})
+            out.append(
+                {
+                    "side": side,
+                    "measure": "support share",
+                    "bin": s["bin"],
+                    "comments": s["n"],
+                    "share": s["support_share"],
+                }
+            )
     return pd.DataFrame(out)
 
 
@@ -122,13 +161,25 @@ def stylized_table(summary: Mapping) -> pd.DataFrame:
     for name, fact in (summary.get("stylized") or {}).items():
         if name == "quote_share" and isinstance(fact, Mapping):
             for part, f in fact.items():
-                rows.append({"fact": f"quote share ({part})", "simulated": _num(f.get("simulated")),
-                             "real": _num(f.get("real")), "distance": _num(f.get("distance"))})
+                rows.append(
+                    {
+                        "fact": f"quote share ({part})",
+                        "simulated": _num(f.get("simulated")),
+                        "real": _num(f.get("real")),
+                        "distance": _num(f.get("distance")),
+                    }
+                )
             continue
         if name == "size_conditioned_ks" and isinstance(fact, Mapping):
             for part, value in (fact.get("weighted_mean") or {}).items():
-                rows.append({"fact": f"KS of {part.replace('_', ' ')}, like-sized cascades", "simulated": None,
-                             "real": None, "distance": _num(value)})
+                rows.append(
+                    {
+                        "fact": f"KS of {part.replace('_', ' ')}, like-sized cascades",
+                        "simulated": None,
+                        "real": None,
+                        "distance": _num(value),
+                    }
+                )
             continue
         sim, real = fact.get("simulated"), fact.get("real")
         if isinstance(sim, Mapping) and "median" in sim:
@@ -136,7 +187,14 @@ def stylized_table(summary: Mapping) -> pd.DataFrame:
             name = f"{name} (median; distance: {fact.get('distance_kind', '')})"
         if isinstance(sim, (list, Mapping)):
             continue
-        rows.append({"fact": name.replace("_", " "), "simulated": _num(sim), "real": _num(real), "distance": _num(fact.get("distance"))})
+        rows.append(
+            {
+                "fact": name.replace("_", " "),
+                "simulated": _num(sim),
+                "real": _num(real),
+                "distance": _num(fact.get("distance")),
+            }
+        )
     return pd.DataFrame(rows, columns=["fact", "simulated", "real", "distance"])
 
 

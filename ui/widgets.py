@@ -1,4 +1,5 @@
 """Page building blocks shared by several pages: charts, the post feed, network views, run pickers."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,12 @@ from s3core.network import Network
 from . import netview, traces
 from .export import CHART_CONFIG, csv_bytes, html_bytes, parquet_bytes, png_bytes, png_status
 
-ACTION_BADGES = {"repost": ("blue", ":material/repeat:"), "quote": ("orange", ":material/format_quote:"),
-                 "post": ("green", ":material/edit:"), "ignore": ("gray", None)}
+ACTION_BADGES = {
+    "repost": ("blue", ":material/repeat:"),
+    "quote": ("orange", ":material/format_quote:"),
+    "post": ("green", ":material/edit:"),
+    "ignore": ("gray", None),
+}
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
@@ -30,12 +35,27 @@ def chart(fig: go.Figure, key: str | None = None) -> None:
 def chart_exports(fig: go.Figure, name: str, key: str) -> None:
     """HTML and PNG downloads for one chart; PNG is rendered only when clicked."""
     cols = st.columns(2)
-    cols[0].download_button("Download HTML", data=lambda: html_bytes(fig), file_name=f"{name}.html", mime="text/html",
-                            key=f"{key}_html", icon=":material/download:", on_click="ignore")
+    cols[0].download_button(
+        "Download HTML",
+        data=lambda: html_bytes(fig),
+        file_name=f"{name}.html",
+        mime="text/html",
+        key=f"{key}_html",
+        icon=":material/download:",
+        on_click="ignore",
+    )
     reason = png_status()
-    cols[1].download_button("Download PNG", data=lambda: png_bytes(fig), file_name=f"{name}.png", mime="image/png",
-                            key=f"{key}_png", icon=":material/image:", disabled=reason is not None, on_click="ignore",
-                            help=reason or "Rendered on click by kaleido with the local Chromium (a few seconds the first time).")
+    cols[1].download_button(
+        "Download PNG",
+        data=lambda: png_bytes(fig),
+        file_name=f"{name}.png",
+        mime="image/png",
+        key=f"{key}_png",
+        icon=":material/image:",
+        disabled=reason is not None,
+        on_click="ignore",
+        help=reason or "Rendered on click by kaleido with the local Chromium (a few seconds the first time).",
+    )
     if reason is not None:
         st.caption(f"{reason} Meanwhile, use the camera icon in the chart's toolbar to save a PNG from the browser.")
 
@@ -43,11 +63,24 @@ def chart_exports(fig: go.Figure, name: str, key: str) -> None:
 def table_exports(df_fn, name: str, key: str) -> None:
     """CSV and Parquet downloads of a table; the table is built only when a button is clicked."""
     cols = st.columns(2)
-    cols[0].download_button("Download CSV", data=lambda: csv_bytes(df_fn()), file_name=f"{name}.csv", mime="text/csv",
-                            key=f"{key}_csv", icon=":material/download:", on_click="ignore")
-    cols[1].download_button("Download Parquet", data=lambda: parquet_bytes(df_fn()), file_name=f"{name}.parquet",
-                            mime="application/vnd.apache.parquet", key=f"{key}_parquet", icon=":material/download:",
-                            on_click="ignore")
+    cols[0].download_button(
+        "Download CSV",
+        data=lambda: csv_bytes(df_fn()),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    cols[1].download_button(
+        "Download Parquet",
+        data=lambda: parquet_bytes(df_fn()),
+        file_name=f"{name}.parquet",
+        mime="application/vnd.apache.parquet",
+        key=f"{key}_parquet",
+        icon=":material/download:",
+        on_click="ignore",
+    )
 
 
 def feed(posts: list[dict], height: int = 620) -> None:
@@ -62,7 +95,9 @@ def feed(posts: list[dict], height: int = 620) -> None:
         head = item.container(horizontal=True, gap="small", vertical_alignment="center")
         head.badge(p["action"], color=color, icon=icon)
         reply = f" · on post {p['parent']}" if p["parent"] >= 0 else ""
-        head.caption(md_escape(f"step {p['step']} · post {p['post_id']} · {p['author']} · {p['stance']}, {p['emotion']}{reply}"))
+        head.caption(
+            md_escape(f"step {p['step']} · post {p['post_id']} · {p['author']} · {p['stance']}, {p['emotion']}{reply}")
+        )
         item.text(p["text"])
 
 
@@ -107,20 +142,37 @@ def agent_suggestions(network: Network, extra: list[int] = (), n: int = 12) -> l
 def sample_controls(net: Network, prefix: str, extra: list[int] = ()) -> tuple[str, int, int]:
     """Sample kind, size and ego centre widgets; returns (mode, size, centre agent)."""
     cols = st.columns([1.2, 1, 1.6])
-    mode = cols[0].radio("Show", ["hubs", "ego"], horizontal=True, key=f"{prefix}_mode",
-                         format_func={"hubs": "sample around hubs", "ego": "ego network"}.get,
-                         help="A snowball sample from the best-connected users, or one user's neighbourhood.")
+    mode = cols[0].radio(
+        "Show",
+        ["hubs", "ego"],
+        horizontal=True,
+        key=f"{prefix}_mode",
+        format_func={"hubs": "sample around hubs", "ego": "ego network"}.get,
+        help="A snowball sample from the best-connected users, or one user's neighbourhood.",
+    )
     if net.n_users > 20:
-        size = cols[1].slider("Nodes", 20, min(600, net.n_users), min(300, net.n_users), step=10, key=f"{prefix}_size",
-                              help="Above 150 nodes the layout is precomputed and physics is off, so the view opens at once.")
+        size = cols[1].slider(
+            "Nodes",
+            20,
+            min(600, net.n_users),
+            min(300, net.n_users),
+            step=10,
+            key=f"{prefix}_size",
+            help="Above 150 nodes the layout is precomputed and physics is off, so the view opens at once.",
+        )
     else:
         size = net.n_users
         cols[1].caption(f"All {net.n_users} users shown.")
     center = 0
     if mode == "ego":
         options = agent_suggestions(net, extra)
-        pick = cols[2].selectbox("Centre user (id or agent index)", options, key=f"{prefix}_center",
-                                 accept_new_options=True, help="Pick a suggested user or type any user id.")
+        pick = cols[2].selectbox(
+            "Centre user (id or agent index)",
+            options,
+            key=f"{prefix}_center",
+            accept_new_options=True,
+            help="Pick a suggested user or type any user id.",
+        )
         found = resolve_agent(net, pick)
         if found is None:
             cols[2].error(f"No user {md_escape(pick)} in this network; showing {md_escape(options[0])}.")
@@ -139,6 +191,10 @@ def run_picker(label: str, key: str, runs: list[traces.RunInfo]) -> traces.RunIn
         return None
     by_name = {r.run: r for r in runs}
     names = list(by_name)[::-1]
-    choice = st.selectbox(label, names, key=key,
-                          format_func=lambda n: f"{n} · {by_name[n].name} · {by_name[n].steps} steps · {by_name[n].status}")
+    choice = st.selectbox(
+        label,
+        names,
+        key=key,
+        format_func=lambda n: f"{n} · {by_name[n].name} · {by_name[n].steps} steps · {by_name[n].status}",
+    )
     return by_name.get(choice)

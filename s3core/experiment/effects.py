@@ -5,6 +5,7 @@ per-seed difference arm minus baseline, and its interval is a percentile bootstr
 (``scipy.stats.bootstrap``) with a generator derived from the experiment's first seed: the same
 stored runs always give the same numbers.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,9 @@ FEW_SEEDS = 5  # below this, a bootstrap interval is about the range of the seed
 REACH_OUTCOMES = ("final_reach", "half_reach_minutes")  # all that a classical diffusion model models
 
 
-def outcomes(minutes: np.ndarray, aware: np.ndarray, emotion_density: np.ndarray, positive: np.ndarray,
-             from_step: int = 0) -> dict:
+def outcomes(
+    minutes: np.ndarray, aware: np.ndarray, emotion_density: np.ndarray, positive: np.ndarray, from_step: int = 0
+) -> dict:
     """Summary outcomes of one run's curves; NaN where a run has none (nobody aware).
 
     final_reach: share aware at the last step; half_reach_minutes: first time half of it is
@@ -45,9 +47,12 @@ def outcomes(minutes: np.ndarray, aware: np.ndarray, emotion_density: np.ndarray
     peak = int(seen[np.argmax(emotion_density[seen])])
     trough = int(seen[np.argmin(positive[seen])])
     return {
-        "final_reach": final, "half_reach_minutes": half,
-        "peak_emotion": float(emotion_density[peak]), "peak_emotion_minutes": float(minutes[peak]),
-        "trough_positive": float(positive[trough]), "trough_minutes": float(minutes[trough]),
+        "final_reach": final,
+        "half_reach_minutes": half,
+        "peak_emotion": float(emotion_density[peak]),
+        "peak_emotion_minutes": float(minutes[peak]),
+        "trough_positive": float(positive[trough]),
+        "trough_minutes": float(minutes[trough]),
         "final_positive": float(positive[-1]) if final > 0 else np.nan,
     }
 
@@ -63,8 +68,17 @@ def band(values: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.n
     flat = np.ptp(values, axis=0) == 0
     if len(values) < 2 or np.all(flat):
         return mean, mean.copy(), mean.copy()
-    result = stats.bootstrap((values,), np.mean, axis=0, vectorized=True, method="percentile", batch=_BATCH,
-                             n_resamples=RESAMPLES, confidence_level=CONFIDENCE, rng=rng)
+    result = stats.bootstrap(
+        (values,),
+        np.mean,
+        axis=0,
+        vectorized=True,
+        method="percentile",
+        batch=_BATCH,
+        n_resamples=RESAMPLES,
+        confidence_level=CONFIDENCE,
+        rng=rng,
+    )
     low, high = result.confidence_interval
     return mean, np.where(flat, mean, low), np.where(flat, mean, high)
 
@@ -112,8 +126,10 @@ def matrices(experiment: Experiment, curves: pd.DataFrame) -> dict[str, dict[str
 
 def outcome_table(m: dict[str, np.ndarray], from_step: int = 0) -> dict[str, np.ndarray]:
     """Every outcome of every seed of one arm's matrices (peaks and troughs from ``from_step`` on)."""
-    per_seed = [outcomes(m["minutes"][i], m["aware"][i], m["emotion_density"][i], m["positive"][i], from_step)
-                for i in range(len(m["aware"]))]
+    per_seed = [
+        outcomes(m["minutes"][i], m["aware"][i], m["emotion_density"][i], m["positive"][i], from_step)
+        for i in range(len(m["aware"]))
+    ]
     return {o: np.array([row[o] for row in per_seed], dtype=np.float64) for o in OUTCOMES}
 
 
@@ -145,8 +161,10 @@ def group_outcomes(experiment: Experiment, group_curves: pd.DataFrame, minutes: 
             if len(mine) != n * steps:
                 break
             cols = {c: mine[c].to_numpy(np.float64).reshape(n, steps) for c in CURVES}
-            per_arm[arm.name] = modelled(outcome_table({**cols, "minutes": np.broadcast_to(minutes, (n, steps))},
-                                                       experiment.outcomes_from_step), arm.model)
+            per_arm[arm.name] = modelled(
+                outcome_table({**cols, "minutes": np.broadcast_to(minutes, (n, steps))}, experiment.outcomes_from_step),
+                arm.model,
+            )
         else:
             sizes = g[g["step"] == 0].groupby("seed")["agents"].first()  # a group's size can differ by seed
             out[(str(dimension), int(grp))] = {"agents": int(round(sizes.mean())), "arms": per_arm}
@@ -163,8 +181,16 @@ def _group_effects(experiment: Experiment, groups: dict, a: int, arm: str) -> li
         name = group_labels(dimension).get(grp, str(grp))
         for o in experiment.outcomes:
             diff = body["arms"][arm][o] - body["arms"][base][o]
-            found.append({"dimension": dimension, "group": grp, "group_name": name, "agents": body["agents"],
-                          "outcome": o, **_interval(diff, _rng(experiment, a, 4, g, OUTCOMES.index(o)))})
+            found.append(
+                {
+                    "dimension": dimension,
+                    "group": grp,
+                    "group_name": name,
+                    "agents": body["agents"],
+                    "outcome": o,
+                    **_interval(diff, _rng(experiment, a, 4, g, OUTCOMES.index(o))),
+                }
+            )
     return found
 
 
@@ -177,7 +203,9 @@ def summarize(experiment: Experiment, curves: pd.DataFrame, group_curves: pd.Dat
     m = matrices(experiment, curves)
     base = experiment.baseline.name
     models = {arm.name: arm.model for arm in experiment.arms}
-    levels = {name: modelled(outcome_table(arm, experiment.outcomes_from_step), models[name]) for name, arm in m.items()}
+    levels = {
+        name: modelled(outcome_table(arm, experiment.outcomes_from_step), models[name]) for name, arm in m.items()
+    }
     arms = {}
     for a, arm in enumerate(experiment.arms):
         mine, theirs = m[arm.name], m[base]
@@ -186,10 +214,14 @@ def summarize(experiment: Experiment, curves: pd.DataFrame, group_curves: pd.Dat
             "changes": list(arm.changes),
             "curves": {c: _bands(mine[c], _rng(experiment, a, 0, q)) for q, c in enumerate(CURVES)},
             "effect_curves": {c: _bands(mine[c] - theirs[c], _rng(experiment, a, 1, q)) for q, c in enumerate(CURVES)},
-            "outcomes": {o: _interval(levels[arm.name][o], _rng(experiment, a, 2, OUTCOMES.index(o)))
-                         for o in experiment.outcomes},
-            "effects": {o: _interval(levels[arm.name][o] - levels[base][o], _rng(experiment, a, 3, OUTCOMES.index(o)))
-                        for o in experiment.outcomes},
+            "outcomes": {
+                o: _interval(levels[arm.name][o], _rng(experiment, a, 2, OUTCOMES.index(o)))
+                for o in experiment.outcomes
+            },
+            "effects": {
+                o: _interval(levels[arm.name][o] - levels[base][o], _rng(experiment, a, 3, OUTCOMES.index(o)))
+                for o in experiment.outcomes
+            },
             "model": arm.model,
             "from_step": arm.from_step,
         }
@@ -205,11 +237,17 @@ def summarize(experiment: Experiment, curves: pd.DataFrame, group_curves: pd.Dat
         "steps": experiment.steps,
         "outcomes_from_step": experiment.outcomes_from_step,
         "baseline": base,
-        "bands": ("none: fewer than 2 seeds, so bands and intervals equal the mean" if one else
-                  f"{CONFIDENCE:.0%} percentile bootstrap of the mean over seeds ({RESAMPLES} resamples); "
-                  "effects are paired by seed (arm minus baseline)"),
+        "bands": (
+            "none: fewer than 2 seeds, so bands and intervals equal the mean"
+            if one
+            else f"{CONFIDENCE:.0%} percentile bootstrap of the mean over seeds ({RESAMPLES} resamples); "
+            "effects are paired by seed (arm minus baseline)"
+        ),
         "minutes": [_num(v) for v in m[base]["minutes"][0]],
-        "notes": list(experiment.notes) + identical_arms(experiment) + _classical_arms(experiment) + _few_seeds(experiment),
+        "notes": list(experiment.notes)
+        + identical_arms(experiment)
+        + _classical_arms(experiment)
+        + _few_seeds(experiment),
         "arms": arms,
     }
 
@@ -218,33 +256,47 @@ def identical_arms(experiment: Experiment) -> list[str]:
     """A note for each arm that runs exactly the baseline's scenario and model (its effects are all 0)."""
     base = experiment.baseline
     key = lambda a: (a.scenario, a.model, a.model_p)  # noqa: E731
-    return [f"arm {a.name!r} runs exactly the baseline's scenario: its effects are 0 by construction"
-            for a in experiment.arms[1:] if key(a) == key(base)]
+    return [
+        f"arm {a.name!r} runs exactly the baseline's scenario: its effects are 0 by construction"
+        for a in experiment.arms[1:]
+        if key(a) == key(base)
+    ]
 
 
 def _classical_arms(experiment: Experiment) -> list[str]:
     """What a classical-model arm reports, and the platform it runs on."""
-    return [f"arm {a.name!r} runs {a.model.replace('_', ' ')}, which models reach only: its emotion and attitude "
-            "outcomes are not reported (n/a), and it runs on the platform that model assumes (attention 1, no "
-            "recommender, no feed delay), so its effect mixes the model and the platform"
-            for a in experiment.arms if a.model != "agents"]
+    return [
+        f"arm {a.name!r} runs {a.model.replace('_', ' ')}, which models reach only: its emotion and attitude "
+        "outcomes are not reported (n/a), and it runs on the platform that model assumes (attention 1, no "
+        "recommender, no feed delay), so its effect mixes the model and the platform"
+        for a in experiment.arms
+        if a.model != "agents"
+    ]
 
 
 def _few_seeds(experiment: Experiment) -> list[str]:
     n = len(experiment.seeds)
     if n < 2 or n >= FEW_SEEDS:
         return []
-    return [f"only {n} seeds: a bootstrap interval is then about the range of the seeds' own effects and misses the "
-            f"true effect more often than 1 time in 20; use {2 * FEW_SEEDS} or more seeds for intervals to rely on"]
+    return [
+        f"only {n} seeds: a bootstrap interval is then about the range of the seeds' own effects and misses the "
+        f"true effect more often than 1 time in 20; use {2 * FEW_SEEDS} or more seeds for intervals to rely on"
+    ]
 
 
 def group_effect_rows(report: dict) -> list[tuple]:
     """(arm, dimension, grp, group_name, outcome, mean, ci_low, ci_high, n) rows for the ``group_effects`` table."""
-    return [(arm, e["dimension"], e["group"], e["group_name"], e["outcome"], e["mean"], e["ci_low"], e["ci_high"], e["n"])
-            for arm, body in report["arms"].items() for e in body["effects_by_group"]]
+    return [
+        (arm, e["dimension"], e["group"], e["group_name"], e["outcome"], e["mean"], e["ci_low"], e["ci_high"], e["n"])
+        for arm, body in report["arms"].items()
+        for e in body["effects_by_group"]
+    ]
 
 
 def effect_rows(report: dict) -> list[tuple]:
     """(arm, outcome, mean, ci_low, ci_high, n) rows of a report's summary effects, for the ``effects`` table."""
-    return [(arm, outcome, e["mean"], e["ci_low"], e["ci_high"], e["n"])
-            for arm, body in report["arms"].items() for outcome, e in body["effects"].items()]
+    return [
+        (arm, outcome, e["mean"], e["ci_low"], e["ci_high"], e["n"])
+        for arm, body in report["arms"].items()
+        for outcome, e in body["effects"].items()
+    ]

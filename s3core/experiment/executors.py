@@ -3,6 +3,7 @@
 Each backend takes the same tasks, ``(arms, seed)`` pairs, and yields each task's list of
 ``ArmRun`` as it finishes, in any order; the parent process alone writes them to the file.
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -40,8 +41,9 @@ def _init_pool_worker() -> None:
 
 
 @contextmanager
-def task_results(tasks: list[Task], workers: int = 1, backend: str = "local",
-                 text: TextResources | None = None) -> Iterator[Iterator[list[ArmRun]]]:
+def task_results(
+    tasks: list[Task], workers: int = 1, backend: str = "local", text: TextResources | None = None
+) -> Iterator[Iterator[list[ArmRun]]]:
     """Start ``tasks`` and give an iterator over their results, as they finish.
 
     ``local`` with one worker (or one task) runs them one by one in this process, with ``text``

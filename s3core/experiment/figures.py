@@ -4,6 +4,7 @@ Pure functions: a report dict in, a plotly figure or a pandas frame out. Bands a
 are the report's 95% bootstrap intervals over seeds; effects are paired by seed (arm minus
 baseline), never the difference of two single runs.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,8 +39,17 @@ def _hours(report: dict) -> np.ndarray:
 def _band(fig: go.Figure, x: np.ndarray, band: dict, name: str, color: str) -> None:
     """A mean line with its interval as a shaded area (hidden from the legend)."""
     low, high = (np.array([np.nan if v is None else v for v in band[k]], dtype=float) for k in ("low", "high"))
-    fig.add_scatter(x=np.r_[x, x[::-1]], y=np.r_[high, low[::-1]], fill="toself", fillcolor=fade(color, 0.2), mode="lines",
-                    line={"width": 0}, hoverinfo="skip", showlegend=False, name=f"{name} 95% band")
+    fig.add_scatter(
+        x=np.r_[x, x[::-1]],
+        y=np.r_[high, low[::-1]],
+        fill="toself",
+        fillcolor=fade(color, 0.2),
+        mode="lines",
+        line={"width": 0},
+        hoverinfo="skip",
+        showlegend=False,
+        name=f"{name} 95% band",
+    )
     fig.add_scatter(x=x, y=band["mean"], name=name, mode="lines", line={"color": color, "width": 2})
 
 
@@ -71,10 +81,21 @@ def effects_frame(report: dict) -> pd.DataFrame:
         if arm["baseline"]:
             continue
         for outcome, e in arm["effects"].items():
-            rows.append({"arm": name, "outcome": outcome, "baseline": base[outcome]["mean"],
-                         "arm mean": arm["outcomes"][outcome]["mean"], "effect": e["mean"],
-                         "ci_low": e["ci_low"], "ci_high": e["ci_high"], "seeds": e["n"]})
-    return pd.DataFrame(rows, columns=["arm", "outcome", "baseline", "arm mean", "effect", "ci_low", "ci_high", "seeds"])
+            rows.append(
+                {
+                    "arm": name,
+                    "outcome": outcome,
+                    "baseline": base[outcome]["mean"],
+                    "arm mean": arm["outcomes"][outcome]["mean"],
+                    "effect": e["mean"],
+                    "ci_low": e["ci_low"],
+                    "ci_high": e["ci_high"],
+                    "seeds": e["n"],
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["arm", "outcome", "baseline", "arm mean", "effect", "ci_low", "ci_high", "seeds"]
+    )
 
 
 def group_effects_frame(report: dict) -> pd.DataFrame:
@@ -84,14 +105,36 @@ def group_effects_frame(report: dict) -> pd.DataFrame:
         if arm["baseline"]:
             continue
         for outcome, e in arm["effects"].items():
-            rows.append({"arm": name, "dimension": "all", "group": "all agents", "agents": None, "outcome": outcome,
-                         "effect": e["mean"], "ci_low": e["ci_low"], "ci_high": e["ci_high"], "seeds": e["n"]})
+            rows.append(
+                {
+                    "arm": name,
+                    "dimension": "all",
+                    "group": "all agents",
+                    "agents": None,
+                    "outcome": outcome,
+                    "effect": e["mean"],
+                    "ci_low": e["ci_low"],
+                    "ci_high": e["ci_high"],
+                    "seeds": e["n"],
+                }
+            )
         for e in arm.get("effects_by_group", []):
-            rows.append({"arm": name, "dimension": e["dimension"], "group": e["group_name"], "agents": e["agents"],
-                         "outcome": e["outcome"], "effect": e["mean"], "ci_low": e["ci_low"], "ci_high": e["ci_high"],
-                         "seeds": e["n"]})
-    return pd.DataFrame(rows, columns=["arm", "dimension", "group", "agents", "outcome", "effect", "ci_low", "ci_high",
-                                       "seeds"])
+            rows.append(
+                {
+                    "arm": name,
+                    "dimension": e["dimension"],
+                    "group": e["group_name"],
+                    "agents": e["agents"],
+                    "outcome": e["outcome"],
+                    "effect": e["mean"],
+                    "ci_low": e["ci_low"],
+                    "ci_high": e["ci_high"],
+                    "seeds": e["n"],
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["arm", "dimension", "group", "agents", "outcome", "effect", "ci_low", "ci_high", "seeds"]
+    )
 
 
 def forest(report: dict, outcome: str) -> go.Figure:
@@ -101,8 +144,10 @@ def forest(report: dict, outcome: str) -> go.Figure:
     """
     frame = group_effects_frame(report)
     frame = frame[(frame["outcome"] == outcome) & frame["effect"].notna()]
-    labels = [f"{DIMENSION_LABELS.get(d, d)}: {g}" if d != "all" else "all agents"
-              for d, g in zip(frame["dimension"], frame["group"])]
+    labels = [
+        f"{DIMENSION_LABELS.get(d, d)}: {g}" if d != "all" else "all agents"
+        for d, g in zip(frame["dimension"], frame["group"])
+    ]
     frame = frame.assign(label=labels)
     order = list(dict.fromkeys(labels))
     fig = go.Figure()
@@ -111,14 +156,32 @@ def forest(report: dict, outcome: str) -> go.Figure:
     for (name, color), k in zip(zip(arms, cycle(COLORWAY[1:])), range(len(arms))):
         rows = frame[frame["arm"] == name]
         y = [order.index(v) + (k - (len(arms) - 1) / 2) * 0.25 for v in rows["label"]]
-        fig.add_scatter(x=rows["effect"], y=y, mode="markers", name=f"{name} - {report['baseline']}",
-                        marker={"color": color, "size": 8},
-                        error_x={"type": "data", "symmetric": False, "array": rows["ci_high"] - rows["effect"],
-                                 "arrayminus": rows["effect"] - rows["ci_low"], "color": color, "thickness": 1.5},
-                        customdata=rows[["label", "ci_low", "ci_high", "seeds"]].to_numpy(),
-                        hovertemplate="%{customdata[0]}: %{x:.4g} [%{customdata[1]:.4g}, %{customdata[2]:.4g}], "
-                                      "%{customdata[3]} seeds<extra></extra>")
+        fig.add_scatter(
+            x=rows["effect"],
+            y=y,
+            mode="markers",
+            name=f"{name} - {report['baseline']}",
+            marker={"color": color, "size": 8},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": rows["ci_high"] - rows["effect"],
+                "arrayminus": rows["effect"] - rows["ci_low"],
+                "color": color,
+                "thickness": 1.5,
+            },
+            customdata=rows[["label", "ci_low", "ci_high", "seeds"]].to_numpy(),
+            hovertemplate="%{customdata[0]}: %{x:.4g} [%{customdata[1]:.4g}, %{customdata[2]:.4g}], "
+            "%{customdata[3]} seeds<extra></extra>",
+        )
     height = max(320, 26 * len(order) + 140)
-    return styled(fig, f"Effect on {OUTCOME_LABELS.get(outcome, outcome)} by group, 95% intervals",
-                  f"effect (arm minus {report['baseline']})", "", height=height, hovermode="closest", showlegend=True,
-                  yaxis={"tickvals": list(range(len(order))), "ticktext": order, "autorange": "reversed"})
+    return styled(
+        fig,
+        f"Effect on {OUTCOME_LABELS.get(outcome, outcome)} by group, 95% intervals",
+        f"effect (arm minus {report['baseline']})",
+        "",
+        height=height,
+        hovermode="closest",
+        showlegend=True,
+        yaxis={"tickvals": list(range(len(order))), "ticktext": order, "autorange": "reversed"},
+    )

@@ -4,6 +4,7 @@ Ray is imported here only, and this module only when ``--backend ray`` is asked 
 machine without Ray runs every other backend. Each actor loads the text resources once in its
 constructor; Ray's ``ActorPool`` hands it seeds and gives results back as they finish.
 """
+
 from __future__ import annotations
 
 import logging

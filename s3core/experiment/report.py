@@ -4,6 +4,7 @@ plotly.js is inlined once, so the file opens offline in any browser (no network 
 Everything shown comes from the report dict of ``effects.summarize`` and the experiment's own
 files; nothing is recomputed here.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -51,23 +52,33 @@ def network_provenance(scenario: S.Scenario) -> str:
     """Where the experiment's network and texts come from, in words, with the file to read for details."""
     spec = scenario.network
     if spec.source == "bundled":
-        text = ("the bundled real Weibo repost network (data/weibo_sample: about 10k users from 45 cascades of the "
-                "Weibo CED repost dataset, built by scripts/build_sample.py; see data/README.md)")
+        text = (
+            "the bundled real Weibo repost network (data/weibo_sample: about 10k users from 45 cascades of the "
+            "Weibo CED repost dataset, built by scripts/build_sample.py; see data/README.md)"
+        )
     elif spec.source == "cascades":
         text = f"the {spec.dataset} repost cascades in {spec.dataset_dir}" + (
-            f" (earliest {spec.max_edges:,} edges)" if spec.max_edges else "")
+            f" (earliest {spec.max_edges:,} edges)" if spec.max_edges else ""
+        )
     elif spec.source == "synthetic":
         graph_seed = "the run seed" if spec.graph_seed < 0 else f"graph seed {spec.graph_seed}"
-        text = (f"a synthetic follower graph of {spec.n_users:,} users (mean followees {spec.mean_followees}, "
-                f"reciprocity {spec.reciprocity}, tail exponent {spec.tail_exponent}, {graph_seed})")
+        text = (
+            f"a synthetic follower graph of {spec.n_users:,} users (mean followees {spec.mean_followees}, "
+            f"reciprocity {spec.reciprocity}, tail exponent {spec.tail_exponent}, {graph_seed})"
+        )
     elif spec.source == "files":
-        text = f"the edge list {spec.edges}" + (f" with users {spec.users}" if spec.users else "") + (
-            f" and posts {spec.posts}" if spec.posts else "")
+        text = (
+            f"the edge list {spec.edges}"
+            + (f" with users {spec.users}" if spec.users else "")
+            + (f" and posts {spec.posts}" if spec.posts else "")
+        )
     else:
         text = f"the graph file {spec.graph}"
     if spec.source != "synthetic" and spec.augment_followees > 0:
-        text += (f", augmented to {spec.augment_followees} mean followees with Chung-Lu edges (s3core.augment; "
-                 "the loaded edges are all kept)")
+        text += (
+            f", augmented to {spec.augment_followees} mean followees with Chung-Lu edges (s3core.augment; "
+            "the loaded edges are all kept)"
+        )
     return text
 
 
@@ -83,8 +94,10 @@ def _fmt(x) -> str:
 
 def _table(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-                   for row in frame.itertuples(index=False))
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
@@ -100,10 +113,16 @@ def code_version() -> str:
         release = "not installed"
     root = Path(__file__).resolve().parents[2]
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
-                                timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit, dirty = "", ""
     return f"{release}" + (f", commit {commit}" + (" +changes" if dirty else "") if commit else "")
@@ -151,15 +170,26 @@ def html_report(report: dict, experiment: Experiment, created: datetime | None =
     parts = [f"<h1>Experiment {e(report['experiment'])}</h1>"]
     if experiment.description:
         parts.append(f"<p>{e(experiment.description)}</p>")
-    last = report['first_seed'] + report['seeds'] - 1
-    parts.append(f"<p>{report['seeds']} seeds ({report['first_seed']} to {last}), {report['steps']} steps, baseline "
-                 f"arm <b>{e(report['baseline'])}</b>. Bands and intervals: {e(report['bands'])}. Peaks and troughs "
-                 f"are looked for from step {report.get('outcomes_from_step', 0)} on, over steps with at least 1% of "
-                 f"agents aware. Created {created.strftime('%Y-%m-%d %H:%M UTC')}.</p>")
+    last = report["first_seed"] + report["seeds"] - 1
+    parts.append(
+        f"<p>{report['seeds']} seeds ({report['first_seed']} to {last}), {report['steps']} steps, baseline "
+        f"arm <b>{e(report['baseline'])}</b>. Bands and intervals: {e(report['bands'])}. Peaks and troughs "
+        f"are looked for from step {report.get('outcomes_from_step', 0)} on, over steps with at least 1% of "
+        f"agents aware. Created {created.strftime('%Y-%m-%d %H:%M UTC')}.</p>"
+    )
     parts += [f'<p class="note">{e(n)}</p>' for n in report.get("notes", [])]
-    arms = pd.DataFrame([{"arm": name, "role": "baseline" if a["baseline"] else "treatment",
-                          "model": a.get("model", "agents"), "branches at step": a.get("from_step") or "",
-                          "changes": "; ".join(a["changes"]) or "none"} for name, a in report["arms"].items()])
+    arms = pd.DataFrame(
+        [
+            {
+                "arm": name,
+                "role": "baseline" if a["baseline"] else "treatment",
+                "model": a.get("model", "agents"),
+                "branches at step": a.get("from_step") or "",
+                "changes": "; ".join(a["changes"]) or "none",
+            }
+            for name, a in report["arms"].items()
+        ]
+    )
     parts += ["<h2>Arms</h2>", _table(arms)]
     effects = F.effects_frame(report)
     effects["outcome"] = effects["outcome"].map(lambda o: F.OUTCOME_LABELS.get(o, o))
@@ -174,14 +204,18 @@ def html_report(report: dict, experiment: Experiment, created: datetime | None =
     parts.append(f"<details><summary>All {len(groups)} group effects</summary>{_table(groups)}</details>")
     experiment_text, scenario_text = _source_text(experiment)
     base = experiment.baseline.scenario
-    parts += ["<h2>Data provenance</h2>",
-              f"<p>Network: {e(network_provenance(base))}. Agents' demographics, emotions and attitudes are drawn "
-              "from the scenario's parameters with keyed random draws of each seed (common random numbers: every "
-              "arm of a seed shares the same draws). Experiment file: "
-              f"<code>{e(experiment.origin or 'not from a file')}</code>; base scenario: "
-              f"<code>{e(experiment.scenario_path)}</code> (relative to the experiment file).</p>"]
-    hashes = pd.DataFrame([(what, str(path), _sha256(path)) for what, path in _files(experiment, scenario_text)],
-                          columns=["file", "path", "sha256"])
+    parts += [
+        "<h2>Data provenance</h2>",
+        f"<p>Network: {e(network_provenance(base))}. Agents' demographics, emotions and attitudes are drawn "
+        "from the scenario's parameters with keyed random draws of each seed (common random numbers: every "
+        "arm of a seed shares the same draws). Experiment file: "
+        f"<code>{e(experiment.origin or 'not from a file')}</code>; base scenario: "
+        f"<code>{e(experiment.scenario_path)}</code> (relative to the experiment file).</p>",
+    ]
+    hashes = pd.DataFrame(
+        [(what, str(path), _sha256(path)) for what, path in _files(experiment, scenario_text)],
+        columns=["file", "path", "sha256"],
+    )
     if len(hashes):
         parts.append(_table(hashes))
     parts.append("<h2>Parameters</h2>")
@@ -190,16 +224,20 @@ def html_report(report: dict, experiment: Experiment, created: datetime | None =
     if scenario_text:
         parts.append(f"<details><summary>Base scenario file</summary><pre>{e(scenario_text)}</pre></details>")
     for arm in experiment.arms:
-        as_run = S.dumps(arm.scenario).replace(f"seed = {arm.scenario.seed}\n",
-                                               f"seed = {report['first_seed']}  # to {last}: one run per seed\n", 1)
-        parts.append(f"<details><summary>Arm {e(arm.name)}: every parameter as run</summary>"
-                     f"<pre>{e(as_run)}</pre></details>")
+        as_run = S.dumps(arm.scenario).replace(
+            f"seed = {arm.scenario.seed}\n", f"seed = {report['first_seed']}  # to {last}: one run per seed\n", 1
+        )
+        parts.append(
+            f"<details><summary>Arm {e(arm.name)}: every parameter as run</summary><pre>{e(as_run)}</pre></details>"
+        )
     versions = pd.DataFrame([("s3core", code_version()), *package_versions().items()], columns=["package", "version"])
     parts += ["<h2>Package versions</h2>", _table(versions)]
     body = "\n".join(parts)
-    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>Experiment {e(report['experiment'])}"
-            f"</title><style>{_STYLE}</style><script type='text/javascript'>{get_plotlyjs()}</script></head>"
-            f"<body>\n{body}\n</body></html>\n")
+    return (
+        f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>Experiment {e(report['experiment'])}"
+        f"</title><style>{_STYLE}</style><script type='text/javascript'>{get_plotlyjs()}</script></head>"
+        f"<body>\n{body}\n</body></html>\n"
+    )
 
 
 def write_report(report: dict, experiment: Experiment, path: str | Path) -> Path:

@@ -5,6 +5,7 @@ that seed runs on the same ones (common random numbers), so arms differ only by 
 Workers return curves; the parent alone writes ``OUT_DIR/experiment.duckdb``, one transaction per
 seed, so a killed experiment keeps every finished seed and ``resume`` skips them.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,7 @@ HINT = "wait for it to finish or choose another --out"
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS runs (arm VARCHAR, seed BIGINT, steps INTEGER, agents BIGINT, seconds DOUBLE,
-    {', '.join(f'{o} DOUBLE' for o in OUTCOMES)}, PRIMARY KEY (arm, seed));
+    {", ".join(f"{o} DOUBLE" for o in OUTCOMES)}, PRIMARY KEY (arm, seed));
 CREATE TABLE IF NOT EXISTS curves (arm VARCHAR, seed BIGINT, step INTEGER, minutes DOUBLE, aware DOUBLE,
     emotion_density DOUBLE, positive DOUBLE);
 CREATE TABLE IF NOT EXISTS group_curves (arm VARCHAR, seed BIGINT, dimension VARCHAR, grp INTEGER, agents BIGINT,
@@ -75,13 +76,16 @@ def _prepare(path: Path, experiment: Experiment, resume: bool, force: bool) -> t
     held = f"{len(done)} runs of experiment '{meta.get('name', '?')}' (created {meta.get('created_utc', '?')})"
     if done and resume:
         if meta.get("fingerprint") != experiment.fingerprint():
-            raise ExperimentResumeError(f"{path} holds runs of a different experiment ("
-                                        f"{fingerprint_difference(meta.get('fingerprint'), experiment.fingerprint())}); "
-                                        "resume with the same experiment, or choose another --out")
+            raise ExperimentResumeError(
+                f"{path} holds runs of a different experiment ("
+                f"{fingerprint_difference(meta.get('fingerprint'), experiment.fingerprint())}); "
+                "resume with the same experiment, or choose another --out"
+            )
         return done, None
     if done and not force:
-        raise TraceExists(f"{path} already holds {held}; pass --resume to continue it, --force to replace it, "
-                          "or choose another --out")
+        raise TraceExists(
+            f"{path} already holds {held}; pass --resume to continue it, --force to replace it, or choose another --out"
+        )
     for leftover in (path, path.with_name(path.name + ".wal")):
         leftover.unlink(missing_ok=True)
     return set(), held if done else None
@@ -99,13 +103,19 @@ def fingerprint_difference(stored: str | None, now: str) -> str:
         old, new = json.loads(stored or ""), json.loads(now)
     except ValueError:
         return "the file does not record which experiment it holds"
-    found = [f"{key} {old.get(key)} then, {new.get(key)} now" for key in ("steps", "outcomes_from_step")
-             if old.get(key) != new.get(key)]
+    found = [
+        f"{key} {old.get(key)} then, {new.get(key)} now"
+        for key in ("steps", "outcomes_from_step")
+        if old.get(key) != new.get(key)
+    ]
     arms_then, arms_now = old.get("arms", {}), new.get("arms", {})
     found += [f"arm {a!r} is new" for a in arms_now if a not in arms_then]
     found += [f"arm {a!r} is gone" for a in arms_then if a not in arms_now]
-    found += [f"arm {a!r} changed (its scenario, branch step or model)" for a in arms_now
-              if a in arms_then and arms_then[a] != arms_now[a]]
+    found += [
+        f"arm {a!r} changed (its scenario, branch step or model)"
+        for a in arms_now
+        if a in arms_then and arms_then[a] != arms_now[a]
+    ]
     return "; ".join(found) or "its arms differ"
 
 
@@ -115,20 +125,40 @@ def _write(con: duckdb.DuckDBPyConnection, runs: list[ArmRun], from_step: int) -
     try:
         for r in runs:
             values = E.outcomes(r.minutes, r.aware, r.emotion_density, r.positive, from_step)
-            con.execute(f"INSERT INTO runs VALUES (?, ?, ?, ?, ?, {', '.join('?' * len(OUTCOMES))})",
-                        [r.arm, r.seed, len(r.aware), r.agents, r.seconds, *(values[o] for o in OUTCOMES)])
+            con.execute(
+                f"INSERT INTO runs VALUES (?, ?, ?, ?, ?, {', '.join('?' * len(OUTCOMES))})",
+                [r.arm, r.seed, len(r.aware), r.agents, r.seconds, *(values[o] for o in OUTCOMES)],
+            )
             steps = len(r.aware)
-            _insert(con, "curves", {"arm": [r.arm] * steps, "seed": np.full(steps, r.seed),
-                                    "step": np.arange(steps, dtype=np.int32), "minutes": r.minutes, "aware": r.aware,
-                                    "emotion_density": r.emotion_density, "positive": r.positive})
+            _insert(
+                con,
+                "curves",
+                {
+                    "arm": [r.arm] * steps,
+                    "seed": np.full(steps, r.seed),
+                    "step": np.arange(steps, dtype=np.int32),
+                    "minutes": r.minutes,
+                    "aware": r.aware,
+                    "emotion_density": r.emotion_density,
+                    "positive": r.positive,
+                },
+            )
             groups = len(r.group_code)
-            _insert(con, "group_curves", {
-                "arm": [r.arm] * (steps * groups), "seed": np.full(steps * groups, r.seed),
-                "dimension": np.tile(np.array(r.group_dimension, dtype=object), steps),
-                "grp": np.tile(r.group_code, steps).astype(np.int32), "agents": np.tile(r.group_agents, steps),
-                "step": np.repeat(np.arange(steps, dtype=np.int32), groups),
-                "aware": r.group_aware.ravel(), "emotion_density": r.group_emotion_density.ravel(),
-                "positive": r.group_positive.ravel()})
+            _insert(
+                con,
+                "group_curves",
+                {
+                    "arm": [r.arm] * (steps * groups),
+                    "seed": np.full(steps * groups, r.seed),
+                    "dimension": np.tile(np.array(r.group_dimension, dtype=object), steps),
+                    "grp": np.tile(r.group_code, steps).astype(np.int32),
+                    "agents": np.tile(r.group_agents, steps),
+                    "step": np.repeat(np.arange(steps, dtype=np.int32), groups),
+                    "aware": r.group_aware.ravel(),
+                    "emotion_density": r.group_emotion_density.ravel(),
+                    "positive": r.group_positive.ravel(),
+                },
+            )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -138,8 +168,12 @@ def _write(con: duckdb.DuckDBPyConnection, runs: list[ArmRun], from_step: int) -
 def _start(con: duckdb.DuckDBPyConnection, experiment: Experiment) -> None:
     con.execute(SCHEMA)
     if not con.execute("SELECT count(*) FROM meta").fetchone()[0]:
-        rows = {"kind": "experiment", "name": experiment.name, "fingerprint": experiment.fingerprint(),
-                "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}
+        rows = {
+            "kind": "experiment",
+            "name": experiment.name,
+            "fingerprint": experiment.fingerprint(),
+            "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        }
         con.executemany("INSERT INTO meta VALUES (?, ?)", list(rows.items()))
 
 
@@ -151,9 +185,17 @@ def _task(experiment: Experiment, seed: int, done: set) -> tuple:
     return todo, seed
 
 
-def run_experiment(experiment: Experiment, out_dir: str | Path, workers: int = 1, backend: str = "local", resume: bool = False,
-                   force: bool = False, progress: Callable[[int, int], None] | None = stderr_progress,
-                   text: TextResources | None = None, on_replace: Callable[[str], None] | None = None) -> dict:
+def run_experiment(
+    experiment: Experiment,
+    out_dir: str | Path,
+    workers: int = 1,
+    backend: str = "local",
+    resume: bool = False,
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = stderr_progress,
+    text: TextResources | None = None,
+    on_replace: Callable[[str], None] | None = None,
+) -> dict:
     """Run every (arm, seed) not yet in ``OUT_DIR/experiment.duckdb`` and return the report (``effects.summarize``).
 
     Raises:
@@ -165,8 +207,10 @@ def run_experiment(experiment: Experiment, out_dir: str | Path, workers: int = 1
     check_backend(backend)  # before the file is touched: --force must not delete runs it cannot replace
     out_dir = Path(out_dir)
     if out_dir.is_file() or (out_dir.suffix == ".duckdb" and not out_dir.exists()):
-        raise ValueError(f"--out {out_dir} names a file; --out is the folder that holds {FILE_NAME} "
-                         f"(e.g. --out {out_dir.with_suffix('')})")
+        raise ValueError(
+            f"--out {out_dir} names a file; --out is the folder that holds {FILE_NAME} "
+            f"(e.g. --out {out_dir.with_suffix('')})"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / FILE_NAME
     with TraceLock(path).acquire(HINT):
@@ -188,8 +232,9 @@ def run_experiment(experiment: Experiment, out_dir: str | Path, workers: int = 1
                     finished += len(runs)
                     if progress:
                         progress(finished, total)
-                report = E.summarize(experiment, con.execute("SELECT * FROM curves").df(),
-                                     con.execute("SELECT * FROM group_curves").df())
+                report = E.summarize(
+                    experiment, con.execute("SELECT * FROM curves").df(), con.execute("SELECT * FROM group_curves").df()
+                )
                 con.execute("BEGIN TRANSACTION")
                 for table, rows in (("effects", E.effect_rows(report)), ("group_effects", E.group_effect_rows(report))):
                     con.execute(f"DELETE FROM {table}")

@@ -8,6 +8,7 @@ A worker process loads the text resources once, and keeps the network it has bui
 seeds it runs, unless the network is drawn from the seed (a synthetic graph without
 ``graph_seed``, or an augmented follower graph): then each seed builds its own for its arms.
 """
+
 from __future__ import annotations
 
 import time
@@ -38,22 +39,28 @@ class ArmRun:
     agents: int
     seconds: float
     minutes: np.ndarray
-    aware: np.ndarray            # share of all agents aware
+    aware: np.ndarray  # share of all agents aware
     emotion_density: np.ndarray  # share of aware agents at moderate or intense emotion
-    positive: np.ndarray         # share of aware agents positive
+    positive: np.ndarray  # share of aware agents positive
     group_dimension: tuple[str, ...] = ()
     group_code: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     group_agents: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    group_aware: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))            # share of the group aware
+    group_aware: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # share of the group aware
     group_emotion_density: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # of the group's aware
-    group_positive: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))         # of the group's aware
+    group_positive: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # of the group's aware
 
     def until(self, step: int) -> "ArmRun":
         """This run's curves before ``step`` (the shared history a branch continues from)."""
-        return replace(self, minutes=self.minutes[:step], aware=self.aware[:step],
-                       emotion_density=self.emotion_density[:step], positive=self.positive[:step],
-                       group_aware=self.group_aware[:step], group_emotion_density=self.group_emotion_density[:step],
-                       group_positive=self.group_positive[:step])
+        return replace(
+            self,
+            minutes=self.minutes[:step],
+            aware=self.aware[:step],
+            emotion_density=self.emotion_density[:step],
+            positive=self.positive[:step],
+            group_aware=self.group_aware[:step],
+            group_emotion_density=self.group_emotion_density[:step],
+            group_positive=self.group_positive[:step],
+        )
 
 
 class _Recorder:
@@ -71,8 +78,13 @@ class _Recorder:
         agents = np.asarray(b["agents"], dtype=np.float64)
         intense, mean_emotion = np.asarray(b["intense"]), np.asarray(b["mean_emotion"])
         # emotion levels are 0, 1, 2: mean = moderate + 2 intense, so moderate + intense = mean - intense
-        self.groups.append((np.asarray(b["aware"]) / np.maximum(agents, 1), mean_emotion - intense,
-                            np.asarray(b["positive"], dtype=np.float64)))
+        self.groups.append(
+            (
+                np.asarray(b["aware"]) / np.maximum(agents, 1),
+                mean_emotion - intense,
+                np.asarray(b["positive"], dtype=np.float64),
+            )
+        )
         if self.keys is None:
             self.keys = (tuple(b["dimension"]), np.asarray(b["group"], np.int64), np.asarray(b["agents"], np.int64))
 
@@ -82,9 +94,18 @@ class _Recorder:
         run = ArmRun(arm, seed, self.n, seconds, *cols, *self.keys, *groups)
         if before is None:
             return run
-        join = {name: np.concatenate([getattr(before, name), getattr(run, name)])
-                for name in ("minutes", "aware", "emotion_density", "positive", "group_aware",
-                             "group_emotion_density", "group_positive")}
+        join = {
+            name: np.concatenate([getattr(before, name), getattr(run, name)])
+            for name in (
+                "minutes",
+                "aware",
+                "emotion_density",
+                "positive",
+                "group_aware",
+                "group_emotion_density",
+                "group_positive",
+            )
+        }
         return replace(run, **join)
 
 
@@ -115,8 +136,9 @@ def run_seed(arms: tuple[Arm, ...], seed: int, text: TextResources | None = None
             _keep_network(scenario, sim.network)
         else:
             check_authors(scenario, first.network)
-            sim = Simulation(scenario, network=first.network, text=text, population=first.population,
-                             policy=_policy(arm))
+            sim = Simulation(
+                scenario, network=first.network, text=text, population=first.population, policy=_policy(arm)
+            )
         if arm.from_step:
             sim.restore(snapshots[arm.from_step].arrays)
         recorder = _Recorder(sim.network.n_users)
@@ -171,5 +193,3 @@ def _worker_text() -> TextResources:
     if "text" not in _WORKER:
         init_worker()
     return _WORKER["text"]
-
-

@@ -9,6 +9,7 @@ its changes from then on), and can swap the S3 agent model for a classical diffu
 ``classical.classical_scenario``). Every arm is checked here, once, so a run never fails
 half-way on a bad arm; errors name the file and the key.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,10 +25,27 @@ from .. import scenario as S
 from ..classical import classical_scenario
 from ..interventions import Boost, Intervention, Moderation, SeedPost
 
-OUTCOMES = ("final_reach", "half_reach_minutes", "peak_emotion", "peak_emotion_minutes", "trough_positive",
-            "trough_minutes", "final_positive")
+OUTCOMES = (
+    "final_reach",
+    "half_reach_minutes",
+    "peak_emotion",
+    "peak_emotion_minutes",
+    "trough_positive",
+    "trough_minutes",
+    "final_positive",
+)
 MAX_SEEDS = 10_000
-_TOP_KEYS = ("name", "description", "scenario", "seeds", "first_seed", "steps", "outcomes", "outcomes_from_step", "arms")
+_TOP_KEYS = (
+    "name",
+    "description",
+    "scenario",
+    "seeds",
+    "first_seed",
+    "steps",
+    "outcomes",
+    "outcomes_from_step",
+    "arms",
+)
 _ARM_KEYS = ("name", "description", "add", "remove", "from_step", "model", *P.PARAM_GROUPS)
 MODELS = ("agents", "independent_cascade", "linear_threshold")
 IMPLICIT_BASELINE = "baseline"
@@ -45,9 +63,9 @@ class Arm:
     scenario: S.Scenario
     changes: tuple[str, ...] = ()
     description: str = ""
-    from_step: int = 0          # > 0: continue from the baseline's snapshot before this step
-    model: str = "agents"       # one of MODELS: the S3 agent model or a classical diffusion baseline
-    model_p: float = 0.1        # independent cascade's activation chance per newly active followee
+    from_step: int = 0  # > 0: continue from the baseline's snapshot before this step
+    model: str = "agents"  # one of MODELS: the S3 agent model or a classical diffusion baseline
+    model_p: float = 0.1  # independent cascade's activation chance per newly active followee
 
 
 @dataclass(frozen=True)
@@ -71,9 +89,16 @@ class Experiment:
 
     def fingerprint(self) -> str:
         """What a stored run depends on (arms' scenarios and steps, not the seed count), to check a resume."""
-        return json.dumps({"steps": self.steps, "outcomes_from_step": self.outcomes_from_step,
-                           "arms": {a.name: [S.dumps(a.scenario.replace(seed=0)), a.from_step, a.model, a.model_p]
-                                    for a in self.arms}}, sort_keys=True)
+        return json.dumps(
+            {
+                "steps": self.steps,
+                "outcomes_from_step": self.outcomes_from_step,
+                "arms": {
+                    a.name: [S.dumps(a.scenario.replace(seed=0)), a.from_step, a.model, a.model_p] for a in self.arms
+                },
+            },
+            sort_keys=True,
+        )
 
 
 def intervention_names(interventions: tuple[Intervention, ...]) -> dict[str, list[int]]:
@@ -121,8 +146,11 @@ def _base_scenario(origin: str, ref: Any, base_dir: Path) -> tuple[str, S.Scenar
     except S.ScenarioError as exc:
         raise _fail(origin, f"scenario = {ref!r}: {exc}") from None
     if scenario.run.backend != "heuristic":
-        raise _fail(origin, f"scenario = {ref!r} uses run.backend = {scenario.run.backend!r}; experiments run the "
-                            "offline heuristic policy only")
+        raise _fail(
+            origin,
+            f"scenario = {ref!r} uses run.backend = {scenario.run.backend!r}; experiments run the "
+            "offline heuristic policy only",
+        )
     return ref, scenario
 
 
@@ -146,12 +174,18 @@ def _arm(origin: str, i: int, table: Any, base: S.Scenario, steps: int) -> Arm:
     for j, ref in enumerate(remove):
         if isinstance(ref, str) and ref not in names and re.fullmatch(r"interventions\[\d+\]", ref):
             n = len(base.interventions)
-            raise _fail(origin, f"{where}.remove[{j}] = {ref!r}: the scenario has {n} intervention"
-                                f"{'' if n == 1 else 's'}" + (f", interventions[0] to interventions[{n - 1}]" if n else ""))
+            raise _fail(
+                origin,
+                f"{where}.remove[{j}] = {ref!r}: the scenario has {n} intervention"
+                f"{'' if n == 1 else 's'}" + (f", interventions[0] to interventions[{n - 1}]" if n else ""),
+            )
         if not isinstance(ref, str) or ref not in names:
             known = ", ".join(repr(n) for n in names if not n.startswith("interventions[")) or "none"
-            raise _fail(origin, f"{where}.remove[{j}] = {ref!r}: no seed or intervention of the scenario has that "
-                                f"name (names: {known}; or interventions[i])")
+            raise _fail(
+                origin,
+                f"{where}.remove[{j}] = {ref!r}: no seed or intervention of the scenario has that "
+                f"name (names: {known}; or interventions[i])",
+            )
         dropped.update(names[ref])
         changes.append(f"remove {ref}")
     kept = tuple(item for k, item in enumerate(base.interventions) if k not in dropped and item.step < steps)
@@ -181,8 +215,11 @@ def _arm(origin: str, i: int, table: Any, base: S.Scenario, steps: int) -> Arm:
             changes.extend(f"{group}.{k} = {v!r}" for k, v in table[group].items())
     model, model_p = _model(origin, where, table.get("model", "agents"))
     if model != "agents":
-        changes.append(f"model {model}" + (f" (p = {model_p})" if model == "independent_cascade" else "")
-                       + " on its platform: attention 1, no recommender, no feed delay")
+        changes.append(
+            f"model {model}"
+            + (f" (p = {model_p})" if model == "independent_cascade" else "")
+            + " on its platform: attention 1, no recommender, no feed delay"
+        )
     try:
         scenario = base.replace(steps=steps, interventions=kept + tuple(added), **groups)
         if model != "agents":
@@ -194,8 +231,15 @@ def _arm(origin: str, i: int, table: Any, base: S.Scenario, steps: int) -> Arm:
     if "from_step" in table:
         from_step = _whole(origin, f"{where}.from_step", table["from_step"], 1, steps - 1)
         changes.append(f"from step {from_step}")
-    return Arm(name, scenario, tuple(changes), _text(origin, f"{where}.description", table.get("description", "")),
-               from_step=from_step, model=model, model_p=model_p)
+    return Arm(
+        name,
+        scenario,
+        tuple(changes),
+        _text(origin, f"{where}.description", table.get("description", "")),
+        from_step=from_step,
+        model=model,
+        model_p=model_p,
+    )
 
 
 def describe(item: Intervention) -> str:
@@ -215,10 +259,16 @@ def _check_branch(origin: str, where: str, arm: Arm, baseline: Arm) -> None:
     mine, theirs = ({repr(item): item for item in a.scenario.interventions if item.step < t} for a in (arm, baseline))
     if sorted(mine) != sorted(theirs):
         odd = next((item for key, item in mine.items() if key not in theirs), None)
-        what = (f"it has {describe(odd)}, which the baseline has not" if odd else
-                f"the baseline has {describe(next(i for k, i in theirs.items() if k not in mine))}, which it has not")
-        raise _fail(origin, f"{where}.from_step = {t}: a branch continues the baseline's run, so before step {t} its "
-                            f"interventions must be the baseline's ({baseline.name!r}); {what}")
+        what = (
+            f"it has {describe(odd)}, which the baseline has not"
+            if odd
+            else f"the baseline has {describe(next(i for k, i in theirs.items() if k not in mine))}, which it has not"
+        )
+        raise _fail(
+            origin,
+            f"{where}.from_step = {t}: a branch continues the baseline's run, so before step {t} its "
+            f"interventions must be the baseline's ({baseline.name!r}); {what}",
+        )
 
 
 def _own_key(where: str, index: int, kept: int) -> str:
@@ -230,12 +280,18 @@ def _model(origin: str, where: str, value: Any) -> tuple[str, float]:
     """``model = "linear_threshold"`` or ``model = { kind = "independent_cascade", p = 0.05 }``."""
     table = {"kind": value} if isinstance(value, str) else value
     if not isinstance(table, dict) or table.get("kind") not in MODELS:
-        raise _fail(origin, f"{where}.model = {value!r}: expected one of {', '.join(MODELS)} "
-                            '(or { kind = "independent_cascade", p = 0.1 })')
-    extra = sorted(set(table) - {"kind", "p"}) or (["p"] if "p" in table and table["kind"] != "independent_cascade" else [])
+        raise _fail(
+            origin,
+            f"{where}.model = {value!r}: expected one of {', '.join(MODELS)} "
+            '(or { kind = "independent_cascade", p = 0.1 })',
+        )
+    extra = sorted(set(table) - {"kind", "p"}) or (
+        ["p"] if "p" in table and table["kind"] != "independent_cascade" else []
+    )
     if extra:
-        raise _fail(origin, f"{where}.model: unknown key {extra[0]!r} for {table['kind']} "
-                            "(only independent_cascade takes p)")
+        raise _fail(
+            origin, f"{where}.model: unknown key {extra[0]!r} for {table['kind']} (only independent_cascade takes p)"
+        )
     p = table.get("p", 0.1)
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
         raise _fail(origin, f"{where}.model.p = {p!r}: expected a chance in [0, 1]")
@@ -269,24 +325,38 @@ def from_dict(data: dict, base_dir: str | Path = ".", origin: str = "experiment"
     seen: dict[str, int] = {}
     for i, arm in enumerate(arms):
         if arm.name in seen:
-            raise _fail(origin, f"arms[{i}].name = {arm.name!r}: already the name of arms[{seen[arm.name]}]; "
-                                "give every arm its own name")
+            raise _fail(
+                origin,
+                f"arms[{i}].name = {arm.name!r}: already the name of arms[{seen[arm.name]}]; "
+                "give every arm its own name",
+            )
         seen[arm.name] = i
     if IMPLICIT_BASELINE in seen:
         arms.insert(0, arms.pop(seen[IMPLICIT_BASELINE]))
     elif len(arms) < 2:
         arms.insert(0, _arm(origin, len(arms), {"name": IMPLICIT_BASELINE}, base, steps))
     if arms[0].from_step:
-        raise _fail(origin, f"arms[{seen.get(arms[0].name, 0)}] ({arms[0].name!r}) is the baseline, which other arms "
-                            "branch from; it cannot have from_step")
+        raise _fail(
+            origin,
+            f"arms[{seen.get(arms[0].name, 0)}] ({arms[0].name!r}) is the baseline, which other arms "
+            "branch from; it cannot have from_step",
+        )
     for arm in arms[1:]:
         _check_branch(origin, f"arms[{seen[arm.name]}]", arm, arms[0])
     late = S.after_last_step(base.replace(steps=steps))
     notes = (f"steps = {steps} leaves out {', '.join(late)} of the scenario (after the last step)",) if late else ()
-    return Experiment(name=name, description=_text(origin, "description", data.get("description", "")),
-                      scenario_path=ref, seeds=tuple(range(first, first + n_seeds)), steps=steps,
-                      outcomes=tuple(o for o in OUTCOMES if o in outcomes), arms=tuple(arms), origin=origin,
-                      notes=notes, outcomes_from_step=from_step)
+    return Experiment(
+        name=name,
+        description=_text(origin, "description", data.get("description", "")),
+        scenario_path=ref,
+        seeds=tuple(range(first, first + n_seeds)),
+        steps=steps,
+        outcomes=tuple(o for o in OUTCOMES if o in outcomes),
+        arms=tuple(arms),
+        origin=origin,
+        notes=notes,
+        outcomes_from_step=from_step,
+    )
 
 
 def load(path: str | Path) -> Experiment:

@@ -14,16 +14,29 @@ Public names resolve lazily:
     test_connection, ConnectionResult      one structured request, for a "Test connection" button
     LLMDemographicInferrer                 S3's demographics module (a ``DemographicInferrer``)
 """
+
 from importlib import import_module
 
 _WHERE = {
-    "LLMSettings": "settings", "Deployment": "settings", "Secret": "settings",
-    "LLMPolicy": "policy", "HybridPolicy": "policy", "Exchange": "policy",
-    "SubsetSpec": "subset", "select_agents": "subset", "parse_subset": "subset",
-    "LLMStats": "stats", "LLMCache": "cache", "default_cache_dir": "cache", "ErrorKind": "errors",
-    "verdict": "stats", "Verdict": "stats",
-    "estimate_run": "cost", "CostEstimate": "cost",
-    "test_connection": "gateway", "ConnectionResult": "gateway",
+    "LLMSettings": "settings",
+    "Deployment": "settings",
+    "Secret": "settings",
+    "LLMPolicy": "policy",
+    "HybridPolicy": "policy",
+    "Exchange": "policy",
+    "SubsetSpec": "subset",
+    "select_agents": "subset",
+    "parse_subset": "subset",
+    "LLMStats": "stats",
+    "LLMCache": "cache",
+    "default_cache_dir": "cache",
+    "ErrorKind": "errors",
+    "verdict": "stats",
+    "Verdict": "stats",
+    "estimate_run": "cost",
+    "CostEstimate": "cost",
+    "test_connection": "gateway",
+    "ConnectionResult": "gateway",
     "LLMDemographicInferrer": "demographics",
 }
 __all__ = sorted(_WHERE)

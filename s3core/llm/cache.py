@@ -6,6 +6,7 @@ short write transactions instead of failing, and no entry is lost. Entries hold 
 never a verdict on them, so they are validated when read and a better parser fixes old entries.
 A size cap evicts the oldest entries first.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,9 +48,15 @@ class CachedReply:
         if not isinstance(value, dict) or value.get("format") != FORMAT:
             return None
         try:
-            return cls(replies=tuple(value["replies"]), prompt_tokens=int(value["prompt_tokens"]),
-                       completion_tokens=int(value["completion_tokens"]), latency_s=float(value["latency_s"]),
-                       cost=value["cost"], model=str(value["model"]), kind=str(value["kind"]))
+            return cls(
+                replies=tuple(value["replies"]),
+                prompt_tokens=int(value["prompt_tokens"]),
+                completion_tokens=int(value["completion_tokens"]),
+                latency_s=float(value["latency_s"]),
+                cost=value["cost"],
+                model=str(value["model"]),
+                kind=str(value["kind"]),
+            )
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -70,8 +77,10 @@ class CacheInfo:
         if self.path is None:
             return "LLM cache: none (in memory for each run)"
         limit = f"{self.limit_bytes / 2**20:,.0f} MB" if self.limit_bytes else "none"
-        return (f"path     {self.path}\nentries  {self.entries:,}\nsize     {self.size_bytes / 2**20:,.1f} MB\n"
-                f"cap      {limit} (oldest entries are evicted first; ${SIZE_ENV} sets it)")
+        return (
+            f"path     {self.path}\nentries  {self.entries:,}\nsize     {self.size_bytes / 2**20:,.1f} MB\n"
+            f"cap      {limit} (oldest entries are evicted first; ${SIZE_ENV} sets it)"
+        )
 
 
 def default_cache_dir() -> Path | None:
@@ -124,18 +133,28 @@ class LLMCache:
             self._memory = {}
             return
         if self.path.exists() and not self.path.is_dir():
-            raise ValueError(f"LLM cache {self.path} is a file; the cache is a directory (an older version kept a DuckDB "
-                             "file here). Pass a directory to --llm-cache, or set $S3_LLM_CACHE to one")
+            raise ValueError(
+                f"LLM cache {self.path} is a file; the cache is a directory (an older version kept a DuckDB "
+                "file here). Pass a directory to --llm-cache, or set $S3_LLM_CACHE to one"
+            )
         import diskcache
 
         try:
             # cull_limit=0: no eviction inside a write transaction, where SQLite's file does not shrink until commit
             # and diskcache would evict everything, the new entries included; put_many culls after committing.
-            self._disk = diskcache.Cache(str(self.path), size_limit=limit_bytes or size_limit(), timeout=LOCK_TIMEOUT,
-                                         eviction_policy="least-recently-stored", cull_limit=0, disk=diskcache.JSONDisk)
+            self._disk = diskcache.Cache(
+                str(self.path),
+                size_limit=limit_bytes or size_limit(),
+                timeout=LOCK_TIMEOUT,
+                eviction_policy="least-recently-stored",
+                cull_limit=0,
+                disk=diskcache.JSONDisk,
+            )
         except Exception as exc:  # OSError, sqlite3.Error, diskcache.Timeout: unwritable, damaged or held too long
-            raise ValueError(f"LLM cache {self.path} cannot be opened ({type(exc).__name__}: {exc}); set $S3_LLM_CACHE "
-                             "to a writable directory, or use --llm-cache none") from exc
+            raise ValueError(
+                f"LLM cache {self.path} cannot be opened ({type(exc).__name__}: {exc}); set $S3_LLM_CACHE "
+                "to a writable directory, or use --llm-cache none"
+            ) from exc
 
     def close(self) -> None:
         if self._disk is not None:

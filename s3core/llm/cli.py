@@ -1,5 +1,6 @@
 """The LLM flags of ``python -m s3core run``, the wiring from them to a hybrid policy and a traced run,
 and the ``cache`` sub-command (``info``, ``clear``) of the shared LLM cache."""
+
 from __future__ import annotations
 
 import argparse
@@ -34,34 +35,64 @@ def _share(value: str) -> float:
 def add_arguments(run: argparse.ArgumentParser) -> None:
     """Add the LLM backend's flags to the ``run`` sub-command (keys come only from the environment)."""
     g = run.add_argument_group("LLM backend (keys come from the environment, e.g. OPENAI_API_KEY)")
-    g.add_argument("--backend", choices=("heuristic", "llm"), help="decision backend (default: the scenario's run.backend)")
+    g.add_argument(
+        "--backend", choices=("heuristic", "llm"), help="decision backend (default: the scenario's run.backend)"
+    )
     g.add_argument("--model", help="litellm model string, e.g. openai/gpt-4o-mini")
     g.add_argument("--api-base", help="base URL of an OpenAI-compatible endpoint")
     g.add_argument("--api-key-env", help="environment variable holding the key (default: the provider's usual one)")
-    g.add_argument("--deployment", action="append", default=[], metavar="SPEC",
-                   help="another endpoint or key for litellm's Router, repeatable: model=M,api_base=URL,key_env=VAR,rpm=N")
+    g.add_argument(
+        "--deployment",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="another endpoint or key for litellm's Router, repeatable: model=M,api_base=URL,key_env=VAR,rpm=N",
+    )
     g.add_argument("--temperature", type=float)
     g.add_argument("--max-tokens", type=int)
     g.add_argument("--concurrency", type=int, help="requests in flight at once")
     g.add_argument("--timeout", type=float, help="seconds per request")
     g.add_argument("--retries", type=int, help="retries after timeouts, 429 and 5xx")
-    g.add_argument("--max-wait", type=float, help="longest wait in seconds before one retry, even if the provider's "
-                                                 "Retry-After asks for more (default 30)")
-    g.add_argument("--structured-output", choices=STRUCTURED_MODES,
-                   help="how the reply's JSON shape is asked for: json_schema (default), json_object (JSON mode), or "
-                        "prompt (schema in the prompt only); replies are always validated, and a provider that refuses "
-                        "a mode with a 400 gets the next one")
-    g.add_argument("--max-fallback-share", type=_share, default=DEFAULT_MAX_FALLBACK_SHARE, metavar="SHARE",
-                   help=f"exit with status {FALLBACK_EXIT} when more than this share of LLM decisions fell back to the "
-                        f"heuristic (default {DEFAULT_MAX_FALLBACK_SHARE}); the trace is kept either way")
+    g.add_argument(
+        "--max-wait",
+        type=float,
+        help="longest wait in seconds before one retry, even if the provider's Retry-After asks for more (default 30)",
+    )
+    g.add_argument(
+        "--structured-output",
+        choices=STRUCTURED_MODES,
+        help="how the reply's JSON shape is asked for: json_schema (default), json_object (JSON mode), or "
+        "prompt (schema in the prompt only); replies are always validated, and a provider that refuses "
+        "a mode with a 400 gets the next one",
+    )
+    g.add_argument(
+        "--max-fallback-share",
+        type=_share,
+        default=DEFAULT_MAX_FALLBACK_SHARE,
+        metavar="SHARE",
+        help=f"exit with status {FALLBACK_EXIT} when more than this share of LLM decisions fell back to the "
+        f"heuristic (default {DEFAULT_MAX_FALLBACK_SHARE}); the trace is kept either way",
+    )
     g.add_argument("--llm-mode", choices=("combined", "modular"), help="one call per decision, or one per S3 module")
     g.add_argument("--llm-share", type=float, help="seeded random share of agents the LLM drives (the rest: heuristic)")
-    g.add_argument("--llm-subset", action="append", default=[], metavar="KEY=VALUE",
-                   help="restrict the LLM agents, repeatable: category=influential, gender=female, occupation=media,engineer, age=18-30, top=100")
-    g.add_argument("--llm-cache", help="cache directory (default: $S3_LLM_CACHE, else the one shared cache in the user's "
-                                        "cache directory, see `cache info`); 'none' for memory only")
-    g.add_argument("--llm-initial-attitude", action="store_true", help="LLM agents' initial attitude from profile and history")
-    g.add_argument("--estimate", action="store_true", help="print the estimated calls, tokens and cost, and exit without calling")
+    g.add_argument(
+        "--llm-subset",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="restrict the LLM agents, repeatable: category=influential, gender=female, occupation=media,engineer, age=18-30, top=100",
+    )
+    g.add_argument(
+        "--llm-cache",
+        help="cache directory (default: $S3_LLM_CACHE, else the one shared cache in the user's "
+        "cache directory, see `cache info`); 'none' for memory only",
+    )
+    g.add_argument(
+        "--llm-initial-attitude", action="store_true", help="LLM agents' initial attitude from profile and history"
+    )
+    g.add_argument(
+        "--estimate", action="store_true", help="print the estimated calls, tokens and cost, and exit without calling"
+    )
 
 
 def _deployment(spec: str, default_model: str) -> Deployment:
@@ -69,8 +100,12 @@ def _deployment(spec: str, default_model: str) -> Deployment:
     unknown = set(parts) - {"model", "api_base", "key_env", "rpm"}
     if unknown or not parts:
         raise ValueError(f"--deployment {spec!r}: expected model=M,api_base=URL,key_env=VAR,rpm=N")
-    return Deployment(parts.get("model", default_model), parts.get("api_base"), parts.get("key_env"),
-                      rpm=int(parts["rpm"]) if "rpm" in parts else None)
+    return Deployment(
+        parts.get("model", default_model),
+        parts.get("api_base"),
+        parts.get("key_env"),
+        rpm=int(parts["rpm"]) if "rpm" in parts else None,
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> LLMSettings:
@@ -80,10 +115,19 @@ def settings_from_args(args: argparse.Namespace) -> LLMSettings:
     model = args.model or os.environ.get("S3_LLM_MODEL")
     if not model:
         raise ValueError("the llm backend needs --model (or S3_LLM_MODEL), e.g. --model openai/gpt-4o-mini")
-    given = {"model": model, "api_base": args.api_base, "api_key_env": args.api_key_env, "temperature": args.temperature,
-             "max_tokens": args.max_tokens, "concurrency": args.concurrency, "timeout": args.timeout,
-             "retries": args.retries, "mode": args.llm_mode, "max_wait": getattr(args, "max_wait", None),
-             "structured_output": getattr(args, "structured_output", None)}
+    given = {
+        "model": model,
+        "api_base": args.api_base,
+        "api_key_env": args.api_key_env,
+        "temperature": args.temperature,
+        "max_tokens": args.max_tokens,
+        "concurrency": args.concurrency,
+        "timeout": args.timeout,
+        "retries": args.retries,
+        "mode": args.llm_mode,
+        "max_wait": getattr(args, "max_wait", None),
+        "structured_output": getattr(args, "structured_output", None),
+    }
     values = {k: v for k, v in given.items() if v is not None}
     if args.deployment:
         first = Deployment(model, args.api_base, args.api_key_env)
@@ -129,8 +173,11 @@ def run_llm(args: argparse.Namespace, scenario, progress=None) -> LLMRun | None:
 
     try:
         sim = Simulation(scenario, policy=policy)
-        print(f"llm: {int(policy.mask(sim).sum())} of {sim.network.n_users} agents ({spec.describe()}) use {settings.model}; "
-              f"cache {cache_path or 'in memory'}", file=sys.stderr)
+        print(
+            f"llm: {int(policy.mask(sim).sum())} of {sim.network.n_users} agents ({spec.describe()}) use {settings.model}; "
+            f"cache {cache_path or 'in memory'}",
+            file=sys.stderr,
+        )
         if args.llm_initial_attitude:
             policy.apply_initial_attitudes(sim)
         summary = run_to_trace(scenario, args.out, resume=args.resume, progress=report, sim=sim)
@@ -151,7 +198,9 @@ def run_llm(args: argparse.Namespace, scenario, progress=None) -> LLMRun | None:
 def add_cache_command(sub) -> None:
     """The ``cache`` sub-command: ``cache info`` and ``cache clear`` of the shared LLM cache."""
     cache = sub.add_parser("cache", help="show or clear the shared LLM cache")
-    cache.add_argument("action", choices=("info", "clear"), help="info: where it is, entries, size and cap; clear: empty it")
+    cache.add_argument(
+        "action", choices=("info", "clear"), help="info: where it is, entries, size and cap; clear: empty it"
+    )
     cache.add_argument("--llm-cache", help="cache directory (default: $S3_LLM_CACHE, else the user's cache directory)")
     cache.add_argument("--json", action="store_true", help="print one JSON object")
 

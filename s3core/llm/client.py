@@ -3,6 +3,7 @@
 litellm is imported on first use (it takes seconds), after pinning its price map to the local
 copy so that importing it never touches the network.
 """
+
 from __future__ import annotations
 
 import logging
@@ -107,10 +108,17 @@ class LiteLLMClient:
         model_list = []
         for d in s.endpoints():
             params = {"model": d.model, "timeout": s.timeout, "max_retries": 0}
-            params.update({k: v for k, v in (("api_base", d.api_base), ("api_key", d.key()), ("rpm", d.rpm)) if v is not None})
+            params.update(
+                {k: v for k, v in (("api_base", d.api_base), ("api_key", d.key()), ("rpm", d.rpm)) if v is not None}
+            )
             model_list.append({"model_name": ROUTER_GROUP, "litellm_params": params})
-        return self._module.Router(model_list=model_list, num_retries=0, timeout=s.timeout,
-                                   routing_strategy="simple-shuffle", cooldown_time=min(5.0, s.timeout))
+        return self._module.Router(
+            model_list=model_list,
+            num_retries=0,
+            timeout=s.timeout,
+            routing_strategy="simple-shuffle",
+            cooldown_time=min(5.0, s.timeout),
+        )
 
     def _kwargs(self, messages: list[dict], schema: str, mode: str) -> dict:
         s = self.settings
@@ -118,8 +126,14 @@ class LiteLLMClient:
         if mode != "json_schema":  # the shape travels in the prompt (JSON mode also wants the word JSON there)
             last = messages[-1]
             messages = [*messages[:-1], {**last, "content": f"{last['content']}\n\n{schema_instruction(schema)}"}]
-        kwargs = {"messages": messages, "temperature": s.temperature, "max_tokens": s.max_tokens,
-                  "timeout": s.timeout, "num_retries": 0, "drop_params": True}
+        kwargs = {
+            "messages": messages,
+            "temperature": s.temperature,
+            "max_tokens": s.max_tokens,
+            "timeout": s.timeout,
+            "num_retries": 0,
+            "drop_params": True,
+        }
         if fmt is not None:
             kwargs["response_format"] = fmt
         if s.seed is not None:
@@ -142,8 +156,12 @@ class LiteLLMClient:
             response = await call(**kwargs)
         except Exception as exc:  # every failure becomes data: a run never stops on the network
             kind, wait = classify(exc)
-            return Reply(error_kind=kind.value, error=redact(f"{type(exc).__name__}: {exc}", self.secrets)[:500],
-                         retry_after=wait, latency=time.perf_counter() - started)
+            return Reply(
+                error_kind=kind.value,
+                error=redact(f"{type(exc).__name__}: {exc}", self.secrets)[:500],
+                retry_after=wait,
+                latency=time.perf_counter() - started,
+            )
         latency = time.perf_counter() - started
         usage = getattr(response, "usage", None)
         choice = response.choices[0] if getattr(response, "choices", None) else None
@@ -152,11 +170,15 @@ class LiteLLMClient:
         extra = getattr(message, "provider_specific_fields", None) or {}  # where litellm keeps OpenAI's refusal
         refusal = getattr(message, "refusal", None) or (extra.get("refusal") if isinstance(extra, dict) else None)
         hidden = getattr(response, "_hidden_params", None) or {}
-        return Reply(content=content, finish_reason=getattr(choice, "finish_reason", None),
-                     refusal=redact(str(refusal), self.secrets)[:500] if refusal else None,
-                     latency=latency, cost=hidden.get("response_cost") if self._priced else None,
-                     prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-                     completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0))
+        return Reply(
+            content=content,
+            finish_reason=getattr(choice, "finish_reason", None),
+            refusal=redact(str(refusal), self.secrets)[:500] if refusal else None,
+            latency=latency,
+            cost=hidden.get("response_cost") if self._priced else None,
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        )
 
 
 def response_headers(exc: BaseException) -> dict[str, str]:
@@ -164,7 +186,10 @@ def response_headers(exc: BaseException) -> dict[str, str]:
 
     litellm keeps them on ``exc.litellm_response_headers``; ``exc.response`` is a stand-in without them.
     """
-    for source in (getattr(exc, "litellm_response_headers", None), getattr(getattr(exc, "response", None), "headers", None)):
+    for source in (
+        getattr(exc, "litellm_response_headers", None),
+        getattr(getattr(exc, "response", None), "headers", None),
+    ):
         try:
             if source:
                 return {str(k).lower(): str(v) for k, v in source.items()}

@@ -1,4 +1,5 @@
 """What an LLM run will cost before it starts: a heuristic dry run counts the prompts the LLM agents would get."""
+
 from __future__ import annotations
 
 import json
@@ -36,9 +37,17 @@ class CostEstimate:
 
     def table(self) -> str:
         cost = "unknown (litellm has no price for this model)" if self.cost_usd is None else f"${self.cost_usd:.4f}"
-        rows = [("model", self.model), ("steps", self.steps), ("LLM agents", self.llm_agents),
-                ("decisions", self.decisions), ("texts (quote/post)", self.texts), ("calls", self.calls),
-                ("prompt tokens", self.prompt_tokens), ("completion tokens", self.completion_tokens), ("cost", cost)]
+        rows = [
+            ("model", self.model),
+            ("steps", self.steps),
+            ("LLM agents", self.llm_agents),
+            ("decisions", self.decisions),
+            ("texts (quote/post)", self.texts),
+            ("calls", self.calls),
+            ("prompt tokens", self.prompt_tokens),
+            ("completion tokens", self.completion_tokens),
+            ("cost", cost),
+        ]
         return "\n".join(f"{k:<20} {v}" for k, v in rows)
 
     def json(self) -> str:
@@ -68,9 +77,15 @@ class _Counter:
         kinds = ("decision",) if self.settings.mode == "combined" else ("emotion", "attitude", "action")
         for j, i in enumerate(rows):
             e, a, act = dec.emotion[i], dec.attitude[i], dec.action[i]
-            messages = [P.decision(who[j], where[j], self.event)] if len(kinds) == 1 else [
-                P.emotion(who[j], where[j], self.event), P.attitude(who[j], where[j], self.event),
-                P.action(who[j], where[j], self.event, e, a)]
+            messages = (
+                [P.decision(who[j], where[j], self.event)]
+                if len(kinds) == 1
+                else [
+                    P.emotion(who[j], where[j], self.event),
+                    P.attitude(who[j], where[j], self.event),
+                    P.action(who[j], where[j], self.event, e, a),
+                ]
+            )
             self.reply_tokens += sum(REPLY_TOKENS[k] for k in kinds)
             if act in (Action.QUOTE, Action.POST):
                 messages.append(P.text(who[j], where[j], self.event, act, e, a))
@@ -84,8 +99,9 @@ class _Counter:
         return dec
 
 
-def estimate_run(scenario, settings: LLMSettings, subset: SubsetSpec | None = None, sim=None,
-                 initial_attitude: bool = False) -> CostEstimate:
+def estimate_run(
+    scenario, settings: LLMSettings, subset: SubsetSpec | None = None, sim=None, initial_attitude: bool = False
+) -> CostEstimate:
     """Run the scenario with the heuristic (seconds) and count what the LLM agents would be asked."""
     from ..engine import Simulation
     from .policy import heuristic_for
@@ -111,6 +127,14 @@ def estimate_run(scenario, settings: LLMSettings, subset: SubsetSpec | None = No
     prompt_tokens = int(round(sum(chars) * per_char))
     price = price_per_token(settings.model)
     cost = None if price is None else prompt_tokens * price[0] + counter.reply_tokens * price[1]
-    return CostEstimate(model=settings.model, steps=scenario.steps, llm_agents=int(mask.sum()), decisions=counter.decisions,
-                        texts=counter.texts, calls=len(chars), prompt_tokens=prompt_tokens,
-                        completion_tokens=counter.reply_tokens, cost_usd=cost)
+    return CostEstimate(
+        model=settings.model,
+        steps=scenario.steps,
+        llm_agents=int(mask.sum()),
+        decisions=counter.decisions,
+        texts=counter.texts,
+        calls=len(chars),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=counter.reply_tokens,
+        cost_usd=cost,
+    )

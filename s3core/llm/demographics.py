@@ -3,6 +3,7 @@
 Implements ``s3core.demographics.DemographicInferrer``; pass it as ``inferrer=`` to
 ``assign_demographics``. Users whose call fails get None, so the usual draws fill them in.
 """
+
 from __future__ import annotations
 
 from ..types import OCCUPATION_LABELS, Gender, Occupation
@@ -19,8 +20,13 @@ BATCH = 2000  # users per concurrent batch, so a million users never sit in memo
 class LLMDemographicInferrer:
     """Age, gender and occupation per user, one structured call each, cached like every other call."""
 
-    def __init__(self, settings: LLMSettings, cache: LLMCache | None = None, gateway: Gateway | None = None,
-                 posts_shown: int = 10):
+    def __init__(
+        self,
+        settings: LLMSettings,
+        cache: LLMCache | None = None,
+        gateway: Gateway | None = None,
+        posts_shown: int = 10,
+    ):
         self.gateway = gateway or Gateway(settings, cache)
         self.posts_shown = posts_shown
 
@@ -28,8 +34,10 @@ class LLMDemographicInferrer:
         out: list[dict | None] = []
         for start in range(0, len(descriptions), BATCH):
             chunk = range(start, min(start + BATCH, len(descriptions)))
-            requests = [ChatRequest("demographics", P.demographics(descriptions[i] or "", list(histories[i]), self.posts_shown))
-                        for i in chunk]
+            requests = [
+                ChatRequest("demographics", P.demographics(descriptions[i] or "", list(histories[i]), self.posts_shown))
+                for i in chunk
+            ]
             out.extend(_answer(o.data) if o.ok else None for o in self.gateway.run(requests))
         return out
 

@@ -5,6 +5,7 @@ step's requests together on one event loop (kept in a thread, so litellm's poole
 clients live as long as the policy) and answers repeated prompts from the shared cache,
 judging cached raw replies exactly as fresh ones.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,10 @@ from .settings import LLMSettings
 from .stats import LLMStats
 
 log = logging.getLogger(__name__)
-REPAIR = ("Your previous reply could not be used ({problem}). Reply again with only a JSON object "
-          "that matches the required schema, and nothing else.")
+REPAIR = (
+    "Your previous reply could not be used ({problem}). Reply again with only a JSON object "
+    "that matches the required schema, and nothing else."
+)
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,16 @@ class ChatRequest:
 
     def key(self, settings: LLMSettings) -> str:
         """Cache key: hash of model, sampling parameters, schema and messages (never a key or URL)."""
-        blob = json.dumps({"model": settings.model_signature(), "params": settings.sampling(), "schema": self.schema,
-                           "messages": list(self.messages)}, sort_keys=True, ensure_ascii=False)
+        blob = json.dumps(
+            {
+                "model": settings.model_signature(),
+                "params": settings.sampling(),
+                "schema": self.schema,
+                "messages": list(self.messages),
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+        )
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -73,7 +84,9 @@ class Outcome:
         """The outcome of cached raw replies, judged now: the first usable one wins."""
         out = cls(cached=True, prompt_tokens=hit.prompt_tokens, completion_tokens=hit.completion_tokens)
         for raw in hit.replies:
-            data, kind, problem = judge(raw.get("content"), raw.get("finish_reason"), raw.get("refusal"), schema, max_tokens)
+            data, kind, problem = judge(
+                raw.get("content"), raw.get("finish_reason"), raw.get("refusal"), schema, max_tokens
+            )
             out.content = raw.get("content")
             if data is not None:
                 out.data, out.error_kind, out.error = data, None, None
@@ -82,8 +95,15 @@ class Outcome:
         return out
 
     def to_cache(self, settings: LLMSettings, schema: str) -> CachedReply:
-        return CachedReply(tuple(self.replies), self.prompt_tokens, self.completion_tokens, round(self.latency, 4),
-                           self.cost, settings.model_signature(), schema)
+        return CachedReply(
+            tuple(self.replies),
+            self.prompt_tokens,
+            self.completion_tokens,
+            round(self.latency, 4),
+            self.cost,
+            settings.model_signature(),
+            schema,
+        )
 
 
 class Limited:
@@ -110,7 +130,9 @@ class Limited:
 def names_response_format(reply: Reply) -> bool:
     """A 400 that blames the structured-output request (``response_format``, ``json_schema``, ``json_object``)."""
     text = (reply.error or "").lower()
-    return reply.error_kind == ErrorKind.BAD_REQUEST and any(w in text for w in ("response_format", "json_schema", "json_object"))
+    return reply.error_kind == ErrorKind.BAD_REQUEST and any(
+        w in text for w in ("response_format", "json_schema", "json_object")
+    )
 
 
 class SteppingDown:
@@ -148,8 +170,10 @@ class SteppingDown:
             if self.mode == mode:  # the first of concurrent refusals steps down; the rest just resend
                 self.mode, self._confirmed = lower, False
                 self.stats.structured_output = lower
-                self.notify(f"structured output: the provider refused response_format {mode} ({reply.error}); "
-                            f"using {lower} from now on (--structured-output {lower}, or Structured output on the Agents page)")
+                self.notify(
+                    f"structured output: the provider refused response_format {mode} ({reply.error}); "
+                    f"using {lower} from now on (--structured-output {lower}, or Structured output on the Agents page)"
+                )
 
 
 class Retrying:
@@ -168,7 +192,11 @@ class Retrying:
             if reply.error_kind not in RETRYABLE or attempt == self.retries:
                 return reply, calls, waited
             self.stats.retries += 1
-            wait = reply.retry_after if reply.retry_after is not None else self.backoff * 2 ** attempt * (0.5 + random.random())
+            wait = (
+                reply.retry_after
+                if reply.retry_after is not None
+                else self.backoff * 2**attempt * (0.5 + random.random())
+            )
             wait = min(wait, self.max_wait)
             self.stats.wait_s += wait
             waited += wait
@@ -202,7 +230,9 @@ class Validating:
                 out.error_kind, out.error = reply.error_kind, reply.error
                 out.replies = []
                 return out
-            out.replies.append({"content": reply.content, "finish_reason": reply.finish_reason, "refusal": reply.refusal})
+            out.replies.append(
+                {"content": reply.content, "finish_reason": reply.finish_reason, "refusal": reply.refusal}
+            )
             data, kind, problem = judge(reply.content, reply.finish_reason, reply.refusal, schema, self.max_tokens)
             if data is not None:
                 out.data, out.error_kind, out.error = data, None, None
@@ -243,6 +273,7 @@ class LoopThread:
     def close(self) -> None:
         """Cancel what libraries left running on the loop (litellm's logging worker), then stop it."""
         if self._loop is not None:
+
             async def cancel_rest():
                 rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
                 for task in rest:
@@ -262,8 +293,14 @@ class LoopThread:
 class Gateway:
     """Sends batches of requests: identical prompts once, cached prompts never, the rest concurrently."""
 
-    def __init__(self, settings: LLMSettings, cache: LLMCache | None = None, stats: LLMStats | None = None,
-                 client: LiteLLMClient | None = None, notify=None):
+    def __init__(
+        self,
+        settings: LLMSettings,
+        cache: LLMCache | None = None,
+        stats: LLMStats | None = None,
+        client: LiteLLMClient | None = None,
+        notify=None,
+    ):
         """``notify(message)`` hears what a user must be told once (default: a logged warning); every notice
         is also kept in ``stats.notices``."""
         self.settings = settings
@@ -310,7 +347,9 @@ class Gateway:
             fresh = self._loop.run(lambda: self._send_all(todo))
             results.update(fresh)
             if self.cache is not None:
-                self.cache.put_many({k: fresh[k].to_cache(self.settings, r.schema) for k, r in todo if fresh[k].cacheable})
+                self.cache.put_many(
+                    {k: fresh[k].to_cache(self.settings, r.schema) for k, r in todo if fresh[k].cacheable}
+                )
         self.stats.wall_s += time.perf_counter() - started
         return [results[k] for k in keys]
 
@@ -360,10 +399,13 @@ def test_connection(settings: LLMSettings) -> ConnectionResult:
     elapsed = time.perf_counter() - started
     mode = gateway.stats.structured_output
     if outcome.ok:
-        return ConnectionResult(True, elapsed, f"{settings.model} answered in {elapsed:.2f} s (structured output: {mode})",
-                                structured=True)
+        return ConnectionResult(
+            True, elapsed, f"{settings.model} answered in {elapsed:.2f} s (structured output: {mode})", structured=True
+        )
     if outcome.error_kind in FROM_MODEL:
-        return ConnectionResult(True, elapsed, f"{settings.model} answered, but not in the required JSON ({outcome.error})")
+        return ConnectionResult(
+            True, elapsed, f"{settings.model} answered, but not in the required JSON ({outcome.error})"
+        )
     return ConnectionResult(False, elapsed, f"{outcome.error_kind}: {outcome.error}")
 
 

@@ -6,6 +6,7 @@ a second batch writes the text conditioned on that action (Qiu et al. 2025). The
 decides every agent first, with the same random draws whatever the LLM answers, so a failed call
 falls back to a decision the run would have made anyway and reruns stay reproducible.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,8 +50,15 @@ def heuristic_for(sim) -> HeuristicPolicy:
 class LLMPolicy:
     """Every agent of a batch asks the LLM; ``refine`` turns heuristic decisions into LLM ones where calls succeed."""
 
-    def __init__(self, settings: LLMSettings, cache: LLMCache | None = None, heuristic: HeuristicPolicy | None = None,
-                 event: str | None = None, gateway: Gateway | None = None, notify=None):
+    def __init__(
+        self,
+        settings: LLMSettings,
+        cache: LLMCache | None = None,
+        heuristic: HeuristicPolicy | None = None,
+        event: str | None = None,
+        gateway: Gateway | None = None,
+        notify=None,
+    ):
         """``notify(message)`` hears what a user must be told once (see ``Gateway``)."""
         self.settings = settings
         self.gateway = gateway or Gateway(settings, cache, notify=notify)
@@ -86,12 +94,17 @@ class LLMPolicy:
             outs = self._run(batch, rows, reqs)
             for i, o in enumerate(outs):
                 if o.ok:
-                    emotion[i], attitude[i], action[i] = _EMOTION[o.data["emotion"]], _ATTITUDE[o.data["attitude"]], _ACTION[o.data["action"]]
+                    emotion[i], attitude[i], action[i] = (
+                        _EMOTION[o.data["emotion"]],
+                        _ATTITUDE[o.data["attitude"]],
+                        _ACTION[o.data["action"]],
+                    )
             acted = np.array([o.ok for o in outs])
             fallback |= ~acted
         else:
-            reqs = ([ChatRequest("emotion", P.emotion(who[i], where[i], event)) for i in rows]
-                    + [ChatRequest("attitude", P.attitude(who[i], where[i], event)) for i in rows])
+            reqs = [ChatRequest("emotion", P.emotion(who[i], where[i], event)) for i in rows] + [
+                ChatRequest("attitude", P.attitude(who[i], where[i], event)) for i in rows
+            ]
             outs = self._run(batch, np.r_[rows, rows], reqs)
             for i in rows:
                 e, a = outs[i], outs[n + i]
@@ -110,7 +123,10 @@ class LLMPolicy:
         stats.fallbacks += int(fallback.sum())
         writers = np.flatnonzero(acted & np.isin(action, (Action.QUOTE, Action.POST)))
         if len(writers):
-            reqs = [ChatRequest("text", P.text(who[i], where[i], event, action[i], emotion[i], attitude[i])) for i in writers]
+            reqs = [
+                ChatRequest("text", P.text(who[i], where[i], event, action[i], emotion[i], attitude[i]))
+                for i in writers
+            ]
             for i, o in zip(writers, self._run(batch, writers, reqs)):
                 if o.ok:
                     texts[i] = " ".join(o.data["text"].split())[:MAX_TEXT]
@@ -125,10 +141,25 @@ class LLMPolicy:
         for i, req, o in zip(rows, requests, outcomes):
             agent = int(batch.agent[i])
             self._exchanges.setdefault(agent, []).append(
-                Exchange(batch.step, req.schema, req.messages, o.content, o.data, o.error, o.cached))
-            self._trace.append((batch.step, agent, req.schema, o.ok, o.cached, o.error_kind, o.error, o.calls,
-                                o.prompt_tokens, o.completion_tokens, round(o.latency, 4), o.content if o.ok else None,
-                                round(o.wait, 4)))
+                Exchange(batch.step, req.schema, req.messages, o.content, o.data, o.error, o.cached)
+            )
+            self._trace.append(
+                (
+                    batch.step,
+                    agent,
+                    req.schema,
+                    o.ok,
+                    o.cached,
+                    o.error_kind,
+                    o.error,
+                    o.calls,
+                    o.prompt_tokens,
+                    o.completion_tokens,
+                    round(o.latency, 4),
+                    o.content if o.ok else None,
+                    round(o.wait, 4),
+                )
+            )
         return outcomes
 
     def _history(self, sim) -> P.HistoryIndex:
@@ -141,12 +172,29 @@ class LLMPolicy:
         """Initial attitude per agent from profile and history; -1 where the call failed."""
         agents = np.asarray(agents, dtype=np.int64)
         event = self.event if self.event is not None else P.event_summary(sim.scenario)
-        reqs = [ChatRequest("initial_attitude", P.initial_attitude(p, event)) for p in P.profiles(sim, agents, self._history(sim))]
+        reqs = [
+            ChatRequest("initial_attitude", P.initial_attitude(p, event))
+            for p in P.profiles(sim, agents, self._history(sim))
+        ]
         outs = self.gateway.run(reqs)
         for agent, req, o in zip(agents, reqs, outs):
-            self._trace.append((-1, int(agent), req.schema, o.ok, o.cached, o.error_kind, o.error, o.calls,
-                                o.prompt_tokens, o.completion_tokens, round(o.latency, 4), o.content if o.ok else None,
-                                round(o.wait, 4)))
+            self._trace.append(
+                (
+                    -1,
+                    int(agent),
+                    req.schema,
+                    o.ok,
+                    o.cached,
+                    o.error_kind,
+                    o.error,
+                    o.calls,
+                    o.prompt_tokens,
+                    o.completion_tokens,
+                    round(o.latency, 4),
+                    o.content if o.ok else None,
+                    round(o.wait, 4),
+                )
+            )
         return np.array([_ATTITUDE[o.data["attitude"]] if o.ok else -1 for o in outs], dtype=np.int8)
 
     # -- what the dashboard and the trace read ---------------------------------------------------------
@@ -193,7 +241,9 @@ class HybridPolicy:
         fallback = np.zeros(len(batch), dtype=bool)
         texts: list[str | None] = [None] * len(batch)
         if len(rows):
-            sub = self.llm.refine(batch.subset(rows), Decisions(base.emotion[rows], base.attitude[rows], base.action[rows]))
+            sub = self.llm.refine(
+                batch.subset(rows), Decisions(base.emotion[rows], base.attitude[rows], base.action[rows])
+            )
             base.emotion[rows], base.attitude[rows], base.action[rows] = sub.emotion, sub.attitude, sub.action
             fallback[rows] = sub.fallback
             for j, i in enumerate(rows):

@@ -3,6 +3,7 @@
 Prompts are deterministic functions of the simulation state (no step number, no randomness),
 so the same situation gives the same prompt, the same cache key and the same answer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,15 +21,21 @@ _CATEGORY = {
     UserCategory.LOW_IMPACT: "a low-impact user with few followers who rarely posts",
 }
 _SOURCE = {
-    Source.FOLLOWEE: "an account you follow", Source.MUTUAL: "a friend (you follow each other)",
-    Source.RECOMMENDED: "the platform's recommendations", Source.OWN: "your own earlier post",
+    Source.FOLLOWEE: "an account you follow",
+    Source.MUTUAL: "a friend (you follow each other)",
+    Source.RECOMMENDED: "the platform's recommendations",
+    Source.OWN: "your own earlier post",
 }
 _GENDER = {Gender.FEMALE: "woman", Gender.MALE: "man", Gender.UNKNOWN: "person"}
 _EMOTION_HELP = "calm (unmoved), moderate (somewhat stirred) or intense (strongly stirred)"
-_ACTION_HELP = ("ignore (do nothing), repost (forward the post unchanged), quote (forward it with your own comment) "
-                "or post (write a new post of your own about the event)")
-SYSTEM = ("You role-play one user of Weibo, a Chinese microblogging platform, during a trending event. "
-          "Stay in character: decide as this person would, not as an assistant. Answer with one JSON object only.")
+_ACTION_HELP = (
+    "ignore (do nothing), repost (forward the post unchanged), quote (forward it with your own comment) "
+    "or post (write a new post of your own about the event)"
+)
+SYSTEM = (
+    "You role-play one user of Weibo, a Chinese microblogging platform, during a trending event. "
+    "Stay in character: decide as this person would, not as an assistant. Answer with one JSON object only."
+)
 
 
 def _snip(text: str, n: int = SNIPPET) -> str:
@@ -48,8 +55,10 @@ class Profile:
     history: tuple[str, ...] = ()
 
     def text(self) -> str:
-        lines = [f"You are a {self.age}-year-old {_GENDER[Gender(self.gender)]}, occupation: "
-                 f"{OCCUPATION_LABELS[Occupation(self.occupation)]}; {_CATEGORY[UserCategory(self.category)]}."]
+        lines = [
+            f"You are a {self.age}-year-old {_GENDER[Gender(self.gender)]}, occupation: "
+            f"{OCCUPATION_LABELS[Occupation(self.occupation)]}; {_CATEGORY[UserCategory(self.category)]}."
+        ]
         if self.description:
             lines.append(f"Your profile description: {_snip(self.description)}")
         return "\n".join(lines)
@@ -85,7 +94,8 @@ class Situation:
             f"Before this step your emotion about the event was {Emotion(self.emotion).name.lower()} and your attitude {Attitude(self.attitude).name.lower()}.",
             f"This step you received {self.received} post(s) about it (mean emotional intensity {self.mean_intensity:.1f} on a 0-2 scale).",
             f"The most prominent one, from {_SOURCE[Source(self.focal_source)]}, posted {self.focal_hours:.0f} hour(s) ago"
-            + (", carries a platform warning label (disputed or misleading)" if self.focal_labelled else "") + ":",
+            + (", carries a platform warning label (disputed or misleading)" if self.focal_labelled else "")
+            + ":",
             f"«{_snip(self.focal_text)}»",
         ]
         if self.memory:
@@ -106,61 +116,89 @@ def _event(event: str) -> str:
 def decision(profile: Profile, situation: Situation, event: str) -> tuple:
     """Emotion, attitude and action in one call (the action first of Qiu et al.; the text comes after)."""
     return _messages(
-        _event(event), profile.text(), profile.examples(), situation.text(),
+        _event(event),
+        profile.text(),
+        profile.examples(),
+        situation.text(),
         f"Emotion fades when nothing new arrives: each quiet step it drops one level with probability {situation.decay:.2f}.",
         "Decide, in character:\n"
         f"1. emotion: your emotion after reading, one of {_EMOTION_HELP};\n"
         "2. attitude: your attitude toward the event now, negative or positive;\n"
         f"3. action: what you do with the most prominent post: {_ACTION_HELP}.\n"
-        'Reply as {"emotion": ..., "attitude": ..., "action": ...}.')
+        'Reply as {"emotion": ..., "attitude": ..., "action": ...}.',
+    )
 
 
 def emotion(profile: Profile, situation: Situation, event: str) -> tuple:
     """S3's emotion transition: current level, profile and received posts, with the decay coefficient."""
     return _messages(
-        _event(event), profile.text(), profile.examples(), situation.text(),
+        _event(event),
+        profile.text(),
+        profile.examples(),
+        situation.text(),
         f"Emotion is a Markov process: it depends on your current level and what you just read, and it fades: "
         f"each quiet step it drops one level toward calm with probability {situation.decay:.2f}.",
-        f"What is your emotion now? One of {_EMOTION_HELP}. Reply as {{\"emotion\": ...}}.")
+        f'What is your emotion now? One of {_EMOTION_HELP}. Reply as {{"emotion": ...}}.',
+    )
 
 
 def attitude(profile: Profile, situation: Situation, event: str) -> tuple:
     """S3's attitude transition: current attitude, profile, history and the messages in memory."""
     return _messages(
-        _event(event), profile.text(), profile.examples(), situation.text(),
+        _event(event),
+        profile.text(),
+        profile.examples(),
+        situation.text(),
         "People rarely change their attitude, but a steady stream of convincing posts from trusted sources can move them. "
         "Posts with a warning label are less convincing.",
-        'What is your attitude toward the event now, negative or positive? Reply as {"attitude": ...}.')
+        'What is your attitude toward the event now, negative or positive? Reply as {"attitude": ...}.',
+    )
 
 
 def action(profile: Profile, situation: Situation, event: str, new_emotion: int, new_attitude: int) -> tuple:
     """The engagement action alone, given the updated emotion and attitude (modular mode)."""
     return _messages(
-        _event(event), profile.text(), profile.examples(), situation.text(),
+        _event(event),
+        profile.text(),
+        profile.examples(),
+        situation.text(),
         f"After reading, your emotion is {Emotion(new_emotion).name.lower()} and your attitude is {Attitude(new_attitude).name.lower()}.",
         f"What do you do with the most prominent post? One of {_ACTION_HELP}. Most users ignore most posts. "
-        'Reply as {"action": ...}.')
+        'Reply as {"action": ...}.',
+    )
 
 
 def text(profile: Profile, situation: Situation, event: str, chosen: int, new_emotion: int, new_attitude: int) -> tuple:
     """The words of a quote or post, conditioned on the chosen action, with the user's own posts as examples."""
-    task = ("You decided to quote the post above: forward it with a comment of your own (one to three sentences)."
-            if chosen == Action.QUOTE else
-            "You decided to write a new post of your own about the event (one to four sentences).")
-    style = ("Write in the language, tone and style of your own earlier posts above." if profile.history
-             else "Write in the language of the post you read, as a typical Weibo user would.")
+    task = (
+        "You decided to quote the post above: forward it with a comment of your own (one to three sentences)."
+        if chosen == Action.QUOTE
+        else "You decided to write a new post of your own about the event (one to four sentences)."
+    )
+    style = (
+        "Write in the language, tone and style of your own earlier posts above."
+        if profile.history
+        else "Write in the language of the post you read, as a typical Weibo user would."
+    )
     return _messages(
-        _event(event), profile.text(), profile.examples(), situation.text(),
+        _event(event),
+        profile.text(),
+        profile.examples(),
+        situation.text(),
         f"After reading, your emotion is {Emotion(new_emotion).name.lower()} and your attitude toward the event is {Attitude(new_attitude).name.lower()}.",
-        f"{task} {style} No hashtags you would not use, no explanations. Reply as {{\"text\": ...}}.")
+        f'{task} {style} No hashtags you would not use, no explanations. Reply as {{"text": ...}}.',
+    )
 
 
 def initial_attitude(profile: Profile, event: str) -> tuple:
     """S3's initial attitude from profile and posting history, before any message arrives."""
     return _messages(
-        _event(event), profile.text(), profile.examples(),
-        'You have just heard of the event. Judging from who you are and what you usually post, is your first attitude '
-        'toward it negative or positive? Reply as {"attitude": ...}.')
+        _event(event),
+        profile.text(),
+        profile.examples(),
+        "You have just heard of the event. Judging from who you are and what you usually post, is your first attitude "
+        'toward it negative or positive? Reply as {"attitude": ...}.',
+    )
 
 
 def demographics(description: str, posts: list[str], examples: int = 10) -> tuple:
@@ -168,10 +206,16 @@ def demographics(description: str, posts: list[str], examples: int = 10) -> tupl
     labels = "; ".join(OCCUPATION_LABELS[o] for o in Occupation)
     shown = "\n".join(f"- {_snip(p)}" for p in posts[:examples]) or "(none)"
     return (
-        {"role": "system", "content": "You infer the demographics of social-media users from what they write. Answer with one JSON object only."},
-        {"role": "user", "content": f"Profile description: {_snip(description, 400) or '(empty)'}\n\nSome posts:\n{shown}\n\n"
-         f"Estimate the author's age in years (null if there is no clue at all), gender (female, male or unknown) and occupation, "
-         f"one of: {labels}; or unknown. Reply as {{\"age\": ..., \"gender\": ..., \"occupation\": ...}}."},
+        {
+            "role": "system",
+            "content": "You infer the demographics of social-media users from what they write. Answer with one JSON object only.",
+        },
+        {
+            "role": "user",
+            "content": f"Profile description: {_snip(description, 400) or '(empty)'}\n\nSome posts:\n{shown}\n\n"
+            f"Estimate the author's age in years (null if there is no clue at all), gender (female, male or unknown) and occupation, "
+            f'one of: {labels}; or unknown. Reply as {{"age": ..., "gender": ..., "occupation": ...}}.',
+        },
     )
 
 
@@ -189,12 +233,15 @@ class HistoryIndex:
             self.texts = posts["text"].astype(str).to_numpy()[order].tolist()
             np.cumsum(np.bincount(owner, minlength=network.n_users), out=self.ptr[1:])
         users = network.users
-        self.descriptions = (users["description"].astype(object).where(users["description"].notna(), "").astype(str).to_numpy()
-                             if users is not None and "description" in users else None)
+        self.descriptions = (
+            users["description"].astype(object).where(users["description"].notna(), "").astype(str).to_numpy()
+            if users is not None and "description" in users
+            else None
+        )
 
     def history(self, agent: int) -> tuple[str, ...]:
         start, end = self.ptr[agent], self.ptr[agent + 1]
-        return tuple(self.texts[start:min(end, start + self.examples)])
+        return tuple(self.texts[start : min(end, start + self.examples)])
 
     def description(self, agent: int) -> str:
         return "" if self.descriptions is None else self.descriptions[agent]
@@ -202,8 +249,17 @@ class HistoryIndex:
 
 def profiles(sim, agents: np.ndarray, index: HistoryIndex) -> list[Profile]:
     pop = sim.population
-    return [Profile(int(pop.age[a]), int(pop.gender[a]), int(pop.occupation[a]), int(pop.category[a]),
-                    index.description(a), index.history(a)) for a in agents]
+    return [
+        Profile(
+            int(pop.age[a]),
+            int(pop.gender[a]),
+            int(pop.occupation[a]),
+            int(pop.category[a]),
+            index.description(a),
+            index.history(a),
+        )
+        for a in agents
+    ]
 
 
 def situations(batch, sim) -> list[Situation]:
@@ -215,15 +271,24 @@ def situations(batch, sim) -> list[Situation]:
     for i, agent in enumerate(batch.agent):
         focal = int(batch.focal_post[i])
         remembered = [int(p) for p in state.mem_post[agent] if p != NO_POST and p != focal][:MEMORY_SHOWN]
-        out.append(Situation(
-            emotion=int(batch.emotion[i]), attitude=int(batch.attitude[i]), received=int(batch.received[i]),
-            mean_intensity=float(batch.mean_intensity[i]), focal_text=sim.text_of(int(posts.text_id[focal])),
-            focal_source=int(batch.focal_source[i]), focal_stance=int(batch.focal_stance[i]),
-            focal_emotion=int(batch.focal_emotion[i]), focal_hours=float(batch.focal_age[i] + 1) * hours,
-            focal_labelled=bool(batch.focal_labelled[i]),
-            memory=tuple(sim.text_of(int(posts.text_id[p])) for p in remembered),
-            actions_taken=int(batch.actions_taken[i]), decay=float(sim.scenario.emotion.decay),
-            new_to_event=was_aware is not None and not bool(was_aware[i])))
+        out.append(
+            Situation(
+                emotion=int(batch.emotion[i]),
+                attitude=int(batch.attitude[i]),
+                received=int(batch.received[i]),
+                mean_intensity=float(batch.mean_intensity[i]),
+                focal_text=sim.text_of(int(posts.text_id[focal])),
+                focal_source=int(batch.focal_source[i]),
+                focal_stance=int(batch.focal_stance[i]),
+                focal_emotion=int(batch.focal_emotion[i]),
+                focal_hours=float(batch.focal_age[i] + 1) * hours,
+                focal_labelled=bool(batch.focal_labelled[i]),
+                memory=tuple(sim.text_of(int(posts.text_id[p])) for p in remembered),
+                actions_taken=int(batch.actions_taken[i]),
+                decay=float(sim.scenario.emotion.decay),
+                new_to_event=was_aware is not None and not bool(was_aware[i]),
+            )
+        )
     return out
 
 

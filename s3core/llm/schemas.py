@@ -3,6 +3,7 @@
 The same schema goes out (as OpenAI structured outputs, or in the prompt) and checks the reply
 that comes back, so a provider that ignores ``response_format`` is held to the same contract.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """LLM backend settings: model, endpoint, sampling and limits; API keys live only in memory or the environment."""
+
 from __future__ import annotations
 
 import json
@@ -65,25 +66,63 @@ class Deployment:
 class LLMSettings:
     """How the LLM backend calls its model; fields carry range and help for the dashboard widgets."""
 
-    model: str = param("openai/gpt-4o-mini", None, None, "Any litellm model string, e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, ollama/qwen2.5.")
-    api_base: str | None = param(None, None, None, "Base URL of an OpenAI-compatible endpoint (vLLM, Ollama, a proxy); empty for the provider's default.")
-    api_key_env: str | None = param(None, None, None, "Environment variable that holds the key; empty for the provider's usual one (OPENAI_API_KEY, ...).")
+    model: str = param(
+        "openai/gpt-4o-mini",
+        None,
+        None,
+        "Any litellm model string, e.g. openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, ollama/qwen2.5.",
+    )
+    api_base: str | None = param(
+        None,
+        None,
+        None,
+        "Base URL of an OpenAI-compatible endpoint (vLLM, Ollama, a proxy); empty for the provider's default.",
+    )
+    api_key_env: str | None = param(
+        None,
+        None,
+        None,
+        "Environment variable that holds the key; empty for the provider's usual one (OPENAI_API_KEY, ...).",
+    )
     temperature: float = param(0.7, 0.0, 2.0, "Sampling temperature.")
     max_tokens: int = param(256, 16, 4096, "Most tokens one reply may use.")
     concurrency: int = param(32, 1, 1024, "Requests in flight at once (one semaphore over all calls of a step).")
     timeout: float = param(30.0, 0.1, 600.0, "Seconds before one request is abandoned.")
     retries: int = param(2, 0, 10, "Retries of a request after a timeout, 429, 5xx or connection error.")
-    backoff: float = param(0.5, 0.0, 30.0, "Seconds before the first retry; doubles each time (a server's Retry-After wins, up to the max wait).")
-    max_wait: float = param(30.0, 0.0, 600.0, "Longest wait before one retry, in seconds, even when the server's Retry-After asks for more.")
-    mode: str = param("combined", None, None, "combined: one call returns emotion, attitude and action; modular: one call per S3 module.", choices=("combined", "modular"))
-    structured_output: str = param("json_schema", None, None, "How the reply's JSON shape is asked for: json_schema (OpenAI structured outputs), "
-                                   "json_object (JSON mode, the schema in the prompt) or prompt (the schema in the prompt only). "
-                                   "Replies are validated either way; a provider that refuses a mode with a 400 gets the next one.",
-                                   choices=STRUCTURED_MODES)
+    backoff: float = param(
+        0.5,
+        0.0,
+        30.0,
+        "Seconds before the first retry; doubles each time (a server's Retry-After wins, up to the max wait).",
+    )
+    max_wait: float = param(
+        30.0, 0.0, 600.0, "Longest wait before one retry, in seconds, even when the server's Retry-After asks for more."
+    )
+    mode: str = param(
+        "combined",
+        None,
+        None,
+        "combined: one call returns emotion, attitude and action; modular: one call per S3 module.",
+        choices=("combined", "modular"),
+    )
+    structured_output: str = param(
+        "json_schema",
+        None,
+        None,
+        "How the reply's JSON shape is asked for: json_schema (OpenAI structured outputs), "
+        "json_object (JSON mode, the schema in the prompt) or prompt (the schema in the prompt only). "
+        "Replies are validated either way; a provider that refuses a mode with a 400 gets the next one.",
+        choices=STRUCTURED_MODES,
+    )
     history_examples: int = param(3, 0, 10, "Posts from the user's own history shown as examples.")
     seed: int | None = param(None, None, None, "Sampling seed sent to providers that support one.")
-    deployments: tuple[Deployment, ...] = field(default=(), metadata={"help": "Several endpoints or keys, load-balanced by litellm's Router; empty for one endpoint."})
-    api_key: Secret | None = field(default=None, repr=False, compare=False, metadata={"help": "A key typed in for this session only."})
+    deployments: tuple[Deployment, ...] = field(
+        default=(),
+        metadata={"help": "Several endpoints or keys, load-balanced by litellm's Router; empty for one endpoint."},
+    )
+    api_key: Secret | None = field(
+        default=None, repr=False, compare=False, metadata={"help": "A key typed in for this session only."}
+    )
 
     def __post_init__(self):
         from ..params import validate

@@ -1,5 +1,6 @@
 """Counters of the LLM backend (requests, cache hits, calls, fallbacks, error classes, waits, tokens, cost)
 and the verdict on a run: an LLM run in which most decisions fell back is not a successful LLM run."""
+
 from __future__ import annotations
 
 import copy
@@ -10,25 +11,25 @@ from dataclasses import asdict, dataclass, field
 class LLMStats:
     """Running totals; ``snapshot()`` gives a copy the dashboard can keep."""
 
-    requests: int = 0          # prompts the policy asked for
-    deduplicated: int = 0      # identical prompts in one batch, sent once
-    cache_hits: int = 0        # answered from the cache, no call
-    calls: int = 0             # HTTP requests actually sent (retries and repairs included)
-    retries: int = 0           # resent after a timeout, 429, 5xx or connection error
-    wait_s: float = 0.0        # seconds slept before retries (the provider's Retry-After where it sent one)
-    repairs: int = 0           # resent once because the reply failed its schema
-    invalid: int = 0           # prompts whose model replies stayed unusable (invalid, refusal, length)
+    requests: int = 0  # prompts the policy asked for
+    deduplicated: int = 0  # identical prompts in one batch, sent once
+    cache_hits: int = 0  # answered from the cache, no call
+    calls: int = 0  # HTTP requests actually sent (retries and repairs included)
+    retries: int = 0  # resent after a timeout, 429, 5xx or connection error
+    wait_s: float = 0.0  # seconds slept before retries (the provider's Retry-After where it sent one)
+    repairs: int = 0  # resent once because the reply failed its schema
+    invalid: int = 0  # prompts whose model replies stayed unusable (invalid, refusal, length)
     errors: dict = field(default_factory=dict)  # error class (errors.ErrorKind value) -> count of failed calls
     structured_output: str = ""  # the structured-output mode in use (after any automatic step down)
     notices: list = field(default_factory=list)  # things a user must be told once, e.g. a mode step down
-    decisions: int = 0         # agent decisions asked of the LLM
-    fallbacks: int = 0         # agents that fell back to the heuristic decision
-    text_fallbacks: int = 0    # quote/post texts the LLM did not write (pool text used)
+    decisions: int = 0  # agent decisions asked of the LLM
+    fallbacks: int = 0  # agents that fell back to the heuristic decision
+    text_fallbacks: int = 0  # quote/post texts the LLM did not write (pool text used)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = None  # None while the model's price is unknown
-    latency_s: float = 0.0     # summed request latency
-    wall_s: float = 0.0        # time spent waiting on LLM batches
+    latency_s: float = 0.0  # summed request latency
+    wall_s: float = 0.0  # time spent waiting on LLM batches
 
     @property
     def unique(self) -> int:
@@ -64,18 +65,24 @@ class LLMStats:
 
     def as_dict(self) -> dict:
         out = asdict(self)
-        out.update(unique=self.unique, hit_rate=round(self.hit_rate, 4), mean_latency=round(self.mean_latency, 4),
-                   fallback_share=round(self.fallback_share, 4))
+        out.update(
+            unique=self.unique,
+            hit_rate=round(self.hit_rate, 4),
+            mean_latency=round(self.mean_latency, 4),
+            fallback_share=round(self.fallback_share, 4),
+        )
         return out
 
     def line(self) -> str:
         """One line for stderr."""
         cost = "unknown" if self.cost_usd is None else f"${self.cost_usd:.4f}"
         errors = ",".join(f"{k}={v}" for k, v in sorted(self.errors.items())) or "none"
-        return (f"llm: decisions {self.decisions}, calls {self.calls}, cache hits {self.cache_hits} "
-                f"({self.hit_rate:.0%} of {self.unique} prompts), fallbacks {self.fallbacks} (+{self.text_fallbacks} texts), "
-                f"retries {self.retries} (waited {self.wait_s:.1f} s), "
-                f"tokens {self.prompt_tokens}+{self.completion_tokens}, cost {cost}, errors {errors}")
+        return (
+            f"llm: decisions {self.decisions}, calls {self.calls}, cache hits {self.cache_hits} "
+            f"({self.hit_rate:.0%} of {self.unique} prompts), fallbacks {self.fallbacks} (+{self.text_fallbacks} texts), "
+            f"retries {self.retries} (waited {self.wait_s:.1f} s), "
+            f"tokens {self.prompt_tokens}+{self.completion_tokens}, cost {cost}, errors {errors}"
+        )
 
 
 DEFAULT_MAX_FALLBACK_SHARE = 0.5  # past this share of fallen-back decisions an LLM run counts as failed
@@ -100,8 +107,10 @@ class Verdict:
         from .errors import hint, label
 
         causes = "; ".join(f"{label(k)} x{v} ({hint(k)})" for k, v in self.top_errors) or "no call failed"
-        head = (f"{self.share:.0%} of {self.decisions} LLM decisions fell back to the heuristic "
-                f"({self.fallbacks}; threshold {self.threshold:.0%})")
+        head = (
+            f"{self.share:.0%} of {self.decisions} LLM decisions fell back to the heuristic "
+            f"({self.fallbacks}; threshold {self.threshold:.0%})"
+        )
         if self.failed:
             return f"{head}: this is not an LLM run. Top error classes: {causes}"
         return f"{head}. Top error classes: {causes}"

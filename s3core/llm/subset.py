@@ -1,4 +1,5 @@
 """Which agents the LLM drives in a hybrid population: influential users, a seeded random share, a demographic group."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,20 +19,24 @@ class SubsetSpec:
     """
 
     share: float | None = None
-    categories: tuple[str, ...] = ()    # influential, regular, low_impact
-    genders: tuple[str, ...] = ()       # female, male
-    occupations: tuple[str, ...] = ()   # Occupation names (media, engineer, ...) or labels
+    categories: tuple[str, ...] = ()  # influential, regular, low_impact
+    genders: tuple[str, ...] = ()  # female, male
+    occupations: tuple[str, ...] = ()  # Occupation names (media, engineer, ...) or labels
     min_age: int | None = None
     max_age: int | None = None
-    top_followers: int | None = None    # the N most-followed agents (after the other filters)
-    agents: tuple[int, ...] = ()        # agent indices always included
+    top_followers: int | None = None  # the N most-followed agents (after the other filters)
+    agents: tuple[int, ...] = ()  # agent indices always included
 
     def __post_init__(self):
         if self.share is not None and not 0.0 <= self.share <= 1.0:
             raise ValueError(f"llm share {self.share}: must lie in [0, 1]")
 
     def describe(self) -> str:
-        parts = [f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in self.__dict__.items() if v not in (None, ())]
+        parts = [
+            f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}"
+            for k, v in self.__dict__.items()
+            if v not in (None, ())
+        ]
         return "; ".join(parts) or "all agents"
 
 
@@ -100,7 +105,9 @@ def parse_subset(items: list[str], share: float | None = None) -> SubsetSpec:
         elif key == "agents":
             fields["agents"] = tuple(int(v) for v in values)
         else:
-            raise ValueError(f"--llm-subset {item!r}: unknown key {key!r}; use category, gender, occupation, age, top or agents")
+            raise ValueError(
+                f"--llm-subset {item!r}: unknown key {key!r}; use category, gender, occupation, age, top or agents"
+            )
     spec = SubsetSpec(**fields)
     for names, enum in ((spec.categories, UserCategory), (spec.genders, Gender)):
         _codes(names, enum)

@@ -1,4 +1,5 @@
 """Parse the canonical user attribute columns (age, gender, ...) shared by every loader."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -13,11 +14,17 @@ from .errors import CellError
 
 USER_COLUMNS = ("age", "gender", "occupation", "description", "followers", "friends")
 
-_GENDER_WORDS = MappingProxyType({
-    "m": Gender.MALE, "male": Gender.MALE, "男": Gender.MALE,
-    "f": Gender.FEMALE, "female": Gender.FEMALE, "女": Gender.FEMALE,
-    "unknown": Gender.UNKNOWN,
-})
+_GENDER_WORDS = MappingProxyType(
+    {
+        "m": Gender.MALE,
+        "male": Gender.MALE,
+        "男": Gender.MALE,
+        "f": Gender.FEMALE,
+        "female": Gender.FEMALE,
+        "女": Gender.FEMALE,
+        "unknown": Gender.UNKNOWN,
+    }
+)
 _GENDER_HELP = "write m, f, male, female, 男 or 女 (any case), or leave the cell empty"
 _OCCUPATION_HELP = (
     "use one of the ten S3 occupation labels (e.g. 'engineer', 'media personnel'), "
@@ -67,8 +74,14 @@ def _numeric(values: pd.Series, column: str, low: float, high: float, integer: b
 def parse_age(values: pd.Series) -> pd.Series:
     """Age in years as float (NaN where unknown); ages outside VALID_AGE (10-100) are refused, not replaced."""
     low, high = VALID_AGE
-    return _numeric(values, "age", low, high, False,
-                    f"write the age in years ({low}-{high}), or leave the cell empty so that it is inferred or drawn")
+    return _numeric(
+        values,
+        "age",
+        low,
+        high,
+        False,
+        f"write the age in years ({low}-{high}), or leave the cell empty so that it is inferred or drawn",
+    )
 
 
 def parse_count(values: pd.Series, column: str) -> pd.Series:
@@ -109,14 +122,16 @@ def parse_description(values: pd.Series) -> pd.Series:
     return text.astype(object).where(text != "", None)
 
 
-_PARSERS: Mapping[str, Callable[[pd.Series], pd.Series]] = MappingProxyType({
-    "age": parse_age,
-    "gender": parse_gender,
-    "occupation": parse_occupation,
-    "description": parse_description,
-    "followers": lambda v: parse_count(v, "followers"),
-    "friends": lambda v: parse_count(v, "friends"),
-})
+_PARSERS: Mapping[str, Callable[[pd.Series], pd.Series]] = MappingProxyType(
+    {
+        "age": parse_age,
+        "gender": parse_gender,
+        "occupation": parse_occupation,
+        "description": parse_description,
+        "followers": lambda v: parse_count(v, "followers"),
+        "friends": lambda v: parse_count(v, "friends"),
+    }
+)
 
 
 def parse_user_columns(raw: Mapping[str, pd.Series]) -> dict[str, pd.Series]:

@@ -1,4 +1,5 @@
 """Say how the ids of an edge list and a users file match: counts, a few examples, a refusal when nothing does."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -27,10 +28,15 @@ def spelling_notes(source: str, rewritten: Sequence[tuple[str, int, tuple[str, s
         if count:
             before, after = example
             one = count == 1
-            notes.append(Note("warning", f"{source}, column '{column}': {count:,} id{'' if one else 's'} written "
-                                         f"as a decimal or with separators (e.g. {before!r}) {'was' if one else 'were'} "
-                                         "read as whole numbers "
-                                         f"(e.g. {after!r}), so they match the same user written without them"))
+            notes.append(
+                Note(
+                    "warning",
+                    f"{source}, column '{column}': {count:,} id{'' if one else 's'} written "
+                    f"as a decimal or with separators (e.g. {before!r}) {'was' if one else 'were'} "
+                    "read as whole numbers "
+                    f"(e.g. {after!r}), so they match the same user written without them",
+                )
+            )
     return notes
 
 
@@ -42,12 +48,18 @@ def merged_spellings(codes: np.ndarray, spellings: np.ndarray, files: str) -> li
         return []
     groups = many.groupby("code", sort=False)["spelling"].apply(list)
     examples = "; ".join(" = ".join(repr(s) for s in group) for group in groups.iloc[:3])
-    return [Note("warning", f"{files}: {len(groups)} user{'s are' if len(groups) != 1 else ' is'} written in more than "
-                            f"one way ({examples}); ids that are the same number are read as one user")]
+    return [
+        Note(
+            "warning",
+            f"{files}: {len(groups)} user{'s are' if len(groups) != 1 else ' is'} written in more than "
+            f"one way ({examples}); ids that are the same number are read as one user",
+        )
+    ]
 
 
-def check_users_match(edges_path: str, users_path: str, user_ids: np.ndarray, n_listed: int,
-                      edge_codes: np.ndarray) -> list[Note]:
+def check_users_match(
+    edges_path: str, users_path: str, user_ids: np.ndarray, n_listed: int, edge_codes: np.ndarray
+) -> list[Note]:
     """Compare the ids of the users file (codes 0..n_listed-1) with those used by the edges.
 
     Returns notes with counts and examples. Raises LoadError when no edge id is in the users
@@ -59,22 +71,41 @@ def check_users_match(edges_path: str, users_path: str, user_ids: np.ndarray, n_
     missing = used[used >= n_listed]
     unused = np.setdiff1d(np.arange(n_listed), listed_used, assume_unique=True)
     if len(listed_used) == 0:
-        raise LoadError(users_path, f"none of the {len(used):,} user ids in {edges_name} is in {users_name} "
-                                    f"({edges_name} has e.g. {quoted(user_ids[missing])}; {users_name} has e.g. "
-                                    f"{quoted(user_ids[:n_listed])})",
-                        "use the same ids in both files: check that the users file belongs to this edge list and "
-                        "that both id columns were saved as text", column="user_id")
+        raise LoadError(
+            users_path,
+            f"none of the {len(used):,} user ids in {edges_name} is in {users_name} "
+            f"({edges_name} has e.g. {quoted(user_ids[missing])}; {users_name} has e.g. "
+            f"{quoted(user_ids[:n_listed])})",
+            "use the same ids in both files: check that the users file belongs to this edge list and "
+            "that both id columns were saved as text",
+            column="user_id",
+        )
     notes = []
     if len(missing):
-        notes.append(Note("warning", f"{len(missing):,} of the {len(used):,} user ids in {edges_name} are not in "
-                                     f"{users_name} (e.g. {quoted(user_ids[missing])}); their age, gender and "
-                                     "occupation are inferred or drawn"))
+        notes.append(
+            Note(
+                "warning",
+                f"{len(missing):,} of the {len(used):,} user ids in {edges_name} are not in "
+                f"{users_name} (e.g. {quoted(user_ids[missing])}); their age, gender and "
+                "occupation are inferred or drawn",
+            )
+        )
     if len(unused):
-        notes.append(Note("warning", f"{len(unused):,} of the {n_listed:,} users in {users_name} appear in no edge of "
-                                     f"{edges_name} (e.g. {quoted(user_ids[unused])}); they are isolated agents"))
+        notes.append(
+            Note(
+                "warning",
+                f"{len(unused):,} of the {n_listed:,} users in {users_name} appear in no edge of "
+                f"{edges_name} (e.g. {quoted(user_ids[unused])}); they are isolated agents",
+            )
+        )
     if not notes:
-        notes.append(Note("info", f"all {n_listed:,} users in {users_name} appear in {edges_name}, "
-                                  "and every id there is in the users file"))
+        notes.append(
+            Note(
+                "info",
+                f"all {n_listed:,} users in {users_name} appear in {edges_name}, "
+                "and every id there is in the users file",
+            )
+        )
     return notes
 
 

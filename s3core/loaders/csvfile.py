@@ -3,6 +3,7 @@
 The success path is vectorized (pyarrow); line numbers are only worked out, with a
 Python scan, once something is known to be wrong.
 """
+
 from __future__ import annotations
 
 import csv
@@ -53,7 +54,8 @@ def check_file(path: str | os.PathLike[str], max_bytes: int) -> int:
         raise LoadError(path, "this is a folder, not a file", "choose a file inside the folder")
     if info.st_size > max_bytes:
         raise LoadError(
-            path, f"the file is {_mb(info.st_size)}, over the {_mb(max_bytes)} limit",
+            path,
+            f"the file is {_mb(info.st_size)}, over the {_mb(max_bytes)} limit",
             "load a smaller file (e.g. a sample of the edges), or raise max_bytes if the machine has the memory",
         )
     if info.st_size == 0:
@@ -81,8 +83,10 @@ def check_text(path: str | os.PathLike[str], data: bytes) -> None:
     if nul >= 0:
         line, col = _locate_byte(data, nul)
         raise LoadError(
-            path, f"binary data: a NUL byte at byte {col} of the line (file offset {nul})",
-            "this is not a text file; export the table as 'CSV UTF-8'", line=line,
+            path,
+            f"binary data: a NUL byte at byte {col} of the line (file offset {nul})",
+            "this is not a text file; export the table as 'CSV UTF-8'",
+            line=line,
         )
     try:
         pa.array([data], pa.large_binary()).cast(pa.large_string())
@@ -99,13 +103,15 @@ def check_text(path: str | os.PathLike[str], data: bytes) -> None:
             except UnicodeDecodeError:
                 pass
             raise LoadError(
-                path, f"not UTF-8: invalid byte 0x{data[exc.start]:02x} at byte {col} of the line{guess}",
-                _UTF8_FIX, line=line,
+                path,
+                f"not UTF-8: invalid byte 0x{data[exc.start]:02x} at byte {col} of the line{guess}",
+                _UTF8_FIX,
+                line=line,
             ) from None
 
 
 _FIELDS_FIX = "make every line have as many comma-separated fields as the header (quote values that contain commas)"
-_QUOTE_FIX = "close the quote, or remove the stray \" character"
+_QUOTE_FIX = 'close the quote, or remove the stray " character'
 Fault = tuple[int, str, str]  # line, problem, fix
 
 
@@ -129,7 +135,7 @@ def _scan(data: bytes, n_fields: int, targets: Iterable[int] = ()) -> tuple[dict
                     return found, None
             row += 1
     except csv.Error as exc:  # the broken record starts on the line after the last good one
-        return found, (end + 1, f"unreadable CSV ({exc}): a quote (\") opened here is never closed", _QUOTE_FIX)
+        return found, (end + 1, f'unreadable CSV ({exc}): a quote (") opened here is never closed', _QUOTE_FIX)
     return found, None
 
 
@@ -144,8 +150,9 @@ def _rename_hint(missing: Sequence[str], found: Sequence[str], aliases: Mapping[
 
 
 def _header_only(path: str | os.PathLike[str]) -> LoadError:
-    return LoadError(path, "the file has a header but no data rows", "add rows below the header, or do not pass this file",
-                     line=1)
+    return LoadError(
+        path, "the file has a header but no data rows", "add rows below the header, or do not pass this file", line=1
+    )
 
 
 @dataclass(frozen=True)
@@ -184,32 +191,56 @@ class CsvTable:
         broken = pc.match_substring_regex(values, r"[\r\n]") if self.quoted else None
         if broken is not None and pc.any(broken).as_py():
             row = int(np.flatnonzero(broken.to_numpy(zero_copy_only=False))[0])
-            raise self.fail(row, column, "user id contains a line break (an unclosed quote?)",
-                            "close the quote or remove the line break from the id")
+            raise self.fail(
+                row,
+                column,
+                "user id contains a line break (an unclosed quote?)",
+                "close the quote or remove the line break from the id",
+            )
         return values
 
 
-def _header(path: str | os.PathLike[str], data: bytes, required: Sequence[str], optional: Sequence[str],
-            aliases: Mapping[str, str], note: str) -> list[str]:
+def _header(
+    path: str | os.PathLike[str],
+    data: bytes,
+    required: Sequence[str],
+    optional: Sequence[str],
+    aliases: Mapping[str, str],
+    note: str,
+) -> list[str]:
     """Lower-cased, stripped header names; empty, repeated or missing required names are LoadErrors."""
     newline = data.find(b"\n")
     first = data[: newline if newline >= 0 else len(data)].decode("utf-8").lstrip("\ufeff")
     header = next(csv.reader([first.rstrip("\r")]), [])
     names = [h.strip().lower() for h in header]
     if not any(names):
-        raise LoadError(path, "the first line is empty; it must be the header",
-                        f"put the header '{','.join(required)}' on the first line", line=1)
+        raise LoadError(
+            path,
+            "the first line is empty; it must be the header",
+            f"put the header '{','.join(required)}' on the first line",
+            line=1,
+        )
     for i, name in enumerate(names):
         if name and name in names[:i]:
-            raise LoadError(path, f"column '{name}' appears twice in the header", "remove or rename one of them",
-                            line=1, column=name)
+            raise LoadError(
+                path,
+                f"column '{name}' appears twice in the header",
+                "remove or rename one of them",
+                line=1,
+                column=name,
+            )
     missing = [r for r in required if r not in names]
     if missing:
         shown = ", ".join(f"'{h}'" for h in header)
         extra = f" (optional: {', '.join(optional)})" if optional else ""
         hint = _rename_hint(missing, names, aliases, {*required, *optional})
-        raise LoadError(path, f"missing column '{missing[0]}': found columns {shown}; expected {', '.join(required)}{extra}",
-                        f"make the first line the header '{','.join(required)}'{hint}{note}", line=1, column=missing[0])
+        raise LoadError(
+            path,
+            f"missing column '{missing[0]}': found columns {shown}; expected {', '.join(required)}{extra}",
+            f"make the first line the header '{','.join(required)}'{hint}{note}",
+            line=1,
+            column=missing[0],
+        )
     return names
 
 
@@ -244,7 +275,9 @@ def read_csv(
             convert_options=pacsv.ConvertOptions(
                 include_columns=list(wanted.values()),
                 column_types={c: pa.string() for c in wanted.values()},
-                strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:

@@ -1,4 +1,5 @@
 """One error type for every bad input file, so the app can show a single clear message."""
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Loaders are pure: they return a new Network (plus notes on what they noticed) or raise
 LoadError, and touch nothing else.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,12 +29,26 @@ PathLike = str | os.PathLike[str]
 MAX_BYTES = 200_000_000
 LOG = logging.getLogger("s3core.loaders")
 
-_EDGE_ALIASES = MappingProxyType({
-    "source": "follower", "src": "follower", "from": "follower", "user": "follower", "user_id": "follower",
-    "target": "followee", "dst": "followee", "to": "followee", "friend": "followee", "following": "followee",
-})
-_USER_ALIASES = MappingProxyType({"id": "user_id", "user": "user_id", "uid": "user_id", "userid": "user_id", "node": "user_id"})
-_POST_ALIASES = MappingProxyType({**_USER_ALIASES, "content": "text", "message": "text", "post": "text", "body": "text"})
+_EDGE_ALIASES = MappingProxyType(
+    {
+        "source": "follower",
+        "src": "follower",
+        "from": "follower",
+        "user": "follower",
+        "user_id": "follower",
+        "target": "followee",
+        "dst": "followee",
+        "to": "followee",
+        "friend": "followee",
+        "following": "followee",
+    }
+)
+_USER_ALIASES = MappingProxyType(
+    {"id": "user_id", "user": "user_id", "uid": "user_id", "userid": "user_id", "node": "user_id"}
+)
+_POST_ALIASES = MappingProxyType(
+    {**_USER_ALIASES, "content": "text", "message": "text", "post": "text", "body": "text"}
+)
 _EDGE_NOTE = "; each line reads <follower>,<followee>: the first user follows the second"
 
 
@@ -91,8 +106,13 @@ def _read_users(users: CsvTable, ids: Ids, codes: np.ndarray, user_ids: np.ndarr
         first, again = users.lines(earlier, row)
         written = ids.spellings[row].as_py()
         same = "" if written == user_ids[earlier] else f" as {written!r}, the same number"
-        raise LoadError(users.path, f"user {user_ids[earlier]!r} is listed twice (also on line {first}{same})",
-                        "keep one line per user", line=again, column="user_id")
+        raise LoadError(
+            users.path,
+            f"user {user_ids[earlier]!r} is listed twice (also on line {first}{same})",
+            "keep one line per user",
+            line=again,
+            column="user_id",
+        )
     raw = {c: users.columns[c].to_pandas() for c in USER_COLUMNS if c in users.columns}
     try:
         parsed = parse_user_columns(raw)
@@ -112,8 +132,12 @@ def _parse_time(posts: CsvTable) -> pd.Series:
     bad = ~empty & when.isna()
     if bad.any():
         row = _first(bad.to_numpy())
-        raise posts.fail(row, "time", f"time {text[row]!r} is neither a number nor an ISO date",
-                         "use one kind for the whole column: numbers (e.g. minutes) or dates like 2024-05-01 12:30")
+        raise posts.fail(
+            row,
+            "time",
+            f"time {text[row]!r} is neither a number nor an ISO date",
+            "use one kind for the whole column: numbers (e.g. minutes) or dates like 2024-05-01 12:30",
+        )
     return when
 
 
@@ -124,12 +148,18 @@ def _read_posts(path: PathLike, dictionary: pa.Array, known_in: str, max_bytes: 
     index = pc.index_in(ids.keys, value_set=dictionary)
     if index.null_count:
         row = _first(pc.is_null(index))
-        raise posts.fail(row, "user_id", f"user {ids.spellings[row].as_py()!r} appears in neither {known_in}",
-                         "add the user to the users file (or to an edge), or remove the post")
-    frame = pd.DataFrame({
-        "user_index": index.to_numpy().astype(np.int64),
-        "text": pd.Series(posts.columns["text"].to_pandas(), dtype=object),
-    })
+        raise posts.fail(
+            row,
+            "user_id",
+            f"user {ids.spellings[row].as_py()!r} appears in neither {known_in}",
+            "add the user to the users file (or to an edge), or remove the post",
+        )
+    frame = pd.DataFrame(
+        {
+            "user_index": index.to_numpy().astype(np.int64),
+            "text": pd.Series(posts.columns["text"].to_pandas(), dtype=object),
+        }
+    )
     if "time" in posts.columns:
         frame["time"] = _parse_time(posts)
     return frame
@@ -144,8 +174,12 @@ def _duplicate_error(edges: CsvTable, follower: np.ndarray, followee: np.ndarray
     first = int(np.flatnonzero(key == key[again])[0])
     line_first, line_again = edges.lines(first, again)
     who, whom = user_ids[follower[again]], user_ids[followee[again]]
-    return LoadError(edges.path, f"duplicate edge ({who!r} follows {whom!r} already on line {line_first})",
-                     f"remove line {line_again} or line {line_first}", line=line_again)
+    return LoadError(
+        edges.path,
+        f"duplicate edge ({who!r} follows {whom!r} already on line {line_first})",
+        f"remove line {line_again} or line {line_first}",
+        line=line_again,
+    )
 
 
 def read_edge_list(
@@ -164,27 +198,43 @@ def read_edge_list(
     isolated nodes. Self-loops, duplicate edges, bad values and unknown ids raise LoadError
     with file, line and fix. Each file is capped at max_bytes.
     """
-    edges = read_csv(edges_path, ("follower", "followee"), max_bytes=max_bytes, multiline=False,
-                     aliases=_EDGE_ALIASES, note=_EDGE_NOTE)
+    edges = read_csv(
+        edges_path,
+        ("follower", "followee"),
+        max_bytes=max_bytes,
+        multiline=False,
+        aliases=_EDGE_ALIASES,
+        note=_EDGE_NOTE,
+    )
     follower, followee = _ids(edges, "follower"), _ids(edges, "followee")
     loops = pc.equal(follower.keys, followee.keys)
     if pc.any(loops).as_py():
         row = _first(loops)
-        raise edges.fail(row, "followee", f"self-loop (user {follower.spellings[row].as_py()!r} follows itself)",
-                         "remove the line or correct the id")
-    users = read_csv(users_path, ("user_id",), USER_COLUMNS, max_bytes=max_bytes, aliases=_USER_ALIASES) \
-        if users_path is not None else None
+        raise edges.fail(
+            row,
+            "followee",
+            f"self-loop (user {follower.spellings[row].as_py()!r} follows itself)",
+            "remove the line or correct the id",
+        )
+    users = (
+        read_csv(users_path, ("user_id",), USER_COLUMNS, max_bytes=max_bytes, aliases=_USER_ALIASES)
+        if users_path is not None
+        else None
+    )
     listed = _ids(users, "user_id") if users is not None else None
     parts = ([listed] if listed is not None else []) + [follower, followee]
     user_ids, dictionary, codes = _encode(parts)
     edges_name = Path(edges_path).name
-    notes = spelling_notes(edges_name, [("follower", follower.rewritten, follower.example),
-                                        ("followee", followee.rewritten, followee.example)])
+    notes = spelling_notes(
+        edges_name,
+        [("follower", follower.rewritten, follower.example), ("followee", followee.rewritten, followee.example)],
+    )
     if users is not None:
         notes += spelling_notes(Path(users_path).name, [("user_id", listed.rewritten, listed.example)])
         frame = _read_users(users, listed, codes[0], user_ids)
-        notes += check_users_match(str(edges_path), str(users_path), user_ids, len(codes[0]),
-                                   np.concatenate(codes[-2:]))
+        notes += check_users_match(
+            str(edges_path), str(users_path), user_ids, len(codes[0]), np.concatenate(codes[-2:])
+        )
     else:
         frame = users_frame(user_ids, np.arange(0), {})
     if any(p.rewritten or p.keys is not p.spellings for p in parts):
@@ -193,8 +243,9 @@ def read_edge_list(
         notes += merged_spellings(np.concatenate(codes), spellings, files)
     known_in = " nor ".join(Path(p).name for p in (edges_path, users_path) if p is not None)
     posts = _read_posts(posts_path, dictionary, known_in, max_bytes) if posts_path is not None else None
-    network = Network.from_edges(name or Path(edges_path).stem, user_ids, codes[-2], codes[-1],
-                                 users=frame, posts=posts)
+    network = Network.from_edges(
+        name or Path(edges_path).stem, user_ids, codes[-2], codes[-1], users=frame, posts=posts
+    )
     if network.n_edges != edges.n_rows:
         raise _duplicate_error(edges, codes[-2], codes[-1], user_ids)
     return LoadResult(network, tuple(notes))

@@ -1,4 +1,5 @@
 """Load a follow network from a GraphML or GEXF file written by Gephi, yEd, Cytoscape, igraph or networkx."""
+
 from __future__ import annotations
 
 import os
@@ -57,23 +58,33 @@ def _user_ids(path: PathLike, graph: nx.Graph, made_by: str) -> tuple[np.ndarray
         if all(names):
             nodes = names
         else:
-            notes.append(Note("warning", f"{Path(path).name}: written by {made_by}, but "
-                                         f"{sum(not n for n in names):,} nodes have no '{attribute}', so node ids "
-                                         f"({nodes[names.index('')]!r}, ...) are the user ids"))
+            notes.append(
+                Note(
+                    "warning",
+                    f"{Path(path).name}: written by {made_by}, but "
+                    f"{sum(not n for n in names):,} nodes have no '{attribute}', so node ids "
+                    f"({nodes[names.index('')]!r}, ...) are the user ids",
+                )
+            )
             attribute = None
     try:
         ids = normalize_ids(pa.array(nodes, type=pa.string()))
     except IdError as exc:
-        raise LoadError(path, f"node {nodes[exc.row]!r}: {exc.problem}", exc.fix,
-                        line=_node_line(path, list(graph.nodes)[exc.row])) from None
+        raise LoadError(
+            path, f"node {nodes[exc.row]!r}: {exc.problem}", exc.fix, line=_node_line(path, list(graph.nodes)[exc.row])
+        ) from None
     keys = pd.Series(ids.keys.to_numpy(zero_copy_only=False))
     again = keys.duplicated()
     if again.any():
         row = int(np.flatnonzero(again.to_numpy())[0])
         first = int(np.flatnonzero((keys == keys[row]).to_numpy())[0])
         what = f"'{attribute}'" if attribute else "id"
-        raise LoadError(path, f"two nodes have the same user {what}: {nodes[first]!r} and {nodes[row]!r}",
-                        f"give every node its own {what}", line=_node_line(path, list(graph.nodes)[row]))
+        raise LoadError(
+            path,
+            f"two nodes have the same user {what}: {nodes[first]!r} and {nodes[row]!r}",
+            f"give every node its own {what}",
+            line=_node_line(path, list(graph.nodes)[row]),
+        )
     spellings = ids.spellings.to_numpy(zero_copy_only=False).astype(object)
     notes += spelling_notes(Path(path).name, [("node id" if not attribute else attribute, ids.rewritten, ids.example)])
     return spellings, notes
@@ -89,8 +100,12 @@ def _graph_edges(path: PathLike, graph: nx.Graph, user_ids: np.ndarray) -> tuple
     if len(loops):
         who = nodes[follower[loops[0]]]
         lines = _xml_lines(Path(path).read_text(encoding="utf-8", errors="replace"), "edge", source=who, target=who)
-        raise LoadError(path, f"self-loop (user {user_ids[follower[loops[0]]]!r} follows itself)",
-                        "remove the edge or correct its ids", line=lines[0] if lines else None)
+        raise LoadError(
+            path,
+            f"self-loop (user {user_ids[follower[loops[0]]]!r} follows itself)",
+            "remove the edge or correct its ids",
+            line=lines[0] if lines else None,
+        )
     if not graph.is_directed():
         follower, followee = np.concatenate([follower, followee]), np.concatenate([followee, follower])
     key = follower * len(user_ids) + followee
@@ -102,9 +117,12 @@ def _graph_edges(path: PathLike, graph: nx.Graph, user_ids: np.ndarray) -> tuple
         lines = _xml_lines(text, "edge", source=u, target=v)
         if not graph.is_directed():
             lines = sorted(lines + _xml_lines(text, "edge", source=v, target=u))
-        raise LoadError(path, f"duplicate edge ({user_ids[follower[again]]!r} -> {user_ids[followee[again]]!r} "
-                              "appears more than once)",
-                        "keep one edge per pair of users", line=lines[1] if len(lines) > 1 else None)
+        raise LoadError(
+            path,
+            f"duplicate edge ({user_ids[follower[again]]!r} -> {user_ids[followee[again]]!r} appears more than once)",
+            "keep one edge per pair of users",
+            line=lines[1] if len(lines) > 1 else None,
+        )
     return follower, followee
 
 
@@ -119,17 +137,27 @@ def _graph_users(path: PathLike, graph: nx.Graph, user_ids: np.ndarray) -> pd.Da
         if column is None:
             continue
         if column in names:
-            raise LoadError(path, f"node attributes {names[column]!r} and {name!r} both give the {column}",
-                            "keep one of them, or rename the other")
+            raise LoadError(
+                path,
+                f"node attributes {names[column]!r} and {name!r} both give the {column}",
+                "keep one of them, or rename the other",
+            )
         names[column] = name
-    raw = {column: pd.Series([data.get(name, defaults.get(name)) for data in attributes], dtype=object)
-           for column, name in names.items()}
+    raw = {
+        column: pd.Series([data.get(name, defaults.get(name)) for data in attributes], dtype=object)
+        for column, name in names.items()
+    }
     try:
         parsed = parse_user_columns(raw)
     except CellError as exc:
         node = list(graph.nodes)[exc.row]
-        raise LoadError(path, f"node {user_ids[exc.row]!r}: {exc.problem}", exc.fix,
-                        line=_node_line(path, str(node)), column=exc.column) from None
+        raise LoadError(
+            path,
+            f"node {user_ids[exc.row]!r}: {exc.problem}",
+            exc.fix,
+            line=_node_line(path, str(node)),
+            column=exc.column,
+        ) from None
     return users_frame(user_ids, np.arange(len(user_ids)), parsed)
 
 
@@ -145,8 +173,11 @@ def read_graph_file(path: PathLike, *, max_bytes: int = MAX_BYTES, name: str | N
     """
     suffix = Path(path).suffix.lower()
     if suffix not in KINDS:
-        raise LoadError(path, f"unknown file extension {suffix or '(none)'!r}",
-                        "use .graphml or .gexf for graphs, or load_edge_list for a follower,followee CSV")
+        raise LoadError(
+            path,
+            f"unknown file extension {suffix or '(none)'!r}",
+            "use .graphml or .gexf for graphs, or load_edge_list for a follower,followee CSV",
+        )
     check_file(path, max_bytes)
     with open(path, "rb") as handle:
         check_not_binary(path, handle.read(64), f"a {KINDS[suffix]} file")

@@ -6,6 +6,7 @@ Producers differ in namespaces (Gephi 0.9 writes ``http://www.gexf.net/1.3``, th
 The tree is normalized in place and handed to networkx's own parser; features the simulator
 cannot represent (time-varying graphs, nested graphs, hyperedges) are refused by name.
 """
+
 from __future__ import annotations
 
 import io
@@ -28,9 +29,11 @@ _GEXF_VERSIONS = {"1.0": "1.1draft", "1.1": "1.1draft", "1.2": "1.2draft", "1.3"
 _GRAPHML_TYPES = {"boolean", "int", "long", "float", "double", "string"}
 _TIME_ATTRS = ("start", "end", "startopen", "endopen", "timestamp", "timestamps", "spells")
 _ONE_VALUE = "each agent has one value per attribute for the whole run"
-_SNAPSHOT_FIX = ("export a static snapshot: in Gephi, pick one moment on the Timeline (or a Dynamic Range filter) "
-                 "and export with File > Export > Graph file, Options, 'Dynamic' unticked; from networkx or "
-                 "igraph, write the graph of one time step")
+_SNAPSHOT_FIX = (
+    "export a static snapshot: in Gephi, pick one moment on the Timeline (or a Dynamic Range filter) "
+    "and export with File > Export > Graph file, Options, 'Dynamic' unticked; from networkx or "
+    "igraph, write the graph of one time step"
+)
 
 
 def _local(tag: str) -> tuple[str, str]:
@@ -48,9 +51,12 @@ def parse_xml(path: PathLike) -> ET.ElementTree:
     except ET.ParseError as exc:
         line, col = exc.position
         problem = re.sub(r": line \d+, column \d+$", "", str(exc))
-        raise LoadError(path, f"malformed XML ({problem} at character {col + 1})",
-                        "repair the XML there (every tag closed, attributes quoted), or export the graph again",
-                        line=line) from None
+        raise LoadError(
+            path,
+            f"malformed XML ({problem} at character {col + 1})",
+            "repair the XML there (every tag closed, attributes quoted), or export the graph again",
+            line=line,
+        ) from None
 
 
 def _retag(root: ET.Element, is_own: Callable[[str], bool], ns: str) -> None:
@@ -67,25 +73,33 @@ def _retag(root: ET.Element, is_own: Callable[[str], bool], ns: str) -> None:
     root.tag = f"{{{ns}}}{_local(root.tag)[1]}"
 
 
-def _refuse(path: PathLike, feature: str, fix: str = _SNAPSHOT_FIX,
-            why: str = "the simulator needs one fixed follow network") -> LoadError:
+def _refuse(
+    path: PathLike, feature: str, fix: str = _SNAPSHOT_FIX, why: str = "the simulator needs one fixed follow network"
+) -> LoadError:
     return LoadError(path, f"{feature} is not supported: {why}", fix)
 
 
 # ---- GEXF -----------------------------------------------------------------------------------
 
+
 def _gexf_version(path: PathLike, root: ET.Element) -> str:
     """networkx's name for the file's GEXF version, from the version attribute or the namespace."""
     ns, name = _local(root.tag)
     if name != "gexf":
-        raise LoadError(path, f"not a GEXF file: the root element is <{name}>, not <gexf>",
-                        "choose a .gexf file exported by Gephi or networkx, or rename a GraphML file to .graphml")
+        raise LoadError(
+            path,
+            f"not a GEXF file: the root element is <{name}>, not <gexf>",
+            "choose a .gexf file exported by Gephi or networkx, or rename a GraphML file to .graphml",
+        )
     match = _GEXF_NS.match(ns)
     version = (root.get("version") or (match.group(1) if match else "1.2")).strip()
     version = version.removesuffix("draft")
     if version not in _GEXF_VERSIONS:
-        raise LoadError(path, f"GEXF version {version!r} is not supported (supported: 1.1, 1.2 and 1.3)",
-                        "export the graph again from Gephi 0.9 or later (GEXF 1.3) or networkx (GEXF 1.2)")
+        raise LoadError(
+            path,
+            f"GEXF version {version!r} is not supported (supported: 1.1, 1.2 and 1.3)",
+            "export the graph again from Gephi 0.9 or later (GEXF 1.3) or networkx (GEXF 1.2)",
+        )
     return _GEXF_VERSIONS[version]
 
 
@@ -109,8 +123,11 @@ def _gexf_normalize(path: PathLike, tree: ET.ElementTree, user_columns: Callable
         if name in ("spells", "slices"):
             raise _refuse(path, "a time-varying graph (<spells>: nodes or edges that exist only at some times)")
         if name == "node" and elem.find(f"{{{ns}}}nodes") is not None:
-            raise LoadError(path, f"node '{elem.get('id')}' contains other nodes (a hierarchical graph), which is not "
-                                  "supported", "flatten the hierarchy before exporting (in Gephi, ungroup all groups)")
+            raise LoadError(
+                path,
+                f"node '{elem.get('id')}' contains other nodes (a hierarchical graph), which is not supported",
+                "flatten the hierarchy before exporting (in Gephi, ungroup all groups)",
+            )
     graph.attrib.pop("mode", None)
     graph.attrib.pop("timeformat", None)
     declared: dict[tuple[str, str], str] = {}
@@ -140,8 +157,12 @@ def _gexf_normalize(path: PathLike, tree: ET.ElementTree, user_columns: Callable
                 timed = any(value.get(a) is not None for a in _TIME_ATTRS)
                 title = declared.get((klass, value.get("for")), "")
                 if timed and klass == "node" and user_columns(title):
-                    raise _refuse(path, f"a time-varying node attribute ('{title}' of node '{owner.get('id')}' has "
-                                        "values for different times)", why=_ONE_VALUE)
+                    raise _refuse(
+                        path,
+                        f"a time-varying node attribute ('{title}' of node '{owner.get('id')}' has "
+                        "values for different times)",
+                        why=_ONE_VALUE,
+                    )
                 if timed:
                     values.remove(value)
     _gexf_mixed_edges(graph, ns)
@@ -163,13 +184,17 @@ def _gexf_mixed_edges(graph: ET.Element, ns: str) -> None:
 
 # ---- GraphML --------------------------------------------------------------------------------
 
+
 def _graphml_normalize(path: PathLike, tree: ET.ElementTree) -> None:
     """Rewrite a GraphML tree, in place, into what networkx reads; refuse nested graphs and hyperedges."""
     root = tree.getroot()
     ns, name = _local(root.tag)
     if name != "graphml":
-        raise LoadError(path, f"not a valid GraphML file: the root element is <{name}>, not <graphml>",
-                        "export the graph again as GraphML, or use load_edge_list for a CSV edge list")
+        raise LoadError(
+            path,
+            f"not a valid GraphML file: the root element is <{name}>, not <graphml>",
+            "export the graph again as GraphML, or use load_edge_list for a CSV edge list",
+        )
     _retag(root, lambda n: n == "" or bool(_GRAPHML_NS.match(n)), GRAPHML_NS)
     g = f"{{{GRAPHML_NS}}}"
     for key in root.iter(f"{g}key"):
@@ -180,17 +205,23 @@ def _graphml_normalize(path: PathLike, tree: ET.ElementTree) -> None:
                 key.set("attr.name", key.get("id") or "")
     for node in root.iter(f"{g}node"):
         if node.find(f"{g}graph") is not None:
-            raise LoadError(path, f"node '{node.get('id')}' contains a nested graph (a yEd group or folder), which "
-                                  "is not supported", "ungroup the graph before saving (in yEd: select all, "
-                                  "Grouping > Ungroup) so that every user is a top-level node")
+            raise LoadError(
+                path,
+                f"node '{node.get('id')}' contains a nested graph (a yEd group or folder), which is not supported",
+                "ungroup the graph before saving (in yEd: select all, "
+                "Grouping > Ungroup) so that every user is a top-level node",
+            )
     for parent in list(root.iter()):
         for child in list(parent):
             if isinstance(child.tag, str) and _local(child.tag)[1] == "port":  # networkx warns and skips them
                 parent.remove(child)
     for graph in root.iter(f"{g}graph"):
         if graph.find(f"{g}hyperedge") is not None:
-            raise _refuse(path, "a hyperedge (an edge joining more than two nodes)",
-                          "replace each hyperedge by ordinary edges between pairs of users and export again")
+            raise _refuse(
+                path,
+                "a hyperedge (an edge joining more than two nodes)",
+                "replace each hyperedge by ordinary edges between pairs of users and export again",
+            )
         _graphml_mixed_edges(graph, g)
 
 
@@ -214,6 +245,7 @@ def _graphml_mixed_edges(graph: ET.Element, g: str) -> None:
 
 # ---- reading --------------------------------------------------------------------------------
 
+
 def read_graph(path: PathLike, kind: str, user_columns: Callable[[str], str | None]) -> tuple[nx.Graph, str]:
     """Parse a 'GraphML' or 'GEXF' file with networkx after normalizing it: (graph, producer).
 
@@ -233,15 +265,21 @@ def read_graph(path: PathLike, kind: str, user_columns: Callable[[str], str | No
             return nx.read_graphml(io.BytesIO(data)), made_by
         return nx.read_gexf(io.BytesIO(data), relabel=False), made_by
     except nx.NetworkXError as exc:
-        raise LoadError(path, f"not a valid {kind} file ({exc})",
-                        f"export the graph again as {kind}, or use load_edge_list for a CSV edge list") from None
+        raise LoadError(
+            path,
+            f"not a valid {kind} file ({exc})",
+            f"export the graph again as {kind}, or use load_edge_list for a CSV edge list",
+        ) from None
     except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         quoted = re.search(r"'([^']*)'$", str(exc))
         text = Path(path).read_text(encoding="utf-8", errors="replace")
         spot = max(text.find(f">{quoted.group(1)}<"), text.find(f'"{quoted.group(1)}"')) if quoted else -1
-        raise LoadError(path, f"a value does not match its declared type ({type(exc).__name__}: {exc})",
-                        "make each attribute value match its declared type, or declare the attribute as string",
-                        line=text.count("\n", 0, spot) + 1 if spot >= 0 else None) from None
+        raise LoadError(
+            path,
+            f"a value does not match its declared type ({type(exc).__name__}: {exc})",
+            "make each attribute value match its declared type, or declare the attribute as string",
+            line=text.count("\n", 0, spot) + 1 if spot >= 0 else None,
+        ) from None
 
 
 def producer(tree_root: ET.Element) -> str:

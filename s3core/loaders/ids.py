@@ -13,6 +13,7 @@ Rules (vectorized with pyarrow, one pass per rule over an id column):
   have changed; long ids whose digits after the 15th are all zeros were cut by a spreadsheet
   (it keeps 15 significant digits). Both are refused.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,9 +27,11 @@ _DECIMAL = r"\.0+$"
 _SCIENTIFIC = r"^[+-]?\d+(?:\.\d+)?[eE][+-]\d{1,3}$"  # an explicit exponent sign: hex hashes like 12e345 never match
 _EXACT_DIGITS = 15  # significant digits a spreadsheet keeps
 _FLOAT_EXACT = 2**53  # integers above this do not survive a float64 column
-TEXT_FIX = ("save the id column as text: in a spreadsheet, format the column as Text before typing or "
-            "importing the ids; in pandas, read with dtype=str (or dtype={'user_id': str}) and write the "
-            "column unchanged; then export the file again from the original ids")
+TEXT_FIX = (
+    "save the id column as text: in a spreadsheet, format the column as Text before typing or "
+    "importing the ids; in pandas, read with dtype=str (or dtype={'user_id': str}) and write the "
+    "column unchanged; then export the file again from the original ids"
+)
 
 
 class IdError(Exception):
@@ -64,8 +67,11 @@ def _check_lost_digits(values: pa.ChunkedArray, whole: pa.ChunkedArray) -> None:
     scientific = pc.match_substring_regex(values, _SCIENTIFIC)
     if pc.any(scientific).as_py():
         row = _first(scientific)
-        raise IdError(row, f"id {values[row].as_py()!r} is in scientific notation: a spreadsheet or "
-                           "pandas rounded the number and its digits are lost, so it cannot be matched to a user")
+        raise IdError(
+            row,
+            f"id {values[row].as_py()!r} is in scientific notation: a spreadsheet or "
+            "pandas rounded the number and its digits are lost, so it cannot be matched to a user",
+        )
     digits = pc.replace_substring_regex(pc.replace_substring(values, ",", ""), _DECIMAL, "")
     digits = pc.if_else(whole, pc.replace_substring_regex(digits, r"^0+", ""), "")
     length = pc.utf8_length(digits)
@@ -74,17 +80,23 @@ def _check_lost_digits(values: pa.ChunkedArray, whole: pa.ChunkedArray) -> None:
         rows = np.flatnonzero(floated.to_numpy(zero_copy_only=False))
         big = [int(r) for r in rows if int(digits[int(r)].as_py()) > _FLOAT_EXACT]
         if big:
-            raise IdError(big[0], f"id {values[big[0]].as_py()!r} has more digits than a decimal (float) column keeps "
-                                  "exactly, so its last digits may have changed")
+            raise IdError(
+                big[0],
+                f"id {values[big[0]].as_py()!r} has more digits than a decimal (float) column keeps "
+                "exactly, so its last digits may have changed",
+            )
     long = pc.greater(length, _EXACT_DIGITS)
     if pc.any(long).as_py():
         tails = pc.utf8_slice_codeunits(pc.filter(digits, long), _EXACT_DIGITS)
         zeros = pc.match_substring_regex(tails, r"^0+$")
         if pc.all(zeros).as_py() and pc.sum(pc.utf8_length(tails)).as_py() >= 4:
             row = _first(long)
-            raise IdError(row, f"id {values[row].as_py()!r} and every other id longer than {_EXACT_DIGITS} digits end "
-                               f"in zeros after the {_EXACT_DIGITS}th digit, which is what a spreadsheet does to long "
-                               "numbers: the real digits are lost")
+            raise IdError(
+                row,
+                f"id {values[row].as_py()!r} and every other id longer than {_EXACT_DIGITS} digits end "
+                f"in zeros after the {_EXACT_DIGITS}th digit, which is what a spreadsheet does to long "
+                "numbers: the real digits are lost",
+            )
 
 
 def normalize_ids(values: pa.ChunkedArray | pa.Array) -> Ids:

@@ -3,6 +3,7 @@
 Both know no more than the simulator: the synthesized network (independent cascade) or the
 training cascades' shape scaled by N (mean curve).
 """
+
 from __future__ import annotations
 
 import math
@@ -19,8 +20,9 @@ from .trees import CascadeTree, build_trees
 IC_GRID = tuple(float(p) for p in np.geomspace(0.01, 1.0, 17))
 
 
-def independent_cascade(network: Network, author: int, p: float, steps: int, minutes_per_step: float,
-                        seed: int, cascade_id: str) -> CascadeTree:
+def independent_cascade(
+    network: Network, author: int, p: float, steps: int, minutes_per_step: float, seed: int, cascade_id: str
+) -> CascadeTree:
     """The independent-cascade model (Kempe, Kleinberg and Tardos 2003) from ``author``.
 
     Each user who adopts at step s gives each follower one chance ``p`` to adopt at step s + 1
@@ -49,11 +51,16 @@ def independent_cascade(network: Network, author: int, p: float, steps: int, min
         times.append((step + jitter) * minutes_per_step)
         frontier = follower
     user = np.concatenate(users) if users else np.zeros(0, np.int64)
-    events = pd.DataFrame({
-        "cascade_id": cascade_id, "user_id": user.astype(str),
-        "parent_user_id": (np.concatenate(parents) if parents else np.zeros(0, np.int64)).astype(str),
-        "t_min": np.concatenate(times) if times else np.zeros(0), "text": "", "quote": False,
-    })
+    events = pd.DataFrame(
+        {
+            "cascade_id": cascade_id,
+            "user_id": user.astype(str),
+            "parent_user_id": (np.concatenate(parents) if parents else np.zeros(0, np.int64)).astype(str),
+            "t_min": np.concatenate(times) if times else np.zeros(0),
+            "text": "",
+            "quote": False,
+        }
+    )
     sources = pd.DataFrame({"cascade_id": [cascade_id], "user_id": [str(author)], "text": [""]})
     return build_trees(events, sources)[cascade_id]
 
@@ -76,8 +83,10 @@ def fit_ic_probability(replays: list[tuple[Network, int, str, dict]], minutes_pe
     steps = ic_steps(minutes_per_step)
     best, best_score = IC_GRID[0], math.inf
     for p in IC_GRID:
-        scores = [mean_nrmse(curves(independent_cascade(net, author, p, steps, minutes_per_step, seed, cid)), real)
-                  for net, author, cid, real in replays]
+        scores = [
+            mean_nrmse(curves(independent_cascade(net, author, p, steps, minutes_per_step, seed, cid)), real)
+            for net, author, cid, real in replays
+        ]
         score = float(np.nanmean(scores)) if scores else math.inf
         if score < best_score:
             best, best_score = p, score

@@ -7,6 +7,7 @@ Akiba et al. 2019), minimizing a weighted distance between simulated and real st
 replay NRMSE of scale, depth and max breadth, and the free-running branching ratio, depth-1
 share, first-hour share, time to half reach, activity slope, size distribution and quote share.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,9 +53,9 @@ SPACE = {
 class Targets:
     """The real statistics of the training cascades the fit aims at."""
 
-    replay: list[tuple[str, str, int, dict]]   # (cascade id, source text, N, real curves)
-    free: list[tuple[str, str]]                 # (cascade id, source text)
-    stylized: dict                              # real free-running statistics over the training cascades
+    replay: list[tuple[str, str, int, dict]]  # (cascade id, source text, N, real curves)
+    free: list[tuple[str, str]]  # (cascade id, source text)
+    stylized: dict  # real free-running statistics over the training cascades
     quotes_known: bool
 
 
@@ -64,8 +65,10 @@ def targets(data: CascadeData, seed: int) -> Targets:
     split = split_cascades(data, None)
     train = [c for c in split.train if len(trees[c].within(M.WINDOW_MINUTES))]
     if len(train) < 4:
-        raise DatasetError(f"{data.name}: only {len(train)} training cascades have participants in the first "
-                           f"{M.WINDOW_MINUTES} minutes; calibration needs at least 4")
+        raise DatasetError(
+            f"{data.name}: only {len(train)} training cascades have participants in the first "
+            f"{M.WINDOW_MINUTES} minutes; calibration needs at least 4"
+        )
     text_of = dict(zip(data.sources["cascade_id"].astype(str), data.sources["text"]))
     rng = np.random.default_rng(seed)
     pick = sorted(rng.choice(len(train), size=min(REPLAY_CASCADES, len(train)), replace=False))
@@ -76,7 +79,9 @@ def targets(data: CascadeData, seed: int) -> Targets:
         replay_set.append((cid, text_of[cid], len(window), M.curves(window)))
     free_ids = [train[i] for i in sorted(rng.choice(len(train), size=min(FREE_CASCADES, len(train)), replace=False))]
     real_free = [trees[c].within(FREE_RUN_MINUTES) for c in train]
-    return Targets(replay_set, [(c, text_of[c]) for c in free_ids], _statistics(real_free, data.has_text), data.has_text)
+    return Targets(
+        replay_set, [(c, text_of[c]) for c in free_ids], _statistics(real_free, data.has_text), data.has_text
+    )
 
 
 def _statistics(trees: list[CascadeTree], quotes_known: bool) -> dict:
@@ -137,19 +142,35 @@ def distance(target: Targets, replay_scores: list[dict], free_trees: list[Cascad
         "branching_ratio": gap("branching_ratio"),
         "first_hour_share": gap("first_hour_share"),
         "activity_slope": gap("activity_slope_1_24h", 2.0),
-        "half_reach": 2.0 if not (half_sim > 0 and half_real > 0) else abs(math.log(half_sim / half_real)) / math.log(4),
+        "half_reach": 2.0
+        if not (half_sim > 0 and half_real > 0)
+        else abs(math.log(half_sim / half_real)) / math.log(4),
         "size_ks": M.ks_distance(sim["sizes"], real["sizes"]),
     }
     if target.quotes_known:
         terms["quote_share"] = gap("quote_share", 0.2)
-    weights = {"replay_nrmse": 2.0, "branching_ratio": 1.0, "first_hour_share": 1.0, "activity_slope": 0.5,
-               "half_reach": 0.5, "size_ks": 1.0, "quote_share": 0.5}
+    weights = {
+        "replay_nrmse": 2.0,
+        "branching_ratio": 1.0,
+        "first_hour_share": 1.0,
+        "activity_slope": 0.5,
+        "half_reach": 0.5,
+        "size_ks": 1.0,
+        "quote_share": 0.5,
+    }
     total = sum(weights[k] * (1.0 if v is None or math.isnan(v) else v) for k, v in terms.items())
     return total, terms
 
 
-def calibrate(folder: str | Path, seed: int = 0, workers: int = 1, minutes: float = 25.0, trials: int | None = None,
-              progress: bool = True, start: dict | None = None) -> dict:
+def calibrate(
+    folder: str | Path,
+    seed: int = 0,
+    workers: int = 1,
+    minutes: float = 25.0,
+    trials: int | None = None,
+    progress: bool = True,
+    start: dict | None = None,
+) -> dict:
     """Fit ``SPACE`` on the training half of ``folder``; returns the parameter file's content with a ``calibration`` report.
 
     The first trial is always the defaults (the report's start point); ``start`` ({name: value}
@@ -159,7 +180,9 @@ def calibrate(folder: str | Path, seed: int = 0, workers: int = 1, minutes: floa
 
     data = load_dataset(folder)
     if not isinstance(data, CascadeData):
-        raise DatasetError(f"{folder}: calibration needs cascades (sources.parquet with reposts or edges), not stance threads")
+        raise DatasetError(
+            f"{folder}: calibration needs cascades (sources.parquet with reposts or edges), not stance threads"
+        )
     t0 = time.perf_counter()
     target = targets(data, seed)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -182,8 +205,10 @@ def calibrate(folder: str | Path, seed: int = 0, workers: int = 1, minutes: floa
         trial.set_user_attr("terms", terms)
         best_so_far[0] = min(best_so_far[0], value)
         if progress:
-            sys.stderr.write(f"calibrate: trial {trial.number + 1} distance {value:.3f} (best {best_so_far[0]:.3f}) "
-                             f"{time.perf_counter() - t0:.0f} s\n")
+            sys.stderr.write(
+                f"calibrate: trial {trial.number + 1} distance {value:.3f} (best {best_so_far[0]:.3f}) "
+                f"{time.perf_counter() - t0:.0f} s\n"
+            )
             sys.stderr.flush()
         return value
 
@@ -197,9 +222,14 @@ def calibrate(folder: str | Path, seed: int = 0, workers: int = 1, minutes: floa
     default_trial = study.trials[0]
     params = params_from(best.params)
     params["calibration"] = {
-        "dataset": data.name, "seed": seed, "trials": len(study.trials), "seconds": round(time.perf_counter() - t0, 1),
-        "training_cascades_replayed": len(target.replay), "training_cascades_free_run": len(target.free),
-        "distance": round(best.value, 4), "terms": {k: round(v, 4) for k, v in best_terms.items()},
+        "dataset": data.name,
+        "seed": seed,
+        "trials": len(study.trials),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "training_cascades_replayed": len(target.replay),
+        "training_cascades_free_run": len(target.free),
+        "distance": round(best.value, 4),
+        "terms": {k: round(v, 4) for k, v in best_terms.items()},
         "start_distance": None if default_trial.value is None else round(default_trial.value, 4),
         "start_terms": {k: round(v, 4) for k, v in default_trial.user_attrs.get("terms", {}).items()},
         "start": "the defaults (clipped into the search ranges) at 10 minutes per step",
@@ -241,8 +271,12 @@ def _default(name: str) -> float:
     from .simulate import ReplayParams
 
     group, key, lo, hi, _ = SPACE[name]
-    source = {"platform": P.PlatformParams(), "policy": P.PolicyParams(), "network": NetworkSpec(),
-              "replay": ReplayParams()}[group]
+    source = {
+        "platform": P.PlatformParams(),
+        "policy": P.PolicyParams(),
+        "network": NetworkSpec(),
+        "replay": ReplayParams(),
+    }[group]
     return float(min(max(getattr(source, key), lo), hi))
 
 

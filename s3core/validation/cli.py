@@ -1,4 +1,5 @@
 """The ``validate`` subcommand: arguments, parameter file, JSON on stdout, results in DuckDB."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,11 @@ from .simulate import ParamsError, setup_from_params
 def add_command(sub) -> None:
     """Register ``validate`` on the top-level subparsers."""
     v = sub.add_parser("validate", help="measure the simulator against real cascades, beside baselines")
-    v.add_argument("--dataset", required=True, help="dataset folder: sources.parquet with reposts.parquet or "
-                   "edges.parquet, or posts.parquet (stance threads)")
+    v.add_argument(
+        "--dataset",
+        required=True,
+        help="dataset folder: sources.parquet with reposts.parquet or edges.parquet, or posts.parquet (stance threads)",
+    )
     v.add_argument("--params", help="JSON file of model parameters (scenario keys; defaults where absent)")
     v.add_argument("--limit", type=int, help="evaluate at most this many cascades (evenly spread over the later half)")
     v.add_argument("--seed", type=int, default=0, help="seed of the synthesized networks and every draw (default 0)")
@@ -100,8 +104,10 @@ def command(args) -> int:
 def _print_summary(result: dict, out: Path) -> None:
     if result.get("format") == "threads":
         stance = result.get("individual", {}).get("stance", {})
-        print(f"{result['dataset']}: stance on {stance.get('n_test', 0)} held-out posts, "
-              f"{result.get('threads_simulated', 0)} thread sources run free (results in {out})")
+        print(
+            f"{result['dataset']}: stance on {stance.get('n_test', 0)} held-out posts, "
+            f"{result.get('threads_simulated', 0)} thread sources run free (results in {out})"
+        )
         print(f"{'stance':<28}{'accuracy':>10}{'macro-F1':>10}")
         for name, row in stance.get("predictors", {}).items():
             print(f"{name.replace('_', ' '):<28}{row['accuracy']:>10.3f}{row['macro_f1']:>10.3f}")
@@ -109,10 +115,17 @@ def _print_summary(result: dict, out: Path) -> None:
     print(f"{result['dataset']}: {result.get('cascades', 0)} cascades evaluated (results in {out})")
     if "nrmse" in result:
         print(f"{'NRMSE':<22}{'scale':>8}{'depth':>8}{'breadth':>9}")
-        for label, key in (("simulator", "nrmse"), ("independent cascade", "baseline_nrmse"), ("mean curve", "mean_curve_nrmse")):
+        for label, key in (
+            ("simulator", "nrmse"),
+            ("independent cascade", "baseline_nrmse"),
+            ("mean curve", "mean_curve_nrmse"),
+        ):
             row = result[key]
-            print(f"{label:<22}" + "".join(f"{(row[c] if row[c] is not None else float('nan')):>8.3f}" for c in ("scale", "depth"))
-                  + f"{(row['max_breadth'] if row['max_breadth'] is not None else float('nan')):>9.3f}")
+            print(
+                f"{label:<22}"
+                + "".join(f"{(row[c] if row[c] is not None else float('nan')):>8.3f}" for c in ("scale", "depth"))
+                + f"{(row['max_breadth'] if row['max_breadth'] is not None else float('nan')):>9.3f}"
+            )
 
 
 def add_calibrate_command(sub) -> None:
@@ -124,8 +137,11 @@ def add_calibrate_command(sub) -> None:
     c.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     c.add_argument("--minutes", type=float, default=25.0, help="time budget in minutes (default 25)")
     c.add_argument("--trials", type=int, help="stop after this many trials (default: as many as the budget allows)")
-    c.add_argument("--start", help="parameter file of an earlier fit whose values are tried first, after the "
-                                   "defaults (keys it lacks take the defaults)")
+    c.add_argument(
+        "--start",
+        help="parameter file of an earlier fit whose values are tried first, after the "
+        "defaults (keys it lacks take the defaults)",
+    )
     c.add_argument("--force", action="store_true", help="replace --out if it exists")
     c.add_argument("--quiet", action="store_true", help="no progress lines")
 
@@ -143,14 +159,23 @@ def calibrate_command(args) -> int:
         return 2
     try:
         start = start_values(args.start) if args.start else None
-        params = calibrate(args.dataset, seed=args.seed, workers=args.workers, minutes=args.minutes,
-                           trials=args.trials, progress=not args.quiet, start=start)
+        params = calibrate(
+            args.dataset,
+            seed=args.seed,
+            workers=args.workers,
+            minutes=args.minutes,
+            trials=args.trials,
+            progress=not args.quiet,
+            start=start,
+        )
     except (DatasetError, ParamsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     write_params(args.out, params)
     fit = params["calibration"]
     trials = f"{fit['trials']} trial{'s' if fit['trials'] != 1 else ''}"
-    print(f"{fit['dataset']}: {trials} in {fit['seconds']:.0f} s, distance {fit['distance']} "
-          f"(start {fit['start_distance']}); parameters in {args.out}")
+    print(
+        f"{fit['dataset']}: {trials} in {fit['seconds']:.0f} s, distance {fit['distance']} "
+        f"(start {fit['start_distance']}); parameters in {args.out}"
+    )
     return 0

@@ -7,6 +7,7 @@ Formats (see ``../shared/datasets/README.md``):
 
 Only files inside the given folder are read.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,10 +41,10 @@ class CascadeData:
     """
 
     name: str
-    format: str            # "reposts" or "edges"
+    format: str  # "reposts" or "edges"
     sources: pd.DataFrame
     events: pd.DataFrame
-    has_text: bool         # events carry comment texts (quotes are known)
+    has_text: bool  # events carry comment texts (quotes are known)
 
 
 @dataclass(frozen=True)
@@ -124,8 +125,10 @@ def _cascades(folder: Path, fmt: str) -> CascadeData:
         has_text = False
     unknown = ~events["cascade_id"].isin(sources["cascade_id"])
     if unknown.all() and len(events):
-        raise DatasetError(f"{folder / (fmt + '.parquet')}: no cascade_id matches sources.parquet "
-                           f"(e.g. {events['cascade_id'].iloc[0]!r})")
+        raise DatasetError(
+            f"{folder / (fmt + '.parquet')}: no cascade_id matches sources.parquet "
+            f"(e.g. {events['cascade_id'].iloc[0]!r})"
+        )
     events = events[~unknown].reset_index(drop=True)
     sources = sources.copy()
     sources["text"] = sources["text"].fillna("").astype(str)
@@ -137,6 +140,8 @@ def _stance_threads(folder: Path) -> StanceThreads:
     labels = posts["stance"].dropna()
     bad = labels[~labels.isin(STANCES)]
     if len(bad):
-        raise DatasetError(f"{folder / 'posts.parquet'}: column stance holds {bad.iloc[0]!r}; expected one of {', '.join(STANCES)} or empty")
+        raise DatasetError(
+            f"{folder / 'posts.parquet'}: column stance holds {bad.iloc[0]!r}; expected one of {', '.join(STANCES)} or empty"
+        )
     posts["text"] = posts["text"].fillna("").astype(str)
     return StanceThreads(folder.name, posts)

@@ -4,6 +4,7 @@
 regularization and the class-weight strength are chosen by 3-fold cross-validation grouped by
 thread within the training threads only; the held-out threads are scored once, at the end.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,8 +77,10 @@ def fit(texts: list[str], reply: np.ndarray, y: np.ndarray, c: float, power: flo
 
 
 def scores(y: np.ndarray, predicted: np.ndarray) -> dict:
-    return {"accuracy": round(float(accuracy_score(y, predicted)), 4),
-            "macro_f1": round(float(f1_score(y, predicted, labels=list(CLASSES), average="macro", zero_division=0)), 4)}
+    return {
+        "accuracy": round(float(accuracy_score(y, predicted)), 4),
+        "macro_f1": round(float(f1_score(y, predicted, labels=list(CLASSES), average="macro", zero_division=0)), 4),
+    }
 
 
 def train_and_report(posts: pd.DataFrame, seed: int = 0, log=print) -> StanceModel:
@@ -99,13 +102,23 @@ def train_and_report(posts: pd.DataFrame, seed: int = 0, log=print) -> StanceMod
     model = fit(texts, reply, y, best["C"], best["weight_power"], seed)
     test_texts, y_test = test["text"].fillna("").astype(str).tolist(), test["stance"].to_numpy(object)
     held = scores(y_test, model.predict(test_texts, test["parent_id"].notna().to_numpy()))
-    report = {"dataset": "rumoureval2017", "split": "earlier 70% of threads by source time (train), later 30% (held out)",
-              "n_train": len(y), "n_test": len(y_test), "n_train_threads": int(train["thread_id"].nunique()),
-              "n_test_threads": int(test["thread_id"].nunique()), "selection": "max cv accuracy + macro-F1",
-              "grid": grid, "chosen": {"C": best["C"], "weight_power": best["weight_power"]},
-              "held_out": held, "n_features": len(model.vocab) + 5}
-    log(f"chosen C={best['C']:g}, weight power={best['weight_power']:g}; held-out accuracy "
-        f"{held['accuracy']:.4f}, macro-F1 {held['macro_f1']:.4f} on {len(y_test)} posts")
+    report = {
+        "dataset": "rumoureval2017",
+        "split": "earlier 70% of threads by source time (train), later 30% (held out)",
+        "n_train": len(y),
+        "n_test": len(y_test),
+        "n_train_threads": int(train["thread_id"].nunique()),
+        "n_test_threads": int(test["thread_id"].nunique()),
+        "selection": "max cv accuracy + macro-F1",
+        "grid": grid,
+        "chosen": {"C": best["C"], "weight_power": best["weight_power"]},
+        "held_out": held,
+        "n_features": len(model.vocab) + 5,
+    }
+    log(
+        f"chosen C={best['C']:g}, weight power={best['weight_power']:g}; held-out accuracy "
+        f"{held['accuracy']:.4f}, macro-F1 {held['macro_f1']:.4f} on {len(y_test)} posts"
+    )
     return StanceModel(model.vocab, model.idf, model.n_word, model.coef, model.intercept, CLASSES, report)
 
 
@@ -123,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     start = time.time()
     model = train_and_report(posts, seed=args.seed, log=lambda s: print(s, file=sys.stderr, flush=True))
     model.save(Path(args.out))
-    print(f"wrote {args.out} ({Path(args.out).stat().st_size / 1e6:.2f} MB) in {time.time() - start:.0f} s", file=sys.stderr)
+    print(
+        f"wrote {args.out} ({Path(args.out).stat().st_size / 1e6:.2f} MB) in {time.time() - start:.0f} s",
+        file=sys.stderr,
+    )
     return 0
 
 

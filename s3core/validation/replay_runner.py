@@ -3,6 +3,7 @@
 Each task is a pure function of (model, cascade id, source text, N), so results do not depend
 on the number of workers or their order.
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
@@ -40,23 +41,35 @@ def _init(setup: Setup, ic_probability: float, free_runs: bool) -> None:
     from ..resources import load_text_resources
 
     text = load_text_resources()
-    _WORKER.update(setup=setup, p=ic_probability, text=text,
-                   world=free_run_world(setup, text) if free_runs else None)
+    _WORKER.update(setup=setup, p=ic_probability, text=text, world=free_run_world(setup, text) if free_runs else None)
 
 
 def _simulate(task: Task) -> Simulated:
     setup, text = _WORKER["setup"], _WORKER["text"]
     network, author = replay_network(setup, task.cascade_id, task.n_users)
     replayed = replay(setup, task.cascade_id, task.text, task.n_users, text, network=(network, author))
-    ic = independent_cascade(network, author, _WORKER["p"], ic_steps(setup.minutes_per_step),
-                             setup.minutes_per_step, setup.seed, task.cascade_id)
+    ic = independent_cascade(
+        network,
+        author,
+        _WORKER["p"],
+        ic_steps(setup.minutes_per_step),
+        setup.minutes_per_step,
+        setup.seed,
+        task.cascade_id,
+    )
     world = _WORKER["world"]
     free = free_run(setup, world, task.cascade_id, task.text, text) if world is not None else replayed
     return Simulated(task.cascade_id, replayed, ic, free)
 
 
-def simulate_all(setup: Setup, tasks: list[Task], ic_probability: float, workers: int = 1,
-                 free_runs: bool = True, progress: Callable[[int, int], None] | None = None) -> list[Simulated]:
+def simulate_all(
+    setup: Setup,
+    tasks: list[Task],
+    ic_probability: float,
+    workers: int = 1,
+    free_runs: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Simulated]:
     """Simulate every task; ``workers`` > 1 uses that many processes. Results keep the task order."""
     results: list[Simulated] = []
     if workers <= 1:
@@ -67,7 +80,9 @@ def simulate_all(setup: Setup, tasks: list[Task], ic_probability: float, workers
             if progress:
                 progress(len(results), len(tasks))
         return results
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init, initargs=(setup, ic_probability, free_runs)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_init, initargs=(setup, ic_probability, free_runs)
+    ) as pool:
         for result in pool.map(_simulate, tasks, chunksize=1):
             results.append(result)
             if progress:

@@ -8,6 +8,7 @@ spreads on one synthesized network of ``network.n_users`` users for 36 hours, wi
 
 Simulated events pass through the same tree builder as real ones (``trees.build_trees``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -84,20 +85,38 @@ def setup_from_params(params: dict | None, seed: int) -> Setup:
     params.pop("calibration", None)  # the fit report of a calibrated parameter file
     replay_table = params.pop("replay", {}) or {}
     if not isinstance(replay_table, dict) or set(replay_table) - {"author_share", "engagement"}:
-        bad = sorted(set(replay_table) - {"author_share", "engagement"}) if isinstance(replay_table, dict) else ["(not a table)"]
+        bad = (
+            sorted(set(replay_table) - {"author_share", "engagement"})
+            if isinstance(replay_table, dict)
+            else ["(not a table)"]
+        )
         raise ParamsError(f"replay.{bad[0]}: expected author_share and engagement")
     replay_params = ReplayParams(**{k: float(v) for k, v in replay_table.items()})
-    allowed = {"minutes_per_step", "network", "population", "emotion", "attitude", "memory", "platform", "policy",
-               "replay", "calibration"}
+    allowed = {
+        "minutes_per_step",
+        "network",
+        "population",
+        "emotion",
+        "attitude",
+        "memory",
+        "platform",
+        "policy",
+        "replay",
+        "calibration",
+    }
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise ParamsError(f"unknown parameter group(s) {', '.join(unknown)}; expected {', '.join(sorted(allowed))}")
     network = dict(params.pop("network", {}) or {})
     bad = sorted(set(network) - {"mean_followees", "reciprocity", "tail_exponent", "n_users"})
     if bad:
-        raise ParamsError(f"network.{bad[0]}: not a network statistic; expected mean_followees, reciprocity, tail_exponent, n_users")
+        raise ParamsError(
+            f"network.{bad[0]}: not a network statistic; expected mean_followees, reciprocity, tail_exponent, n_users"
+        )
     try:
-        scenario = S.from_dict({"name": "validate", "seed": seed, "network": {"source": "synthetic", **network}, **params})
+        scenario = S.from_dict(
+            {"name": "validate", "seed": seed, "network": {"source": "synthetic", **network}, **params}
+        )
     except S.ScenarioError as exc:
         raise ParamsError(str(exc)) from None
     return Setup(scenario, replay_params)
@@ -130,8 +149,9 @@ def cascade_events(sim: Simulation, cascade_id: str, minutes: float) -> tuple[pd
     """
     posts = sim.posts
     source = sim.seed_ids["source"]
-    forward = np.flatnonzero((posts.root == source) & (posts.parent >= 0)
-                             & np.isin(posts.action, (Action.REPOST, Action.QUOTE)))
+    forward = np.flatnonzero(
+        (posts.root == source) & (posts.parent >= 0) & np.isin(posts.action, (Action.REPOST, Action.QUOTE))
+    )
     offset = KeyedRandom(sim.scenario.seed).stream(Purpose.EVENT_TIME).uniform(posts.key[forward])
     t_min = (posts.step[forward] + offset) * sim.scenario.minutes_per_step
     keep = t_min <= minutes
@@ -140,10 +160,23 @@ def cascade_events(sim: Simulation, cascade_id: str, minutes: float) -> tuple[pd
     texts = np.array(sim.texts_of(posts.text_id[forward]), dtype=object)
     user = posts.author[forward].astype(str)
     parent_user = posts.author[posts.parent[forward]].astype(str)
-    events = pd.DataFrame({"cascade_id": cascade_id, "user_id": user, "parent_user_id": parent_user,
-                           "t_min": t_min, "text": np.where(quote, texts, ""), "quote": quote})
-    sources = pd.DataFrame({"cascade_id": [cascade_id], "user_id": [str(int(posts.author[source]))],
-                            "text": [sim.text_of(int(posts.text_id[source]))]})
+    events = pd.DataFrame(
+        {
+            "cascade_id": cascade_id,
+            "user_id": user,
+            "parent_user_id": parent_user,
+            "t_min": t_min,
+            "text": np.where(quote, texts, ""),
+            "quote": quote,
+        }
+    )
+    sources = pd.DataFrame(
+        {
+            "cascade_id": [cascade_id],
+            "user_id": [str(int(posts.author[source]))],
+            "text": [sim.text_of(int(posts.text_id[source]))],
+        }
+    )
     return sources, events
 
 
@@ -166,15 +199,25 @@ def replay_network(setup: Setup, cascade_id: str, n_users: int) -> tuple[Network
         draw = KeyedRandom(setup.seed).stream(Purpose.REPLAY_FOLLOW, -1, content_key(cascade_id)).uniform(others)
         new = others[draw < share]
         follower, followee = network.edges()
-        grown = Network.from_edges(network.name, network.user_ids, np.concatenate([follower, new]),
-                                   np.concatenate([followee, np.full(len(new), author)]))
+        grown = Network.from_edges(
+            network.name,
+            network.user_ids,
+            np.concatenate([follower, new]),
+            np.concatenate([followee, np.full(len(new), author)]),
+        )
         users = network.users.assign(followers=grown.follower_count, friends=grown.followee_count)
         network = dataclasses.replace(grown, users=users)
     return network, author
 
 
-def replay(setup: Setup, cascade_id: str, text: str, n_users: int, text_resources: TextResources,
-           network: tuple[Network, int] | None = None) -> CascadeTree:
+def replay(
+    setup: Setup,
+    cascade_id: str,
+    text: str,
+    n_users: int,
+    text_resources: TextResources,
+    network: tuple[Network, int] | None = None,
+) -> CascadeTree:
     """Simulate a cascade among exactly ``n_users`` users plus its author, for the 150-minute window.
 
     Only ``text`` and ``n_users`` come from the real cascade (see ``replay_network``); ``network``
@@ -184,8 +227,11 @@ def replay(setup: Setup, cascade_id: str, text: str, n_users: int, text_resource
     scenario = _scenario(setup, text, str(network.user_ids[author]), WINDOW_MINUTES)
     if setup.replay.engagement > 0:
         policy, lift = scenario.policy, setup.replay.engagement
-        scenario = scenario.replace(policy=dataclasses.replace(
-            policy, base_repost=min(policy.base_repost + lift, 3.0), base_quote=min(policy.base_quote + lift, 3.0)))
+        scenario = scenario.replace(
+            policy=dataclasses.replace(
+                policy, base_repost=min(policy.base_repost + lift, 3.0), base_quote=min(policy.base_quote + lift, 3.0)
+            )
+        )
     sim = Simulation(scenario, network=network, text=text_resources)
     sim.run(scenario.steps)
     return _tree(sim, cascade_id, WINDOW_MINUTES)
@@ -209,7 +255,9 @@ def free_run_world(setup: Setup, text_resources: TextResources) -> FreeRunWorld:
     return FreeRunWorld(network, probe.population, candidates)
 
 
-def free_run(setup: Setup, world: FreeRunWorld, cascade_id: str, text: str, text_resources: TextResources) -> CascadeTree:
+def free_run(
+    setup: Setup, world: FreeRunWorld, cascade_id: str, text: str, text_resources: TextResources
+) -> CascadeTree:
     """Let a source post spread for 36 hours, by an author drawn (keyed by the cascade) among the most followed."""
     pick = KeyedRandom(setup.seed).stream(Purpose.VALIDATION_AUTHOR).uniform([content_key(cascade_id)])[0]
     author = int(world.candidates[int(pick * len(world.candidates))])

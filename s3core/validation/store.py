@@ -1,4 +1,5 @@
 """Validation results in a DuckDB file: summary, per-cascade scores, curves and stylized facts."""
+
 from __future__ import annotations
 
 import json
@@ -24,16 +25,27 @@ def write_results(path: str | Path, result: dict) -> None:
         tmp.unlink()
     with duckdb.connect(str(tmp)) as con:
         con.execute(SCHEMA)
-        summary = pd.DataFrame([(k, json.dumps(v, ensure_ascii=False)) for k, v in result.items()
-                                if k not in ("per_cascade", "curves")], columns=["key", "value"])
+        summary = pd.DataFrame(
+            [(k, json.dumps(v, ensure_ascii=False)) for k, v in result.items() if k not in ("per_cascade", "curves")],
+            columns=["key", "value"],
+        )
         con.register("summary_df", summary)
         con.execute("INSERT INTO summary SELECT key, value FROM summary_df")
-        rows = [{**{k: r[k] for k in ("cascade_id", "n_users", "simulated_reach", "free_run_size", "real_size_36h")},
-                 "model": model, **r[key]} for r in result.get("per_cascade", []) for key, model in MODELS.items()]
+        rows = [
+            {
+                **{k: r[k] for k in ("cascade_id", "n_users", "simulated_reach", "free_run_size", "real_size_36h")},
+                "model": model,
+                **r[key],
+            }
+            for r in result.get("per_cascade", [])
+            for key, model in MODELS.items()
+        ]
         if rows:
             con.register("cascades_df", pd.DataFrame(rows))
-            con.execute("INSERT INTO cascades SELECT cascade_id, n_users, simulated_reach, free_run_size, real_size_36h, "
-                        "model, scale, depth, max_breadth FROM cascades_df")
+            con.execute(
+                "INSERT INTO cascades SELECT cascade_id, n_users, simulated_reach, free_run_size, real_size_36h, "
+                "model, scale, depth, max_breadth FROM cascades_df"
+            )
         curve_rows = []
         for cid, models in result.get("curves", {}).items():
             for model, curves in models.items():

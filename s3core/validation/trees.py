@@ -4,6 +4,7 @@ A cascade is the source author (the root, depth 0, time 0) and every user who fo
 once: a user's first repost, with the user who was forwarded as parent. Depth is the number
 of hops from the source along those parent links.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,8 +41,16 @@ class CascadeTree:
         index = np.full(len(self), -1, dtype=np.int64)
         index[keep] = np.arange(int(keep.sum()))
         parent = np.where(self.parent[keep] >= 0, index[np.maximum(self.parent[keep], 0)], -1)
-        return CascadeTree(self.cascade_id, self.t_min[keep], self.depth[keep], parent.astype(np.int32),
-                           self.quote[keep], self.text[keep], self.parent_text[keep], self.orphans)
+        return CascadeTree(
+            self.cascade_id,
+            self.t_min[keep],
+            self.depth[keep],
+            parent.astype(np.int32),
+            self.quote[keep],
+            self.text[keep],
+            self.parent_text[keep],
+            self.orphans,
+        )
 
 
 def build_trees(events: pd.DataFrame, sources: pd.DataFrame) -> dict[str, CascadeTree]:
@@ -52,8 +61,12 @@ def build_trees(events: pd.DataFrame, sources: pd.DataFrame) -> dict[str, Cascad
     real and simulated events go through one code path. Cycles from clock noise are cut at
     the root. Returns {cascade_id: CascadeTree}, cascades without events included (empty).
     """
-    cascade_codes, cascade_names = pd.factorize(pd.concat([sources["cascade_id"], events["cascade_id"]], ignore_index=True))
-    users, _ = pd.factorize(pd.concat([sources["user_id"], events["user_id"], events["parent_user_id"]], ignore_index=True))
+    cascade_codes, cascade_names = pd.factorize(
+        pd.concat([sources["cascade_id"], events["cascade_id"]], ignore_index=True)
+    )
+    users, _ = pd.factorize(
+        pd.concat([sources["user_id"], events["user_id"], events["parent_user_id"]], ignore_index=True)
+    )
     n_src, n_ev = len(sources), len(events)
     root_of = np.full(len(cascade_names), -1, dtype=np.int64)
     root_of[cascade_codes[:n_src]] = users[:n_src]
@@ -61,8 +74,8 @@ def build_trees(events: pd.DataFrame, sources: pd.DataFrame) -> dict[str, Cascad
     text_of_root[:] = ""
     text_of_root[cascade_codes[:n_src]] = sources["text"].to_numpy(dtype=object)
     cascade = cascade_codes[n_src:].astype(np.int64)
-    user = users[n_src:n_src + n_ev].astype(np.int64)
-    parent_user = users[n_src + n_ev:].astype(np.int64)
+    user = users[n_src : n_src + n_ev].astype(np.int64)
+    parent_user = users[n_src + n_ev :].astype(np.int64)
     t_all = np.maximum(events["t_min"].to_numpy(dtype=np.float64), 0.0)
     keep = user != root_of[cascade]
     order = np.lexsort((user[keep], t_all[keep], cascade[keep]))
@@ -100,9 +113,15 @@ def build_trees(events: pd.DataFrame, sources: pd.DataFrame) -> dict[str, Cascad
         local = np.where(parent[start:end] >= 0, parent[start:end] - start, -1)
         cid = str(cascade_names[cascade[start]])
         trees[cid] = CascadeTree(
-            cid, t_min[start:end], depth[start:end].astype(np.int32), local.astype(np.int32),
-            quote[start:end], texts[start:end], parent_text[start:end],
-            orphans=int((orphan[start:end] | cut[start:end]).sum()))
+            cid,
+            t_min[start:end],
+            depth[start:end].astype(np.int32),
+            local.astype(np.int32),
+            quote[start:end],
+            texts[start:end],
+            parent_text[start:end],
+            orphans=int((orphan[start:end] | cut[start:end]).sum()),
+        )
     for cid in sources["cascade_id"].astype(str):
         if cid not in trees:
             trees[cid] = empty_tree(cid)
@@ -112,8 +131,15 @@ def build_trees(events: pd.DataFrame, sources: pd.DataFrame) -> dict[str, Cascad
 def empty_tree(cascade_id: str) -> CascadeTree:
     """A cascade nobody forwarded."""
     z = np.zeros(0)
-    return CascadeTree(cascade_id, z.astype(np.float64), z.astype(np.int32), z.astype(np.int32),
-                       z.astype(bool), z.astype(object), z.astype(object))
+    return CascadeTree(
+        cascade_id,
+        z.astype(np.float64),
+        z.astype(np.int32),
+        z.astype(np.int32),
+        z.astype(bool),
+        z.astype(object),
+        z.astype(object),
+    )
 
 
 def _depths(parent: np.ndarray) -> np.ndarray:

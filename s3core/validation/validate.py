@@ -10,6 +10,7 @@ Cascades are ordered by source time (or as listed when there is none); the earli
 trains the baselines and the later half is evaluated, so an evaluation never sees its own
 cascades in training.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,11 @@ TRAIN_SHARE = 0.5
 
 PUBLISHED = {
     "S3 (Gao et al. 2023), Table 2": {
-        "emotion level accuracy": 0.718, "event propagation accuracy (gender / nuclear)": [0.662, 0.695],
-        "event propagation AUC": [0.662, 0.681], "initial attitude accuracy": 0.743, "attitude change accuracy": 0.839,
+        "emotion level accuracy": 0.718,
+        "event propagation accuracy (gender / nuclear)": [0.662, 0.695],
+        "event propagation AUC": [0.662, 0.681],
+        "initial attitude accuracy": 0.743,
+        "attitude change accuracy": 0.839,
     },
     "S3 (Gao et al. 2023), Table 3": {"content cosine (gender / nuclear)": [0.723, 0.741]},
     "OASIS (Yang et al. 2024)": {"Twitter15/16 replay NRMSE (scale, depth, max breadth)": "< 0.2 each, 198 cascades"},
@@ -90,12 +94,20 @@ def _curve_scores(simulated: dict, real: dict) -> dict:
 
 
 def _mean_scores(rows: list[dict], key: str) -> dict:
-    return {c: _round(np.nanmean([np.nan if r[key][c] is None else r[key][c] for r in rows])) if rows else None
-            for c in M.CURVES}
+    return {
+        c: _round(np.nanmean([np.nan if r[key][c] is None else r[key][c] for r in rows])) if rows else None
+        for c in M.CURVES
+    }
 
 
-def validate(folder: str | Path, setup: Setup, limit: int | None = None, workers: int = 1,
-             progress: bool = True, individual: bool = True) -> dict:
+def validate(
+    folder: str | Path,
+    setup: Setup,
+    limit: int | None = None,
+    workers: int = 1,
+    progress: bool = True,
+    individual: bool = True,
+) -> dict:
     """Measure ``setup`` on the dataset in ``folder``; returns the JSON-able result.
 
     Raises ``datasets.DatasetError`` naming the table and column of a malformed folder.
@@ -112,30 +124,46 @@ def validate(folder: str | Path, setup: Setup, limit: int | None = None, workers
     train = [cid for cid in split.train if len(window[cid])]
     evaluated = [cid for cid in split.evaluate if len(window[cid])]
     mean_model = mean_curve_model([real_curves[c] for c in train], [len(window[c]) for c in train])
-    ic_sample = [train[i] for i in np.unique(np.linspace(0, len(train) - 1, min(IC_TRAINING_CASCADES, len(train))).round().astype(int))]
-    ic_p = fit_ic_probability([(*replay_network(setup, cid, len(window[cid])), cid, real_curves[cid]) for cid in ic_sample],
-                              setup.minutes_per_step, setup.seed)
+    ic_sample = [
+        train[i]
+        for i in np.unique(np.linspace(0, len(train) - 1, min(IC_TRAINING_CASCADES, len(train))).round().astype(int))
+    ]
+    ic_p = fit_ic_probability(
+        [(*replay_network(setup, cid, len(window[cid])), cid, real_curves[cid]) for cid in ic_sample],
+        setup.minutes_per_step,
+        setup.seed,
+    )
     tasks = [Task(cid, text_of[cid], len(window[cid])) for cid in evaluated]
-    simulated = simulate_all(setup, tasks, ic_p, workers=workers,
-                             progress=_progress_bar("validate: cascades") if progress else None)
+    simulated = simulate_all(
+        setup, tasks, ic_p, workers=workers, progress=_progress_bar("validate: cascades") if progress else None
+    )
     rows = []
     for task, sim in zip(tasks, simulated):
         real = real_curves[task.cascade_id]
-        rows.append({
-            "cascade_id": task.cascade_id, "n_users": task.n_users,
-            "simulated_reach": len(sim.replay),
-            "nrmse": _curve_scores(M.curves(sim.replay), real),
-            "baseline_nrmse": _curve_scores(M.curves(sim.ic), real),
-            "mean_curve_nrmse": _curve_scores(mean_curve_prediction(mean_model, task.n_users), real),
-            "free_run_size": len(sim.free), "real_size_36h": len(trees[task.cascade_id].within(FREE_RUN_MINUTES)),
-        })
+        rows.append(
+            {
+                "cascade_id": task.cascade_id,
+                "n_users": task.n_users,
+                "simulated_reach": len(sim.replay),
+                "nrmse": _curve_scores(M.curves(sim.replay), real),
+                "baseline_nrmse": _curve_scores(M.curves(sim.ic), real),
+                "mean_curve_nrmse": _curve_scores(mean_curve_prediction(mean_model, task.n_users), real),
+                "free_run_size": len(sim.free),
+                "real_size_36h": len(trees[task.cascade_id].within(FREE_RUN_MINUTES)),
+            }
+        )
     real_free = [trees[c].within(FREE_RUN_MINUTES) for c in evaluated]
     sim_free = [s.free for s in simulated]
     result = {
-        "dataset": data.name, "format": data.format, "seed": setup.seed, "minutes_per_step": setup.minutes_per_step,
-        "cascades": len(rows), "training_cascades": len(train),
+        "dataset": data.name,
+        "format": data.format,
+        "seed": setup.seed,
+        "minutes_per_step": setup.minutes_per_step,
+        "cascades": len(rows),
+        "training_cascades": len(train),
         "skipped_empty_window": len(split.evaluate) - len(evaluated),
-        "nrmse": _mean_scores(rows, "nrmse"), "baseline_nrmse": _mean_scores(rows, "baseline_nrmse"),
+        "nrmse": _mean_scores(rows, "nrmse"),
+        "baseline_nrmse": _mean_scores(rows, "baseline_nrmse"),
         "mean_curve_nrmse": _mean_scores(rows, "mean_curve_nrmse"),
         "baseline_ic_probability": _round(ic_p),
         "stylized": stylized_facts(real_free, sim_free, data.has_text),
@@ -144,10 +172,15 @@ def validate(folder: str | Path, setup: Setup, limit: int | None = None, workers
         "per_cascade": rows,
     }
     result["seconds"] = round(time.perf_counter() - t0, 1)
-    result["curves"] = {t.cascade_id: {"real": _plain(real_curves[t.cascade_id]), "simulated": _plain(M.curves(s.replay)),
-                                       "independent_cascade": _plain(M.curves(s.ic)),
-                                       "mean_curve": _plain(mean_curve_prediction(mean_model, t.n_users))}
-                        for t, s in zip(tasks, simulated)}
+    result["curves"] = {
+        t.cascade_id: {
+            "real": _plain(real_curves[t.cascade_id]),
+            "simulated": _plain(M.curves(s.replay)),
+            "independent_cascade": _plain(M.curves(s.ic)),
+            "mean_curve": _plain(mean_curve_prediction(mean_model, t.n_users)),
+        }
+        for t, s in zip(tasks, simulated)
+    }
     return result
 
 
@@ -156,8 +189,10 @@ def _plain(curves: dict) -> dict:
 
 
 def _fact(simulated, real, distance=None) -> dict:
-    out = {"simulated": _round(simulated) if not isinstance(simulated, (list, dict)) else simulated,
-           "real": _round(real) if not isinstance(real, (list, dict)) else real}
+    out = {
+        "simulated": _round(simulated) if not isinstance(simulated, (list, dict)) else simulated,
+        "real": _round(real) if not isinstance(real, (list, dict)) else real,
+    }
     if distance is None and not isinstance(simulated, (list, dict)) and simulated is not None and real is not None:
         distance = abs(simulated - real) if not (math.isnan(simulated) or math.isnan(real)) else None
     out["distance"] = _round(distance)
@@ -171,14 +206,23 @@ def stylized_facts(real: list[CascadeTree], simulated: list[CascadeTree], quotes
     depth_real, depth_sim = M.depth_shares(real), M.depth_shares(simulated)
     time_real, time_sim = M.timing(real), M.timing(simulated)
     facts = {
-        "cascade_size": {"simulated": {"median": _round(np.median(sizes_sim)) if len(sizes_sim) else None},
-                         "real": {"median": _round(np.median(sizes_real)) if len(sizes_real) else None},
-                         "distance": _round(M.ks_distance(sizes_sim, sizes_real)), "distance_kind": "KS"},
-        "structure_by_size": {"simulated": M.structure_by_size(simulated), "real": M.structure_by_size(real), "distance": None},
+        "cascade_size": {
+            "simulated": {"median": _round(np.median(sizes_sim)) if len(sizes_sim) else None},
+            "real": {"median": _round(np.median(sizes_real)) if len(sizes_real) else None},
+            "distance": _round(M.ks_distance(sizes_sim, sizes_real)),
+            "distance_kind": "KS",
+        },
+        "structure_by_size": {
+            "simulated": M.structure_by_size(simulated),
+            "real": M.structure_by_size(real),
+            "distance": None,
+        },
         "size_conditioned_ks": _conditioned(M.size_conditioned_ks(real, simulated)),
         "branching_ratio": _fact(depth_sim["branching_ratio"], depth_real["branching_ratio"]),
         "depth1_share": _fact(depth_sim["depth1_share"], depth_real["depth1_share"]),
-        "median_minutes_to_half_reach": _fact(time_sim["median_minutes_to_half_reach"], time_real["median_minutes_to_half_reach"]),
+        "median_minutes_to_half_reach": _fact(
+            time_sim["median_minutes_to_half_reach"], time_real["median_minutes_to_half_reach"]
+        ),
         "first_hour_share": _fact(time_sim["first_hour_share"], time_real["first_hour_share"]),
         "activity_slope_1_24h": _fact(time_sim["activity_slope_1_24h"], time_real["activity_slope_1_24h"]),
     }
@@ -190,9 +234,12 @@ def stylized_facts(real: list[CascadeTree], simulated: list[CascadeTree], quotes
 
 def _conditioned(ks: dict) -> dict:
     rounded = {k: _round(v) for k, v in ks["weighted_mean"].items()}
-    return {"bins": [{k: (_round(v) if isinstance(v, float) else v) for k, v in row.items()} for row in ks["bins"]],
-            "weighted_mean": rounded, "real_cascades_compared": ks["real_cascades_compared"],
-            "distance": max((v for v in rounded.values() if v is not None), default=None)}
+    return {
+        "bins": [{k: (_round(v) if isinstance(v, float) else v) for k, v in row.items()} for row in ks["bins"]],
+        "weighted_mean": rounded,
+        "real_cascades_compared": ks["real_cascades_compared"],
+        "distance": max((v for v in rounded.values() if v is not None), default=None),
+    }
 
 
 def _individual(data: CascadeData, trees: dict, evaluated: list[str], simulated, setup: Setup) -> dict:
@@ -226,7 +273,11 @@ def _validate_threads(data: StanceThreads, setup: Setup, limit, workers, progres
     posts = data.posts
     sources = posts[posts["parent_id"].isna()].sort_values(["time_utc", "thread_id"], kind="stable")
     count = min(limit or THREAD_SOURCES, len(sources))
-    picked = sources.iloc[np.unique(np.linspace(0, len(sources) - 1, count).round().astype(int))] if count else sources.iloc[:0]
+    picked = (
+        sources.iloc[np.unique(np.linspace(0, len(sources) - 1, count).round().astype(int))]
+        if count
+        else sources.iloc[:0]
+    )
     text = load_text_resources()
     world = free_run_world(setup, text)
     show = _progress_bar("validate: threads") if progress else None
@@ -235,7 +286,15 @@ def _validate_threads(data: StanceThreads, setup: Setup, limit, workers, progres
         simulated.append(free_run(setup, world, tid, source_text, text))
         if show:
             show(i + 1, len(picked))
-    return {"dataset": data.name, "format": "threads", "seed": setup.seed, "threads_simulated": len(simulated),
-            "individual": {"stance": stance_report(data, seed=setup.seed),
-                           "stance_over_time": stance_time_report(posts, simulated)},
-            "published": PUBLISHED, "seconds": round(time.perf_counter() - t0, 1)}
+    return {
+        "dataset": data.name,
+        "format": "threads",
+        "seed": setup.seed,
+        "threads_simulated": len(simulated),
+        "individual": {
+            "stance": stance_report(data, seed=setup.seed),
+            "stance_over_time": stance_time_report(posts, simulated),
+        },
+        "published": PUBLISHED,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }

@@ -3,6 +3,7 @@
 Every arm of a targeting run is the baseline plus the targets' interventions, so arms that share
 a target share its draws (interventions are keyed by content, ``interventions.content_keys``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -40,8 +41,9 @@ def seed_post(scenario: Scenario, name: str) -> SeedPost:
         if item.name == name:
             return item
     names = ", ".join(repr(s.name) for s in seeds) or "none (give a seed post a name = ...)"
-    raise TargetingError(f"{scenario.origin or 'scenario'}: --post {name!r}: no seed post has that name "
-                         f"(seed names: {names})")
+    raise TargetingError(
+        f"{scenario.origin or 'scenario'}: --post {name!r}: no seed post has that name (seed names: {names})"
+    )
 
 
 def make_budget(scenario: Scenario, post: str, kind: str, k: int, steps: int, step: int | None = None) -> Budget:
@@ -53,12 +55,16 @@ def make_budget(scenario: Scenario, post: str, kind: str, k: int, steps: int, st
         raise TargetingError(f"--k {k}: the budget is 1 or more {'accounts' if kind == 'accounts' else 'users'}")
     step = seed.step if step is None else step
     if not 0 <= step < steps:
-        raise TargetingError(f"--at {step}: the run has {steps} steps (0 to {steps - 1}); the targeted "
-                             f"{'posts' if kind == 'accounts' else 'boost'} would never happen; raise --steps "
-                             f"or choose an earlier step")
+        raise TargetingError(
+            f"--at {step}: the run has {steps} steps (0 to {steps - 1}); the targeted "
+            f"{'posts' if kind == 'accounts' else 'boost'} would never happen; raise --steps "
+            f"or choose an earlier step"
+        )
     if kind == "impressions" and step < seed.step:
-        raise TargetingError(f"--at {step}: the boost would come before seed {post!r} is posted (step {seed.step}); "
-                             f"use step {seed.step} or later")
+        raise TargetingError(
+            f"--at {step}: the boost would come before seed {post!r} is posted (step {seed.step}); "
+            f"use step {seed.step} or later"
+        )
     return Budget(kind, post, k, step)
 
 
@@ -80,8 +86,19 @@ def targeted(base: Scenario, budget: Budget, post: SeedPost, users: Sequence[str
     if budget.kind == "accounts":
         added = tuple(replace(post, step=budget.step, name=f"{post.name}@{u}", author=u) for u in users)
     else:
-        added = (Boost(step=budget.step, duration=1, strength=1.0, post=post.name,
-                       audience=Audience(kind="users", users=users)),) if users else ()
+        added = (
+            (
+                Boost(
+                    step=budget.step,
+                    duration=1,
+                    strength=1.0,
+                    post=post.name,
+                    audience=Audience(kind="users", users=users),
+                ),
+            )
+            if users
+            else ()
+        )
     return base.replace(interventions=base.interventions + added)
 
 

@@ -7,6 +7,7 @@ evaluations. The objective here is the mean outcome over a few fit seeds, every 
 same per-seed snapshot with the same keyed draws (common random numbers), so it is a deterministic
 function of the set and differences between sets come from the sets alone.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -65,8 +66,13 @@ def plain_greedy(candidates: Sequence[Hashable], objective: Objective, k: int, m
     return GreedyResult(tuple(chosen), tuple(values), empty, f.calls)
 
 
-def celf(candidates: Sequence[Hashable], objective: Objective, k: int, maximize: bool = True,
-         on_evaluation: Callable[[int, int], None] | None = None) -> GreedyResult:
+def celf(
+    candidates: Sequence[Hashable],
+    objective: Objective,
+    k: int,
+    maximize: bool = True,
+    on_evaluation: Callable[[int, int], None] | None = None,
+) -> GreedyResult:
     """Greedy with lazy evaluation: re-evaluate only the candidate whose stale gain tops the queue.
 
     ``on_evaluation(evaluations, picked)`` is called after every objective evaluation.
@@ -84,7 +90,9 @@ def celf(candidates: Sequence[Hashable], objective: Objective, k: int, maximize:
     queue = []
     for i, c in enumerate(candidates):
         value, score = evaluate((c,))
-        queue.append((_loss(current, score), i, 0, value, score, c))  # (negated gain, tie-break, round of the gain, ...)
+        queue.append(
+            (_loss(current, score), i, 0, value, score, c)
+        )  # (negated gain, tie-break, round of the gain, ...)
     heapq.heapify(queue)
     values = []
     while len(chosen) < k and queue:
@@ -114,8 +122,9 @@ class SimulatedObjective:
     fraction of the cost.
     """
 
-    def __init__(self, base: Scenario, budget: Budget, post, fit_seeds: Sequence[int], outcome: str,
-                 text: TextResources):
+    def __init__(
+        self, base: Scenario, budget: Budget, post, fit_seeds: Sequence[int], outcome: str, text: TextResources
+    ):
         self.base, self.budget, self.post, self.outcome = base, budget, post, outcome
         self.simulations = 0
         self.starts: list[tuple[Simulation, Snapshot, list]] = []

@@ -4,6 +4,7 @@ Degree and PageRank rankings and the greedy search use only the fit seeds; the c
 arms of one paired experiment (``runner.run_experiment``) on other seeds, so the greedy choice's
 effect is not inflated by having been selected on the same draws it is judged on.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,19 +47,28 @@ def check(scenario: Scenario, request: Request) -> None:
     """Refuse a request before anything runs; errors name the option."""
     if request.objective not in OUTCOMES:
         raise TargetingError(f"--objective {request.objective!r}: must be one of {', '.join(OUTCOMES)}")
-    for option, value, low in (("--candidates", request.candidates, 1), ("--fit-seeds", request.fit_seeds, 1),
-                               ("--seeds", request.seeds, 2)):
+    for option, value, low in (
+        ("--candidates", request.candidates, 1),
+        ("--fit-seeds", request.fit_seeds, 1),
+        ("--seeds", request.seeds, 2),
+    ):
         if value < low:
             raise TargetingError(f"{option} {value}: expected {low} or more")
     if request.budget.k > request.candidates:
-        raise TargetingError(f"--k {request.budget.k} is more than --candidates {request.candidates}: greedy picks among "
-                             f"the top {request.candidates} {request.budget.noun} by degree and by PageRank; raise "
-                             f"--candidates to {request.budget.k} or more")
+        raise TargetingError(
+            f"--k {request.budget.k} is more than --candidates {request.candidates}: greedy picks among "
+            f"the top {request.candidates} {request.budget.noun} by degree and by PageRank; raise "
+            f"--candidates to {request.budget.k} or more"
+        )
     if scenario.seed + request.fit_seeds + request.seeds - 1 > MAX_SEED:
-        raise TargetingError(f"{scenario.origin}: seed = {scenario.seed}: the fit and held-out seeds would pass {MAX_SEED}")
+        raise TargetingError(
+            f"{scenario.origin}: seed = {scenario.seed}: the fit and held-out seeds would pass {MAX_SEED}"
+        )
     if scenario.run.backend != "heuristic":
-        raise TargetingError(f"{scenario.origin}: run.backend = {scenario.run.backend!r}; targeting runs the offline "
-                             "heuristic policy only")
+        raise TargetingError(
+            f"{scenario.origin}: run.backend = {scenario.run.backend!r}; targeting runs the offline "
+            "heuristic policy only"
+        )
 
 
 def greedy_progress(simulations: int, chosen: int, k: int) -> None:
@@ -66,8 +76,12 @@ def greedy_progress(simulations: int, chosen: int, k: int) -> None:
     write_progress(f"targeting: greedy simulations {simulations}, chosen {chosen}/{k}", chosen, k)
 
 
-def fit(scenario: Scenario, request: Request, text: TextResources,
-        progress: Callable[[int, int, int], None] | None = greedy_progress) -> dict:
+def fit(
+    scenario: Scenario,
+    request: Request,
+    text: TextResources,
+    progress: Callable[[int, int, int], None] | None = greedy_progress,
+) -> dict:
     """Rankings and the greedy (CELF) choice on the fit seeds; the greedy search's cost in simulations."""
     budget = request.budget
     post = seed_post(scenario, budget.post)
@@ -86,12 +100,19 @@ def fit(scenario: Scenario, request: Request, text: TextResources,
         progress(objective.simulations, budget.k, budget.k)
     n_pool, k, f = len(pool), budget.k, request.fit_seeds
     return {
-        "choices": {"degree": [str(ids[i]) for i in by_degree[:k]], "pagerank": [str(ids[i]) for i in by_pagerank[:k]],
-                    "greedy": list(result.chosen)},
+        "choices": {
+            "degree": [str(ids[i]) for i in by_degree[:k]],
+            "pagerank": [str(ids[i]) for i in by_pagerank[:k]],
+            "greedy": list(result.chosen),
+        },
         "pool": [str(ids[i]) for i in pool],
-        "greedy": {"simulations": objective.simulations, "evaluations": result.evaluations,
-                   "plain_greedy_simulations": f * (1 + sum(n_pool - j for j in range(k))),
-                   "fit_value_empty": result.empty_value, "fit_values": list(result.values)},
+        "greedy": {
+            "simulations": objective.simulations,
+            "evaluations": result.evaluations,
+            "plain_greedy_simulations": f * (1 + sum(n_pool - j for j in range(k))),
+            "fit_value_empty": result.empty_value,
+            "fit_values": list(result.values),
+        },
         "base": base,
         "post": post,
     }
@@ -105,50 +126,96 @@ def evaluation(scenario: Scenario, scenario_path: str, request: Request, fitted:
     """
     budget, base = request.budget, fitted["base"]
     _, held_out = request.seed_lists(scenario.seed)
-    arms = [Arm("baseline", base, ("the scenario without the targeted " +
-                                   ("post" if budget.kind == "accounts" else "boost"),))]
+    arms = [
+        Arm(
+            "baseline",
+            base,
+            ("the scenario without the targeted " + ("post" if budget.kind == "accounts" else "boost"),),
+        )
+    ]
     for name in STRATEGIES:
         users = fitted["choices"][name]
-        arms.append(Arm(name, targeted(base, budget, fitted["post"], users), (describe(budget, users),),
-                        from_step=budget.step))
-    return Experiment(name=f"target-{budget.post}-{budget.kind}", description=f"targeting {budget.post!r} "
-                      f"({budget.kind}, k = {budget.k})", scenario_path=scenario_path, seeds=held_out,
-                      steps=request.steps, outcomes=OUTCOMES, arms=tuple(arms), origin=scenario_path,
-                      outcomes_from_step=budget.step)
+        arms.append(
+            Arm(name, targeted(base, budget, fitted["post"], users), (describe(budget, users),), from_step=budget.step)
+        )
+    return Experiment(
+        name=f"target-{budget.post}-{budget.kind}",
+        description=f"targeting {budget.post!r} ({budget.kind}, k = {budget.k})",
+        scenario_path=scenario_path,
+        seeds=held_out,
+        steps=request.steps,
+        outcomes=OUTCOMES,
+        arms=tuple(arms),
+        origin=scenario_path,
+        outcomes_from_step=budget.step,
+    )
 
 
-def run(scenario: Scenario, scenario_path: str, request: Request, out_dir: str | Path, text: TextResources,
-        quiet: bool = False, resume: bool = False, force: bool = False,
-        on_replace: Callable[[str], None] | None = None) -> dict:
+def run(
+    scenario: Scenario,
+    scenario_path: str,
+    request: Request,
+    out_dir: str | Path,
+    text: TextResources,
+    quiet: bool = False,
+    resume: bool = False,
+    force: bool = False,
+    on_replace: Callable[[str], None] | None = None,
+) -> dict:
     """Fit on the fit seeds, judge on the held-out seeds, and return the report (also the arms' experiment report)."""
     check(scenario, request)
     fitted = fit(scenario, request, text, progress=None if quiet else greedy_progress)
     experiment = evaluation(scenario, scenario_path, request, fitted)
-    report = runner.run_experiment(experiment, out_dir, workers=request.workers, resume=resume, force=force,
-                                   progress=None if quiet else runner.stderr_progress, text=text, on_replace=on_replace)
+    report = runner.run_experiment(
+        experiment,
+        out_dir,
+        workers=request.workers,
+        resume=resume,
+        force=force,
+        progress=None if quiet else runner.stderr_progress,
+        text=text,
+        on_replace=on_replace,
+    )
     fit_seeds, held_out = request.seed_lists(scenario.seed)
     budget = request.budget
     arms = report["arms"]
     return {
-        "scenario": scenario_path, "post": budget.post,
+        "scenario": scenario_path,
+        "post": budget.post,
         "budget": {"kind": budget.kind, "k": budget.k, "step": budget.step},
-        "objective": request.objective, "direction": "maximize" if request.maximize else "minimize",
-        "steps": request.steps, "outcomes_from_step": budget.step, "fit_seeds": list(fit_seeds), "seeds": list(held_out),
-        "note": (f"degree and PageRank are averaged over the fit seeds' networks and greedy is fitted on seeds "
-                 f"{fit_seeds[0]}-{fit_seeds[-1]}; every choice is judged on held-out seeds {held_out[0]}-{held_out[-1]}, "
-                 "so greedy's effect is not inflated by selection"),
+        "objective": request.objective,
+        "direction": "maximize" if request.maximize else "minimize",
+        "steps": request.steps,
+        "outcomes_from_step": budget.step,
+        "fit_seeds": list(fit_seeds),
+        "seeds": list(held_out),
+        "note": (
+            f"degree and PageRank are averaged over the fit seeds' networks and greedy is fitted on seeds "
+            f"{fit_seeds[0]}-{fit_seeds[-1]}; every choice is judged on held-out seeds {held_out[0]}-{held_out[-1]}, "
+            "so greedy's effect is not inflated by selection"
+        ),
         "candidates": {"per_ranking": request.candidates, "pool": fitted["pool"]},
         "greedy": fitted["greedy"],
-        "baseline": {"changes": list(experiment.baseline.changes),
-                     "outcomes": _intervals(arms["baseline"]["outcomes"])},
-        "strategies": {name: {"targets": fitted["choices"][name], "outcomes": _intervals(arms[name]["outcomes"]),
-                              "effects": _intervals(arms[name]["effects"])} for name in STRATEGIES},
+        "baseline": {
+            "changes": list(experiment.baseline.changes),
+            "outcomes": _intervals(arms["baseline"]["outcomes"]),
+        },
+        "strategies": {
+            name: {
+                "targets": fitted["choices"][name],
+                "outcomes": _intervals(arms[name]["outcomes"]),
+                "effects": _intervals(arms[name]["effects"]),
+            }
+            for name in STRATEGIES
+        },
         "experiment_file": str(Path(out_dir) / runner.FILE_NAME),
     }
 
 
 def _intervals(table: dict) -> dict:
-    return {o: {k: _plain(v) for k, v in e.items() if k in ("mean", "ci_low", "ci_high", "n")} for o, e in table.items()}
+    return {
+        o: {k: _plain(v) for k, v in e.items() if k in ("mean", "ci_low", "ci_high", "n")} for o, e in table.items()
+    }
 
 
 def _plain(x):

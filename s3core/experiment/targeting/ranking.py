@@ -4,6 +4,7 @@ PageRank runs on the follower graph with edges follower -> followee (attention f
 followed), through ``networkx.pagerank``. Scores are averaged over several networks when a
 scenario synthesizes part of its follower graph per seed, so a ranking uses only those seeds.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
