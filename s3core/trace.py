@@ -62,16 +62,19 @@ _NAMES = {
 }
 
 
-def package_versions() -> dict:
-    """Versions of the packages a run depends on, recorded with every trace."""
+TRACED_PACKAGES = ("numpy", "pandas", "duckdb", "networkx", "scikit-learn", "pyarrow")
+
+
+def package_versions(packages: tuple[str, ...] = TRACED_PACKAGES, absent: str = "missing") -> dict:
+    """Python's version and each package's (``absent`` when it is not installed), recorded with every trace."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
-    for pkg in ("numpy", "pandas", "duckdb", "networkx", "scikit-learn", "pyarrow"):
+    for pkg in packages:
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
-            out[pkg] = "missing"
+            out[pkg] = absent
     return out
 
 

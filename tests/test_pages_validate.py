@@ -214,7 +214,7 @@ def test_background_validation_writes_a_results_file_the_page_reads(datasets, pa
     deadline = time.monotonic() + 90
     while job.running and time.monotonic() < deadline:
         time.sleep(1.0)
-    assert not job.running and job.error() is None, job._stderr()
+    assert not job.running and job.error() is None, job.stderr()
     at.run()
     assert_clean(at)
     assert at.selectbox(key="val_results_file").value == str(job.out)

@@ -13,21 +13,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
-import signal
-import subprocess
 import sys
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import tomli_w
 
 from s3core import scenario as S
-from s3core.experiment.spec import ExperimentError, intervention_names
+from s3core.experiment.spec import intervention_names, read_data
 from s3core.interventions import SeedPost
 
+from .command_job import CommandJob
 from .scenario_io import seed_labels
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,12 +66,7 @@ class Source:
 
 def read_source(path: Path) -> Source:
     """An experiment file as data; raises ExperimentError naming the file when it is not UTF-8 TOML."""
-    text = S.read_utf8(Path(path), "experiment file", ExperimentError)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ExperimentError(f"{path}: invalid TOML: {exc}") from None
-    return Source(label=Path(path).name, data=data, base_dir=Path(path).resolve().parent)
+    return Source(label=Path(path).name, data=read_data(path), base_dir=Path(path).resolve().parent)
 
 
 def current_source(scenario: S.Scenario, keep_seeds: list[str], network_dir: Path | None = None) -> Source:
@@ -161,7 +153,7 @@ def write(source: Source, seeds: int, steps: int | None, root: Path) -> Path:
     return path
 
 
-class ExperimentJob:
+class ExperimentJob(CommandJob):
     """``python -m s3core experiment FILE --out FOLDER --resume --json --report`` in its own process group.
 
     Progress is read from the command's stderr lines (``experiment: runs k/total``); the report is
@@ -171,11 +163,9 @@ class ExperimentJob:
     def __init__(self, experiment_file: Path, workers: int = 1):
         self.file = Path(experiment_file)
         self.out = self.file.parent
-        self.log = self.out / "experiment.log"
         self.report_path = self.out / "report.json"
         self.html_path = self.out / "report.html"
         self.workers = int(workers)
-        self.stopped = False
         self._report: dict | None = None
         cmd = [
             sys.executable,
@@ -194,36 +184,16 @@ class ExperimentJob:
         ]
         for stale in (self.report_path, self.html_path):
             stale.unlink(missing_ok=True)
-        with open(self.log, "wb") as err, open(self.report_path, "wb") as out:
-            # Its own process group, so Stop also ends the worker processes it starts.
-            self.proc = subprocess.Popen(
-                cmd, cwd=ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True
-            )
-
-    @property
-    def running(self) -> bool:
-        return self.proc.poll() is None
-
-    @property
-    def succeeded(self) -> bool:
-        return self.proc.poll() == 0
+        super().__init__("experiment", cmd, self.out / "experiment.log", stdout_path=self.report_path)
 
     def progress(self) -> tuple[int, int] | None:
         """(runs done, runs in all) from the last progress line; None before the first (checking, loading)."""
-        found = _PROGRESS.findall(self.stderr())
-        return (int(found[-1][0]), int(found[-1][1])) if found else None
+        return self.last_progress(_PROGRESS)
 
     def error(self) -> str | None:
         """The command's one-line error once it has failed (not after Stop), else None."""
-        code = self.proc.poll()
-        if code in (None, 0) or self.stopped:
-            return None
-        lines = [
-            ln
-            for ln in self.stderr().splitlines()
-            if ln.strip() and not _PROGRESS.search(ln) and not ln.startswith("warning: ")
-        ]
-        return lines[-1].removeprefix("error: ") if lines else f"the experiment command ended with status {code}"
+        line = self.last_error_line(_PROGRESS, skip=("warning: ",))
+        return line.removeprefix("error: ") if line else None
 
     def report(self) -> dict | None:
         """The report the command printed, once it has succeeded."""
@@ -234,23 +204,3 @@ class ExperimentJob:
     def html(self) -> bytes:
         """The self-contained HTML report the command wrote (``s3core.experiment.report``)."""
         return self.html_path.read_bytes()
-
-    def stop(self, wait: float = 10.0) -> None:
-        """End the command and its workers; the seeds it finished stay in experiment.duckdb."""
-        if not self.running:
-            return
-        self.stopped = True
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, sig)
-            try:
-                self.proc.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
-
-    def stderr(self) -> str:
-        try:
-            return self.log.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +43,7 @@ from s3core.validation.simulate import (
 from s3core.validation.trees import CascadeTree, build_trees
 from s3core.validation.validate import split_cascades
 
+from .command_job import CommandJob
 from .session import text_resources
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -267,13 +267,12 @@ def nrmse_rows(run: CascadeRun) -> pd.DataFrame:
 
 
 # -- validation over many cascades, in its own process ---------------------------------------------
-class ValidationJob:
+class ValidationJob(CommandJob):
     """``python -m s3core validate`` on a few cascades, started by this session; progress read from its stderr."""
 
     def __init__(self, folder: str, params: dict | None, seed: int, limit: int, out: Path):
         self.out = Path(out)
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.log = self.out.with_suffix(".log")
         self.limit = limit
         cmd = [
             sys.executable,
@@ -296,36 +295,15 @@ class ValidationJob:
             params_path = self.out.with_suffix(".params.json")
             params_path.write_text(json.dumps(params), encoding="utf-8")
             cmd += ["--params", str(params_path)]
-        with open(self.log, "wb") as err:
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL)
-
-    @property
-    def running(self) -> bool:
-        return self.proc.poll() is None
+        super().__init__("validate", cmd, self.out.with_suffix(".log"))
 
     def progress(self) -> tuple[int, int]:
         """(cascades done, cascades to do); (0, limit) while the dataset is read and the baselines fitted."""
-        found = _PROGRESS.findall(self._stderr())
-        return (int(found[-1][0]), int(found[-1][1])) if found else (0, self.limit)
+        return self.last_progress(_PROGRESS) or (0, self.limit)
 
     def error(self) -> str | None:
         """The command's error line once it has failed, else None."""
-        code = self.proc.poll()
-        if code in (None, 0):
-            return None
-        lines = [ln for ln in self._stderr().splitlines() if ln.strip() and not _PROGRESS.search(ln)]
-        return lines[-1] if lines else f"the validate command ended with status {code}"
-
-    def stop(self) -> None:
-        if self.running:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-
-    def _stderr(self) -> str:
-        try:
-            return self.log.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
+        return self.last_error_line(_PROGRESS)
 
 
 def results_files(run_dir: Path) -> list[Path]:

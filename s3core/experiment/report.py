@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import html
-import platform
 import re
+import subprocess
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +19,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from .. import scenario as S
+from ..trace import package_versions
 from . import figures as F
 from .spec import Experiment
 
@@ -35,17 +35,6 @@ pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; 
 .note { background: #fff6e0; border-left: 4px solid #E69F00; padding: 0.4em 0.8em; margin: 0.4em 0; }
 .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 0.5em; }
 """
-
-
-def package_versions() -> dict[str, str]:
-    """Python's and each reported package's version ("not installed" for optional ones absent)."""
-    out = {"python": platform.python_version()}
-    for name in REPORTED_PACKAGES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 def network_provenance(scenario: S.Scenario) -> str:
@@ -103,14 +92,7 @@ def _table(frame: pd.DataFrame) -> str:
 
 def code_version() -> str:
     """s3core's version, with the git commit of this checkout when there is one (and "+changes" if edited)."""
-    import subprocess
-
-    try:
-        from importlib.metadata import version as dist_version
-
-        release = dist_version("s3core")
-    except PackageNotFoundError:
-        release = "not installed"
+    release = package_versions(("s3core",), absent="not installed")["s3core"]
     root = Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(
@@ -230,7 +212,8 @@ def html_report(report: dict, experiment: Experiment, created: datetime | None =
         parts.append(
             f"<details><summary>Arm {e(arm.name)}: every parameter as run</summary><pre>{e(as_run)}</pre></details>"
         )
-    versions = pd.DataFrame([("s3core", code_version()), *package_versions().items()], columns=["package", "version"])
+    versions = package_versions(REPORTED_PACKAGES, absent="not installed")
+    versions = pd.DataFrame([("s3core", code_version()), *versions.items()], columns=["package", "version"])
     parts += ["<h2>Package versions</h2>", _table(versions)]
     body = "\n".join(parts)
     return (

@@ -362,14 +362,22 @@ def from_dict(data: dict, base_dir: str | Path = ".", origin: str = "experiment"
 def load(path: str | Path) -> Experiment:
     """Read an experiment TOML file; the scenario path is relative to it."""
     path = Path(path)
-    text = S.read_utf8(path, "experiment file", ExperimentError)
-    return loads(text, base_dir=path.resolve().parent, origin=str(path))
+    return from_dict(read_data(path), base_dir=path.resolve().parent, origin=str(path))
+
+
+def read_data(path: str | Path) -> dict:
+    """An experiment file's parsed TOML, unchecked; raises ExperimentError naming the file if it is not UTF-8 TOML."""
+    return parse_toml(S.read_utf8(Path(path), "experiment file", ExperimentError), origin=str(path))
+
+
+def parse_toml(text: str, origin: str = "experiment") -> dict:
+    """TOML text as a dict; raises ExperimentError naming ``origin``."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ExperimentError(f"{origin}: invalid TOML: {exc}") from None
 
 
 def loads(text: str, base_dir: str | Path = ".", origin: str = "experiment") -> Experiment:
     """Parse experiment TOML text."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ExperimentError(f"{origin}: invalid TOML: {exc}") from None
-    return from_dict(data, base_dir=base_dir, origin=origin)
+    return from_dict(parse_toml(text, origin), base_dir=base_dir, origin=origin)
