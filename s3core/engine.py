@@ -346,9 +346,8 @@ class Simulation:
         newly = agents[~was_aware]
         self.state.aware[newly] = True
         self.state.aware_step[newly] = t
-        weight = np.where(posts.removed, 0.0, np.where(posts.labelled, self.scenario.attitude.label_discount, 1.0))
-        pool_positive, pool_weight = memory.stance_share(
-            self.state, mem, agents, t, posts.stance.astype(np.float64), weight
+        pool_positive, pool_weight = memory.pool_stance(
+            self.state, mem, agents, t, posts, self.scenario.attitude.label_discount
         )
         focal = ex.post[focal_row]
         batch = DecisionBatch(

@@ -17,7 +17,7 @@ design of Random123's Philox/Threefry (Salmon et al. 2011, SC'11). Uniforms take
 bits, so they lie on the grid k / 2**53 in [0, 1). Tests check chi-square uniformity and the
 absence of correlation between adjacent keys and between purposes.
 
-Kernels are compiled with numba (cached on disk); a draw costs about 2 ns, less than numpy's
+Kernels are compiled with numba (cached on disk, ``compiled.jit``); a draw costs about 2 ns, less than numpy's
 own Generator.
 """
 
@@ -28,8 +28,9 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
-import numba as nb
 import numpy as np
+
+from .compiled import jit
 
 GENERATOR = "splitmix64-keyed"
 GENERATOR_VERSION = 1
@@ -71,43 +72,43 @@ def _u64(x: int) -> np.uint64:
     return np.uint64(x & MASK64)
 
 
-@nb.njit(cache=True, inline="always")
+@jit(inline="always")
 def _mix64(z):
     z = (z ^ (z >> np.uint64(30))) * np.uint64(MIX_1)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(MIX_2)
     return z ^ (z >> np.uint64(31))
 
 
-@nb.njit(cache=True, inline="always")
+@jit(inline="always")
 def _counter(key, a):
     return _mix64(key + (np.uint64(a) + np.uint64(1)) * np.uint64(GOLDEN_GAMMA))
 
 
-@nb.njit(cache=True, nogil=True)
+@jit
 def _bits_1(key, a, out):
     for i in range(a.shape[0]):
         out[i] = _counter(key, a[i])
 
 
-@nb.njit(cache=True, nogil=True)
+@jit
 def _bits_2(key, a, b, out):
     for i in range(a.shape[0]):
         out[i] = _counter(_counter(key, a[i]), b[i])
 
 
-@nb.njit(cache=True, nogil=True)
+@jit
 def _uniform_1(key, a, out):
     for i in range(a.shape[0]):
         out[i] = np.float64(_counter(key, a[i]) >> np.uint64(11)) * UNIT
 
 
-@nb.njit(cache=True, nogil=True)
+@jit
 def _uniform_2(key, a, b, out):
     for i in range(a.shape[0]):
         out[i] = np.float64(_counter(_counter(key, a[i]), b[i]) >> np.uint64(11)) * UNIT
 
 
-@nb.njit(cache=True, nogil=True)
+@jit
 def _geometric_subset(key, n, p):
     """Indices in [0, n) each chosen with chance p, by keyed geometric gaps (the k-th gap uses counter k)."""
     out = np.empty(max(16, int(n * p * 1.2) + 64), dtype=np.int64)
@@ -131,7 +132,7 @@ def _geometric_subset(key, n, p):
     return out[:count]
 
 
-@nb.njit(cache=True, nogil=True, fastmath=True)
+@jit(fastmath=True)
 def _race(key, viewer, cand_key, weight, out):
     """Per viewer, the candidate with the largest log(u) / weight: an exponential race
     (Efraimidis and Spirakis 2006), the same law as Gumbel-max with one logarithm per pair."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import compiled, memory_kernels
 from .params import MemoryParams
 from .state import NO_POST, AgentState
 
@@ -17,6 +18,11 @@ def static_score(params: MemoryParams, relevance: np.ndarray, source: np.ndarray
     """The part of the influence score fixed at arrival: content relevance and source authenticity."""
     source_score = np.asarray(params.source_scores(), dtype=np.float32)
     return (params.weight_relevance * relevance + params.weight_source * source_score[source]).astype(np.float32)
+
+
+def temporal_table(params: MemoryParams, step: int) -> np.ndarray:
+    """``temporal_factor`` of every age 0..step (float32, shape (step + 1,)), for the compiled kernels."""
+    return temporal_factor(np.arange(step + 1), params.half_life)
 
 
 def influence(params: MemoryParams, static: np.ndarray, arrived: np.ndarray, step: int) -> np.ndarray:
@@ -62,6 +68,23 @@ def merge(
     if len(viewer) == 0:
         return
     order, starts, receivers = grouping if grouping is not None else group_by_receiver(viewer, static)
+    if compiled.compiled():
+        memory_kernels.merge_groups(
+            state.mem_post,
+            state.mem_step,
+            state.mem_source,
+            state.mem_static,
+            order,
+            starts,
+            receivers,
+            post,
+            source,
+            static,
+            np.float32(params.weight_time),
+            temporal_table(params, step),
+            step,
+        )
+        return
     counts = np.diff(np.r_[starts, len(order)])
     fresh = np.float32(params.weight_time)  # temporal factor of a message that arrives now
     alive = np.ones(len(receivers), dtype=bool)  # receivers whose later messages may still get in
@@ -121,6 +144,32 @@ def stance_share(
     positive = (weight * post_stance[safe]).sum(axis=1)
     share = np.divide(positive, total, out=np.full(len(agents), 0.5), where=total > 0)
     return share, total
+
+
+def pool_stance(
+    state: AgentState, params: MemoryParams, agents: np.ndarray, step: int, posts, label_discount: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``stance_share`` of ``agents`` (float64, shape (len(agents),) each) with each post's pull: 0 for removed
+    posts, ``label_discount`` for labelled ones, else 1 (``posts``: the run's ``PostStore``).
+
+    The compiled kernel reads the pull of the posts in the pools only; the reference builds it for every post.
+    """
+    if compiled.compiled():
+        return memory_kernels.stance_share_rows(
+            state.mem_post,
+            state.mem_step,
+            state.mem_static,
+            agents,
+            np.float32(params.weight_time),
+            temporal_table(params, step),
+            step,
+            posts.stance,
+            posts.removed,
+            posts.labelled,
+            float(label_discount),
+        )
+    pull = np.where(posts.removed, 0.0, np.where(posts.labelled, label_discount, 1.0))
+    return stance_share(state, params, agents, step, posts.stance.astype(np.float64), pull)
 
 
 def pool_rows(state: AgentState, params: MemoryParams, agent: int, step: int) -> list[dict]:
