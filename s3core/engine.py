@@ -19,6 +19,7 @@ from .resources import TextResources, load_text_resources
 from .scenario import Scenario
 from .sources import load_network
 from .state import NO_POST, OFFICIAL, AgentState, PostStore
+from .text_neighbours import NeighbourCache
 from .transitions import emotion_decay, initial_attitude
 from .types import Action, Source
 
@@ -80,7 +81,7 @@ class Simulation:
         self.depth_counts = np.zeros(1, dtype=np.int64)
         self.fresh = np.zeros(0, dtype=np.int64)
         self.feed_queue = FeedQueue()
-        self._neighbour_cache: dict = {}
+        self._neighbour_cache = NeighbourCache()
         self.step_index = 0
 
     def _rng(self, stream: str) -> np.random.Generator:
@@ -490,12 +491,9 @@ class Simulation:
         pool, k = self.text.pool, self.scenario.policy.text_neighbours
         if k <= 0 or len(u) == 0:
             return pool.sample(u, kind, emotion, attitude)
-        known = self._neighbour_cache.setdefault((kind, k), {})
-        missing = np.unique(focal_text[~np.isin(focal_text, np.fromiter(known, np.int64, len(known)))])
-        if len(missing):
-            found = pool.neighbours(kind, self.text_vectors[missing], k)
-            known.update(zip(missing.tolist(), found))
-        candidates = np.stack([known[int(t)] for t in focal_text])
+        candidates = self._neighbour_cache.lookup(
+            kind, k, focal_text, lambda missing: pool.neighbours(kind, self.text_vectors[missing], k)
+        )
         return pool.sample_near(u, kind, emotion, attitude, candidates)
 
     # -- snapshots, checkpoints and branches -----------------------------------------------
@@ -523,7 +521,7 @@ class Simulation:
         self.step_index = int(arrays["step_index"][0])
         self.fresh = np.array(arrays["fresh"], dtype=np.int64)
         self.feed_queue = FeedQueue.from_arrays(arrays)
-        self._neighbour_cache = {}
+        self._neighbour_cache = NeighbourCache()
         self.extra_texts = [str(s) for s in arrays["extra_texts"]]
         self.extra_vectors = np.array(arrays["extra_vectors"], dtype=np.float32).reshape(-1, self.text.vectors.shape[1])
         self._texts_changed()
@@ -546,12 +544,7 @@ class Simulation:
             if mine != theirs:
                 break
             same += 1
-        limit = len(self.text.texts) + same
-        for key, found in other._neighbour_cache.items():
-            known = self._neighbour_cache.setdefault(key, {})
-            for text_id, rows in found.items():
-                if text_id < limit:
-                    known.setdefault(text_id, rows)
+        self._neighbour_cache.adopt(other._neighbour_cache, len(self.text.texts) + same)
 
     def snapshot(self) -> Snapshot:
         """A frozen copy of the current state."""
