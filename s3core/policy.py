@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from . import compiled, policy_kernels
 from . import quote_model as Q
 from . import transitions as T
 from .keyed_random import Purpose, StepDraws
@@ -89,6 +90,9 @@ class HeuristicPolicy:
     params: PolicyParams = PolicyParams()
 
     def decide(self, batch: DecisionBatch, draws: StepDraws) -> Decisions:
+        if compiled.compiled() and policy_kernels.compilable(batch):
+            emotion, attitude, action = policy_kernels.decide(self, batch, draws)
+            return Decisions(emotion=emotion, attitude=attitude, action=action)
         p_echo = T.echo_probability(self.emotion_params, batch.focal_relevance, batch.received)
         emotion = T.emotion_step(
             self.emotion_params, batch.emotion, batch.focal_emotion, p_echo, draws.uniform(Purpose.EMOTION, batch.agent)

@@ -72,13 +72,19 @@ class QuoteModel:
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         """P(quote | forwards) per row of a ``feature_matrix``."""
-        z = (np.clip(x, self.low, self.high) - self.mean) / self.scale
-        return 1.0 / (1.0 + np.exp(-(z @ self.coef + self.intercept)))
+        return 1.0 / (1.0 + np.exp(-self.log_odds(x)))
 
     def log_odds(self, x: np.ndarray) -> np.ndarray:
-        """Log-odds of quoting over reposting plainly per row of a ``feature_matrix``."""
+        """Log-odds of quoting over reposting plainly per row of a ``feature_matrix``.
+
+        The dot product runs feature by feature, left to right (not through BLAS, whose order
+        varies), so the compiled policy (``policy_kernels``) reproduces it to the last bit.
+        """
         z = (np.clip(x, self.low, self.high) - self.mean) / self.scale
-        return z @ self.coef + self.intercept
+        total = z[:, 0] * self.coef[0]
+        for j in range(1, z.shape[1]):
+            total = total + z[:, j] * self.coef[j]
+        return total + self.intercept
 
     def propensity(self, random: KeyedRandom, agents: np.ndarray) -> np.ndarray:
         """Each agent's own quote propensity: the Beta quantile of its keyed uniform.

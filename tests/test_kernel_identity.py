@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -9,12 +11,15 @@ from s3core import compiled
 from s3core import scenario as S
 from s3core.engine import Simulation
 
-SCENARIOS = ("data/scenarios/default.toml", "data/scenarios/emotion_gender.toml")
+# The second scenario runs without the fitted quote model, so both branches of the policy are compared.
+SCENARIOS = (("data/scenarios/default.toml", True), ("data/scenarios/emotion_gender.toml", False))
 STEPS = 50
 
 
-def _run(path: str, kernels: str) -> tuple[list, dict]:
+def _run(path: str, quote_model: bool, kernels: str) -> tuple[list, dict]:
     scenario = S.load(path)
+    if not quote_model:
+        scenario = scenario.replace(policy=replace(scenario.policy, quote_model=""))
     with compiled.use_kernels(kernels):
         sim = Simulation(scenario)
         records = sim.run(STEPS)
@@ -32,10 +37,10 @@ def _assert_same(a, b, where: str) -> None:
         assert a == b, where
 
 
-@pytest.mark.parametrize("path", SCENARIOS)
-def test_compiled_kernels_reproduce_the_numpy_reference_for_50_steps(path):
-    reference, reference_state = _run(path, "numpy")
-    fast, fast_state = _run(path, "numba")
+@pytest.mark.parametrize("path, quote_model", SCENARIOS)
+def test_compiled_kernels_reproduce_the_numpy_reference_for_50_steps(path, quote_model):
+    reference, reference_state = _run(path, quote_model, "numpy")
+    fast, fast_state = _run(path, quote_model, "numba")
     assert sum(r.metrics["exposed"] for r in reference) > 1000, "the scenario must exercise the kernels"
     for ref, got in zip(reference, fast, strict=True):
         for field in ("metrics", "changes", "posts", "breakdown", "exposure_sources"):
