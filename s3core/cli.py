@@ -38,7 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure engine throughput against NDlib")
     bench.add_argument("--json", action="store_true", help="print a JSON list, one object per graph")
     bench.add_argument("--steps", type=int, default=50, help="steps per graph (traced; 50 is the memory target)")
-    bench.add_argument("--quick", action="store_true", help="small graphs only (smoke test)")
+    bench.add_argument("--quick", action="store_true", help="small graphs and few steps (smoke test)")
+    bench.add_argument(
+        "--only",
+        metavar="METRIC[,METRIC]",
+        help="measure only these: step, ndlib, heavy_step, idle_step, step_plus_trace, ic_equal_work, runs_per_min",
+    )
     bench.add_argument("--datasets", default=None, help="folder of the shared datasets (default: ../shared/datasets)")
     llm_cli.add_cache_command(sub)
     from .experiment import cli as experiment_cli
