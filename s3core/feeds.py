@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import special
 
+from . import compiled, feeds_kernels
 from .interventions import Audience, Boost
 from .keyed_random import KeyedRandom, Purpose
 from .network import Network
@@ -62,6 +63,25 @@ def fan_out(
     every delivery due in this step.
     """
     fresh = fresh[~posts.removed[fresh]]
+    attended = _attended_compiled if compiled.compiled() else _attended_reference
+    viewer, post, source, u = attended(
+        network, posts, fresh, official_followers, params, random.stream(Purpose.ATTENTION, step)
+    )
+    due = np.full(len(viewer), step, dtype=np.int64)
+    if params.feed_delay_median > 0 and len(viewer):
+        z = special.ndtri(random.stream(Purpose.FEED_DELAY, step).uniform(viewer, posts.key[post]))
+        minutes = params.feed_delay_median * np.exp(params.feed_delay_sigma * z)
+        if delay_scale is not None:
+            minutes = minutes / delay_scale[viewer]
+        late = minutes > MAX_DELAY_MINUTES
+        due += np.floor(np.minimum(minutes, MAX_DELAY_MINUTES) / minutes_per_step).astype(np.int64)
+        viewer, post, source, u, due = viewer[~late], post[~late], source[~late], u[~late], due[~late]
+    return due, {"viewer": viewer, "post": post, "source": source, "u": u}
+
+
+def _attended_reference(network, posts, fresh, official_followers, params, stream):
+    """Every (follower, fresh post) pair whose keyed attention draw falls under ``attention``:
+    viewer, post, source and u arrays, user posts first (followers in CSR order), then the official account's."""
     author = posts.author[fresh]
     by_user = fresh[author != OFFICIAL]
     authors = posts.author[by_user].astype(np.int64)
@@ -78,19 +98,36 @@ def fan_out(
         viewer = np.concatenate([viewer, np.tile(official_followers, len(official))])
         post = np.concatenate([post, np.repeat(official, len(official_followers))])
         source = np.concatenate([source, np.full(len(official) * len(official_followers), Source.FOLLOWEE, np.int8)])
-    u = random.stream(Purpose.ATTENTION, step).uniform(viewer, posts.key[post])
+    u = stream.uniform(viewer, posts.key[post])
     keep = u < params.attention
-    viewer, post, source, u = viewer[keep], post[keep], source[keep], u[keep]
-    due = np.full(len(viewer), step, dtype=np.int64)
-    if params.feed_delay_median > 0 and len(viewer):
-        z = special.ndtri(random.stream(Purpose.FEED_DELAY, step).uniform(viewer, posts.key[post]))
-        minutes = params.feed_delay_median * np.exp(params.feed_delay_sigma * z)
-        if delay_scale is not None:
-            minutes = minutes / delay_scale[viewer]
-        late = minutes > MAX_DELAY_MINUTES
-        due += np.floor(np.minimum(minutes, MAX_DELAY_MINUTES) / minutes_per_step).astype(np.int64)
-        viewer, post, source, u, due = viewer[~late], post[~late], source[~late], u[~late], due[~late]
-    return due, {"viewer": viewer, "post": post, "source": source, "u": u}
+    return viewer[keep], post[keep], source[keep], u[keep]
+
+
+def _attended_compiled(network, posts, fresh, official_followers, params, stream):
+    """``_attended_reference`` with the followers' pass compiled (``feeds_kernels``): the same rows in the same order."""
+    author = posts.author[fresh]
+    by_user = fresh[author != OFFICIAL]
+    viewer, post, source, u = feeds_kernels.followers_who_attend(
+        network.follower_ptr,
+        network.follower_idx,
+        network.follower_mutual,
+        posts.author[by_user].astype(np.int64),
+        by_user.astype(np.int64),
+        posts.key[by_user],
+        np.uint64(stream.key),
+        float(params.attention),
+    )
+    official = fresh[author == OFFICIAL]
+    if len(official):
+        o_viewer = np.tile(official_followers, len(official))
+        o_post = np.repeat(official, len(official_followers))
+        o_u = stream.uniform(o_viewer, posts.key[o_post])
+        keep = o_u < params.attention
+        viewer = np.concatenate([viewer, o_viewer[keep]])
+        post = np.concatenate([post, o_post[keep]])
+        source = np.concatenate([source, np.full(int(keep.sum()), Source.FOLLOWEE, np.int8)])
+        u = np.concatenate([u, o_u[keep]])
+    return viewer, post, source, u
 
 
 def from_followees(

@@ -84,6 +84,12 @@ def _counter(key, a):
     return _mix64(key + (np.uint64(a) + np.uint64(1)) * np.uint64(GOLDEN_GAMMA))
 
 
+@jit(inline="always")
+def uniform_of_pair(key, a, b):
+    """The uniform ``Stream(key).uniform([a], [b])[0]``, for compiled kernels that draw inline."""
+    return np.float64(_counter(_counter(key, np.uint64(a)), np.uint64(b)) >> np.uint64(11)) * UNIT
+
+
 @jit
 def _bits_1(key, a, out):
     for i in range(a.shape[0]):

@@ -40,7 +40,11 @@ def group_by_receiver(viewer: np.ndarray, score: np.ndarray) -> tuple[np.ndarray
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     lo, hi = float(score.min()), float(score.max())
     rank = np.zeros(len(score), np.int64) if hi <= lo else ((hi - score) * ((2**20 - 1) / (hi - lo))).astype(np.int64)
-    order = np.argsort((viewer.astype(np.int64) << 20) | rank, kind="stable")
+    key = (viewer.astype(np.int64) << 20) | rank
+    if compiled.compiled():
+        order = memory_kernels.stable_argsort_keys(key, 20 + int(viewer.max()).bit_length())
+    else:
+        order = np.argsort(key, kind="stable")
     v = viewer[order]
     starts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])
     return order, starts, v[starts]

@@ -134,3 +134,36 @@ def stance_share_rows(
         total[i] = _row_sum(weight, capacity)
         share[i] = _row_sum(positive, capacity) / total[i] if total[i] > 0 else 0.5
     return share, total
+
+
+@jit
+def stable_argsort_keys(keys, key_bits):
+    """``np.argsort(keys, kind="stable")`` of non-negative int64 keys below 2**key_bits, by LSD radix sort.
+
+    Radix sorting is stable, so equal keys keep their input order and the permutation equals
+    numpy's; it costs a few passes over the keys instead of a comparison sort.
+    """
+    n = len(keys)
+    order = np.arange(n)
+    spare = np.empty(n, np.int64)
+    current = keys.copy()
+    spare_keys = np.empty(n, np.int64)
+    digit_bits = 11
+    buckets = 1 << digit_bits
+    mask = buckets - 1
+    shift = 0
+    while shift < key_bits:
+        count = np.zeros(buckets + 1, np.int64)
+        for i in range(n):
+            count[((current[i] >> shift) & mask) + 1] += 1
+        for b in range(buckets):
+            count[b + 1] += count[b]
+        for i in range(n):
+            d = (current[i] >> shift) & mask
+            spare[count[d]] = order[i]
+            spare_keys[count[d]] = current[i]
+            count[d] += 1
+        order, spare = spare, order
+        current, spare_keys = spare_keys, current
+        shift += digit_bits
+    return order
