@@ -49,6 +49,46 @@ def _clip(x, low, high):
 
 
 @jit
+def _log1p_table(counts):
+    """log1p(k) for k = 0 .. max(counts), as float64, for whole-number counts."""
+    top = 0
+    for c in counts:
+        if c > top and c == np.floor(c):
+            top = c
+    table = np.empty(np.int64(top) + 1)
+    for k in range(len(table)):
+        table[k] = math.log1p(np.float64(k))
+    return table
+
+
+@jit(inline="always")
+def _lookup(table, x):
+    """log1p(x) from the table when x is a whole number in it, else computed."""
+    k = np.int64(x)
+    if k == x and 0 <= k < len(table):
+        return table[k]
+    return math.log1p(np.float64(x))
+
+
+@jit(inline="always")
+def _logaddexp_pair(x):
+    """(logaddexp(0, -x), logaddexp(0, x)) as numpy computes each, sharing their one exp and log1p."""
+    if x == 0.0:
+        return 0.0 + LOGE2, 0.0 + LOGE2
+    if x > 0:
+        shared = math.log1p(math.exp(-x))
+        return 0.0 + shared, x + shared
+    shared = math.log1p(math.exp(x))
+    return -x + shared, 0.0 + shared
+
+
+@jit(inline="always")
+def _exp_below(x, top):
+    """exp(x - top), exactly 1 when x is the top (exp(0) = 1)."""
+    return 1.0 if x == top else math.exp(x - top)
+
+
+@jit
 def decide_rows(
     # the batch (one entry per agent)
     received,
@@ -118,6 +158,18 @@ def decide_rows(
 ):
     """New emotion, attitude and action (int8 arrays of len(received)) as ``HeuristicPolicy.decide``."""
     n = len(received)
+    # The logarithms of small counts (posts received, ages, actions, depths) come from tables of the
+    # same functions, filled once per batch: fewer calls, the same values.
+    log1p_received = _log1p_table(received)
+    log1p_age = _log1p_table(np.maximum(focal_age, 0))
+    log1p_actions = _log1p_table(actions_taken)
+    top_depth = np.int64(focal_depth.max()) if n else 0
+    log_depth = np.empty(top_depth + 2)
+    log1p_delay = np.empty(len(log1p_age))
+    for d in range(top_depth + 2):
+        log_depth[d] = math.log(max(np.float64(d) + 1.0, 1.0))
+    for a in range(len(log1p_delay)):
+        log1p_delay[a] = math.log1p(max(np.float64(a) * minutes_per_step, 0.0))
     new_emotion = np.empty(n, np.int8)
     new_attitude = np.empty(n, np.int8)
     action = np.empty(n, np.int8)
@@ -161,11 +213,11 @@ def decide_rows(
         # action: a logit over ignore, repost, quote and post
         relevance_term = np.float64(w_relevance32 * focal_relevance[i])
         common = (
-            w_exposure * math.log1p(received[i])
+            w_exposure * _lookup(log1p_received, received[i])
             + relevance_term
             + w_mutual * (1.0 if focal_source[i] == Source.MUTUAL else 0.0)
-            - w_staleness * math.log1p(np.float64(max(focal_age[i], 0)))
-            - w_fatigue * math.log1p(np.float64(actions_taken[i]))
+            - w_staleness * _lookup(log1p_age, max(focal_age[i], 0))
+            - w_fatigue * _lookup(log1p_actions, actions_taken[i])
             + w_low_impact * (1.0 if category[i] == UserCategory.LOW_IMPACT else 0.0)
         )
         agree = w_agreement * (1.0 if focal_stance[i] == att else 0.0)
@@ -182,16 +234,21 @@ def decide_rows(
             depth = max(np.float64(focal_depth[i]) + 1.0, 1.0)
             features[0] = _logit(propensity, eps)
             features[1] = 1.0 if depth == 1 else 0.0
-            features[2] = math.log(depth)
-            features[3] = math.log1p(max(np.float64(focal_age[i]) * minutes_per_step, 0.0))
+            features[2] = log_depth[focal_depth[i]] if focal_depth[i] >= 0 else math.log(depth)
+            features[3] = (
+                log1p_delay[focal_age[i]]
+                if focal_age[i] >= 0
+                else math.log1p(max(np.float64(focal_age[i]) * minutes_per_step, 0.0))
+            )
             features[4] = 1.0 if focal_quoted[i] else 0.0
             features[5] = _logit((thread_quotes[i] + prior_weight) / (thread_forwards[i] + shrinkage), eps)
             log_odds = ((_clip(features[0], q_low[0], q_high[0]) - q_mean[0]) / q_scale[0]) * q_coef[0]
             for j in range(1, 6):
                 log_odds = log_odds + ((_clip(features[j], q_low[j], q_high[j]) - q_mean[j]) / q_scale[j]) * q_coef[j]
             log_odds = log_odds + q_intercept + quote_shift
-            utility[Action.QUOTE] = engage - _logaddexp(0.0, -log_odds)
-            utility[Action.REPOST] = engage - _logaddexp(0.0, log_odds)
+            to_quote, to_repost = _logaddexp_pair(log_odds)
+            utility[Action.QUOTE] = engage - to_quote
+            utility[Action.REPOST] = engage - to_repost
         utility[Action.POST] = (
             base_post
             + common
@@ -199,10 +256,10 @@ def decide_rows(
             + w_influential * (1.0 if category[i] == UserCategory.INFLUENTIAL else 0.0)
         )
         top = max(max(utility[0], utility[1]), max(utility[2], utility[3]))
-        w0 = math.exp(utility[0] - top)
-        w1 = math.exp(utility[1] - top)
-        w2 = math.exp(utility[2] - top)
-        w3 = math.exp(utility[3] - top)
+        w0 = _exp_below(utility[0], top)
+        w1 = _exp_below(utility[1], top)
+        w2 = _exp_below(utility[2], top)
+        w3 = _exp_below(utility[3], top)
         total = (((0.0 + w0) + w1) + w2) + w3
         p0, p1, p2 = w0 / total, w1 / total, w2 / total
         c0 = p0
