@@ -6,10 +6,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import feeds, memory, quote_model
+from . import compiled, feeds, memory, quote_model
 from . import interventions as iv
 from .demographics import DemographicParams
 from .feed_queue import FeedQueue
+from .frontier import PopulationTally, StepJournal, excited_agents
 from .keyed_random import KeyedRandom, Purpose, content_key
 from .network import Network
 from .policy import DecisionBatch, DecisionPolicy, Decisions, HeuristicPolicy
@@ -83,6 +84,22 @@ class Simulation:
         self.feed_queue = FeedQueue()
         self._neighbour_cache = NeighbourCache()
         self.step_index = 0
+        self.journal = StepJournal(self.network.n_users)
+        self.state_changed()
+
+    def state_changed(self) -> None:
+        """Rebuild what is derived from the state (tallies, the agents above calm, thread counts).
+
+        Call after changing ``state`` or ``posts`` outside a step (``restore`` does)."""
+        joint, dims = self.population.groups()
+        self.tally = PopulationTally(joint, len(dims["category"][0]), self.state)
+        self._excited = excited_agents(self.state)
+        posts = self.posts
+        forwards = np.flatnonzero((posts.action == Action.REPOST) | (posts.action == Action.QUOTE))
+        self._thread_forwards = np.bincount(posts.root[forwards], minlength=len(posts)).astype(np.int64)
+        self._thread_quotes = np.bincount(
+            posts.root[forwards], weights=posts.action[forwards] == Action.QUOTE, minlength=len(posts)
+        ).astype(np.int64)
 
     def _rng(self, stream: str) -> np.random.Generator:
         """A generator for building the network or population, from the scenario seed and a stream name."""
@@ -155,7 +172,13 @@ class Simulation:
     def step(self) -> StepRecord:
         """Advance one step and return its frozen record."""
         t = self.step_index
-        before = (self.state.aware.copy(), self.state.emotion.copy(), self.state.attitude.copy())
+        self.journal.begin(t)
+        # The reference scans every agent for the step's changes; the compiled path reads the journal.
+        before = (
+            None
+            if compiled.compiled()
+            else (self.state.aware.copy(), self.state.emotion.copy(), self.state.attitude.copy())
+        )
         first_post = len(self.posts)
         fresh = np.concatenate([self.fresh, self._apply_interventions(t)])
         exposures = self._build_feeds(t, fresh)
@@ -210,6 +233,7 @@ class Simulation:
         if seed.name:
             self.seed_ids[seed.name] = pid
         if author != OFFICIAL:
+            self.journal.note(self.state, np.array([author]))
             self.state.aware[author] = True
             self.state.aware_step[author] = t if self.state.aware_step[author] < 0 else self.state.aware_step[author]
         return pid
@@ -343,6 +367,7 @@ class Simulation:
         )
         max_rel = np.maximum.reduceat(relevance[order], starts) if len(starts) else received
         memory.merge(self.state, mem, t, ex.viewer, ex.post, ex.source, static, posts.removed, grouping=grouping)
+        self.journal.note(self.state, agents)
         was_aware = self.state.aware[agents].copy()
         newly = agents[~was_aware]
         self.state.aware[newly] = True
@@ -384,16 +409,12 @@ class Simulation:
         """What the quote model reads: the focal post's depth and kind, its event's forwards so far, and
         each agent's own quote propensity (a keyed draw from the model's Beta law; NaN without a model)."""
         posts = self.posts
-        forwards = np.flatnonzero((posts.action == Action.REPOST) | (posts.action == Action.QUOTE))
-        root = posts.root[forwards]
-        quotes = np.bincount(root, weights=posts.action[forwards] == Action.QUOTE, minlength=len(posts))
-        count = np.bincount(root, minlength=len(posts))
         focal_root = posts.root[focal]
         return dict(
             focal_depth=posts.depth[focal],
             focal_quoted=posts.action[focal] == Action.QUOTE,
-            thread_quotes=quotes[focal_root],
-            thread_forwards=count[focal_root].astype(np.float64),
+            thread_quotes=_padded(self._thread_quotes, len(posts))[focal_root].astype(np.float64),
+            thread_forwards=_padded(self._thread_forwards, len(posts))[focal_root].astype(np.float64),
             quote_propensity=self.quote_propensity()[agents],
         )
 
@@ -413,13 +434,19 @@ class Simulation:
     def _apply(self, t: int, batch: DecisionBatch, dec: Decisions) -> np.ndarray:
         agents = batch.agent
         state = self.state
-        quiet = state.aware.copy()
-        quiet[agents] = False
-        quiet_idx = np.flatnonzero(quiet & (state.emotion > 0))
+        if compiled.compiled():  # the maintained set of agents above calm, less those exposed now
+            excited = self._excited
+            quiet_idx = excited[~_members(excited, agents)]
+        else:
+            quiet = state.aware.copy()
+            quiet[agents] = False
+            quiet_idx = np.flatnonzero(quiet & (state.emotion > 0))
         u = self.random.stream(Purpose.EMOTION_DECAY, t).uniform(quiet_idx)
+        self.journal.note(state, quiet_idx)
         state.emotion[quiet_idx] = emotion_decay(self.scenario.emotion, state.emotion[quiet_idx], u)
         state.emotion[agents] = dec.emotion
         state.attitude[agents] = dec.attitude
+        self._excited = np.union1d(quiet_idx[state.emotion[quiet_idx] > 0], agents[state.emotion[agents] > 0])
         state.last_action[agents] = dec.action
         acting = dec.action != Action.IGNORE
         state.actions_taken[agents[acting]] += 1
@@ -463,13 +490,14 @@ class Simulation:
             forwarded_visibility=np.where(forward, posts.forwarded_visibility[focal], 1.0),
             key=self.random.stream(Purpose.POST_KEY, t).bits(author),
         )
-        np.add.at(posts.column("reposts"), focal[forward], 1)
+        _add_counts(posts.column("reposts"), focal[forward])
+        self._count_forwards(posts.root[ids[forward]], action[forward] == Action.QUOTE)
         self._apply_stance_rules(ids)
         if depth.max() >= len(self.depth_counts):
             self.depth_counts = np.concatenate(
                 [self.depth_counts, np.zeros(depth.max() + 1 - len(self.depth_counts), np.int64)]
             )
-        np.add.at(self.depth_counts, depth, 1)
+        self.depth_counts += np.bincount(depth, minlength=len(self.depth_counts))
         own_rel = self.relevance(author, ids.astype(np.int32))
         own_static = memory.static_score(self.scenario.memory, own_rel, np.full(len(ids), Source.OWN, np.int8))
         memory.merge(
@@ -483,6 +511,14 @@ class Simulation:
             posts.removed,
         )
         return ids
+
+    def _count_forwards(self, roots: np.ndarray, quoted: np.ndarray) -> None:
+        """Add this step's forwards to their events' counts of forwards and quotes."""
+        size = len(self.posts)
+        self._thread_forwards = _padded(self._thread_forwards, size)
+        self._thread_quotes = _padded(self._thread_quotes, size)
+        _add_counts(self._thread_forwards, roots)
+        _add_counts(self._thread_quotes, roots[quoted])
 
     def _choose_texts(
         self, kind: str, u: np.ndarray, emotion: np.ndarray, attitude: np.ndarray, focal_text: np.ndarray
@@ -531,6 +567,7 @@ class Simulation:
             for s, a, x in zip(arrays["rule_stance"], arrays["rule_action"], arrays["rule_strength"])
         ]
         self.depth_counts = np.array(arrays["depth_counts"], dtype=np.int64)
+        self.state_changed()
 
     def adopt_text_neighbours(self, other: "Simulation") -> None:
         """Take ``other``'s nearest-pool-text lookups for the texts both runs number alike.
@@ -565,3 +602,24 @@ class Simulation:
         other = Simulation(scenario, network=self.network, policy=policy, text=self.text, population=self.population)
         other.restore({k: np.array(v, copy=True) for k, v in snapshot.arrays.items()})
         return other
+
+
+def _members(sorted_set: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each entry of ``sorted_set``, whether it is in ``values`` (ascending, unique)."""
+    if len(values) == 0:
+        return np.zeros(len(sorted_set), bool)
+    at = np.minimum(np.searchsorted(values, sorted_set), len(values) - 1)
+    return values[at] == sorted_set
+
+
+def _padded(counts: np.ndarray, size: int) -> np.ndarray:
+    """``counts`` grown with zeros to at least ``size`` entries (doubling, so growth is amortized)."""
+    if len(counts) >= size:
+        return counts
+    return np.concatenate([counts, np.zeros(max(size, 2 * len(counts)) - len(counts), counts.dtype)])
+
+
+def _add_counts(counts: np.ndarray, index: np.ndarray) -> None:
+    """``counts[i] += 1`` for every occurrence of i in ``index`` (``np.add.at``, by a sort instead)."""
+    where, times = np.unique(index, return_counts=True)
+    counts[where] += times.astype(counts.dtype)

@@ -156,7 +156,8 @@ def recent_candidates(
     posts: PostStore, step: int, window: int, pool: int, stance: int | None = None, half_life: float = 0.0
 ) -> np.ndarray:
     """The most popular visible posts of the last ``window`` steps, best first (see ``popularity``)."""
-    recent = np.flatnonzero((posts.step >= step - window) & ~posts.removed)
+    first = int(np.searchsorted(posts.step, step - window))  # posts are stored in step order
+    recent = first + np.flatnonzero(~posts.removed[first:])
     if stance is not None:
         recent = recent[posts.stance[recent] == stance]
     if len(recent) == 0:

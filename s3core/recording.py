@@ -42,23 +42,30 @@ def population_metrics(aware: np.ndarray, emotion: np.ndarray, attitude: np.ndar
     }
 
 
-def breakdown(sim: "Simulation") -> dict:
-    """Per-group awareness, attitude and emotion for each demographic dimension and user category.
-
-    Counts are taken once over the joint cells of all dimensions, then summed per dimension.
-    """
+def cell_counts(sim: "Simulation") -> dict[str, np.ndarray]:
+    """Per joint demographic cell: aware agents, positive ones, intense ones and the sum of emotion levels."""
     pop, state = sim.population, sim.state
     joint, dims = pop.groups()
     aware = np.flatnonzero(state.aware)
     cell = joint[aware]
     cells = len(dims["category"][0])
     emotion = state.emotion[aware]
-    per_cell = {
+    return {
         "aware": np.bincount(cell, minlength=cells),
         "positive": np.bincount(cell, weights=state.attitude[aware], minlength=cells),
         "intense": np.bincount(cell, weights=emotion == 2, minlength=cells),
         "emotion": np.bincount(cell, weights=emotion, minlength=cells),
     }
+
+
+def breakdown(sim: "Simulation", per_cell: dict[str, np.ndarray] | None = None) -> dict:
+    """Per-group awareness, attitude and emotion for each demographic dimension and user category.
+
+    Counts are taken once over the joint cells of all dimensions (``per_cell``, from
+    ``cell_counts`` or a running tally), then summed per dimension.
+    """
+    _, dims = sim.population.groups()
+    per_cell = per_cell if per_cell is not None else cell_counts(sim)
     columns = {k: [] for k in ("dimension", "group", "agents", "aware", "positive", "intense", "mean_emotion")}
     for dim in BREAKDOWN_DIMENSIONS:
         cell_group, agents = dims[dim]
@@ -79,19 +86,37 @@ def breakdown(sim: "Simulation") -> dict:
     return columns
 
 
-def record_step(sim: "Simulation", t: int, before: tuple, exposures, batch, decisions, first_post: int) -> StepRecord:
-    """Build the frozen record of step ``t`` from the state before it and the live state after."""
+def record_step(
+    sim: "Simulation", t: int, before: tuple | None, exposures, batch, decisions, first_post: int
+) -> StepRecord:
+    """Build the frozen record of step ``t`` from the state before it and the live state after.
+
+    ``before``: the (aware, emotion, attitude) arrays of every agent before the step (the
+    reference: a scan of every agent), or None to read the step's touched agents from
+    ``sim.journal`` and the metrics from ``sim.tally`` (work proportional to the frontier).
+    """
     state = sim.state
-    aware0, emotion0, attitude0 = before
-    changed = np.flatnonzero((aware0 != state.aware) | (emotion0 != state.emotion) | (attitude0 != state.attitude))
+    if before is None:
+        touched, aware0, emotion0, attitude0 = sim.journal.touched()
+        sim.tally.move(touched, aware0, emotion0, attitude0, state)
+        differs = (aware0 != state.aware[touched]) | (emotion0 != state.emotion[touched])
+        changed = touched[differs | (attitude0 != state.attitude[touched])]
+        new_aware = int((state.aware[touched] & ~aware0).sum())
+        metrics = sim.tally.metrics()
+        per_cell = sim.tally.per_cell()
+    else:
+        aware0, emotion0, attitude0 = before
+        changed = np.flatnonzero((aware0 != state.aware) | (emotion0 != state.emotion) | (attitude0 != state.attitude))
+        new_aware = int((state.aware & ~aware0).sum())
+        metrics = population_metrics(state.aware, state.emotion, state.attitude)
+        per_cell = None
     counts = np.bincount(decisions.action, minlength=4) if len(batch) else np.zeros(4, np.int64)
     posts = sim.posts
     new = slice(first_post, len(posts))
     depth_levels = np.flatnonzero(sim.depth_counts)
-    metrics = population_metrics(state.aware, state.emotion, state.attitude)
     metrics.update(
         {
-            "new_aware": int((state.aware & ~aware0).sum()),
+            "new_aware": new_aware,
             "exposures": int(len(exposures)),
             "exposed": int(len(batch)),
             **{a.name.lower(): int(counts[a]) for a in Action},
@@ -118,7 +143,7 @@ def record_step(sim: "Simulation", t: int, before: tuple, exposures, batch, deci
             "attitude": state.attitude[changed].copy(),
         },
         posts=post_columns,
-        breakdown=breakdown(sim),
+        breakdown=breakdown(sim, per_cell),
         exposure_sources={
             name: int(n)
             for name, n in zip(("followee", "mutual", "recommended"), np.bincount(exposures.source, minlength=3)[:3])

@@ -256,6 +256,7 @@ class HybridPolicy:
         values = self.llm.initial_attitudes(sim, agents)
         ok = values >= 0
         sim.state.attitude[agents[ok]] = values[ok]
+        sim.state_changed()
         return int(ok.sum())
 
     @property
