@@ -10,7 +10,7 @@ from . import compiled, feeds, memory, quote_model
 from . import interventions as iv
 from .demographics import DemographicParams
 from .feed_queue import FeedQueue
-from .frontier import PopulationTally, StepJournal, excited_agents
+from .frontier import PopulationTally, StepJournal, excited_agents, sorted_unique
 from .keyed_random import KeyedRandom, Purpose, content_key
 from .network import Network
 from .policy import DecisionBatch, DecisionPolicy, Decisions, HeuristicPolicy
@@ -446,7 +446,9 @@ class Simulation:
         state.emotion[quiet_idx] = emotion_decay(self.scenario.emotion, state.emotion[quiet_idx], u)
         state.emotion[agents] = dec.emotion
         state.attitude[agents] = dec.attitude
-        self._excited = np.union1d(quiet_idx[state.emotion[quiet_idx] > 0], agents[state.emotion[agents] > 0])
+        self._excited = sorted_unique(
+            np.concatenate([quiet_idx[state.emotion[quiet_idx] > 0], agents[state.emotion[agents] > 0]])
+        )
         state.last_action[agents] = dec.action
         acting = dec.action != Action.IGNORE
         state.actions_taken[agents[acting]] += 1
@@ -620,6 +622,9 @@ def _padded(counts: np.ndarray, size: int) -> np.ndarray:
 
 
 def _add_counts(counts: np.ndarray, index: np.ndarray) -> None:
-    """``counts[i] += 1`` for every occurrence of i in ``index`` (``np.add.at``, by a sort instead)."""
-    where, times = np.unique(index, return_counts=True)
-    counts[where] += times.astype(counts.dtype)
+    """``counts[i] += 1`` for every occurrence of i in ``index`` (``np.add.at`` by a sort, several times faster)."""
+    if len(index) == 0:
+        return
+    ordered = np.sort(index)
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    counts[ordered[starts]] += np.diff(np.r_[starts, len(ordered)]).astype(counts.dtype)

@@ -34,7 +34,7 @@ class StepJournal:
         first = agents[self._stamp[agents] != self._step]
         if len(first) == 0:
             return
-        first = np.unique(first)
+        first = sorted_unique(first)
         self._stamp[first] = self._step
         self._agents.append(first)
         self._before.append((state.aware[first], state.emotion[first], state.attitude[first]))
@@ -103,6 +103,14 @@ class PopulationTally:
             "intense": self.intense.astype(np.float64),
             "emotion": self.emotion_sum.astype(np.float64),
         }
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values in ascending order (``np.unique`` by a plain sort, which is faster for int arrays)."""
+    if len(values) > 1 and (values[1:] > values[:-1]).all():
+        return values
+    ordered = np.sort(values)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
 
 
 def excited_agents(state: AgentState) -> np.ndarray:

@@ -98,10 +98,11 @@ def record_step(
     state = sim.state
     if before is None:
         touched, aware0, emotion0, attitude0 = sim.journal.touched()
-        sim.tally.move(touched, aware0, emotion0, attitude0, state)
         differs = (aware0 != state.aware[touched]) | (emotion0 != state.emotion[touched])
-        changed = touched[differs | (attitude0 != state.attitude[touched])]
-        new_aware = int((state.aware[touched] & ~aware0).sum())
+        differs |= attitude0 != state.attitude[touched]
+        changed = touched[differs]
+        sim.tally.move(changed, aware0[differs], emotion0[differs], attitude0[differs], state)
+        new_aware = int((state.aware[changed] & ~aware0[differs]).sum())
         metrics = sim.tally.metrics()
         per_cell = sim.tally.per_cell()
     else:

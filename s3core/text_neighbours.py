@@ -6,6 +6,8 @@ from typing import Callable
 
 import numpy as np
 
+from .frontier import sorted_unique
+
 
 class NeighbourCache:
     """For each (kind, k), the ``k`` nearest pool rows of each of the 6 (emotion, attitude) buckets
@@ -21,7 +23,7 @@ class NeighbourCache:
         """Candidates of each text id (shape (len(text_ids), 6, k)); ``search(missing ids)`` fills the unknown ones."""
         text_ids = np.asarray(text_ids, dtype=np.int64)
         table, known = self._reserve(kind, k, int(text_ids.max()) + 1 if len(text_ids) else 0)
-        missing = np.unique(text_ids[~known[text_ids]])
+        missing = sorted_unique(text_ids[~known[text_ids]])
         if len(missing):
             table[missing] = search(missing)
             known[missing] = True
