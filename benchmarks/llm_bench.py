@@ -84,7 +84,7 @@ def exposed_batch(sim: Simulation, n: int, rng: np.random.Generator) -> Decision
         thread_forwards=np.zeros(n),
         quote_propensity=sim.quote_propensity()[agents],
         minutes_per_step=sim.scenario.minutes_per_step,
-        context=sim,
+        context=sim.view,
     )
 
 

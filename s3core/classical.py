@@ -29,6 +29,7 @@ from .types import Action
 
 if TYPE_CHECKING:
     from .engine import Simulation
+    from .run_view import RunView
     from .scenario import Scenario
 
 
@@ -55,15 +56,15 @@ def check_platform(scenario: "Scenario", model: str) -> None:
         )
 
 
-def _simulation(batch: DecisionBatch, model: str) -> "Simulation":
+def _simulation(batch: DecisionBatch, model: str) -> "RunView":
     sim = batch.context
     if sim is None:
-        raise ValueError(f"{model} reads the run's posts and network: the batch needs context = the Simulation")
+        raise ValueError(f"{model} reads the run's posts and network: the batch needs context = the run's RunView")
     check_platform(sim.scenario, model)
     return sim
 
 
-def active_agents(sim: "Simulation") -> np.ndarray:
+def active_agents(sim: "Simulation | RunView") -> np.ndarray:
     """Boolean mask of agents who have authored a post so far (seed authors and reposters)."""
     author = sim.posts.author
     active = np.zeros(sim.network.n_users, dtype=bool)

@@ -17,6 +17,7 @@ from .policy import DecisionBatch, DecisionPolicy, Decisions, HeuristicPolicy
 from .population import Population, build_population
 from .recording import StepRecord, record_step
 from .resources import TextResources, load_text_resources
+from .run_view import RunView
 from .scenario import Scenario
 from .sources import load_network
 from .state import NO_POST, OFFICIAL, AgentState, PostStore
@@ -65,6 +66,7 @@ class Simulation:
             self.network.n_users, scenario.platform.official_reach
         )
         self._check_references()
+        self.view = RunView(self)  # what decision backends may read (DecisionBatch.context)
         self.reset()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -401,7 +403,7 @@ class Simulation:
             was_aware=was_aware,
             **self._quote_inputs(agents, focal),
             minutes_per_step=self.scenario.minutes_per_step,
-            context=self,
+            context=self.view,
         )
         return self.policy.decide(batch, self.random.at(t)), batch
 

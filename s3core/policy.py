@@ -49,7 +49,7 @@ class DecisionBatch:
     thread_forwards: np.ndarray | None = None  # reposts and quotes of the focal event so far
     quote_propensity: np.ndarray | None = None  # the agent's own quote propensity (NaN: none drawn)
     minutes_per_step: float = 60.0  # to read focal_age in minutes
-    context: Any = field(default=None, compare=False)  # the Simulation, for backends that need text
+    context: Any = field(default=None, compare=False)  # a read-only run_view.RunView, for backends that need text
 
     def __len__(self) -> int:
         return len(self.agent)
