@@ -111,6 +111,8 @@ class IndependentCascadePolicy:
     decided by the agent's one keyed ACTION uniform. Active agents never act again.
     """
 
+    reads_memory = False  # the engine skips memory pools and relevance for this policy
+
     p: float = field(
         default=0.1, metadata={"min": 0.0, "max": 1.0, "help": "Chance that an active followee activates an agent."}
     )
@@ -134,6 +136,8 @@ class LinearThresholdPolicy:
     threshold (``thresholds``). It is evaluated whenever it receives a post, which with the assumed
     platform is every step after one of its followees activates, i.e. whenever its share grows.
     """
+
+    reads_memory = False  # the engine skips memory pools and relevance for this policy
 
     def decide(self, batch: DecisionBatch, draws: StepDraws) -> Decisions:
         sim = _simulation(batch, "LinearThresholdPolicy")

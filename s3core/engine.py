@@ -1,4 +1,9 @@
-"""The simulation engine: one step is interventions -> feeds -> decisions -> transitions -> record."""
+"""The simulation engine: the owner of a run's state and clock.
+
+One step is four phases, each a function over the simulation in ``s3core.phases``:
+interventions (``inject``) -> feeds (``expose``) -> decisions (``decide``) -> transitions and new
+posts (``act``), then the step's frozen record (``recording``).
+"""
 
 from __future__ import annotations
 
@@ -6,24 +11,25 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import compiled, feeds, memory, quote_model
+from . import compiled, quote_model
 from . import interventions as iv
 from .demographics import DemographicParams
 from .feed_queue import FeedQueue
-from .frontier import PopulationTally, StepJournal, excited_agents, sorted_unique
-from .keyed_random import KeyedRandom, Purpose, content_key
+from .frontier import PopulationTally, StepJournal, excited_agents
+from .keyed_random import KeyedRandom, Purpose
 from .network import Network
-from .policy import DecisionBatch, DecisionPolicy, Decisions, HeuristicPolicy
+from .phases import act, decide, expose, inject
+from .policy import DecisionPolicy, HeuristicPolicy
 from .population import Population, build_population
 from .recording import StepRecord, record_step
 from .resources import TextResources, load_text_resources
 from .run_view import RunView
 from .scenario import Scenario
 from .sources import load_network
-from .state import NO_POST, OFFICIAL, AgentState, PostStore
+from .state import AgentState, PostStore
 from .text_neighbours import NeighbourCache
-from .transitions import emotion_decay, initial_attitude
-from .types import Action, Source
+from .transitions import initial_attitude
+from .types import Action
 
 RELEVANCE_CHUNK = 262_144  # exposures per chunk when gathering vectors, to bound temporary memory
 
@@ -55,7 +61,7 @@ class Simulation:
     ):
         self.scenario = scenario
         self.random = KeyedRandom(scenario.seed)
-        self._intervention_keys = iv.content_keys(scenario.interventions)
+        self.intervention_keys = iv.content_keys(scenario.interventions)
         self.text = text or load_text_resources()
         self.network = network if network is not None else load_network(scenario, self._rng("network"))
         self.population = population or build_population(
@@ -67,6 +73,7 @@ class Simulation:
         )
         self._check_references()
         self.view = RunView(self)  # what decision backends may read (DecisionBatch.context)
+        self.delay_scale_cache: tuple[float, np.ndarray] | None = None  # (exponent, per-agent feed-delay scale)
         self.reset()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -84,7 +91,7 @@ class Simulation:
         self.depth_counts = np.zeros(1, dtype=np.int64)
         self.fresh = np.zeros(0, dtype=np.int64)
         self.feed_queue = FeedQueue()
-        self._neighbour_cache = NeighbourCache()
+        self.neighbour_cache = NeighbourCache()
         self.step_index = 0
         self.journal = StepJournal(self.network.n_users)
         self.state_changed()
@@ -95,11 +102,11 @@ class Simulation:
         Call after changing ``state`` or ``posts`` outside a step (``restore`` does)."""
         joint, dims = self.population.groups()
         self.tally = PopulationTally(joint, len(dims["category"][0]), self.state)
-        self._excited = excited_agents(self.state)
+        self.excited = excited_agents(self.state)
         posts = self.posts
         forwards = np.flatnonzero((posts.action == Action.REPOST) | (posts.action == Action.QUOTE))
-        self._thread_forwards = np.bincount(posts.root[forwards], minlength=len(posts)).astype(np.int64)
-        self._thread_quotes = np.bincount(
+        self.thread_forwards = np.bincount(posts.root[forwards], minlength=len(posts)).astype(np.int64)
+        self.thread_quotes = np.bincount(
             posts.root[forwards], weights=posts.action[forwards] == Action.QUOTE, minlength=len(posts)
         ).astype(np.int64)
 
@@ -182,10 +189,10 @@ class Simulation:
             else (self.state.aware.copy(), self.state.emotion.copy(), self.state.attitude.copy())
         )
         first_post = len(self.posts)
-        fresh = np.concatenate([self.fresh, self._apply_interventions(t)])
-        exposures = self._build_feeds(t, fresh)
-        decisions, batch = self._decide(t, exposures)
-        new_posts = self._apply(t, batch, decisions)
+        fresh = np.concatenate([self.fresh, inject.apply_interventions(self, t)])
+        exposures = expose.build_feeds(self, t, fresh)
+        decisions, batch = decide.decide(self, t, exposures)
+        new_posts = act.apply(self, t, batch, decisions)
         self.fresh = new_posts
         self.step_index = t + 1
         return record_step(self, t, before, exposures, batch, decisions, first_post)
@@ -199,46 +206,6 @@ class Simulation:
             if on_step is not None and on_step(record) is False:
                 break
         return records
-
-    # -- phase 1: interventions ------------------------------------------------------------
-    def _apply_interventions(self, t: int) -> np.ndarray:
-        """Inject seed posts and apply moderation due now; returns the seed post ids."""
-        seeds = []
-        for item in iv.due(self.scenario.interventions, t):
-            if isinstance(item, iv.SeedPost):
-                seeds.append(self._inject_seed(item, t))
-            elif isinstance(item, iv.Moderation):
-                self._moderate(item)
-        return np.asarray(seeds, dtype=np.int64)
-
-    def _inject_seed(self, seed: iv.SeedPost, t: int) -> int:
-        author = OFFICIAL
-        if seed.author is not None:
-            author = int(np.flatnonzero(self.network.user_ids.astype(str) == seed.author)[0])
-        text_id = self.add_texts([seed.text])
-        key = self.random.stream(Purpose.SEED_POST_KEY, t, content_key(seed.name, seed.text, seed.author)).bits([0])
-        pid = int(
-            self.posts.append(
-                author=[author],
-                parent=[NO_POST],
-                root=[len(self.posts)],
-                step=[t],
-                action=[Action.POST],
-                stance=[int(seed.stance)],
-                emotion=[int(seed.emotion)],
-                depth=[0],
-                text_id=text_id,
-                key=key,
-            )[0]
-        )
-        self._apply_stance_rules(np.array([pid]))
-        if seed.name:
-            self.seed_ids[seed.name] = pid
-        if author != OFFICIAL:
-            self.journal.note(self.state, np.array([author]))
-            self.state.aware[author] = True
-            self.state.aware_step[author] = t if self.state.aware_step[author] < 0 else self.state.aware_step[author]
-        return pid
 
     def resolve_posts(self, ref: str | int) -> np.ndarray:
         """A post reference (seed name or post id) as the post and all its reposts and quotes."""
@@ -257,75 +224,6 @@ class Simulation:
             if (grown == mask).all():
                 return np.flatnonzero(mask)
             mask = grown
-
-    def _moderate(self, item: iv.Moderation) -> None:
-        if item.stance is not None:
-            self.stance_rules.append((int(item.stance), item.action, item.strength))
-            targets = np.flatnonzero(self.posts.stance == int(item.stance))
-        else:
-            targets = self.resolve_posts(item.post)
-        self._moderate_posts(targets, item.action, item.strength, inherited=item.stance is None)
-
-    def _moderate_posts(self, targets: np.ndarray, action: str, strength: float, inherited: bool) -> None:
-        """Apply one moderation to posts; an inherited down-rank also passes to their later forwards."""
-        if action == "remove":
-            self.posts.column("removed")[targets] = True
-            memory.forget(self.state, targets)
-        elif action == "downrank":
-            self.posts.column("visibility")[targets] *= strength
-            if inherited:
-                self.posts.column("forwarded_visibility")[targets] *= strength
-        else:
-            self.posts.column("labelled")[targets] = True
-
-    def _apply_stance_rules(self, new_ids: np.ndarray) -> None:
-        """Stance-wide moderation stays in force for posts made after it, applied once per post."""
-        for stance, action, strength in self.stance_rules:
-            self._moderate_posts(new_ids[self.posts.stance[new_ids] == stance], action, strength, inherited=False)
-
-    # -- phase 2: feeds --------------------------------------------------------------------
-    def _build_feeds(self, t: int, fresh: np.ndarray) -> feeds.Exposures:
-        p = self.scenario.platform
-        due, deliveries = feeds.fan_out(
-            self.network,
-            self.posts,
-            fresh,
-            self.official_followers,
-            p,
-            self.random,
-            t,
-            self.scenario.minutes_per_step,
-            self._delay_scale(),
-        )
-        self.feed_queue.add(due, **deliveries)
-        parts = [
-            feeds.deliver(self.feed_queue.pop(t), self.posts, p),
-            feeds.from_recommender(self.posts, self.population, self.text_vectors, t, p, self.random),
-        ]
-        for index, boost in iv.active_boosts(self.scenario.interventions, t):
-            target = self.resolve_posts(boost.post) if boost.post is not None else np.zeros(0, np.int64)
-            key = self._intervention_keys[index]
-            parts.append(
-                feeds.from_boost(
-                    boost, key, target, self.posts, self.population, t, p, self.random, self.network.user_ids
-                )
-            )
-        return feeds.Exposures.concat(parts)
-
-    def _delay_scale(self) -> np.ndarray | None:
-        """Per agent, how many times sooner than typical it reads its feed: (posts made / median) ** activity_delay."""
-        exponent = self.scenario.platform.activity_delay
-        if exponent <= 0:
-            return None
-        if getattr(self, "_delay_scale_cache", None) is None or self._delay_scale_cache[0] != exponent:
-            users = self.network.users
-            if users is not None and "messages" in users:
-                activity = users["messages"].to_numpy(dtype=np.float64)
-            else:
-                activity = self.network.activity().astype(np.float64)
-            activity = np.maximum(activity, 1.0)
-            self._delay_scale_cache = (exponent, (activity / np.median(activity)) ** exponent)
-        return self._delay_scale_cache[1]
 
     def relevance(self, agents: np.ndarray, posts: np.ndarray) -> np.ndarray:
         """Cosine similarity of each agent's interests and each post's text.
@@ -352,74 +250,6 @@ class Simulation:
             self._profile_table = self.population.profile_vectors @ vectors.T
         return self._profile_table
 
-    # -- phase 3: decisions ----------------------------------------------------------------
-    def _decide(self, t: int, ex: feeds.Exposures) -> tuple[Decisions, DecisionBatch]:
-        mem = self.scenario.memory
-        relevance = self.relevance(ex.viewer, ex.post)
-        static = memory.static_score(mem, relevance, ex.source)
-        grouping = memory.group_by_receiver(ex.viewer, static)
-        order, starts, agents = grouping
-        focal_row = order[starts]
-        received = np.diff(np.r_[starts, len(order)]).astype(np.float64)
-        posts = self.posts
-        intensity = (
-            np.add.reduceat(posts.emotion[ex.post[order]].astype(np.float64), starts) / received
-            if len(starts)
-            else received
-        )
-        max_rel = np.maximum.reduceat(relevance[order], starts) if len(starts) else received
-        memory.merge(self.state, mem, t, ex.viewer, ex.post, ex.source, static, posts.removed, grouping=grouping)
-        self.journal.note(self.state, agents)
-        was_aware = self.state.aware[agents].copy()
-        newly = agents[~was_aware]
-        self.state.aware[newly] = True
-        self.state.aware_step[newly] = t
-        pool_positive, pool_weight = memory.pool_stance(
-            self.state, mem, agents, t, posts, self.scenario.attitude.label_discount
-        )
-        focal = ex.post[focal_row]
-        batch = DecisionBatch(
-            step=t,
-            agent=agents,
-            received=received,
-            mean_intensity=intensity,
-            max_relevance=max_rel,
-            focal_post=focal,
-            focal_source=ex.source[focal_row],
-            focal_stance=posts.stance[focal],
-            focal_emotion=posts.emotion[focal],
-            focal_age=t - posts.step[focal],
-            focal_relevance=relevance[focal_row],
-            focal_labelled=posts.labelled[focal],
-            emotion=self.state.emotion[agents],
-            attitude=self.state.attitude[agents],
-            pool_positive=pool_positive,
-            pool_weight=pool_weight,
-            category=self.population.category[agents],
-            age=self.population.age[agents],
-            gender=self.population.gender[agents],
-            occupation=self.population.occupation[agents],
-            actions_taken=self.state.actions_taken[agents],
-            was_aware=was_aware,
-            **self._quote_inputs(agents, focal),
-            minutes_per_step=self.scenario.minutes_per_step,
-            context=self.view,
-        )
-        return self.policy.decide(batch, self.random.at(t)), batch
-
-    def _quote_inputs(self, agents: np.ndarray, focal: np.ndarray) -> dict:
-        """What the quote model reads: the focal post's depth and kind, its event's forwards so far, and
-        each agent's own quote propensity (a keyed draw from the model's Beta law; NaN without a model)."""
-        posts = self.posts
-        focal_root = posts.root[focal]
-        return dict(
-            focal_depth=posts.depth[focal],
-            focal_quoted=posts.action[focal] == Action.QUOTE,
-            thread_quotes=_padded(self._thread_quotes, len(posts))[focal_root].astype(np.float64),
-            thread_forwards=_padded(self._thread_forwards, len(posts))[focal_root].astype(np.float64),
-            quote_propensity=self.quote_propensity()[agents],
-        )
-
     def quote_propensity(self) -> np.ndarray:
         """Every agent's quote propensity, drawn once per quote model (keyed by agent id)."""
         name = self.scenario.policy.quote_model
@@ -431,110 +261,6 @@ class Simulation:
                 values = np.full(self.network.n_users, np.nan)
             self._propensity_cache = cached = (name, values)
         return cached[1]
-
-    # -- phase 4: transitions and new posts ------------------------------------------------
-    def _apply(self, t: int, batch: DecisionBatch, dec: Decisions) -> np.ndarray:
-        agents = batch.agent
-        state = self.state
-        if compiled.compiled():  # the maintained set of agents above calm, less those exposed now
-            excited = self._excited
-            quiet_idx = excited[~_members(excited, agents)]
-        else:
-            quiet = state.aware.copy()
-            quiet[agents] = False
-            quiet_idx = np.flatnonzero(quiet & (state.emotion > 0))
-        u = self.random.stream(Purpose.EMOTION_DECAY, t).uniform(quiet_idx)
-        self.journal.note(state, quiet_idx)
-        state.emotion[quiet_idx] = emotion_decay(self.scenario.emotion, state.emotion[quiet_idx], u)
-        state.emotion[agents] = dec.emotion
-        state.attitude[agents] = dec.attitude
-        self._excited = sorted_unique(
-            np.concatenate([quiet_idx[state.emotion[quiet_idx] > 0], agents[state.emotion[agents] > 0]])
-        )
-        state.last_action[agents] = dec.action
-        acting = dec.action != Action.IGNORE
-        state.actions_taken[agents[acting]] += 1
-        return self._create_posts(t, batch, dec, acting)
-
-    def _create_posts(self, t: int, batch: DecisionBatch, dec: Decisions, acting: np.ndarray) -> np.ndarray:
-        idx = np.flatnonzero(acting)
-        if len(idx) == 0:
-            return np.zeros(0, dtype=np.int64)
-        posts = self.posts
-        action = dec.action[idx]
-        author = batch.agent[idx]
-        focal = batch.focal_post[idx].astype(np.int64)
-        emotion, attitude = dec.emotion[idx], dec.attitude[idx]
-        forward = action != Action.POST
-        text_id = posts.text_id[focal].copy()
-        quote, new = action == Action.QUOTE, action == Action.POST
-        u = self.random.stream(Purpose.TEXT_CHOICE, t).uniform(author)
-        for kind, rows in (("comment", quote), ("original", new)):
-            text_id[rows] = self._choose_texts(kind, u[rows], emotion[rows], attitude[rows], posts.text_id[focal[rows]])
-        if dec.text is not None:
-            written = [(j, dec.text[i]) for j, i in enumerate(idx) if dec.text[i] and action[j] != Action.REPOST]
-            if written:
-                text_id[[j for j, _ in written]] = self.add_texts([w for _, w in written])
-        start = len(posts)
-        ids = np.arange(start, start + len(idx), dtype=np.int64)
-        parent = np.where(forward, focal, NO_POST)
-        depth = np.where(forward, posts.depth[focal] + 1, 0)
-        ids = posts.append(
-            author=author,
-            parent=parent,
-            root=np.where(forward, posts.root[focal], ids),
-            step=np.full(len(idx), t),
-            action=action,
-            stance=np.where(action == Action.REPOST, posts.stance[focal], attitude),
-            emotion=emotion,
-            depth=depth,
-            text_id=text_id,
-            labelled=np.where(forward, posts.labelled[focal], False),
-            visibility=np.where(forward, posts.forwarded_visibility[focal], 1.0),
-            forwarded_visibility=np.where(forward, posts.forwarded_visibility[focal], 1.0),
-            key=self.random.stream(Purpose.POST_KEY, t).bits(author),
-        )
-        _add_counts(posts.column("reposts"), focal[forward])
-        self._count_forwards(posts.root[ids[forward]], action[forward] == Action.QUOTE)
-        self._apply_stance_rules(ids)
-        if depth.max() >= len(self.depth_counts):
-            self.depth_counts = np.concatenate(
-                [self.depth_counts, np.zeros(depth.max() + 1 - len(self.depth_counts), np.int64)]
-            )
-        self.depth_counts += np.bincount(depth, minlength=len(self.depth_counts))
-        own_rel = self.relevance(author, ids.astype(np.int32))
-        own_static = memory.static_score(self.scenario.memory, own_rel, np.full(len(ids), Source.OWN, np.int8))
-        memory.merge(
-            self.state,
-            self.scenario.memory,
-            t,
-            author,
-            ids.astype(np.int32),
-            np.full(len(ids), Source.OWN, np.int8),
-            own_static,
-            posts.removed,
-        )
-        return ids
-
-    def _count_forwards(self, roots: np.ndarray, quoted: np.ndarray) -> None:
-        """Add this step's forwards to their events' counts of forwards and quotes."""
-        size = len(self.posts)
-        self._thread_forwards = _padded(self._thread_forwards, size)
-        self._thread_quotes = _padded(self._thread_quotes, size)
-        _add_counts(self._thread_forwards, roots)
-        _add_counts(self._thread_quotes, roots[quoted])
-
-    def _choose_texts(
-        self, kind: str, u: np.ndarray, emotion: np.ndarray, attitude: np.ndarray, focal_text: np.ndarray
-    ) -> np.ndarray:
-        """Pool texts for quotes or new posts: near the focal post's text when ``text_neighbours`` > 0."""
-        pool, k = self.text.pool, self.scenario.policy.text_neighbours
-        if k <= 0 or len(u) == 0:
-            return pool.sample(u, kind, emotion, attitude)
-        candidates = self._neighbour_cache.lookup(
-            kind, k, focal_text, lambda missing: pool.neighbours(kind, self.text_vectors[missing], k)
-        )
-        return pool.sample_near(u, kind, emotion, attitude, candidates)
 
     # -- snapshots, checkpoints and branches -----------------------------------------------
     def state_arrays(self) -> dict[str, np.ndarray]:
@@ -561,7 +287,7 @@ class Simulation:
         self.step_index = int(arrays["step_index"][0])
         self.fresh = np.array(arrays["fresh"], dtype=np.int64)
         self.feed_queue = FeedQueue.from_arrays(arrays)
-        self._neighbour_cache = NeighbourCache()
+        self.neighbour_cache = NeighbourCache()
         self.extra_texts = [str(s) for s in arrays["extra_texts"]]
         self.extra_vectors = np.array(arrays["extra_vectors"], dtype=np.float32).reshape(-1, self.text.vectors.shape[1])
         self._texts_changed()
@@ -585,7 +311,7 @@ class Simulation:
             if mine != theirs:
                 break
             same += 1
-        self._neighbour_cache.adopt(other._neighbour_cache, len(self.text.texts) + same)
+        self.neighbour_cache.adopt(other.neighbour_cache, len(self.text.texts) + same)
 
     def snapshot(self) -> Snapshot:
         """A frozen copy of the current state."""
@@ -606,27 +332,3 @@ class Simulation:
         other = Simulation(scenario, network=self.network, policy=policy, text=self.text, population=self.population)
         other.restore({k: np.array(v, copy=True) for k, v in snapshot.arrays.items()})
         return other
-
-
-def _members(sorted_set: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """For each entry of ``sorted_set``, whether it is in ``values`` (ascending, unique)."""
-    if len(values) == 0:
-        return np.zeros(len(sorted_set), bool)
-    at = np.minimum(np.searchsorted(values, sorted_set), len(values) - 1)
-    return values[at] == sorted_set
-
-
-def _padded(counts: np.ndarray, size: int) -> np.ndarray:
-    """``counts`` grown with zeros to at least ``size`` entries (doubling, so growth is amortized)."""
-    if len(counts) >= size:
-        return counts
-    return np.concatenate([counts, np.zeros(max(size, 2 * len(counts)) - len(counts), counts.dtype)])
-
-
-def _add_counts(counts: np.ndarray, index: np.ndarray) -> None:
-    """``counts[i] += 1`` for every occurrence of i in ``index`` (``np.add.at`` by a sort, several times faster)."""
-    if len(index) == 0:
-        return
-    ordered = np.sort(index)
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    counts[ordered[starts]] += np.diff(np.r_[starts, len(ordered)]).astype(counts.dtype)

@@ -116,3 +116,27 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
 def excited_agents(state: AgentState) -> np.ndarray:
     """Aware agents above calm (ascending int64): those whose emotion can decay."""
     return np.flatnonzero(state.aware & (state.emotion > 0))
+
+
+def members(sorted_set: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each entry of ``sorted_set``, whether it is in ``values`` (ascending, unique)."""
+    if len(values) == 0:
+        return np.zeros(len(sorted_set), bool)
+    at = np.minimum(np.searchsorted(values, sorted_set), len(values) - 1)
+    return values[at] == sorted_set
+
+
+def padded(counts: np.ndarray, size: int) -> np.ndarray:
+    """``counts`` grown with zeros to at least ``size`` entries (doubling, so growth is amortized)."""
+    if len(counts) >= size:
+        return counts
+    return np.concatenate([counts, np.zeros(max(size, 2 * len(counts)) - len(counts), counts.dtype)])
+
+
+def add_counts(counts: np.ndarray, index: np.ndarray) -> None:
+    """``counts[i] += 1`` for every occurrence of i in ``index`` (``np.add.at`` by a sort, several times faster)."""
+    if len(index) == 0:
+        return
+    ordered = np.sort(index)
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    counts[ordered[starts]] += np.diff(np.r_[starts, len(ordered)]).astype(counts.dtype)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from s3core.interventions import Audience, Boost, Moderation, SeedPost
+from s3core.phases import decide, expose
 from s3core.types import Action, Attitude, Emotion
 
 EVENT = SeedPost(
@@ -77,8 +78,8 @@ def test_label_lowers_repost_probability(make_sim):
     from s3core.engine import Simulation  # noqa: F401  (documentation of where the policy lives)
 
     policy = sim.policy
-    exposures = sim._build_feeds(sim.step_index, sim.fresh)
-    _, batch = sim._decide(sim.step_index, exposures)
+    exposures = expose.build_feeds(sim, sim.step_index, sim.fresh)
+    _, batch = decide.decide(sim, sim.step_index, exposures)
     assert batch.focal_labelled.any()
     probs = policy.action_probabilities(batch, batch.emotion, batch.attitude)
     unlabelled = batch.__class__(**{**batch.__dict__, "focal_labelled": np.zeros(len(batch), bool)})

@@ -1,0 +1,141 @@
+"""Phase 3 of a step: group the deliveries by receiver, update memory pools and ask the policy."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .. import feeds, memory
+from ..frontier import padded
+from ..policy import DecisionBatch, Decisions
+from ..types import Action
+
+if TYPE_CHECKING:
+    from ..engine import Simulation
+
+
+def reads_memory(policy) -> bool:
+    """Whether a policy reads what memory gives (pools, relevance, pool stance, quote inputs); True unless
+    it says otherwise with ``reads_memory = False`` (the classical cascade models)."""
+    return getattr(policy, "reads_memory", True)
+
+
+def decide(sim: "Simulation", t: int, ex: feeds.Exposures) -> tuple[Decisions, DecisionBatch]:
+    """The step's decisions and the batch they were made on (one row per agent that received something).
+
+    For a policy that does not read memory (``reads_memory``), the batch is built from the
+    deliveries alone: no relevance, no pool update, and NaN or None in the fields that need them.
+    """
+    if not reads_memory(sim.policy):
+        return _decide_from_deliveries(sim, t, ex)
+    mem = sim.scenario.memory
+    relevance = sim.relevance(ex.viewer, ex.post)
+    static = memory.static_score(mem, relevance, ex.source)
+    grouping = memory.group_by_receiver(ex.viewer, static)
+    order, starts, agents = grouping
+    focal_row = order[starts]
+    received = np.diff(np.r_[starts, len(order)]).astype(np.float64)
+    posts = sim.posts
+    intensity = (
+        np.add.reduceat(posts.emotion[ex.post[order]].astype(np.float64), starts) / received
+        if len(starts)
+        else received
+    )
+    max_rel = np.maximum.reduceat(relevance[order], starts) if len(starts) else received
+    memory.merge(sim.state, mem, t, ex.viewer, ex.post, ex.source, static, posts.removed, grouping=grouping)
+    sim.journal.note(sim.state, agents)
+    was_aware = sim.state.aware[agents].copy()
+    newly = agents[~was_aware]
+    sim.state.aware[newly] = True
+    sim.state.aware_step[newly] = t
+    pool_positive, pool_weight = memory.pool_stance(
+        sim.state, mem, agents, t, posts, sim.scenario.attitude.label_discount
+    )
+    focal = ex.post[focal_row]
+    batch = DecisionBatch(
+        step=t,
+        agent=agents,
+        received=received,
+        mean_intensity=intensity,
+        max_relevance=max_rel,
+        focal_post=focal,
+        focal_source=ex.source[focal_row],
+        focal_stance=posts.stance[focal],
+        focal_emotion=posts.emotion[focal],
+        focal_age=t - posts.step[focal],
+        focal_relevance=relevance[focal_row],
+        focal_labelled=posts.labelled[focal],
+        emotion=sim.state.emotion[agents],
+        attitude=sim.state.attitude[agents],
+        pool_positive=pool_positive,
+        pool_weight=pool_weight,
+        category=sim.population.category[agents],
+        age=sim.population.age[agents],
+        gender=sim.population.gender[agents],
+        occupation=sim.population.occupation[agents],
+        actions_taken=sim.state.actions_taken[agents],
+        was_aware=was_aware,
+        **quote_inputs(sim, agents, focal),
+        minutes_per_step=sim.scenario.minutes_per_step,
+        context=sim.view,
+    )
+    return sim.policy.decide(batch, sim.random.at(t)), batch
+
+
+def _decide_from_deliveries(sim: "Simulation", t: int, ex: feeds.Exposures) -> tuple[Decisions, DecisionBatch]:
+    """``decide`` for policies that read deliveries, not memory: each receiver's focal post is its
+    first delivery from the most authentic source (mutual, followee, own, recommended)."""
+    source_score = np.asarray(sim.scenario.memory.source_scores(), dtype=np.float32)[ex.source]
+    order, starts, agents = memory.group_by_receiver(ex.viewer, source_score)
+    focal_row = order[starts]
+    received = np.diff(np.r_[starts, len(order)]).astype(np.float64)
+    posts = sim.posts
+    sim.journal.note(sim.state, agents)
+    was_aware = sim.state.aware[agents].copy()
+    newly = agents[~was_aware]
+    sim.state.aware[newly] = True
+    sim.state.aware_step[newly] = t
+    focal = ex.post[focal_row]
+    unknown = np.full(len(agents), np.nan)
+    batch = DecisionBatch(
+        step=t,
+        agent=agents,
+        received=received,
+        mean_intensity=unknown,
+        max_relevance=unknown,
+        focal_post=focal,
+        focal_source=ex.source[focal_row],
+        focal_stance=posts.stance[focal],
+        focal_emotion=posts.emotion[focal],
+        focal_age=t - posts.step[focal],
+        focal_relevance=unknown,
+        focal_labelled=posts.labelled[focal],
+        emotion=sim.state.emotion[agents],
+        attitude=sim.state.attitude[agents],
+        pool_positive=unknown,
+        pool_weight=unknown,
+        category=sim.population.category[agents],
+        age=sim.population.age[agents],
+        gender=sim.population.gender[agents],
+        occupation=sim.population.occupation[agents],
+        actions_taken=sim.state.actions_taken[agents],
+        was_aware=was_aware,
+        minutes_per_step=sim.scenario.minutes_per_step,
+        context=sim.view,
+    )
+    return sim.policy.decide(batch, sim.random.at(t)), batch
+
+
+def quote_inputs(sim: "Simulation", agents: np.ndarray, focal: np.ndarray) -> dict:
+    """What the quote model reads: the focal post's depth and kind, its event's forwards so far, and
+    each agent's own quote propensity (a keyed draw from the model's Beta law; NaN without a model)."""
+    posts = sim.posts
+    focal_root = posts.root[focal]
+    return dict(
+        focal_depth=posts.depth[focal],
+        focal_quoted=posts.action[focal] == Action.QUOTE,
+        thread_quotes=padded(sim.thread_quotes, len(posts))[focal_root].astype(np.float64),
+        thread_forwards=padded(sim.thread_forwards, len(posts))[focal_root].astype(np.float64),
+        quote_propensity=sim.quote_propensity()[agents],
+    )
