@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from s3core import metrics as M
+from s3core import trace_queries as Q
 from ui import charts, traces
 from ui.session import ensure_defaults, show_flash
 from ui.widgets import chart, chart_exports, run_picker, table_exports
@@ -47,12 +48,7 @@ def _agent_filter(key: str):
     text = st.text_input("User (id or agent index)", key=key, placeholder="any user")
     if not text.strip():
         return None, None
-    agents = traces.query(
-        ws,
-        path,
-        "SELECT agent FROM agents WHERE user_id = ? OR CAST(agent AS VARCHAR) = ? LIMIT 1",
-        [text.strip(), text.strip().lstrip("#")],
-    )
+    agents = traces.query(ws, path, *Q.find_agent(text))
     if len(agents):
         return int(agents["agent"].iloc[0]), None
     return None, f"No user {text.strip()!r} in this run."
@@ -72,23 +68,11 @@ with tabs[0]:
         contains = c[3].text_input("Text contains", key="tr_posts_text")
         if problem:
             st.warning(problem)
-        where = ["p.step BETWEEN ? AND ?", "list_contains(?, p.action)"]
-        params: list = [lo, hi, actions or ["none"]]
-        if agent is not None:
-            where.append("p.author = ?")
-            params.append(agent)
-        if contains.strip():
-            where.append("contains(p.text, ?)")
-            params.append(contains.strip())
-        sql = (
-            "SELECT p.post_id, p.step, p.author AS agent, coalesce(a.user_id, 'official account') AS user_id, p.action, "
-            "p.parent, p.root, p.depth, p.stance, p.emotion, p.text FROM posts p LEFT JOIN agents a ON a.agent = p.author "
-            f"WHERE {' AND '.join(where)} ORDER BY p.post_id"
-        )
-        total = traces.query(ws, path, f"SELECT count(*) AS n FROM ({sql})", params)["n"].iloc[0]
+        sql, params = Q.posts(lo, hi, actions, agent, contains)
+        total = traces.query(ws, path, Q.count(sql), params)["n"].iloc[0]
         st.caption(f"{total:,} posts match; showing the first {min(total, SHOW_ROWS):,}. Text is shown as plain text.")
         st.dataframe(
-            traces.query(ws, path, f"{sql} LIMIT {SHOW_ROWS}", params),
+            traces.query(ws, path, Q.limited(sql, SHOW_ROWS), params),
             hide_index=True,
             width="stretch",
             key="tr_posts_table",
@@ -113,30 +97,14 @@ with tabs[1]:
         )
         if problem:
             st.warning(problem)
-        where, params = ["s.step BETWEEN ? AND ?"], [lo, hi]
-        if agent is not None:
-            where.append("s.agent = ?")
-            params.append(agent)
-        sql = (
-            "SELECT s.step, s.agent, a.user_id, s.aware, s.emotion, s.attitude, "
-            "coalesce(lag(s.aware) OVER w, false) = false AND s.aware AS became_aware, "
-            "s.emotion IS DISTINCT FROM coalesce(lag(s.emotion) OVER w, 0) AS emotion_changed, "
-            "s.attitude IS DISTINCT FROM coalesce(lag(s.attitude) OVER w, a.initial_attitude) AS attitude_changed "
-            "FROM states s JOIN agents a USING (agent) "
-            "WINDOW w AS (PARTITION BY s.agent ORDER BY s.step)"
-        )
-        flags = {"became aware": "became_aware", "emotion": "emotion_changed", "attitude": "attitude_changed"}
-        outer = [w.replace("s.", "") for w in where]
-        if only:
-            outer.append("(" + " OR ".join(flags[o] for o in only) + ")")
-        sql = f"SELECT * FROM ({sql}) WHERE {' AND '.join(outer)} ORDER BY step, agent"
-        total = traces.query(ws, path, f"SELECT count(*) AS n FROM ({sql})", params)["n"].iloc[0]
+        sql, params = Q.state_changes(lo, hi, agent, only)
+        total = traces.query(ws, path, Q.count(sql), params)["n"].iloc[0]
         st.caption(
             f"{total:,} state changes match; showing the first {min(total, SHOW_ROWS):,}. "
             "emotion: 0 calm, 1 moderate, 2 intense; attitude: 0 negative, 1 positive."
         )
         st.dataframe(
-            traces.query(ws, path, f"{sql} LIMIT {SHOW_ROWS}", params),
+            traces.query(ws, path, Q.limited(sql, SHOW_ROWS), params),
             hide_index=True,
             width="stretch",
             key="tr_states_table",
@@ -164,9 +132,7 @@ with tabs[3]:
             key="tr_breakdown_value",
             format_func=lambda v: v.replace("_", " "),
         )
-        frame = M.breakdown_frame(
-            traces.query(ws, path, "SELECT * FROM breakdown ORDER BY step, dimension, grp"), dimension
-        )
+        frame = M.breakdown_frame(traces.query(ws, path, Q.BREAKDOWN), dimension)
         fig = charts.breakdown(frame, value, dimension, mps)
         chart(fig, key="tr_breakdown_chart")
         chart_exports(fig, f"{run.run}-{dimension}-{value}", "tr_breakdown_export")
