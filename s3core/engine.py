@@ -91,7 +91,7 @@ class Simulation:
         self.depth_counts = np.zeros(1, dtype=np.int64)
         self.fresh = np.zeros(0, dtype=np.int64)
         self.feed_queue = FeedQueue()
-        self.neighbour_cache = NeighbourCache()
+        self.neighbour_cache = NeighbourCache(first_id=len(self.text.texts))
         self.step_index = 0
         self.journal = StepJournal(self.network.n_users)
         self.state_changed()
@@ -287,7 +287,7 @@ class Simulation:
         self.step_index = int(arrays["step_index"][0])
         self.fresh = np.array(arrays["fresh"], dtype=np.int64)
         self.feed_queue = FeedQueue.from_arrays(arrays)
-        self.neighbour_cache = NeighbourCache()
+        self.neighbour_cache = NeighbourCache(first_id=len(self.text.texts))
         self.extra_texts = [str(s) for s in arrays["extra_texts"]]
         self.extra_vectors = np.array(arrays["extra_vectors"], dtype=np.float32).reshape(-1, self.text.vectors.shape[1])
         self._texts_changed()

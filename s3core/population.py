@@ -85,14 +85,9 @@ def build_population(
     vectors = profiles[profile_key]
     history_stance = np.full(n, np.nan, dtype=np.float32)
     if network.posts is not None and len(network.posts):
-        index = network.posts["user_index"].to_numpy(dtype=np.int64)
-        texts = network.posts["text"].astype(str).tolist()
-        hist_vec, count = _per_user_mean(index, text_model.embed(texts), n)
+        hist_vec, count, shared_stance = _history_features(network.posts, n, text_model)
+        history_stance = shared_stance.copy()
         vectors = vectors + history_weight * hist_vec
-        score = lexicon.stance_score(texts)
-        signal = score != 0  # texts without a stance signal are neutral: they do not lean a user either way
-        share, with_signal = _per_user_mean(index[signal], (score[signal] > 0).astype(np.float32), n)
-        history_stance = np.where(with_signal > 0, share, np.nan).astype(np.float32)
         profile_key[count > 0] = -1  # their own history makes their interests individual
     vectors = _normalise(vectors)
     return Population(
@@ -105,6 +100,26 @@ def build_population(
         profile_key=profile_key,
         profile_vectors=_normalise(profiles),
     )
+
+
+_HISTORY: list = []  # the latest (posts table, users, text model, features): seeds of one network share them
+
+
+def _history_features(posts, n: int, text_model: TextModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per user: the mean vector of their own posts (n, dim), how many they have (n,), and the share of
+    their stance-bearing posts that are positive (n,; NaN without any). Networks that share their
+    posts table (the seeds of one scenario, whose follow edges alone differ) compute them once."""
+    if _HISTORY and _HISTORY[0][0] is posts and _HISTORY[0][1] == n and _HISTORY[0][2] is text_model:
+        return _HISTORY[0][3]
+    index = posts["user_index"].to_numpy(dtype=np.int64)
+    texts = posts["text"].astype(str).tolist()
+    hist_vec, count = _per_user_mean(index, text_model.embed(texts), n)
+    score = lexicon.stance_score(texts)
+    signal = score != 0  # texts without a stance signal are neutral: they do not lean a user either way
+    share, with_signal = _per_user_mean(index[signal], (score[signal] > 0).astype(np.float32), n)
+    features = (hist_vec, count, np.where(with_signal > 0, share, np.nan).astype(np.float32))
+    _HISTORY[:] = [(posts, n, text_model, features)]
+    return features
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:

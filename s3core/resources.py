@@ -1,14 +1,15 @@
-"""Read-only text resources shared by simulations: the text model and the pool of real texts."""
+"""Text resources shared by simulations: the text model, the pool of real texts and the pool's neighbour lookups."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .scenario import DATA_DIR
 from .text import TextModel, TextPool
+from .text_neighbours import NeighbourCache
 
 
 @dataclass(frozen=True, eq=False)
@@ -17,6 +18,8 @@ class TextResources:
 
     model: TextModel
     pool: TextPool
+    # Nearest pool texts of each pool text, shared by every run on these resources (they depend on the pool alone).
+    pool_neighbours: NeighbourCache = field(default_factory=NeighbourCache, compare=False, repr=False)
 
     @property
     def texts(self):

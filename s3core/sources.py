@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .network import Network
@@ -10,8 +12,9 @@ from .scenario import DATA_DIR, Scenario, ScenarioError
 BUNDLED_DIR = DATA_DIR / "weibo_sample"
 
 
+@functools.lru_cache(maxsize=1)
 def load_bundled() -> Network:
-    """The shipped real Weibo sample (see data/README.md)."""
+    """The shipped real Weibo sample (see data/README.md); read once per process and shared (do not modify it)."""
     from .loaders import load_edge_list
 
     return load_edge_list(

@@ -121,7 +121,11 @@ def choose_texts(
     pool, k = sim.text.pool, sim.scenario.policy.text_neighbours
     if k <= 0 or len(u) == 0:
         return pool.sample(u, kind, emotion, attitude)
-    candidates = sim.neighbour_cache.lookup(
-        kind, k, focal_text, lambda missing: pool.neighbours(kind, sim.text_vectors[missing], k)
-    )
+    in_pool = focal_text < len(sim.text.texts)  # pool texts' neighbours are shared by every run
+    candidates = np.empty((len(focal_text), 6, k), np.int64)
+    for cache, rows in ((sim.text.pool_neighbours, in_pool), (sim.neighbour_cache, ~in_pool)):
+        if rows.any():
+            candidates[rows] = cache.lookup(
+                kind, k, focal_text[rows], lambda missing: pool.neighbours(kind, sim.text_vectors[missing], k)
+            )
     return pool.sample_near(u, kind, emotion, attitude, candidates)
