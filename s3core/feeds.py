@@ -156,7 +156,8 @@ def recent_candidates(
     posts: PostStore, step: int, window: int, pool: int, stance: int | None = None, half_life: float = 0.0
 ) -> np.ndarray:
     """The most popular visible posts of the last ``window`` steps, best first (see ``popularity``)."""
-    first = int(np.searchsorted(posts.step, step - window))  # posts are stored in step order
+    steps = posts.step  # stored in step order; the bound in its dtype, so the column is not converted
+    first = int(np.searchsorted(steps, steps.dtype.type(max(step - window, np.iinfo(steps.dtype).min))))
     recent = first + np.flatnonzero(~posts.removed[first:])
     if stance is not None:
         recent = recent[posts.stance[recent] == stance]
