@@ -51,9 +51,11 @@ CACHING = bool(CACHE_DIR)
 
 
 def jit(*args, **kwargs):
-    """``numba.njit`` with the project's defaults: cached on disk when a cache directory is writable, no GIL."""
+    """``numba.njit`` with the project's defaults: cached on disk when a cache directory is writable, no GIL,
+    and numpy's floating-point error model (a division by zero gives inf or NaN as in numpy, not an exception)."""
     kwargs.setdefault("cache", CACHING)
     kwargs.setdefault("nogil", True)
+    kwargs.setdefault("error_model", "numpy")  # IEEE results, no zero-division checks; callers guard divisors
     return numba.njit(*args, **kwargs)
 
 
