@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
+from .text_kernels import nearest_in_buckets
 from .types import Occupation
 
 DIM = 32
@@ -226,24 +227,11 @@ class TextPool:
 
     def neighbours(self, kind: str, queries: np.ndarray, k: int) -> np.ndarray:
         """For each query vector, the ``k`` pool rows of each (emotion, attitude) bucket most similar
-        to it (cosine, best first): int64 array (queries, 6, k), a row repeated where a bucket is
-        smaller than ``k``. Buckets fall back as in ``sample``."""
-        queries = np.asarray(queries, dtype=np.float32).reshape(-1, self.vectors.shape[1])
-        out = np.empty((len(queries), 6, k), dtype=np.int64)
-        for b in range(6):
-            start, size = self._start[kind][b], self._size[kind][b]
-            members = self._flat[kind][start : start + size]
-            score = queries @ self.vectors[members].T
-            take = min(k, size)
-            top = (
-                np.argpartition(-score, take - 1, axis=1)[:, :take]
-                if take < size
-                else np.tile(np.arange(size), (len(queries), 1))
-            )
-            order = np.argsort(-np.take_along_axis(score, top, axis=1), axis=1, kind="stable")
-            best = members[np.take_along_axis(top, order, axis=1)]
-            out[:, b, :] = best[:, np.arange(k) % take]
-        return out
+        to it (dot product of unit vectors, best first; equal scores in pool order): int64 array
+        (queries, 6, k), a row repeated where a bucket is smaller than ``k``. Buckets fall back as in
+        ``sample``. A query's answer does not depend on the other queries (``text_kernels``)."""
+        queries = np.ascontiguousarray(np.asarray(queries, dtype=np.float32).reshape(-1, self.vectors.shape[1]))
+        return nearest_in_buckets(queries, self.vectors, self._flat[kind], self._start[kind], self._size[kind], int(k))
 
     def sample_near(
         self, u: np.ndarray, kind: str, emotion: np.ndarray, attitude: np.ndarray, candidates: np.ndarray

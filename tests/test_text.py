@@ -13,6 +13,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from s3core.lexicon import emotion_level, stance
+from s3core.resources import load_text_resources
 from s3core.text import TextModel, TextPool, clean_text, prototype_vectors, tokens
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -305,6 +306,19 @@ def test_neighbours_are_the_most_similar_texts_of_each_bucket():
         np.array([0.0, 0.99]), "comment", np.array([0, 0]), np.array([0, 0]), np.repeat(both, 2, axis=0)
     )
     assert pick.tolist() == [5, 0]
+
+
+def test_a_querys_neighbours_do_not_depend_on_what_else_is_queried():
+    # Runs share the pool's lookups in a process, so a text's neighbours must not depend on the
+    # batch it was first looked up in (a matrix product's rounding does).
+    pool = load_text_resources().pool
+    queries = pool.vectors[::97]
+    together = pool.neighbours("comment", queries, 10)
+    alone = np.concatenate([pool.neighbours("comment", q[None, :], 10) for q in queries])
+    np.testing.assert_array_equal(together, alone)
+    top = pool.vectors[together[:, 1, 0]]
+    second = pool.vectors[together[:, 1, 1]]
+    assert ((queries * top).sum(axis=1) >= (queries * second).sum(axis=1)).all(), "best first"
 
 
 def test_quotes_stay_close_to_what_they_quote_with_text_neighbours(make_sim):
