@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 
 def apply(sim: "Simulation", t: int, batch: DecisionBatch, dec: Decisions) -> np.ndarray:
+    """Decay the quiet agents above calm, apply the batch's decisions, and make their posts; returns the new post ids."""
     agents = batch.agent
     state = sim.state
     if compiled.compiled():  # the maintained set of agents above calm, less those exposed now
@@ -44,6 +45,8 @@ def apply(sim: "Simulation", t: int, batch: DecisionBatch, dec: Decisions) -> np
 
 
 def create_posts(sim: "Simulation", t: int, batch: DecisionBatch, dec: Decisions, acting: np.ndarray) -> np.ndarray:
+    """The posts of the batch rows that act (``acting``: bool per row): reposts forward the focal post's text,
+    quotes and posts take a pool text (or the backend's); each author remembers its post. Returns their ids."""
     idx = np.flatnonzero(acting)
     if len(idx) == 0:
         return np.zeros(0, dtype=np.int64)

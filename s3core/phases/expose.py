@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 
 def build_feeds(sim: "Simulation", t: int, fresh: np.ndarray) -> feeds.Exposures:
+    """This step's deliveries: followees' posts due now (``fresh`` posts fan out first), the recommender's, boosts'."""
     p = sim.scenario.platform
     due, deliveries = feeds.fan_out(
         sim.network,

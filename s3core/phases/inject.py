@@ -28,6 +28,7 @@ def apply_interventions(sim: "Simulation", t: int) -> np.ndarray:
 
 
 def inject_seed(sim: "Simulation", seed: iv.SeedPost, t: int) -> int:
+    """Post a seed (by its author, or the official account) and return its post id; its author becomes aware."""
     author = OFFICIAL
     if seed.author is not None:
         author = int(np.flatnonzero(sim.network.user_ids.astype(str) == seed.author)[0])
@@ -58,6 +59,7 @@ def inject_seed(sim: "Simulation", seed: iv.SeedPost, t: int) -> int:
 
 
 def moderate(sim: "Simulation", item: iv.Moderation) -> None:
+    """Apply a moderation to its post (and the post's reposts and quotes) or to every post of its stance."""
     if item.stance is not None:
         sim.stance_rules.append((int(item.stance), item.action, item.strength))
         targets = np.flatnonzero(sim.posts.stance == int(item.stance))
