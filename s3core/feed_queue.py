@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .frontier import run_starts
+
 COLUMNS = {"viewer": np.int64, "post": np.int32, "source": np.int8, "u": np.float64}
 
 
@@ -31,8 +33,8 @@ class FeedQueue:
             return
         order = np.argsort(due, kind="stable")
         due = due[order]
-        starts = np.flatnonzero(np.r_[True, due[1:] != due[:-1]])
-        ends = np.r_[starts[1:], len(due)]
+        starts = run_starts(due)
+        ends = np.append(starts[1:], len(due))
         for s, e in zip(starts, ends):
             rows = order[s:e]
             self.pending.setdefault(int(due[s]), []).append(

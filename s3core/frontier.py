@@ -110,7 +110,17 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     if len(values) > 1 and (values[1:] > values[:-1]).all():
         return values
     ordered = np.sort(values)
-    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+    return ordered[run_starts(ordered)]
+
+
+def run_starts(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values starts in a sorted array (int64 positions; none for an empty array)."""
+    if len(ordered) == 0:
+        return np.zeros(0, np.int64)
+    first = np.empty(len(ordered), bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return np.flatnonzero(first)
 
 
 def excited_agents(state: AgentState) -> np.ndarray:
@@ -138,5 +148,5 @@ def add_counts(counts: np.ndarray, index: np.ndarray) -> None:
     if len(index) == 0:
         return
     ordered = np.sort(index)
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    counts[ordered[starts]] += np.diff(np.r_[starts, len(ordered)]).astype(counts.dtype)
+    starts = run_starts(ordered)
+    counts[ordered[starts]] += np.diff(starts, append=len(ordered)).astype(counts.dtype)

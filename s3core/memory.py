@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import compiled, memory_kernels
+from .frontier import run_starts
 from .params import MemoryParams
 from .state import NO_POST, AgentState
 
@@ -46,7 +47,7 @@ def group_by_receiver(viewer: np.ndarray, score: np.ndarray) -> tuple[np.ndarray
     else:
         order = np.argsort(key, kind="stable")
     v = viewer[order]
-    starts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])
+    starts = run_starts(v)
     return order, starts, v[starts]
 
 
@@ -89,7 +90,7 @@ def merge(
             step,
         )
         return
-    counts = np.diff(np.r_[starts, len(order)])
+    counts = np.diff(starts, append=len(order))
     fresh = np.float32(params.weight_time)  # temporal factor of a message that arrives now
     alive = np.ones(len(receivers), dtype=bool)  # receivers whose later messages may still get in
     for j in range(int(counts.max())):

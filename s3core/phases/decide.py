@@ -35,7 +35,7 @@ def decide(sim: "Simulation", t: int, ex: feeds.Exposures) -> tuple[Decisions, D
     grouping = memory.group_by_receiver(ex.viewer, static)
     order, starts, agents = grouping
     focal_row = order[starts]
-    received = np.diff(np.r_[starts, len(order)]).astype(np.float64)
+    received = np.diff(starts, append=len(order)).astype(np.float64)
     posts = sim.posts
     intensity = (
         np.add.reduceat(posts.emotion[ex.post[order]].astype(np.float64), starts) / received
@@ -89,7 +89,7 @@ def _decide_from_deliveries(sim: "Simulation", t: int, ex: feeds.Exposures) -> t
     source_score = np.asarray(sim.scenario.memory.source_scores(), dtype=np.float32)[ex.source]
     order, starts, agents = memory.group_by_receiver(ex.viewer, source_score)
     focal_row = order[starts]
-    received = np.diff(np.r_[starts, len(order)]).astype(np.float64)
+    received = np.diff(starts, append=len(order)).astype(np.float64)
     posts = sim.posts
     sim.journal.note(sim.state, agents)
     was_aware = sim.state.aware[agents].copy()
