@@ -141,7 +141,7 @@ class PostStore:
 
 
 def pack(arrays: dict[str, np.ndarray]) -> bytes:
-    """Arrays to bytes with numpy's own format (no pickle), for checkpoints."""
+    """Arrays to bytes with numpy's own format (no pickle): the checkpoint blob of traces before ``PackedArrays``."""
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     return buf.getvalue()
@@ -151,3 +151,58 @@ def unpack(blob: bytes) -> dict[str, np.ndarray]:
     """Inverse of ``pack``; refuses pickled objects."""
     with np.load(io.BytesIO(blob), allow_pickle=False) as data:
         return {name: data[name] for name in data.files}
+
+
+@dataclass(frozen=True)
+class PackedArrays:
+    """Named arrays copied into one read-only byte buffer, with each one's dtype and shape (no pickle).
+
+    A checkpoint packed now stays as it was while the engine mutates its live arrays in place,
+    so another thread may write it later.
+    """
+
+    names: tuple[str, ...]
+    dtypes: tuple[str, ...]  # numpy dtype strings, byte order included ("<i4", "|b1", "<U33")
+    shapes: tuple[tuple[int, ...], ...]
+    ends: np.ndarray  # int64, where each array's bytes end in ``data``
+    data: np.ndarray  # uint8, read-only
+
+    @classmethod
+    def of(cls, arrays: dict[str, np.ndarray]) -> "PackedArrays":
+        """One copy of every array, in one buffer.
+
+        Raises:
+            TypeError: an array of Python objects (not storable without pickle).
+        """
+        flat = []
+        for name, a in arrays.items():
+            a = np.asarray(a)
+            if a.dtype.hasobject:
+                raise TypeError(f"{name}: arrays of Python objects cannot be packed")
+            flat.append(np.ascontiguousarray(a).reshape(-1).view(np.uint8))
+        data = np.concatenate(flat) if flat else np.zeros(0, np.uint8)
+        data.flags.writeable = False
+        return cls(
+            names=tuple(arrays),
+            dtypes=tuple(np.asarray(a).dtype.str for a in arrays.values()),
+            shapes=tuple(np.shape(a) for a in arrays.values()),
+            ends=np.cumsum([len(f) for f in flat], dtype=np.int64),
+            data=data,
+        )
+
+    def buffers(self) -> list[np.ndarray]:
+        """Each array's bytes (read-only uint8 views of ``data``), in order."""
+        starts = [0, *self.ends[:-1].tolist()]
+        return [self.data[s:e] for s, e in zip(starts, self.ends.tolist())]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays back, as writable copies."""
+        return {
+            name: unpack_array(raw, dtype, shape)
+            for name, dtype, shape, raw in zip(self.names, self.dtypes, self.shapes, self.buffers())
+        }
+
+
+def unpack_array(data, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
+    """One array from its raw bytes (any bytes-like object; a writable copy), as ``PackedArrays`` holds it."""
+    return np.frombuffer(data, dtype=np.dtype(dtype)).reshape(shape).copy()
