@@ -53,11 +53,19 @@ def _clear(out: Path, resume: bool, replace: bool) -> str | None:
 
 
 def open_run(
-    scenario: S.Scenario, out: str | Path, resume: bool = False, sim: Simulation | None = None, replace: bool = False
+    scenario: S.Scenario,
+    out: str | Path,
+    resume: bool = False,
+    sim: Simulation | None = None,
+    replace: bool = False,
+    buffer_steps: int = 1,
+    background: bool = False,
 ) -> tuple[Simulation, TraceStore]:
     """A simulation and its trace store, fresh or continued from the trace's latest checkpoint.
 
     The store holds ``out``'s lock until it is closed, so no other run can write or delete it meanwhile.
+    ``buffer_steps`` and ``background`` are the store's (``TraceStore``): the defaults commit every
+    step before ``record`` returns, for callers that read the trace while it is written (the dashboard).
 
     Raises:
         TraceInUse: another process has ``out`` open.
@@ -69,7 +77,7 @@ def open_run(
     lock = TraceLock(out).acquire(WRITE_HINT)
     try:
         _clear(out, resume, replace)
-        store = TraceStore(out, lock=lock)
+        store = TraceStore(out, lock=lock, buffer_steps=buffer_steps, background=background)
     except BaseException:
         lock.release()
         raise
@@ -94,7 +102,10 @@ def open_run(
 
 
 def record(sim: Simulation, store: TraceStore, rec: StepRecord, last_step: int) -> None:
-    """Commit a step, with a checkpoint every ``checkpoint_every`` steps and at the end."""
+    """Write a step, with a checkpoint every ``checkpoint_every`` steps and at the end.
+
+    An LLM backend's calls go beside it through ``store.con``, which commits the buffered steps first.
+    """
     every = sim.scenario.run.checkpoint_every
     due = (rec.step + 1) % every == 0 or rec.step == last_step
     store.write_step(rec, sim.state_arrays() if due else None)
@@ -127,21 +138,36 @@ def run_to_trace(
 ) -> dict:
     """Run ``scenario.steps`` steps (continuing a resumed trace) and return the run's curves.
 
+    Steps are committed a checkpoint interval at a time by the store's writer thread while the next
+    ones compute, so a kill loses at most the steps after the last committed checkpoint (resume
+    redoes them). ``progress`` counts committed steps: what a kill at that moment would keep.
+
     Raises:
         TraceInUse, TraceExists, ResumeError: as ``open_run``.
     """
-    sim, store = open_run(scenario, out, resume=resume, sim=sim, replace=replace)
+    every = scenario.run.checkpoint_every
+    sim, store = open_run(scenario, out, resume=resume, sim=sim, replace=replace, buffer_steps=every, background=True)
     try:
         last = scenario.steps - 1
         started = time.perf_counter()
+        shown = sim.step_index
         while sim.step_index <= last:
             rec = sim.step()
             record(sim, store, rec, last)
-            if progress is not None:
-                progress(sim.step_index, scenario.steps, time.perf_counter() - started)
+            shown = _show_progress(progress, store.committed_step + 1, shown, scenario.steps, started)
+        store.flush()
+        _show_progress(progress, store.committed_step + 1, shown, scenario.steps, started)
         return store.summary()
     finally:
         store.close()
+
+
+def _show_progress(progress, done: int, shown: int, total: int, started: float) -> int:
+    """Report ``done`` steps if that is more than ``shown``; returns the steps reported so far."""
+    if progress is not None and done > shown:
+        progress(done, total, time.perf_counter() - started)
+        return done
+    return shown
 
 
 def stderr_progress(done: int, total: int, elapsed: float) -> None:
