@@ -3,7 +3,7 @@
 ``python -m benchmarks.memory_bench [--agents 3000000] [--steps 50] [--out DIR]`` builds a
 synthetic follower graph (10 followees per user on average, reciprocity 0.3), runs the engine
 benchmark's event (``engine_bench.bench_scenario``) for ``--steps`` steps into a DuckDB trace
-with its checkpoints, and prints one JSON object: agents, edges, steps, final awareness,
+with its checkpoints (buffered and written on the writer thread, as ``s3core run`` does), and prints one JSON object: agents, edges, steps, final awareness,
 median step and step-plus-trace seconds, trace size and the process's peak resident memory.
 """
 
@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"network and population: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory(dir=args.out) as tmp:
         path = Path(tmp) / "memory-bench.duckdb"
-        sim, store = open_run(scenario, path, sim=sim)
+        every = scenario.run.checkpoint_every  # written as s3core run writes it: buffered, on the writer thread
+        sim, store = open_run(scenario, path, sim=sim, buffer_steps=every, background=True)
         steps, totals = [], []
         try:
             for i in range(args.steps):
