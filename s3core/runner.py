@@ -10,8 +10,8 @@ from typing import Callable
 from . import scenario as S
 from .engine import Simulation
 from .recording import StepRecord
-from .trace import WRITE_HINT, TraceStore, recorded_run
-from .trace_lock import TraceExists, TraceLock
+from .trace import WRITE_HINT, TraceStore
+from .trace_lock import TraceExists, TraceLock, recorded_run
 
 
 class ResumeError(ValueError):
@@ -37,7 +37,7 @@ def prepare_out(out: str | Path, resume: bool = False, replace: bool = False) ->
 
 def _clear(out: Path, resume: bool, replace: bool) -> str | None:
     """Under ``out``'s lock: keep a recorded run to resume, refuse to replace one unasked, else remove it."""
-    existing = recorded_run(out)
+    existing = recorded_run(out, WRITE_HINT)
     if existing is not None:
         if resume:
             return None

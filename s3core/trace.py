@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import platform
 import threading
-import tomllib
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,17 +14,10 @@ import pyarrow as pa
 
 from .keyed_random import GENERATOR, GENERATOR_VERSION
 from .recording import StepRecord
-from .state import PackedArrays, unpack, unpack_array
-from .trace_lock import TraceExists, TraceFileError, TraceInUse, TraceLock, connect
-from .types import Action, Attitude, Emotion
+from .state import PackedArrays, unpack
+from .trace_lock import TraceFileError, TraceLock, connect
+from .trace_rows import CHECKPOINT_COLUMNS, insert, replace_checkpoint, step_tables, stored_array
 
-# The latest checkpoint, one row per array: its bytes compressed with ``codec`` ('' for none), a large
-# array in parts of CHECKPOINT_PART bytes, rows in ``seq`` order. Compressing (zstd, level 1: 105 MB
-# to 33 MB at 1M agents, 0.35 s on the writer thread) costs less than writing the bytes to the WAL
-# and the file. Traces written before it hold one numpy .npz blob in ``checkpoints (step, data)``.
-CHECKPOINT_COLUMNS = "step INTEGER, seq INTEGER, name VARCHAR, dtype VARCHAR, shape VARCHAR, codec VARCHAR, data BLOB"
-CHECKPOINT_PART = 64 * 2**20
-CHECKPOINT_CODEC = "zstd"  # '' (or a codec this pyarrow lacks) stores the bytes as they are
 # DuckDB folds its WAL into the file once the WAL passes this (default 16 MB: at 1M agents, every commit).
 WAL_THRESHOLD = "1GB"
 SCHEMA = """
@@ -66,11 +58,6 @@ METRIC_COLUMNS = (
 READ_HINT = "wait for it to finish, then read the trace again"
 WRITE_HINT = "wait for it to finish or choose another --out"
 STEP_TABLES = ("states", "posts", "metrics", "breakdown", "checkpoint_arrays", "checkpoints")
-_NAMES = {
-    "action": [a.name.lower() for a in Action],
-    "stance": [a.name.lower() for a in Attitude],
-    "emotion": [e.name.lower() for e in Emotion],
-}
 
 
 TRACED_PACKAGES = ("numpy", "pandas", "duckdb", "networkx", "scikit-learn", "pyarrow")
@@ -228,7 +215,7 @@ class TraceStore:
         with self.transaction():
             self._con.executemany("INSERT OR REPLACE INTO run VALUES (?, ?)", list(meta.items()))
             self._con.execute("DELETE FROM agents")
-            _insert(self._con, "agents", agents)
+            insert(self._con, "agents", agents)
 
     def write_step(self, record: StepRecord, checkpoint: dict | None = None) -> None:
         """Buffer one step (changes, posts, metrics, breakdown), committed with the others once the buffer is full.
@@ -298,16 +285,16 @@ class TraceStore:
         con = self._writer_con or self._con
         tables = {name: [] for name in ("states", "posts", "breakdown")}
         for rec, _ in batch:
-            for name, table in _step_tables(rec).items():
+            for name, table in step_tables(rec).items():
                 tables[name].append(table)
         metrics = [{"step": rec.step, "minutes": rec.minutes, **rec.metrics} for rec, _ in batch]
         last, checkpoint = batch[-1]
         with _Transaction(con):
             for name, parts in tables.items():
-                _insert(con, name, pa.concat_tables(parts, promote_options="permissive"))
-            _insert(con, "metrics", pa.table({k: [row[k] for row in metrics] for k in METRIC_COLUMNS}))
+                insert(con, name, pa.concat_tables(parts, promote_options="permissive"))
+            insert(con, "metrics", pa.table({k: [row[k] for row in metrics] for k in METRIC_COLUMNS}))
             if checkpoint is not None:
-                _replace_checkpoint(con, last.step, checkpoint)
+                replace_checkpoint(con, last.step, checkpoint)
         self._committed = last.step
 
     def transaction(self):
@@ -352,7 +339,7 @@ class TraceStore:
         parts: dict[str, list] = {}
         for name, dtype, shape, codec, data in rows:
             parts.setdefault(name, [dtype, shape, codec]).append(data)
-        return step, {name: _stored_array(*spec) for name, spec in parts.items()}
+        return step, {name: stored_array(*spec) for name, spec in parts.items()}
 
     def truncate_after(self, step: int) -> None:
         """Drop everything recorded after ``step`` (used before resuming from a checkpoint)."""
@@ -370,137 +357,6 @@ class TraceStore:
     def summary(self) -> dict:
         """The per-step curves as one JSON-ready object (what ``run --json`` prints)."""
         return summary_from_metrics(self.metrics())
-
-
-def _step_tables(record: StepRecord) -> dict[str, pa.Table]:
-    """A step's rows for the states, posts and breakdown tables, as Arrow (names of closed sets as dictionaries)."""
-    c, p, b = record.changes, record.posts, record.breakdown
-    states = pa.table(
-        {
-            "step": np.full(len(c["agent"]), record.step, np.int32),
-            "agent": c["agent"].astype(np.int32),
-            "aware": c["aware"],
-            "emotion": c["emotion"],
-            "attitude": c["attitude"],
-        }
-    )
-    posts = pa.table(
-        {
-            "post_id": p["post_id"],
-            "step": np.full(len(p["post_id"]), record.step, np.int32),
-            "author": p["author"],
-            "parent": p["parent"].astype(np.int64),
-            "root": p["root"].astype(np.int64),
-            **{
-                col: pa.DictionaryArray.from_arrays(pa.array(p[col], pa.int8()), pa.array(_NAMES[col]))
-                for col in ("action", "stance", "emotion")
-            },
-            "depth": p["depth"],
-            "text": pa.array(p["text"], pa.string()),
-        }
-    )
-    breakdown = pa.table(
-        {
-            "step": np.full(len(b["group"]), record.step, np.int32),
-            "dimension": b["dimension"],
-            "grp": b["group"],
-            "agents": b["agents"],
-            "aware": b["aware"],
-            "positive": b["positive"],
-            "intense": b["intense"],
-            "mean_emotion": b["mean_emotion"],
-        }
-    )
-    return {"states": states, "posts": posts, "breakdown": breakdown}
-
-
-def _replace_checkpoint(con, step: int, packed: PackedArrays) -> None:
-    """The new checkpoint replaces the table of the previous one (of either format): its storage is freed at once."""
-    usable = CHECKPOINT_CODEC and pa.Codec.is_available(CHECKPOINT_CODEC)
-    codec = pa.Codec(CHECKPOINT_CODEC, compression_level=1) if usable else None
-    rows = {"name": [], "dtype": [], "shape": [], "codec": []}
-    chunks = []
-    for name, dtype, shape, raw in zip(packed.names, packed.dtypes, packed.shapes, packed.buffers()):
-        squeeze = codec is not None and len(raw) > 0
-        stored = np.frombuffer(codec.compress(pa.py_buffer(raw)), np.uint8) if squeeze else raw
-        for start in range(0, max(len(stored), 1), CHECKPOINT_PART):  # an empty array still has its row
-            chunks.append(stored[start : start + CHECKPOINT_PART])
-            rows["name"].append(name)
-            rows["dtype"].append(dtype)
-            rows["shape"].append(",".join(map(str, shape)))
-            rows["codec"].append(codec.name if squeeze else "")
-    offsets = np.concatenate([[0], np.cumsum([len(c) for c in chunks])]).astype(np.int64)
-    data = np.concatenate(chunks) if chunks else np.zeros(0, np.uint8)
-    table = pa.table(
-        {
-            "step": np.full(len(chunks), step, np.int32),
-            "seq": np.arange(len(chunks), dtype=np.int32),
-            **rows,
-            "data": pa.Array.from_buffers(
-                pa.large_binary(), len(chunks), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-            ),
-        }
-    )
-    con.execute(f"CREATE OR REPLACE TABLE checkpoint_arrays ({CHECKPOINT_COLUMNS})")
-    _insert(con, "checkpoint_arrays", table)
-    con.execute("DROP TABLE IF EXISTS checkpoints")
-
-
-def _stored_array(dtype: str, shape: str, codec: str, *parts: bytes) -> np.ndarray:
-    """One checkpoint array from its rows' dtype, shape, codec and data parts."""
-    dims = tuple(int(n) for n in shape.split(",") if n)
-    data = b"".join(parts)
-    if codec:
-        size = int(np.prod(dims, dtype=np.int64)) * np.dtype(dtype).itemsize
-        data = pa.Codec(codec).decompress(data, decompressed_size=size)
-    return unpack_array(data, dtype, dims)
-
-
-def _insert(con, table: str, data: pa.Table) -> None:
-    """Append Arrow rows to a table, column by position (cast to the table's types)."""
-    con.from_arrow(data).insert_into(table)
-
-
-def recorded_run(path: str | Path) -> str | None:
-    """What an existing file at ``path`` holds, in words, or None when there is nothing to lose.
-
-    Opens the file read-write, so it also fails while any other process has it open.
-
-    Raises:
-        TraceInUse: another process has the file open.
-        TraceExists: the file exists but is not a trace (it is never replaced).
-    """
-    path = Path(path)
-    if not path.exists() or path.stat().st_size == 0:
-        return None
-    try:
-        con = connect(path, read_only=False, hint=WRITE_HINT)
-    except TraceFileError as exc:
-        if isinstance(exc, TraceInUse):
-            raise
-        raise TraceExists(f"{path} exists and is not a trace file; choose another --out") from None
-    try:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        if not tables:
-            return None
-        if not {"run", "metrics"} <= tables:
-            raise TraceExists(f"{path} is a DuckDB file but not a trace; choose another --out")
-        meta = dict(con.execute("SELECT key, value FROM run").fetchall())
-        steps = con.execute("SELECT count(*) FROM metrics").fetchone()[0]
-    finally:
-        con.close()
-    if not meta and not steps:
-        return None
-    try:
-        planned = int(tomllib.loads(meta.get("scenario", "")).get("steps", 0)) or None
-    except (tomllib.TOMLDecodeError, TypeError, ValueError):
-        planned = None
-    state = "an unfinished" if planned and steps < planned else "a"
-    of = f"{steps} of {planned} steps" if planned else f"{steps} steps"
-    return (
-        f"{state} run of '{meta.get('name', '?')}' ({of}, seed {meta.get('seed', '?')}, "
-        f"created {meta.get('created_utc', '?')})"
-    )
 
 
 def summary_from_metrics(df) -> dict:

@@ -15,6 +15,7 @@ import re
 import socket
 import sys
 import time
+import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -267,3 +268,45 @@ def connect(path: str | Path, read_only: bool, hint: str) -> duckdb.DuckDBPyConn
         if mapped is None:
             raise
         raise mapped from None
+
+
+def recorded_run(path: str | Path, hint: str) -> str | None:
+    """What an existing file at ``path`` holds, in words, or None when there is nothing to lose.
+
+    Opens the file read-write, so it also fails while any other process has it open (``hint``: what to do then).
+
+    Raises:
+        TraceInUse: another process has the file open.
+        TraceExists: the file exists but is not a trace (it is never replaced).
+    """
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    try:
+        con = connect(path, read_only=False, hint=hint)
+    except TraceFileError as exc:
+        if isinstance(exc, TraceInUse):
+            raise
+        raise TraceExists(f"{path} exists and is not a trace file; choose another --out") from None
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if not tables:
+            return None
+        if not {"run", "metrics"} <= tables:
+            raise TraceExists(f"{path} is a DuckDB file but not a trace; choose another --out")
+        meta = dict(con.execute("SELECT key, value FROM run").fetchall())
+        steps = con.execute("SELECT count(*) FROM metrics").fetchone()[0]
+    finally:
+        con.close()
+    if not meta and not steps:
+        return None
+    try:
+        planned = int(tomllib.loads(meta.get("scenario", "")).get("steps", 0)) or None
+    except (tomllib.TOMLDecodeError, TypeError, ValueError):
+        planned = None
+    state = "an unfinished" if planned and steps < planned else "a"
+    of = f"{steps} of {planned} steps" if planned else f"{steps} steps"
+    return (
+        f"{state} run of '{meta.get('name', '?')}' ({of}, seed {meta.get('seed', '?')}, "
+        f"created {meta.get('created_utc', '?')})"
+    )

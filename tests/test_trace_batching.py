@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from s3core import scenario as S
-from s3core import trace
+from s3core import trace_rows
 from s3core.engine import Simulation
 from s3core.runner import open_run, record, run_to_trace
 from s3core.state import PackedArrays, pack
@@ -96,8 +96,8 @@ def test_a_cursor_taken_at_open_sees_every_step_as_it_is_recorded(tmp_path, text
 
 @pytest.mark.parametrize("codec", ["zstd", ""])
 def test_a_checkpoint_in_parts_comes_back_as_it_was_taken(tmp_path, text, small_network, monkeypatch, codec):
-    monkeypatch.setattr(trace, "CHECKPOINT_PART", 1000)  # every large array in several rows
-    monkeypatch.setattr(trace, "CHECKPOINT_CODEC", codec)
+    monkeypatch.setattr(trace_rows, "CHECKPOINT_PART", 1000)  # every large array in several rows
+    monkeypatch.setattr(trace_rows, "CHECKPOINT_CODEC", codec)
     sc = S.load(DEFAULT).replace(steps=3)
     sim, store = open_run(sc, tmp_path / "parts.duckdb", sim=Simulation(sc, network=small_network, text=text))
     for _ in range(2):
