@@ -41,9 +41,10 @@ def group_by_receiver(viewer: np.ndarray, score: np.ndarray) -> tuple[np.ndarray
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     lo, hi = float(score.min()), float(score.max())
     rank = np.zeros(len(score), np.int64) if hi <= lo else ((hi - score) * ((2**20 - 1) / (hi - lo))).astype(np.int64)
-    key = (viewer.astype(np.int64) << 20) | rank
+    rank_bits = int(rank.max()).bit_length()  # as few as the ranks need: the order is the same, the radix sort shorter
+    key = (viewer.astype(np.int64) << rank_bits) | rank
     if compiled.compiled():
-        order = memory_kernels.stable_argsort_keys(key, 20 + int(viewer.max()).bit_length())
+        order = memory_kernels.stable_argsort_keys(key, rank_bits + int(viewer.max()).bit_length())
     else:
         order = np.argsort(key, kind="stable")
     v = viewer[order]
