@@ -4,7 +4,11 @@ import os
 import sys
 
 from .cli import main
+from .compiled import ENVIRONMENT_ERROR
 
+if ENVIRONMENT_ERROR:
+    print(f"error: {ENVIRONMENT_ERROR}", file=sys.stderr)
+    sys.exit(2)
 try:
     code = main()
     sys.stdout.flush()

@@ -60,12 +60,22 @@ def jit(*args, **kwargs):
 
 
 _selected = os.environ.get("S3CORE_KERNELS", "numba")
-if _selected not in KERNEL_CHOICES:
-    raise ValueError(f"S3CORE_KERNELS = {_selected!r}: choose one of {', '.join(KERNEL_CHOICES)}")
+# A wrong S3CORE_KERNELS is reported when a step first asks, and by the command line before it starts.
+ENVIRONMENT_ERROR = (
+    None
+    if _selected in KERNEL_CHOICES
+    else f"S3CORE_KERNELS = {_selected!r}: choose one of {', '.join(KERNEL_CHOICES)} (or leave it unset for numba)"
+)
 
 
 def compiled() -> bool:
-    """True when steps run the numba kernels, False for the numpy reference."""
+    """True when steps run the numba kernels, False for the numpy reference.
+
+    Raises:
+        ValueError: ``S3CORE_KERNELS`` names neither.
+    """
+    if _selected not in KERNEL_CHOICES:
+        raise ValueError(ENVIRONMENT_ERROR)
     return _selected == "numba"
 
 

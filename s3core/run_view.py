@@ -1,10 +1,10 @@
 """What a decision backend may read of the running simulation: a narrow, read-only view.
 
 Backends (the LLM policy, the classical models) receive a ``DecisionBatch`` whose ``context``
-is a ``RunView``, not the live ``Simulation``: they can read the scenario, the network, the
-population, the posts so far, the agents' state and any text, but every array they get is a
-read-only view, so a backend cannot change the run behind the engine's back (as Concordia's
-language-model interface hands agents only what they need).
+is a ``RunView``, not the live ``Simulation`` (as Concordia's language-model interface hands
+agents only what they need): the posts so far and the agents' state as read-only arrays, so an
+accidental write raises instead of changing the run behind the engine's back; the scenario,
+network and population, which are the run's own objects and must only be read; and any text.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import pytest
 
 from s3core import scenario as S
 from s3core.engine import Simulation
-from s3core.policy import HeuristicPolicy
+from s3core.policy import Decisions, HeuristicPolicy
 
 
 class Tamperer:
@@ -44,3 +44,33 @@ def test_a_backend_can_read_the_run_but_not_change_it():
     assert policy.seen > 0
     assert len(policy.errors) == 3 * 4 and all("read-only" in e for e in policy.errors)
     np.testing.assert_array_equal(sim.posts.author, reference.posts.author)
+
+
+class Returns:
+    """A backend that returns what it is given to return, for each batch."""
+
+    def __init__(self, make):
+        self.make = make
+
+    def decide(self, batch, draws):
+        n = len(batch)
+        return self.make(n, batch)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda n, b: None, "Returns.decide returned NoneType, not s3core.policy.Decisions"),
+        (lambda n, b: Decisions(b.emotion, b.attitude, np.full(n, 7, np.int8)), "action = 7; codes are 0 to 3"),
+        (lambda n, b: Decisions(np.full(n, 9, np.int8), b.attitude, np.zeros(n, np.int8)), "emotion = 9"),
+        (lambda n, b: Decisions(b.emotion[:-1], b.attitude, np.zeros(n, np.int8)), "emotion has shape"),
+        (lambda n, b: Decisions(b.emotion, b.attitude, np.zeros(n)), "action must hold integer codes"),
+    ],
+)
+def test_invalid_decisions_are_refused_naming_the_backend_before_the_run_changes(make, message):
+    scenario = S.load("data/scenarios/default.toml").replace(steps=3)
+    sim = Simulation(scenario, policy=Returns(make))
+    with pytest.raises(ValueError, match=message):
+        for _ in range(3):
+            sim.step()
+    assert (sim.state.emotion <= 2).all() and (sim.posts.action <= 3).all()

@@ -15,6 +15,36 @@ if TYPE_CHECKING:
     from ..engine import Simulation
 
 
+LEVELS = {"emotion": 3, "attitude": 2, "action": 4}  # codes 0 .. n-1 (types.Emotion, Attitude, Action)
+
+
+def checked(policy, decisions: Decisions, rows: int) -> Decisions:
+    """``decisions`` as the engine needs them: one int8 code per batch row in each of emotion, attitude
+    and action (``types``), and text/fallback of the batch's length when given.
+
+    Raises:
+        ValueError: naming the policy and what is wrong, before anything of the run changes.
+    """
+    name = type(policy).__name__
+    if not isinstance(decisions, Decisions):
+        raise ValueError(f"{name}.decide returned {type(decisions).__name__}, not s3core.policy.Decisions")
+    for field, levels in LEVELS.items():
+        values = np.asarray(getattr(decisions, field))
+        if values.shape != (rows,):
+            raise ValueError(f"{name}.decide: {field} has shape {values.shape}; the batch has {rows} rows")
+        if not np.issubdtype(values.dtype, np.integer):
+            raise ValueError(f"{name}.decide: {field} must hold integer codes, not {values.dtype}")
+        if rows and (values.min() < 0 or values.max() >= levels):
+            bad = int(values[(values < 0) | (values >= levels)][0])
+            raise ValueError(f"{name}.decide: {field} = {bad}; codes are 0 to {levels - 1}")
+        setattr(decisions, field, values.astype(np.int8, copy=False))
+    for field in ("text", "fallback"):
+        values = getattr(decisions, field)
+        if values is not None and len(values) != rows:
+            raise ValueError(f"{name}.decide: {field} has {len(values)} entries; the batch has {rows} rows")
+    return decisions
+
+
 def reads_memory(policy) -> bool:
     """Whether a policy reads what memory gives (pools, relevance, pool stance, quote inputs); True unless
     it says otherwise with ``reads_memory = False`` (the classical cascade models)."""
@@ -80,7 +110,7 @@ def decide(sim: "Simulation", t: int, ex: feeds.Exposures) -> tuple[Decisions, D
         minutes_per_step=sim.scenario.minutes_per_step,
         context=sim.view,
     )
-    return sim.policy.decide(batch, sim.random.at(t)), batch
+    return checked(sim.policy, sim.policy.decide(batch, sim.random.at(t)), len(batch)), batch
 
 
 def _decide_from_deliveries(sim: "Simulation", t: int, ex: feeds.Exposures) -> tuple[Decisions, DecisionBatch]:
@@ -124,7 +154,7 @@ def _decide_from_deliveries(sim: "Simulation", t: int, ex: feeds.Exposures) -> t
         minutes_per_step=sim.scenario.minutes_per_step,
         context=sim.view,
     )
-    return sim.policy.decide(batch, sim.random.at(t)), batch
+    return checked(sim.policy, sim.policy.decide(batch, sim.random.at(t)), len(batch)), batch
 
 
 def quote_inputs(sim: "Simulation", agents: np.ndarray, focal: np.ndarray) -> dict:
