@@ -74,41 +74,24 @@ def decide(sim: "Simulation", t: int, ex: feeds.Exposures) -> tuple[Decisions, D
     )
     max_rel = np.maximum.reduceat(relevance[order], starts) if len(starts) else received
     memory.merge(sim.state, mem, t, ex.viewer, ex.post, ex.source, static, posts.removed, grouping=grouping)
-    sim.journal.note(sim.state, agents)
-    was_aware = sim.state.aware[agents].copy()
-    newly = agents[~was_aware]
-    sim.state.aware[newly] = True
-    sim.state.aware_step[newly] = t
+    was_aware = _become_aware(sim, agents, t)
     pool_positive, pool_weight = memory.pool_stance(
         sim.state, mem, agents, t, posts, sim.scenario.attitude.label_discount
     )
-    focal = ex.post[focal_row]
-    batch = DecisionBatch(
-        step=t,
-        agent=agents,
-        received=received,
+    batch = _batch(
+        sim,
+        t,
+        ex,
+        agents,
+        focal_row,
+        received,
+        was_aware,
         mean_intensity=intensity,
         max_relevance=max_rel,
-        focal_post=focal,
-        focal_source=ex.source[focal_row],
-        focal_stance=posts.stance[focal],
-        focal_emotion=posts.emotion[focal],
-        focal_age=t - posts.step[focal],
         focal_relevance=relevance[focal_row],
-        focal_labelled=posts.labelled[focal],
-        emotion=sim.state.emotion[agents],
-        attitude=sim.state.attitude[agents],
         pool_positive=pool_positive,
         pool_weight=pool_weight,
-        category=sim.population.category[agents],
-        age=sim.population.age[agents],
-        gender=sim.population.gender[agents],
-        occupation=sim.population.occupation[agents],
-        actions_taken=sim.state.actions_taken[agents],
-        was_aware=was_aware,
-        **quote_inputs(sim, agents, focal),
-        minutes_per_step=sim.scenario.minutes_per_step,
-        context=sim.view,
+        **quote_inputs(sim, agents, ex.post[focal_row]),
     )
     return checked(sim.policy, sim.policy.decide(batch, sim.random.at(t)), len(batch)), batch
 
@@ -118,43 +101,63 @@ def _decide_from_deliveries(sim: "Simulation", t: int, ex: feeds.Exposures) -> t
     first delivery from the most authentic source (mutual, followee, own, recommended)."""
     source_score = np.asarray(sim.scenario.memory.source_scores(), dtype=np.float32)[ex.source]
     order, starts, agents = memory.group_by_receiver(ex.viewer, source_score)
-    focal_row = order[starts]
     received = np.diff(starts, append=len(order)).astype(np.float64)
-    posts = sim.posts
+    was_aware = _become_aware(sim, agents, t)
+    unknown = np.full(len(agents), np.nan)
+    batch = _batch(
+        sim,
+        t,
+        ex,
+        agents,
+        order[starts],
+        received,
+        was_aware,
+        mean_intensity=unknown,
+        max_relevance=unknown,
+        focal_relevance=unknown,
+        pool_positive=unknown,
+        pool_weight=unknown,
+    )
+    return checked(sim.policy, sim.policy.decide(batch, sim.random.at(t)), len(batch)), batch
+
+
+def _become_aware(sim: "Simulation", agents: np.ndarray, t: int) -> np.ndarray:
+    """Mark the step's receivers aware (noting them in the journal first); returns who already was (bool)."""
     sim.journal.note(sim.state, agents)
     was_aware = sim.state.aware[agents].copy()
     newly = agents[~was_aware]
     sim.state.aware[newly] = True
     sim.state.aware_step[newly] = t
+    return was_aware
+
+
+def _batch(sim: "Simulation", t: int, ex, agents, focal_row, received, was_aware, **derived) -> DecisionBatch:
+    """The batch of the step's receivers: what the deliveries and the agents' state give, plus ``derived``
+    (what memory gives, or NaN where the policy does not read memory)."""
+    posts, state, population = sim.posts, sim.state, sim.population
     focal = ex.post[focal_row]
-    unknown = np.full(len(agents), np.nan)
-    batch = DecisionBatch(
+    return DecisionBatch(
         step=t,
         agent=agents,
         received=received,
-        mean_intensity=unknown,
-        max_relevance=unknown,
         focal_post=focal,
         focal_source=ex.source[focal_row],
         focal_stance=posts.stance[focal],
         focal_emotion=posts.emotion[focal],
         focal_age=t - posts.step[focal],
-        focal_relevance=unknown,
         focal_labelled=posts.labelled[focal],
-        emotion=sim.state.emotion[agents],
-        attitude=sim.state.attitude[agents],
-        pool_positive=unknown,
-        pool_weight=unknown,
-        category=sim.population.category[agents],
-        age=sim.population.age[agents],
-        gender=sim.population.gender[agents],
-        occupation=sim.population.occupation[agents],
-        actions_taken=sim.state.actions_taken[agents],
+        emotion=state.emotion[agents],
+        attitude=state.attitude[agents],
+        category=population.category[agents],
+        age=population.age[agents],
+        gender=population.gender[agents],
+        occupation=population.occupation[agents],
+        actions_taken=state.actions_taken[agents],
         was_aware=was_aware,
         minutes_per_step=sim.scenario.minutes_per_step,
         context=sim.view,
+        **derived,
     )
-    return checked(sim.policy, sim.policy.decide(batch, sim.random.at(t)), len(batch)), batch
 
 
 def quote_inputs(sim: "Simulation", agents: np.ndarray, focal: np.ndarray) -> dict:
