@@ -32,7 +32,7 @@ def _source(ws, choice: str) -> EJ.Source:
     """The chosen experiment before the page's seeds and steps (raises ExperimentError for a bad file)."""
     if choice == EJ.CURRENT:
         keep = st.session_state.get("exp_keep_seeds", scenario_io.event_seeds(ws.scenario))
-        uploads = ws.run_dir / "uploads" / ws.net.key.removeprefix("upload-")
+        uploads = ws.run_dir / "uploads"  # an uploaded network names its files <upload folder>/<file>
         return EJ.current_source(ws.scenario, keep, uploads if ws.net.key.startswith("upload-") else None)
     return EJ.read_source(EJ.shipped()[choice])
 

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from s3core.demographics import DemographicParams, assign_demographics
-from s3core.loaders import LoadError, read_edge_list, read_graph_file
+from s3core.loaders import LoadError
 from s3core.network import Network
 from s3core.scenario import NetworkSpec
-from s3core.sources import load_bundled
-from s3core.synthetic import SyntheticParams, synthetic_network
+from s3core.sources import build_network, network_paths
+from s3core.synthetic import SyntheticParams
 
 UPLOAD_ROLES = ("edges", "users", "posts", "graph")
 GRAPH_SUFFIXES = (".graphml", ".gexf")
@@ -42,41 +42,135 @@ class LoadedNetwork:
     notes: tuple[str, ...] = ()
 
 
+def _built(spec: NetworkSpec, base_dir: Path | str = "", seed: int = 0):
+    """The network of a section through s3core's one path; a too-large synthetic graph is refused first."""
+    if spec.source == "synthetic" and not 2 <= spec.n_users <= MAX_SYNTHETIC_USERS:
+        raise ValueError(f"n_users = {spec.n_users}: the dashboard builds 2 to {MAX_SYNTHETIC_USERS:,} users")
+    return build_network(spec, base_dir, seed)
+
+
 @st.cache_resource(show_spinner="Loading the bundled Weibo network...")
 def bundled() -> LoadedNetwork:
     """The shipped real Weibo sample, loaded once per process (read-only)."""
-    net = load_bundled()
-    return LoadedNetwork(net, "bundled", f"bundled Weibo sample ({net.n_users:,} users)", NetworkSpec(source="bundled"))
+    spec = NetworkSpec(source="bundled")
+    net = _built(spec).network
+    return LoadedNetwork(net, "bundled", f"bundled Weibo sample ({net.n_users:,} users)", spec)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Generating the synthetic network...")
 def synthetic(
     n_users: int, mean_followees: float, reciprocity: float, tail_exponent: float, seed: int
 ) -> LoadedNetwork:
-    """A synthetic follow graph; the same settings and seed always give the same graph."""
-    if not 2 <= n_users <= MAX_SYNTHETIC_USERS:
-        raise ValueError(f"n_users = {n_users}: the dashboard builds 2 to {MAX_SYNTHETIC_USERS:,} users")
-    net = synthetic_network(
-        n_users,
-        mean_followees=mean_followees,
-        reciprocity=reciprocity,
-        tail_exponent=tail_exponent,
-        rng=np.random.default_rng(seed),
-        name="synthetic",
-    )
-    key = f"synthetic-{n_users}-{mean_followees:g}-{reciprocity:g}-{tail_exponent:g}-{seed}"
-    label = (
-        f"synthetic ({n_users:,} users, {mean_followees:g} followees each, reciprocity {reciprocity:g}, seed {seed})"
-    )
+    """A synthetic follow graph; the same settings and seed always give the same graph (the CLI's too)."""
     spec = NetworkSpec(
         source="synthetic",
-        n_users=n_users,
+        n_users=int(n_users),
         mean_followees=float(mean_followees),
         reciprocity=float(reciprocity),
         tail_exponent=float(tail_exponent),
         graph_seed=int(seed),
     )
+    return _synthetic_of(spec, 0)
+
+
+def _synthetic_of(spec: NetworkSpec, run_seed: int) -> LoadedNetwork:
+    """A synthetic section's network, its key and label (``run_seed`` matters only when graph_seed is -1)."""
+    net = _built(spec, "", run_seed).network
+    seed = f"{spec.graph_seed}" if spec.graph_seed >= 0 else f"run{run_seed}"
+    key = f"synthetic-{spec.n_users}-{spec.mean_followees:g}-{spec.reciprocity:g}-{spec.tail_exponent:g}-{seed}"
+    shown = f"seed {spec.graph_seed}" if spec.graph_seed >= 0 else f"drawn from the run seed {run_seed}"
+    label = (
+        f"synthetic ({spec.n_users:,} users, {spec.mean_followees:g} followees each, reciprocity "
+        f"{spec.reciprocity:g}, tail exponent {spec.tail_exponent:g}, {shown})"
+    )
     return LoadedNetwork(net, key, label, spec)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Building the scenario's network...")
+def _cached_network(key: str, _spec: NetworkSpec, _base_dir: str, _seed: int) -> LoadedNetwork:
+    """A network by its content key (the key names everything it depends on, so the other arguments are not hashed)."""
+    if _spec.source == "synthetic":
+        return _synthetic_of(_spec, _seed)
+    built = _built(_spec, _base_dir, _seed)
+    net = built.network
+    if _spec.source == "bundled":
+        label = f"bundled Weibo sample ({net.n_users:,} users)"
+    else:
+        names = " + ".join(Path(p).name for p in network_paths(_spec, _base_dir).values())
+        label = f"uploaded {names} ({net.n_users:,} users)"
+    if _spec.augment_followees > 0:
+        label += f", follower graph augmented to {_spec.augment_followees:g} followees each"
+    return LoadedNetwork(net, key, label, _spec, warnings=built.warnings, notes=built.notes)
+
+
+class NetworkNotFound(LookupError):
+    """A scenario names network files the dashboard cannot open; the message says which and why."""
+
+
+def _in_uploads(spec: NetworkSpec, uploads: Path, current: LoadedNetwork | None) -> NetworkSpec:
+    """The section with its files as ``<upload folder>/<name>`` under ``uploads``, or NetworkNotFound.
+
+    The dashboard opens only files uploaded in this workspace. A bare file name (scenarios written
+    before upload folders were named) is looked up in the upload folders: the loaded network's
+    folder first, else the only folder holding every named file.
+    """
+    keys = [k for k in ("edges", "users", "posts", "graph") if getattr(spec, k)]
+    root = Path(uploads).resolve()
+    if all(Path(getattr(spec, k)).parent == Path(".") for k in keys):
+        folders = sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []
+        holding = [f for f in folders if all((f / getattr(spec, k)).is_file() for k in keys)]
+        loaded = current.key.removeprefix("upload-") if current is not None else ""
+        chosen = [f for f in holding if f.name == loaded] or holding
+        if len(chosen) != 1:
+            names = ", ".join(getattr(spec, k) for k in keys)
+            why = "no uploaded files" if not chosen else f"{len(chosen)} different uploads"
+            raise NetworkNotFound(
+                f"[network] names {names}, and this workspace has {why} of that name; "
+                "upload the files on the Network page, then apply the scenario again"
+            )
+        return replace(spec, **{k: f"{chosen[0].name}/{getattr(spec, k)}" for k in keys})
+    for k in keys:
+        path = (root / getattr(spec, k)).resolve()
+        if not path.is_relative_to(root) or path.parent == root:
+            raise NetworkNotFound(
+                f"network.{k} = {getattr(spec, k)!r}: the dashboard opens only files uploaded in this workspace "
+                "(named <upload folder>/<file> by a scenario the dashboard wrote); upload the file on the Network page"
+            )
+        if not path.is_file():
+            raise NetworkNotFound(
+                f"network.{k} = {getattr(spec, k)!r}: no such uploaded file in this workspace; "
+                "upload it on the Network page, then apply the scenario again"
+            )
+    return spec
+
+
+def from_scenario(spec: NetworkSpec, seed: int, uploads: Path, current: LoadedNetwork | None = None) -> LoadedNetwork:
+    """The network a scenario's ``[network]`` names, built as ``s3core run`` builds it (``sources.build_network``).
+
+    ``seed`` is the scenario's run seed; ``uploads`` the workspace's upload folder, against which
+    file paths resolve. Raises NetworkNotFound for files outside it or missing, for a cascades
+    dataset (not opened by the dashboard), LoadError for a bad file, ValueError for a bad size.
+    """
+    if spec.source == "synthetic" and spec.augment_followees == 0 and spec.graph_seed >= 0:
+        return synthetic(spec.n_users, spec.mean_followees, spec.reciprocity, spec.tail_exponent, spec.graph_seed)
+    if spec.source == "bundled" and spec.augment_followees == 0:
+        return bundled()
+    if spec.source == "cascades":
+        raise NetworkNotFound(
+            f"[network] source = 'cascades' (dataset_dir = {spec.dataset_dir!r}): the dashboard does not open "
+            "datasets from a scenario file; run it with `s3core run`, or load its network on the Network page"
+        )
+    augment = f"-augment{spec.augment_followees:g}-run{seed}" if spec.augment_followees > 0 else ""
+    if spec.source == "synthetic":
+        key = f"synthetic-{spec.n_users}-{spec.mean_followees:g}-{spec.reciprocity:g}-{spec.tail_exponent:g}-run{seed}"
+        return _cached_network(key, spec, "", seed)
+    if spec.source == "bundled":
+        return _cached_network(f"bundled{augment}", spec, "", seed)
+    spec = _in_uploads(spec, uploads, current)
+    files = sorted(getattr(spec, k) for k in ("edges", "users", "posts", "graph") if getattr(spec, k))
+    folders = {Path(f).parent.as_posix() for f in files}
+    name = folders.pop() if len(folders) == 1 else "+".join(files)  # one upload folder: the key load_upload gave
+    return _cached_network(f"upload-{name}{augment}", spec, str(Path(uploads).resolve()), seed)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -149,18 +243,13 @@ def load_upload(files: dict[str, tuple[str, bytes]], folder: Path) -> LoadedNetw
             path = target / f"{role}-{path.name}"
         path.write_bytes(data)
         paths[role] = path
+    rel = {role: f"{key}/{path.name}" for role, path in paths.items()}  # as a scenario names them: under folder
     if "graph" in paths:
-        result = read_graph_file(paths["graph"], name=paths["graph"].stem)
-        spec = NetworkSpec(source="graph", graph=paths["graph"].name)
+        spec = NetworkSpec(source="graph", graph=rel["graph"])
     else:
-        result = read_edge_list(paths["edges"], paths.get("users"), paths.get("posts"), name=paths["edges"].stem)
-        spec = NetworkSpec(
-            source="files",
-            edges=paths["edges"].name,
-            users=paths["users"].name if "users" in paths else "",
-            posts=paths["posts"].name if "posts" in paths else "",
-        )
-    net = result.network
+        spec = NetworkSpec(source="files", edges=rel["edges"], users=rel.get("users", ""), posts=rel.get("posts", ""))
+    built = build_network(spec, Path(folder).resolve(), 0)
+    net = built.network
     if net.n_users < 2 or net.n_edges < 1:
         raise LoadError(
             paths.get("graph") or paths["edges"],
@@ -168,14 +257,13 @@ def load_upload(files: dict[str, tuple[str, bytes]], folder: Path) -> LoadedNetw
             "give at least two users and one follow edge",
         )
     names = " + ".join(p.name for p in paths.values())
-    infos = tuple(n.text for n in result.notes if n.level != "warning")
     return LoadedNetwork(
         net,
         f"upload-{key}",
         f"uploaded {names} ({net.n_users:,} users)",
         spec,
-        warnings=tuple(result.warnings),
-        notes=infos,
+        warnings=built.warnings,
+        notes=built.notes,
     )
 
 

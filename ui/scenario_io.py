@@ -6,56 +6,198 @@ network; otherwise the error names the file, the key and the fix, and nothing ch
 
 from __future__ import annotations
 
+import tomllib
+from dataclasses import dataclass, fields
+
 import pandas as pd
 
+from s3core import params as P
 from s3core import scenario as S
 from s3core.interventions import Boost, Moderation, SeedPost
+from s3core.loaders import LoadError
 from s3core.types import label
 
 from .charts import describe_target
-from .networks import bundled, synthetic
+from .networks import LoadedNetwork, NetworkNotFound, from_scenario
 from .session import Workspace
 
-SYNTHETIC_TAIL = 2.2  # the scenario file has no tail exponent; the engine's default
+
+@dataclass(frozen=True)
+class Upload:
+    """A parsed scenario file and whether it has a ``[network]`` section (without one, the loaded network stays)."""
+
+    scenario: S.Scenario
+    network_given: bool
 
 
-def parse(name: str, data: bytes) -> S.Scenario:
-    """A scenario from uploaded bytes; ScenarioError says which file, line or key is wrong."""
+def parse_upload(name: str, data: bytes) -> Upload:
+    """A scenario from uploaded bytes; ScenarioError says which file, line or key is wrong.
+
+    An empty, whitespace-only or comment-only file is refused: applying it would silently reset
+    everything to the defaults.
+    """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise S.ScenarioError(f"{name}: not UTF-8 text (byte {exc.start}). Fix: save the file as UTF-8.") from None
-    return S.loads(text, origin=name)
-
-
-def apply(ws: Workspace, scenario: S.Scenario, origin: str) -> str | None:
-    """Make ``scenario`` current (loading its bundled or synthetic network); returns a note or None.
-
-    Raises ScenarioError, leaving the workspace untouched, when the scenario does not fit the network.
-    """
-    spec = scenario.network
-    note = None
-    if spec.source == "bundled":
-        net = bundled()
-    elif spec.source == "synthetic":
-        try:
-            net = synthetic(spec.n_users, spec.mean_followees, spec.reciprocity, SYNTHETIC_TAIL, scenario.seed)
-        except ValueError as exc:
-            raise S.ScenarioError(f"{origin}: [network] {exc}") from None
-    else:
-        net = ws.net
-        note = (
-            f"{origin} names a '{spec.source}' network, which the dashboard cannot open from a scenario file; "
-            f"it keeps the loaded network ({ws.net.label}). Upload those files on the Network page."
+    if not text.strip():
+        what = "0 bytes" if not data else f"{len(data)} bytes of whitespace only"
+        raise S.ScenarioError(
+            f"{name}: the file is empty ({what}), so there is nothing to apply. "
+            "Fix: upload a scenario file; 'Download scenario (TOML)' gives one to start from."
         )
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        table = None  # S.loads reports it with the line
+    if table == {}:
+        raise S.ScenarioError(
+            f"{name}: the file sets nothing (only comments), so there is nothing to apply. "
+            "Fix: upload a scenario file; 'Download scenario (TOML)' gives one to start from."
+        )
+    return Upload(S.loads(text, origin=name), network_given=table is None or "network" in table)
+
+
+def parse(name: str, data: bytes) -> S.Scenario:
+    """``parse_upload``'s scenario alone."""
+    return parse_upload(name, data).scenario
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What applying a scenario would make current, and what changes: ``rows`` of (setting, now, after)."""
+
+    origin: str
+    scenario: S.Scenario
+    net: LoadedNetwork
+    rows: tuple[tuple[str, str, str], ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The network and scenario before an apply, restored exactly by ``undo``; ``origin`` names what was applied."""
+
+    net: LoadedNetwork
+    scenario: S.Scenario
+    origin: str
+
+
+def _network_of(ws: Workspace, scenario: S.Scenario, origin: str, network_given: bool):
+    """The network the scenario names (built through s3core's one path) and a note when the loaded one is kept."""
+    if not network_given:
+        return ws.net, f"{origin} has no [network] section: the loaded network ({ws.net.label}) is kept."
+    spec = scenario.network
+    seed_free = spec.source not in ("synthetic",) or spec.graph_seed >= 0
+    if spec == ws.net.spec and (seed_free or scenario.seed == ws.scenario.seed) and spec.augment_followees == 0:
+        return ws.net, None
+    try:
+        return from_scenario(spec, scenario.seed, ws.run_dir / "uploads", current=ws.net), None
+    except NetworkNotFound as exc:
+        return ws.net, f"{origin}: {exc}. The loaded network ({ws.net.label}) is kept."
+    except (LoadError, ValueError, OSError) as exc:
+        raise S.ScenarioError(f"{origin}: [network] {exc}") from None
+
+
+def preview(ws: Workspace, scenario: S.Scenario, origin: str, network_given: bool = True) -> Preview:
+    """What applying ``scenario`` would change, after checking that it fits its network; nothing changes yet.
+
+    Raises ScenarioError naming the file and key when the network cannot be built or the scenario
+    does not fit it (e.g. an unknown seed author).
+    """
+    net, note = _network_of(ws, scenario, origin, network_given)
     candidate = scenario.replace(network=net.spec)
     try:
         ws.build_sim(candidate, net=net)  # builds the population and checks seed authors and post references
     except (ValueError, TypeError) as exc:
         raise S.ScenarioError(f"{origin}: {exc}") from None
-    ws.net = net
-    ws.scenario = candidate
-    return note
+    return Preview(origin, candidate, net, tuple(changes(ws.net, ws.scenario, net, candidate)), (note,) if note else ())
+
+
+def commit(ws: Workspace, plan: Preview) -> Snapshot:
+    """Make the previewed network and scenario current; returns what ``undo`` restores."""
+    before = Snapshot(ws.net, ws.scenario, plan.origin)
+    ws.net = plan.net
+    ws.scenario = plan.scenario
+    return before
+
+
+def undo(ws: Workspace, snapshot: Snapshot) -> None:
+    """Restore the network and scenario that were current before an apply."""
+    ws.net = snapshot.net
+    ws.scenario = snapshot.scenario
+
+
+def apply(ws: Workspace, scenario: S.Scenario, origin: str, network_given: bool = True) -> str | None:
+    """Make ``scenario`` current at once (preview, then commit); returns a note (e.g. the network kept) or None.
+
+    Raises ScenarioError, leaving the workspace untouched, when the scenario does not fit the network.
+    """
+    plan = preview(ws, scenario, origin, network_given)
+    commit(ws, plan)
+    return " ".join(plan.notes) or None
+
+
+def _shown(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if hasattr(value, "name") and hasattr(value, "value"):
+        return label(value)
+    return str(value)
+
+
+def _network_text(net: LoadedNetwork) -> str:
+    return f"{net.spec.source}: {net.label}, {net.network.n_edges:,} follow edges"
+
+
+def changes(net0: LoadedNetwork, before: S.Scenario, net1: LoadedNetwork, after: S.Scenario) -> list[tuple]:
+    """(setting, now, after) rows: network, interventions, seed and steps always; other settings when they differ."""
+    rows = [
+        ("network", _network_text(net0), "kept" if net1 is net0 else _network_text(net1)),
+        ("interventions", f"{len(before.interventions)}", f"{len(after.interventions)}"),
+        ("seed", f"{before.seed}", f"{after.seed}"),
+        ("steps", f"{before.steps}", f"{after.steps}"),
+    ]
+    for key in ("name", "description", "minutes_per_step"):
+        if getattr(before, key) != getattr(after, key):
+            rows.append((key, _shown(getattr(before, key)), _shown(getattr(after, key))))
+    for group in (*P.PARAM_GROUPS, "run"):
+        old, new = getattr(before, group), getattr(after, group)
+        for f in fields(old):
+            if getattr(old, f.name) != getattr(new, f.name):
+                rows.append((f"{group}.{f.name}", _shown(getattr(old, f.name)), _shown(getattr(new, f.name))))
+    for key in sorted(set(before.population) | set(after.population)):
+        old, new = before.population.get(key, "(default)"), after.population.get(key, "(default)")
+        if old != new:
+            rows.append((f"population.{key}", _shown(old), _shown(new)))
+    if before.interventions != after.interventions and len(before.interventions) == len(after.interventions):
+        rows.append(("interventions (content)", "as now", "different"))
+    return rows
+
+
+def item_label(i: int, item) -> str:
+    """An intervention as people name it: a seed by its name, others by what they act on; with its step."""
+    if isinstance(item, SeedPost):
+        return (
+            f"#{i} seed '{item.name}' at step {item.step}" if item.name else f"#{i} seed (unnamed) at step {item.step}"
+        )
+    what = describe_target(item)
+    kind = f"moderation ({item.action})" if isinstance(item, Moderation) else item.kind
+    return f"#{i} {kind} of {what} at step {item.step}" if what else f"#{i} {kind} at step {item.step}"
+
+
+def late_interventions(scenario: S.Scenario) -> str | None:
+    """A warning naming interventions at or after the run's end (step >= steps), or None when all fall inside."""
+    late = [item_label(i, iv) for i, iv in enumerate(scenario.interventions) if iv.step >= scenario.steps]
+    if not late:
+        return None
+    latest = max(iv.step for iv in scenario.interventions)
+    return (
+        f"{'; '.join(late)}: after the run's last step (step {scenario.steps - 1}; steps = {scenario.steps}), "
+        f"so {'it never happens' if len(late) == 1 else 'they never happen'} in a run. Raise Steps to "
+        f"{latest + 1} or more, or move {'it' if len(late) == 1 else 'them'} earlier. A scenario file "
+        "with an intervention after its last step is refused when loaded."
+    )
 
 
 def add_intervention(ws: Workspace, item) -> None:
