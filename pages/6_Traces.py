@@ -43,32 +43,60 @@ path, mps = run.path, run.minutes_per_step
 tabs = st.tabs(["Posts", "States", "Metrics", "Breakdown", "Charts"], key="tr_tabs", on_change="rerun")
 
 
-def _agent_filter(key: str):
-    """A user filter box; returns (agent index or None, error message or None)."""
-    text = st.text_input("User (id or agent index)", key=key, placeholder="any user")
-    if not text.strip():
-        return None, None
-    agents = traces.query(ws, path, *Q.find_agent(text))
-    if len(agents):
-        return int(agents["agent"].iloc[0]), None
-    return None, f"No user {text.strip()!r} in this run."
+def _user_filters(key: str, columns) -> tuple[str | None, int | None, str | None]:
+    """Two filters in two columns: a user id (matched exactly, as text) and an agent index (a number).
+
+    With numeric user ids, user "7" and agent 7 are usually different people, so the two are never
+    guessed from one box. Returns (user id or None, agent index or None, a problem to show or None).
+    """
+    user_id = columns[0].text_input(
+        "User id",
+        key=f"{key}_user",
+        placeholder="any user",
+        help="The user's id exactly as in the network's files (the user_id column); matched as text.",
+    )
+    agent = columns[1].number_input(
+        "Agent index",
+        min_value=0,
+        max_value=max(run.agents - 1, 0),
+        value=None,
+        step=1,
+        key=f"{key}_agent",
+        placeholder="any agent",
+        help=f"The simulation's row number of the agent (the agent column), 0 to {max(run.agents - 1, 0):,}.",
+    )
+    user_id = user_id.strip() or None
+    agent = None if agent is None else int(agent)
+    if user_id is None:
+        return None, agent, None
+    found = traces.query(ws, path, *Q.find_user(user_id))
+    if not len(found):
+        return user_id, agent, f"No user with id {user_id!r} in this run (agent indices have their own filter)."
+    if agent is not None and int(found["agent"].iloc[0]) != agent:
+        return (
+            user_id,
+            agent,
+            (
+                f"User {user_id!r} is agent {int(found['agent'].iloc[0])}, not agent {agent}: no rows match both filters."
+            ),
+        )
+    return user_id, agent, None
 
 
 with tabs[0]:
     if tabs[0].open:
-        c = st.columns([2, 1.5, 2, 2])
+        c = st.columns([2, 1.3, 1, 1.7, 1.7])
         lo, hi = (
             c[0].slider("Steps", 0, run.steps - 1, (0, run.steps - 1), key="tr_posts_steps")
             if run.steps > 1
             else (0, 0)
         )
-        with c[1]:
-            agent, problem = _agent_filter("tr_posts_user")
-        actions = c[2].multiselect("Actions", ACTIONS, default=ACTIONS, key="tr_posts_actions")
-        contains = c[3].text_input("Text contains", key="tr_posts_text")
+        user_id, agent, problem = _user_filters("tr_posts", c[1:3])
+        actions = c[3].multiselect("Actions", ACTIONS, default=ACTIONS, key="tr_posts_actions")
+        contains = c[4].text_input("Text contains", key="tr_posts_text")
         if problem:
             st.warning(problem)
-        sql, params = Q.posts(lo, hi, actions, agent, contains)
+        sql, params = Q.posts(lo, hi, actions, agent, contains, user_id=user_id)
         total = traces.query(ws, path, Q.count(sql), params)["n"].iloc[0]
         st.caption(f"{total:,} posts match; showing the first {min(total, SHOW_ROWS):,}. Text is shown as plain text.")
         st.dataframe(
@@ -81,15 +109,14 @@ with tabs[0]:
 
 with tabs[1]:
     if tabs[1].open:
-        c = st.columns([2, 1.5, 2])
+        c = st.columns([2, 1.3, 1, 2])
         lo, hi = (
             c[0].slider("Steps", 0, run.steps - 1, (0, run.steps - 1), key="tr_states_steps")
             if run.steps > 1
             else (0, 0)
         )
-        with c[1]:
-            agent, problem = _agent_filter("tr_states_user")
-        only = c[2].multiselect(
+        user_id, agent, problem = _user_filters("tr_states", c[1:3])
+        only = c[3].multiselect(
             "Changes",
             ["became aware", "emotion", "attitude"],
             key="tr_states_only",
@@ -97,7 +124,7 @@ with tabs[1]:
         )
         if problem:
             st.warning(problem)
-        sql, params = Q.state_changes(lo, hi, agent, only)
+        sql, params = Q.state_changes(lo, hi, agent, only, user_id=user_id)
         total = traces.query(ws, path, Q.count(sql), params)["n"].iloc[0]
         st.caption(
             f"{total:,} state changes match; showing the first {min(total, SHOW_ROWS):,}. "

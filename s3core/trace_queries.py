@@ -14,25 +14,34 @@ CHANGE_FLAGS = {"became aware": "became_aware", "emotion": "emotion_changed", "a
 BREAKDOWN = "SELECT * FROM breakdown ORDER BY step, dimension, grp"
 
 
-def find_agent(text: str) -> tuple[str, list]:
-    """The agent whose user id is ``text``, else whose agent index is ``text`` (an optional leading #)."""
-    text = text.strip()
-    return (
-        "SELECT agent FROM agents WHERE user_id = ? OR CAST(agent AS VARCHAR) = ? ORDER BY user_id = ? DESC LIMIT 1",
-        [text, text.lstrip("#"), text],
-    )
+def find_user(user_id: str) -> tuple[str, list]:
+    """The agent whose user id is exactly ``user_id`` (surrounding spaces of the typed text ignored).
+
+    A user id is matched only as a user id, never as an agent index: with numeric ids, user ``"7"``
+    and agent index 7 are usually different people. Agent indices have their own filter.
+    """
+    return "SELECT agent FROM agents WHERE user_id = ?", [user_id.strip()]
 
 
 def posts(
-    first_step: int, last_step: int, actions: list[str], agent: int | None = None, contains: str = ""
+    first_step: int,
+    last_step: int,
+    actions: list[str],
+    agent: int | None = None,
+    contains: str = "",
+    user_id: str | None = None,
 ) -> tuple[str, list]:
-    """Posts of steps [first_step, last_step] with one of ``actions``, by ``agent`` if given, whose
-    text contains ``contains`` if given; with the author's user id; in post order."""
+    """Posts of steps [first_step, last_step] with one of ``actions``, by agent index ``agent`` and by
+    the user whose id is exactly ``user_id`` (each if given; both must hold), whose text contains
+    ``contains`` if given; with the author's user id; in post order."""
     where = ["p.step BETWEEN ? AND ?", "list_contains(?, p.action)"]
     params: list = [first_step, last_step, list(actions) or ["none"]]
     if agent is not None:
         where.append("p.author = ?")
-        params.append(agent)
+        params.append(int(agent))
+    if user_id is not None and user_id.strip():
+        where.append("a.user_id = ?")
+        params.append(user_id.strip())
     if contains.strip():
         where.append("contains(p.text, ?)")
         params.append(contains.strip())
@@ -43,13 +52,19 @@ def posts(
     return sql, params
 
 
-def state_changes(first_step: int, last_step: int, agent: int | None = None, only: list[str] = ()) -> tuple[str, list]:
-    """Recorded state changes of steps [first_step, last_step], flagged by what changed
-    (``CHANGE_FLAGS``; ``only`` keeps rows with any of the named changes), in step and agent order."""
+def state_changes(
+    first_step: int, last_step: int, agent: int | None = None, only: list[str] = (), user_id: str | None = None
+) -> tuple[str, list]:
+    """Recorded state changes of steps [first_step, last_step] of agent index ``agent`` and of the user
+    whose id is exactly ``user_id`` (each if given), flagged by what changed (``CHANGE_FLAGS``; ``only``
+    keeps rows with any of the named changes), in step and agent order."""
     where, params = ["step BETWEEN ? AND ?"], [first_step, last_step]
     if agent is not None:
         where.append("agent = ?")
-        params.append(agent)
+        params.append(int(agent))
+    if user_id is not None and user_id.strip():
+        where.append("user_id = ?")
+        params.append(user_id.strip())
     if only:
         where.append("(" + " OR ".join(CHANGE_FLAGS[o] for o in only) + ")")
     flagged = (

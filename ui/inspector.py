@@ -72,13 +72,13 @@ def agent_inspector(ws: Workspace, live: LiveRun, recent_agents: list[int]) -> N
         accept_new_options=True,
         index=None,
         placeholder="the newest poster (pick or type another user id or index)",
-        help="Recent posters and the most-followed users are suggested; type any user id or index.",
+        help="Recent posters and the most-followed users are suggested; type any user id, or an agent index as #N.",
     )
     agent = resolve_agent(net, pick if pick is not None else options[0])
     if agent is None:
         st.error(
-            f"No user {md_escape(pick)} in this network. Type a user id from the feed or an agent index "
-            f"between 0 and {net.n_users - 1}."
+            f"No user {md_escape(pick)} in this network. Type a user id from the feed, or an agent index "
+            f"as #N (#0 to #{net.n_users - 1})."
         )
         return
     info = live.inspect(agent)

@@ -116,15 +116,22 @@ def sample_layout(key: str, mode: str, size: int, center: int, _network: Network
 
 
 def resolve_agent(network: Network, text: str) -> int | None:
-    """An agent index from a user id or an index typed by a person; None if neither."""
+    """An agent index from a user id, or from an agent index written ``#N``, typed by a person; None if neither.
+
+    A bare number is read as an index only when no user id is a number: with numeric ids, user
+    ``7`` missing must not silently become agent 7, another person.
+    """
     text = str(text or "").strip()
     if not text:
         return None
-    hits = np.flatnonzero(network.user_ids.astype(str) == text)
+    ids = network.user_ids.astype(str)
+    hits = np.flatnonzero(ids == text)
     if len(hits):
         return int(hits[0])
-    if text.lstrip("#").isdigit() and int(text.lstrip("#")) < network.n_users:
-        return int(text.lstrip("#"))
+    index = text.removeprefix("#")
+    if index.isdigit() and int(index) < network.n_users:
+        if text.startswith("#") or not np.char.isdigit(ids).any():
+            return int(index)
     return None
 
 
