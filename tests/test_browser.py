@@ -246,7 +246,7 @@ def test_export_posts_csv_and_parquet(flow):
         reopen()
         name, data = _download(pg, "tr_posts_csv", reopen)
         assert name.endswith("-posts.csv"), name
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # the CSV starts with a BOM, for Excel
         assert text.splitlines()[0] == CSV_HEADER, f"unexpected CSV header: {text.splitlines()[0]!r}"
         rows = list(csv.reader(io.StringIO(text)))  # post texts may hold quoted newlines
         assert len(rows) > 1, "the run should have posts"

@@ -252,7 +252,7 @@ def test_exports_and_offline_network_html(tmp_path):
     run = ws.live_run()
     run.step()
     df = traces.metrics(ws, run.path)
-    assert csv_bytes(df).startswith(b"step,") and parquet_bytes(df)[:4] == b"PAR1"
+    assert csv_bytes(df).startswith(b"\xef\xbb\xbfstep,") and parquet_bytes(df)[:4] == b"PAR1"
     from ui import charts
 
     fig = charts.spread(df, 60.0)

@@ -1,5 +1,9 @@
 """Exports: tables as CSV and Parquet, charts as standalone HTML and PNG.
 
+CSV is for spreadsheets, so ``csv_bytes`` writes UTF-8 with a byte-order mark (Excel on Windows
+reads Chinese text right only with one) and neutralizes text that a spreadsheet would run as a
+formula (OWASP's CSV-injection guidance). Parquet keeps every value verbatim.
+
 PNG goes through kaleido, which drives a local Chromium (Debian's /usr/bin/chromium); one
 renderer per process is kept warm, so the first PNG takes a few seconds and later ones well
 under one. Without kaleido or Chromium, ``png_status`` says why and pages offer HTML and the
@@ -24,8 +28,42 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stab
 CHART_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
+# A text cell starting with one of these is read as a formula by Excel, LibreOffice or Google Sheets.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_ENCODING = "utf-8-sig"  # UTF-8 with a byte-order mark
+
+
+def neutral_cell(value):
+    """A text value that starts like a formula, with a leading single quote; anything else unchanged.
+
+    The quote makes a spreadsheet show the text as typed instead of running it (``=1+1`` stays
+    ``=1+1`` on screen, shown as text). Numbers are never changed: -3 in a numeric column stays -3.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells and column names cannot run as spreadsheet formulas.
+
+    Only text (object and string) columns are touched, so numeric columns keep their dtype and values.
+    """
+    out = df.copy()
+    for column in out.columns:
+        dtype = out[column].dtype
+        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+            out[column] = out[column].map(neutral_cell, na_action="ignore")
+    out.columns = [neutral_cell(str(c)) for c in out.columns]
+    return out
+
+
 def csv_bytes(df: pd.DataFrame) -> bytes:
-    return df.to_csv(index=False).encode("utf-8")
+    """``df`` as CSV for spreadsheets: UTF-8 with a BOM, formula-looking text neutralized, no index.
+
+    Every CSV download of the dashboard goes through here (``ui.widgets.table_exports``).
+    """
+    return spreadsheet_safe(df).to_csv(index=False).encode(CSV_ENCODING)
 
 
 def parquet_bytes(df: pd.DataFrame) -> bytes:
