@@ -79,6 +79,7 @@ class ScriptedServer:
         self.rule = None  # optional callable(body) -> behaviour or None, consulted before the script
         self.timeout_stall = 5.0
         self.accepts: set = set(FORMATS)  # response_format types answered; others get a 400 naming response_format
+        self.models: set | None = None  # when set, other model names get the 404 vLLM sends for an unknown model
         self.requests: list[dict] = []
         self.headers: list[dict] = []
         self.times: list[float] = []  # time.monotonic() at each request's arrival
@@ -109,6 +110,7 @@ class ScriptedServer:
             self.headers.clear()
             self.times.clear()
             self.accepts = set(FORMATS)
+            self.models = None
             self.script.clear()
             self.rule = None
             self.max_in_flight = 0
@@ -132,6 +134,8 @@ class ScriptedServer:
             self.requests.append(body)
             self.times.append(time.monotonic())
             fmt = (body.get("response_format") or {}).get("type")
+            if self.models is not None and body.get("model") not in self.models:
+                return "unknown_model"
             if fmt not in self.accepts:
                 return "unsupported_format"
             if self.rule is not None:
@@ -178,6 +182,17 @@ class ScriptedServer:
                     return self._send(
                         401,
                         {"error": {"message": f"Incorrect API key provided: {auth}", "type": "invalid_request_error"}},
+                    )
+                if behaviour == "unknown_model":
+                    return self._send(
+                        404,
+                        {
+                            "error": {
+                                "message": f"The model `{body.get('model')}` does not exist.",
+                                "type": "NotFoundError",
+                                "code": 404,
+                            }
+                        },
                     )
                 if behaviour == "unsupported_format":
                     fmt = body["response_format"]["type"]

@@ -14,6 +14,7 @@ import streamlit as st
 
 from s3core.llm.errors import hint
 from s3core.llm.errors import label as error_label
+from s3core.llm.explain import explain
 from s3core.llm.gateway import ConnectionResult, test_connection
 from s3core.llm.settings import LLMSettings, Secret, redact
 from s3core.types import OCCUPATION_LABELS, Gender, Occupation, UserCategory, label
@@ -204,11 +205,10 @@ def _actions(ws: Workspace) -> None:
         elif check.ok:
             st.warning(f"Connected, but: {text}", icon=":material/warning:")
         else:
-            st.error(
-                f"Connection failed: {text}. Check the API base (e.g. http://127.0.0.1:11434/v1 for Ollama), "
-                "the model string and the key.",
-                icon=":material/error:",
-            )
+            st.error(f"Connection failed. {md_escape(check.message)}", icon=":material/error:")
+            if check.detail:
+                with st.expander("The provider's message"):
+                    st.text(check.detail)
     if "estimate" in ws.llm_results:
         signature, scenario, result = ws.llm_results["estimate"]
         if isinstance(result, str):
@@ -328,7 +328,12 @@ def run_counters(live: LiveRun) -> None:
         )
     judged = llm.run_verdict(s)
     last = llm.last_error(live) if s.errors else None
-    detail = f" Latest: {md_escape(last[0])}: {md_escape(last[1])}" if last else ""
+    if last:
+        settings = policy.llm.settings
+        sentence = explain(last[0], last[1], settings.model, settings.api_base, settings.timeout)
+        detail = f" Latest failure: {md_escape(sentence)}"
+    else:
+        detail = ""
     if judged.failed:
         st.error(
             f"**This is not an LLM run:** {md_escape(judged.message())}. The agents concerned kept the offline "

@@ -12,9 +12,10 @@ import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
+from .endpoints import key_to_send
 from .errors import ErrorKind
 from .schemas import response_format, schema_instruction
-from .settings import LLMSettings, redact
+from .settings import Deployment, LLMSettings, redact
 
 COMPROMISED = {"1.82.7", "1.82.8"}  # litellm releases that shipped malicious code
 ROUTER_GROUP = "s3-llm"
@@ -46,6 +47,11 @@ def litellm():
     module.telemetry = False
     module._s3_ready = True
     return module
+
+
+def _key(d: Deployment) -> str | None:
+    """The key sent to one deployment: its own, else a placeholder for a keyless local server, else None."""
+    return key_to_send(d.model, d.api_base, d.key())
 
 
 class _RedactFilter(logging.Filter):
@@ -109,7 +115,7 @@ class LiteLLMClient:
         for d in s.endpoints():
             params = {"model": d.model, "timeout": s.timeout, "max_retries": 0}
             params.update(
-                {k: v for k, v in (("api_base", d.api_base), ("api_key", d.key()), ("rpm", d.rpm)) if v is not None}
+                {k: v for k, v in (("api_base", d.api_base), ("api_key", _key(d)), ("rpm", d.rpm)) if v is not None}
             )
             model_list.append({"model_name": ROUTER_GROUP, "litellm_params": params})
         return self._module.Router(
@@ -144,7 +150,7 @@ class LiteLLMClient:
             return {"model": ROUTER_GROUP, **kwargs}
         d = s.endpoints()[0]
         kwargs.update(model=d.model, max_retries=0)
-        kwargs.update({k: v for k, v in (("api_base", d.api_base), ("api_key", d.key())) if v is not None})
+        kwargs.update({k: v for k, v in (("api_base", d.api_base), ("api_key", _key(d))) if v is not None})
         return kwargs
 
     async def complete(self, messages: list[dict], schema: str, mode: str = "json_schema") -> Reply:
@@ -227,6 +233,12 @@ def _unreachable(exc: BaseException) -> bool:
     return False
 
 
+def _no_key(exc: BaseException) -> bool:
+    """The OpenAI client refused to send because no key was set (litellm wraps it as a server error)."""
+    text = str(exc)
+    return "Missing credentials" in text or "api_key client option must be set" in text
+
+
 def classify(exc: BaseException) -> tuple[ErrorKind, float | None]:
     """(error class, seconds the provider asked to wait or None) of a litellm/openai/httpx exception."""
     name = type(exc).__name__
@@ -238,7 +250,7 @@ def classify(exc: BaseException) -> tuple[ErrorKind, float | None]:
         return ErrorKind.RATE_LIMIT, wait
     if "ContentPolicy" in name:
         return ErrorKind.REFUSAL, None
-    if "Authentication" in name or "PermissionDenied" in name or status in (401, 403):
+    if "Authentication" in name or "PermissionDenied" in name or status in (401, 403) or _no_key(exc):
         return ErrorKind.AUTH, None
     if ("Connection" in name or _unreachable(exc)) and (status is None or status >= 500):
         return ErrorKind.CONNECTION, wait

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from .cache import CachedReply, LLMCache
 from .client import LiteLLMClient, Reply
 from .errors import FROM_MODEL, RETRYABLE, ErrorKind, judge
+from .explain import explain
 from .schemas import step_down
 from .settings import LLMSettings
 from .stats import LLMStats
@@ -378,6 +379,7 @@ class ConnectionResult:
     latency_s: float
     message: str
     structured: bool = field(default=False)  # the reply fitted the schema
+    detail: str = ""  # the provider's raw (redacted) error, for those who want it
 
 
 def test_connection(settings: LLMSettings) -> ConnectionResult:
@@ -406,7 +408,8 @@ def test_connection(settings: LLMSettings) -> ConnectionResult:
         return ConnectionResult(
             True, elapsed, f"{settings.model} answered, but not in the required JSON ({outcome.error})"
         )
-    return ConnectionResult(False, elapsed, f"{outcome.error_kind}: {outcome.error}")
+    sentence = explain(outcome.error_kind, outcome.error, settings.model, settings.api_base, settings.timeout)
+    return ConnectionResult(False, elapsed, sentence, detail=f"{outcome.error_kind}: {outcome.error}")
 
 
 test_connection.__test__ = False  # not a pytest test despite its name
