@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from s3core import metrics as M
 from s3core.interventions import Boost, SeedPost
 from s3core.plotstyle import (  # noqa: F401
     ACTION_COLORS,
@@ -23,10 +22,13 @@ from s3core.plotstyle import (  # noqa: F401
     OKABE_ITO,
     step_axis,
     styled,
+    time_axis,
 )
 from s3core.plotstyle import cycle as _cycle
 from s3core.plotstyle import fade as _fade
 from s3core.types import Gender, Occupation, UserCategory, label
+
+from . import run_charts
 
 CATEGORY_COLORS = {"influential": OKABE_ITO["vermillion"], "regular": OKABE_ITO["blue"], "low-impact": OKABE_ITO["sky"]}
 PROVENANCE_COLORS = {"given": OKABE_ITO["blue"], "inferred": OKABE_ITO["green"], "drawn": GREY}
@@ -54,99 +56,8 @@ def with_density(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-# -- live simulation curves -----------------------------------------------------------------
-def spread(df: pd.DataFrame, minutes_per_step: float) -> go.Figure:
-    """Aware agents over time, with newly aware agents per step as bars."""
-    fig = go.Figure()
-    if len(df):
-        fig.add_bar(x=df["step"], y=df["new_aware"], name="newly aware", marker_color=OKABE_ITO["sky"], opacity=0.6)
-        fig.add_scatter(
-            x=df["step"],
-            y=df["aware"],
-            name="aware (total)",
-            mode="lines+markers",
-            line={"color": OKABE_ITO["blue"], "width": 2.5},
-            marker={"size": 5},
-        )
-    return styled(fig, "Spread: agents aware of the event", step_axis(minutes_per_step), "agents (count)")
-
-
-def emotion(df: pd.DataFrame, minutes_per_step: float) -> go.Figure:
-    """Shares of calm, moderate and intense among aware agents, with emotion-density peaks marked."""
-    fig = go.Figure()
-    if len(df):
-        for level in ("calm", "moderate", "intense"):
-            fig.add_scatter(
-                x=df["step"], y=df[level], name=level, mode="lines", line={"color": EMOTION_COLORS[level], "width": 2}
-            )
-        density = (df["moderate"] + df["intense"]).to_numpy()
-        fig.add_scatter(
-            x=df["step"],
-            y=density,
-            name="density",
-            mode="lines",
-            line={"color": OKABE_ITO["black"], "width": 2, "dash": "dash"},
-        )
-        found = M.peaks(density)
-        if len(found):
-            fig.add_scatter(
-                x=df["step"].to_numpy()[found],
-                y=density[found],
-                name="peak",
-                mode="markers+text",
-                marker={"symbol": "triangle-down", "size": 12, "color": OKABE_ITO["black"]},
-                text=[f"peak {density[i]:.2f}" for i in found],
-                textposition="top right",
-            )
-    return styled(
-        fig,
-        "Emotion density among aware agents",
-        step_axis(minutes_per_step),
-        "share of aware agents (0-1)",
-        yaxis_range=[0, 1.05],
-    )
-
-
-def attitude(df: pd.DataFrame, minutes_per_step: float) -> go.Figure:
-    """Share of aware agents with a positive attitude, with troughs marked."""
-    fig = go.Figure()
-    if len(df):
-        positive = df["positive"].to_numpy()
-        fig.add_scatter(
-            x=df["step"],
-            y=positive,
-            name="positive",
-            mode="lines+markers",
-            line={"color": ATTITUDE_COLORS["positive"], "width": 2.5},
-            marker={"size": 5},
-        )
-        found = M.troughs(positive)
-        if len(found):
-            fig.add_scatter(
-                x=df["step"].to_numpy()[found],
-                y=positive[found],
-                name="trough",
-                mode="markers+text",
-                marker={"symbol": "triangle-up", "size": 12, "color": OKABE_ITO["vermillion"]},
-                text=[f"trough {positive[i]:.2f}" for i in found],
-                textposition="bottom right",
-            )
-    return styled(
-        fig,
-        "Attitude: share positive among aware agents",
-        step_axis(minutes_per_step),
-        "share of aware agents (0-1)",
-        yaxis_range=[0, 1.05],
-    )
-
-
-def actions(df: pd.DataFrame, minutes_per_step: float) -> go.Figure:
-    """Reposts, quotes and new posts per step, stacked."""
-    fig = go.Figure()
-    if len(df):
-        for action in ("repost", "quote", "post"):
-            fig.add_bar(x=df["step"], y=df[action], name=action, marker_color=ACTION_COLORS[action])
-    return styled(fig, "Actions per step", step_axis(minutes_per_step), "actions per step (count)", barmode="stack")
+# -- live simulation curves: ui.run_charts (confirmed turns, time axes, per-seed split) ---------
+spread, emotion, attitude, actions = run_charts.spread, run_charts.emotion, run_charts.attitude, run_charts.actions
 
 
 # -- network and population -----------------------------------------------------------------
@@ -306,12 +217,20 @@ def describe_target(item) -> str:
 
 
 def timeline(interventions: Sequence, steps: int, minutes_per_step: float) -> go.Figure:
-    """The schedule: seed posts and moderation as markers, boosts as bars over their duration."""
+    """The schedule over the run's steps 0..steps-1: seed posts and moderation as markers, boosts as bars.
+
+    The x axis stops at the run's last step. An intervention scheduled after it (it never happens
+    in this run) is drawn as an arrow at the right edge, and a note says how many there are.
+    """
     fig = go.Figure()
     rows = {"seed": "seed posts", "boost": "boosts", "moderation": "moderation"}
+    last_step = max(int(steps) - 1, 0)
+    edge = last_step + 0.45
     shown = set()
+    late = []
     for i, item in enumerate(interventions):
         row = rows[item.kind]
+        after_end = item.step > last_step
         if isinstance(item, SeedPost):
             hover = f"#{i} seed '{plain(item.name)}' ({label(item.stance)}, {label(item.emotion)}) at step {item.step}"
             text = plain(item.name) if item.name else f"#{i}"
@@ -321,47 +240,60 @@ def timeline(interventions: Sequence, steps: int, minutes_per_step: float) -> go
         else:
             hover = f"#{i} {item.action} {plain(describe_target(item))} at step {item.step}"
             text = f"{item.action} {plain(describe_target(item))}"
-        if isinstance(item, Boost):
+        if after_end:
+            late.append(i)
+            hover += f": after the run's last step ({last_step}), so it never happens in this run"
+        common = dict(
+            name=item.kind,
+            legendgroup=item.kind,
+            showlegend=item.kind not in shown,
+            hovertext=hover,
+            hoverinfo="text",
+        )
+        if isinstance(item, Boost) and not after_end:
+            end = min(item.step + item.duration - 0.6, edge)  # a boost running past the end is cut at the edge
             fig.add_bar(
-                x=[item.duration - 0.2],
+                x=[end - (item.step - 0.4)],
                 y=[row],
                 base=[item.step - 0.4],
                 orientation="h",
                 width=0.5,
                 marker_color=KIND_COLORS[item.kind],
-                name=item.kind,
-                legendgroup=item.kind,
-                showlegend=item.kind not in shown,
-                hovertext=hover,
-                hoverinfo="text",
                 text=[text],
                 textposition="inside",
                 insidetextanchor="start",
+                **common,
             )
         else:
             fig.add_scatter(
-                x=[item.step],
+                x=[edge if after_end else item.step],
                 y=[row],
                 mode="markers+text",
                 text=[text],
-                textposition="top center",
+                textposition="top left" if after_end else "top center",
                 marker={
                     "size": 14,
                     "color": KIND_COLORS[item.kind],
-                    "symbol": "circle" if item.kind == "seed" else "x",
+                    "symbol": "triangle-right" if after_end else "circle" if item.kind == "seed" else "x",
                 },
-                name=item.kind,
-                legendgroup=item.kind,
-                showlegend=item.kind not in shown,
-                hovertext=hover,
-                hoverinfo="text",
+                cliponaxis=False,
+                **common,
             )
         shown.add(item.kind)
-    fig = styled(
-        fig, "Intervention schedule", step_axis(minutes_per_step), "intervention kind", height=300, hovermode="closest"
-    )
-    last = max([steps] + [iv.step + getattr(iv, "duration", 1) for iv in interventions])
-    fig.update_xaxes(range=[-0.8, last + 0.5])
+    fig = styled(fig, "Intervention schedule", "", "intervention kind", height=300, hovermode="closest")
+    time_axis(fig, last_step, minutes_per_step)
+    if late:
+        fig.add_annotation(
+            text=f"{len(late)} after the last step →",
+            x=1.0,
+            y=1.0,
+            xref="paper",
+            yref="paper",
+            xanchor="right",
+            yanchor="bottom",
+            showarrow=False,
+            font={"color": OKABE_ITO["vermillion"], "size": 12},
+        )
     fig.update_yaxes(categoryorder="array", categoryarray=list(rows.values())[::-1], type="category", range=[-0.5, 2.5])
     return fig
 

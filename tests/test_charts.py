@@ -1,0 +1,208 @@
+"""Charts that cannot mislead: confirmed turns, labels inside the plot, honest axes, time beside steps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from s3core.interventions import Boost, SeedPost
+from s3core.plotstyle import clock, count_axis_spec, time_ticks
+from s3core.turning_points import confirmed_peaks, confirmed_troughs
+from ui import charts, run_charts
+
+METRIC_COLUMNS = ["step", "minutes", "aware", "new_aware", "calm", "moderate", "intense", "positive"]
+
+
+def frame(n: int, **columns) -> pd.DataFrame:
+    """A metrics frame of ``n`` steps; unspecified shares are flat, counts zero."""
+    base = {
+        "step": np.arange(n),
+        "minutes": (np.arange(n) + 1) * 30.0,
+        "aware": np.zeros(n, dtype=int),
+        "new_aware": np.zeros(n, dtype=int),
+        "calm": np.full(n, 0.5),
+        "moderate": np.full(n, 0.3),
+        "intense": np.full(n, 0.2),
+        "positive": np.full(n, 0.5),
+        "repost": np.zeros(n, dtype=int),
+        "quote": np.zeros(n, dtype=int),
+        "post": np.zeros(n, dtype=int),
+    }
+    base.update({k: np.asarray(v) for k, v in columns.items()})
+    return pd.DataFrame(base)
+
+
+def valid(fig: go.Figure) -> go.Figure:
+    """The live charts skip plotly's validation for speed: every property must still be a real one."""
+    go.Figure(fig.to_dict())
+    return fig
+
+
+# -- the confirmation rule ------------------------------------------------------------------------
+def test_the_newest_point_of_a_rising_curve_is_not_a_peak():
+    assert confirmed_peaks([0.1, 0.2, 0.3, 0.4, 0.5]).tolist() == []
+    assert confirmed_peaks([0.1, 0.3, 0.5, 0.45]).tolist() == [], "one point down is not yet a turn (k=2)"
+    assert confirmed_peaks([0.1, 0.3, 0.5, 0.45, 0.40]).tolist() == [2]
+
+
+def test_a_peak_needs_the_curve_to_come_down_by_the_tolerance():
+    wiggle = [0.1, 0.5, 0.495, 0.497, 0.496, 0.498]  # within 0.01 of the top: no turn
+    assert confirmed_peaks(wiggle, tolerance=0.01).tolist() == []
+    slow = [0.1, 0.5, 0.498, 0.495, 0.489, 0.485, 0.48]  # a slow turn is confirmed once it is 0.01 down twice
+    assert confirmed_peaks(slow, k=2, tolerance=0.01).tolist() == [1]
+    assert confirmed_peaks(slow, k=3, tolerance=0.01).tolist() == [1]
+    assert confirmed_peaks(slow, k=4, tolerance=0.01).tolist() == []
+
+
+def test_a_higher_point_before_confirmation_cancels_the_candidate():
+    assert confirmed_peaks([0.0, 0.5, 0.48, 0.6, 0.3, 0.2]).tolist() == [3]
+
+
+def test_plateau_peak_is_its_first_point_and_start_is_no_peak():
+    assert confirmed_peaks([0.0, 0.5, 0.5, 0.5, 0.2, 0.1]).tolist() == [1]
+    assert confirmed_peaks([0.9, 0.5, 0.3, 0.2]).tolist() == [], "starting high is not a turn"
+
+
+def test_two_peaks_need_a_dip_between():
+    series = [0.0, 0.5, 0.3, 0.2, 0.6, 0.3, 0.2]
+    assert confirmed_peaks(series).tolist() == [1, 4]
+    assert confirmed_troughs(series).tolist() == [3]
+
+
+def test_troughs_mirror_peaks_and_nan_is_never_a_turn():
+    assert confirmed_troughs([0.5, 0.4, 0.3, 0.35, 0.4]).tolist() == [2]
+    assert confirmed_troughs([0.5, 0.4, 0.3]).tolist() == [], "a falling curve has no trough yet"
+    assert confirmed_peaks([np.nan, 0.1, 0.5, np.nan, 0.3, 0.2]).tolist() == [2]
+
+
+@pytest.mark.parametrize("k,tol", [(0, 0.01), (2, -0.1)])
+def test_bad_parameters_are_refused(k, tol):
+    with pytest.raises(ValueError, match="k \\(points|tolerance"):
+        confirmed_peaks([0, 1, 0], k=k, tolerance=tol)
+
+
+# -- marks on the charts ----------------------------------------------------------------------------
+def test_emotion_chart_marks_only_confirmed_peaks_with_labels_inside():
+    rising = frame(8, moderate=np.linspace(0.1, 0.5, 8), intense=np.zeros(8))
+    fig = valid(run_charts.emotion(rising, 30))
+    assert "peak" not in [t.name for t in fig.data]
+    assert any("no confirmed density peak yet" in a.text for a in fig.layout.annotations)
+
+    turned = frame(10, moderate=[0.1, 0.2, 0.4, 0.6, 0.5, 0.4, 0.3, 0.3, 0.3, 0.3], intense=np.zeros(10))
+    fig = valid(run_charts.emotion(turned, 30))
+    assert [t.name for t in fig.data].count("peak") == 1
+    (label,) = [a for a in fig.layout.annotations if a.text.startswith("peak")]
+    assert label.text == "peak 0.60 (step 3)" and label.ay < 0
+    assert fig.layout.yaxis.range[1] > 1.15, "room above a share of 1 for the label"
+
+
+def test_peak_label_near_the_right_edge_is_anchored_inward():
+    df = frame(12, moderate=[0.1] * 8 + [0.6, 0.4, 0.3, 0.2], intense=np.zeros(12))
+    (label,) = [a for a in run_charts.emotion(df, 30).layout.annotations if a.text.startswith("peak")]
+    assert label.xanchor == "right"
+
+
+def test_attitude_axis_zooms_to_a_small_movement_and_says_no_trough():
+    df = frame(20, positive=np.linspace(0.45, 0.49, 20))
+    fig = valid(run_charts.attitude(df, 30))
+    low, high = fig.layout.yaxis.range
+    assert 0.4 <= low < 0.45 and 0.49 < high <= 0.5, (low, high)
+    note = " ".join(a.text for a in fig.layout.annotations)
+    assert "no confirmed trough yet" in note and "zoomed" in note
+
+
+def test_attitude_keeps_full_axis_for_a_large_movement_and_labels_troughs():
+    df = frame(8, positive=[0.9, 0.5, 0.1, 0.3, 0.6, 0.8, 0.8, 0.8])
+    fig = valid(run_charts.attitude(df, 30))
+    assert tuple(fig.layout.yaxis.range) == (0.0, 1.0)
+    assert [a.text for a in fig.layout.annotations if a.text.startswith("trough")] == ["trough 0.10 (step 2)"]
+
+
+# -- empty charts and counts ------------------------------------------------------------------------
+@pytest.mark.parametrize("builder", [run_charts.spread, run_charts.actions, run_charts.emotion, run_charts.attitude])
+def test_empty_chart_has_no_negative_axis_and_says_why(builder):
+    fig = valid(builder(frame(0), 30))
+    assert fig.layout.yaxis.range[0] == 0, "no count of -1 on an empty chart"
+    assert fig.layout.xaxis.range[0] > -1 and all(float(v).is_integer() for v in fig.layout.xaxis.tickvals)
+    assert any("No steps yet" in a.text for a in fig.layout.annotations)
+
+
+def test_count_axes_have_whole_number_ticks():
+    small = valid(run_charts.spread(frame(3, aware=[0, 1, 2], new_aware=[0, 1, 1]), 30))
+    assert small.layout.yaxis.dtick == 1 and small.layout.yaxis.tickformat == ",d"
+    assert small.layout.yaxis.range[0] == 0
+    big = count_axis_spec(12_000)
+    assert big["tickformat"] == ",d" and "dtick" not in big and big["range"][0] == 0
+    x_ticks = small.layout.xaxis.tickvals
+    assert list(x_ticks) == [0, 1, 2], "one step per tick, never half steps"
+
+
+# -- time beside steps ------------------------------------------------------------------------------
+def test_clock_reads_minutes_hours_and_days():
+    assert [clock(m) for m in (30, 60, 90, 1440, 1800, 2880)] == [
+        "30 min",
+        "1 h",
+        "1 h 30 min",
+        "1 d",
+        "1 d 6 h",
+        "2 d",
+    ]
+
+
+def test_time_ticks_fall_on_round_times_and_name_both():
+    steps, text = time_ticks(59, 30)  # 60 steps of 30 min = 30 h
+    assert steps == [0, 11, 23, 35, 47, 59]
+    assert text[1] == "11<br>6 h" and text[4] == "47<br>1 d" and text[-1] == "59<br>1 d 6 h"
+    steps, _ = time_ticks(99, 7)  # no round times at 7 min a step: round step numbers
+    assert steps == [0, 20, 40, 60, 80]
+
+
+def test_live_chart_axes_name_time_and_hover_shows_it():
+    fig = run_charts.spread(frame(30, aware=np.arange(30)), 30)
+    assert "simulated time" in fig.layout.xaxis.title.text and "30 min" in fig.layout.xaxis.title.text
+    assert "<br>" in fig.layout.xaxis.ticktext[1]
+    aware = next(t for t in fig.data if t.name == "aware (total)")
+    assert aware.customdata[-1] == "15 h" and "customdata" in aware.hovertemplate
+
+
+# -- per seed post --------------------------------------------------------------------------------
+def test_spread_splits_into_one_curve_per_seed():
+    df = frame(3, aware=[1, 5, 9])
+    seeds = pd.DataFrame(
+        {
+            "step": [0, 1, 1, 2, 2],
+            "seed": ["rumour", "rumour", "correction", "rumour", "correction"],
+            "aware": [1, 4, 1, 6, 4],
+        }
+    )
+    fig = valid(run_charts.spread(df, 30, seeds=seeds))
+    names = [t.name for t in fig.data]
+    assert names == ["rumour", "correction", "aware of any seed"]
+    assert list(fig.data[1].x) == [1, 2] and list(fig.data[1].y) == [1, 4]
+    assert "each seed post" in fig.layout.title.text
+
+
+# -- the schedule -----------------------------------------------------------------------------------
+def test_timeline_stops_at_the_run_and_flags_later_interventions():
+    items = [
+        SeedPost(step=0, text="t", name="a"),
+        Boost(step=5, duration=20, post="a"),  # runs past the end: cut at the edge
+        SeedPost(step=15, text="t", name="late"),
+        SeedPost(step=40, text="t", name="later"),
+    ]
+    fig = valid(charts.timeline(items, steps=10, minutes_per_step=30))
+    assert fig.layout.xaxis.range[1] < 10, f"the axis must stop at the last step (9): {fig.layout.xaxis.range}"
+    late = [t for t in fig.data if t.type == "scatter" and t.marker.symbol == "triangle-right"]
+    assert [t.text[0] for t in late] == ["late", "later"] and all(t.x[0] < 10 for t in late)
+    assert "never happens" in late[0].hovertext
+    assert any(a.text.startswith("2 after the last step") for a in fig.layout.annotations)
+    boost = next(t for t in fig.data if t.type == "bar")
+    assert boost.base[0] + boost.x[0] < 10
+    assert len(fig.data) == len(items), "one trace per intervention"
+
+
+def test_timeline_without_late_items_has_no_note():
+    fig = charts.timeline([SeedPost(step=2, text="t", name="a")], steps=10, minutes_per_step=30)
+    assert not fig.layout.annotations

@@ -1,0 +1,351 @@
+"""A run's curves (Simulate and Traces): spread, emotion, attitude and actions, drawn so they cannot mislead.
+
+- Peaks and troughs are marked only once confirmed (``s3core.turning_points``): the newest point
+  of a rising curve is never a peak, and a chart says when no turn is confirmed yet.
+- Labels sit inside the plot (the y range leaves room; labels near an edge are anchored inward).
+- The x axis shows steps and the simulated time they end at; count axes have whole-number ticks
+  and start at 0, also when there is no data yet.
+- The spread can be split per seed post (``StepRecord.seed_metrics`` rows), so a rumour and its
+  correction each have their own reach.
+
+Pure builders: a metrics frame in (one row per step: ``step``, ``aware``, ``new_aware``,
+``calm``/``moderate``/``intense``/``positive`` shares, action counts), a plotly figure out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from s3core.plotstyle import (
+    ACTION_COLORS,
+    ATTITUDE_COLORS,
+    COLORWAY,
+    EMOTION_COLORS,
+    GREY,
+    OKABE_ITO,
+    clock,
+    count_axis_spec,
+    cycle,
+    fast_figure,
+    layout_spec,
+    time_axis_spec,
+)
+from s3core.turning_points import confirmed_peaks, confirmed_troughs
+
+SHARE_TOLERANCE = 0.01  # a turn of a share must move by more than one percentage point
+MIN_SHARE_SPAN = 0.04  # a zoomed share axis spans at least 4 points, so noise is not blown up
+EMPTY_STEPS = 10  # the x range shown before the first step
+MARGIN = {"l": 70, "r": 20, "t": 88, "b": 76}  # room for two-line ticks (step, time)
+
+
+def _last_step(df: pd.DataFrame, planned: int | None) -> int:
+    if len(df):
+        return int(df["step"].iloc[-1])
+    return max(int(planned or EMPTY_STEPS) - 1, 1)
+
+
+def _figure(
+    data: list[dict],
+    annotations: list[dict],
+    df: pd.DataFrame,
+    minutes_per_step: float,
+    planned: int | None,
+    title: str,
+    y: str,
+    yaxis: dict,
+    **layout,
+) -> go.Figure:
+    """The chart: time axis over the data (or the planned run when empty), a note when there is no data."""
+    first = int(df["step"].iloc[0]) if len(df) else 0
+    if not len(df):
+        annotations = [*annotations, _paper_note("No steps yet: press Step or Run.", 0.5, 0.5, "center", 13)]
+    spec = layout_spec(
+        title,
+        "",
+        y,
+        xaxis=time_axis_spec(_last_step(df, planned), minutes_per_step, first_step=first),
+        yaxis=yaxis,
+        annotations=annotations,
+        margin=MARGIN,
+        meta=_meta(df),
+        **layout,
+    )
+    return fast_figure(data, spec)
+
+
+def _meta(df: pd.DataFrame) -> dict:
+    """What the chart shows, for the browser benchmark: the last step drawn and when it was committed."""
+    if not len(df):
+        return {"last_step": -1}
+    out = {"last_step": int(df["step"].iloc[-1])}
+    if "committed" in df:
+        out["committed"] = float(df["committed"].iloc[-1])
+    return out
+
+
+def _paper_note(text: str, x: float, y: float, anchor: str, size: int = 11) -> dict:
+    return {
+        "text": text,
+        "x": x,
+        "y": y,
+        "xref": "paper",
+        "yref": "paper",
+        "xanchor": anchor,
+        "yanchor": "top" if anchor == "left" else "middle",
+        "showarrow": False,
+        "font": {"color": "#555", "size": size},
+        "bgcolor": "rgba(255,255,255,0.85)",
+    }
+
+
+def _note(text: str) -> dict:
+    """A short remark in the plot's top-left corner (e.g. no confirmed trough yet)."""
+    return _paper_note(text, 0.01, 0.98, "left")
+
+
+def _times(df: pd.DataFrame, minutes_per_step: float) -> list[str]:
+    return [clock((s + 1) * minutes_per_step) for s in df["step"].to_numpy()]
+
+
+def _line(df, y, name: str, color: str, width: float = 2, markers: bool = False, **extra) -> dict:
+    return {
+        "type": "scatter",
+        "x": df["step"].to_numpy(),
+        "y": np.asarray(y),
+        "name": name,
+        "mode": "lines+markers" if markers else "lines",
+        "line": {"color": color, "width": width, **extra.pop("line", {})},
+        "marker": {"size": 5},
+        **extra,
+    }
+
+
+def _timed(df: pd.DataFrame, minutes_per_step: float, fmt: str) -> dict:
+    """Hover text with the simulated time of each point."""
+    return {"customdata": _times(df, minutes_per_step), "hovertemplate": f"%{{y:{fmt}}} (t = %{{customdata}})"}
+
+
+def turn_marks(df, values, found, kind: str, color: str, x_span: tuple[float, float]) -> tuple[dict, list[dict]]:
+    """A marker trace and one label per confirmed turn, each anchored so it stays inside the plot."""
+    steps = df["step"].to_numpy()[found]
+    trace = {
+        "type": "scatter",
+        "x": steps,
+        "y": np.asarray(values)[found],
+        "name": kind,
+        "mode": "markers",
+        "marker": {"symbol": "triangle-down" if kind == "peak" else "triangle-up", "size": 12, "color": color},
+        "cliponaxis": False,
+        "hoverinfo": "skip",
+    }
+    lo, hi = x_span
+    labels = []
+    for s, v in zip(steps.tolist(), np.asarray(values)[found].tolist()):
+        where = (s - lo) / max(hi - lo, 1)
+        labels.append(
+            {
+                "x": s,
+                "y": v,
+                "text": f"{kind} {v:.2f} (step {s})",
+                "showarrow": True,
+                "arrowhead": 0,
+                "arrowcolor": color,
+                "ax": 0,
+                "ay": -24 if kind == "peak" else 24,
+                "xanchor": "right" if where > 0.7 else "left" if where < 0.3 else "center",
+                "font": {"size": 11, "color": color},
+                "bgcolor": "rgba(255,255,255,0.85)",
+            }
+        )
+    return trace, labels
+
+
+def _x_span(df: pd.DataFrame, planned: int | None) -> tuple[float, float]:
+    first = int(df["step"].iloc[0]) if len(df) else 0
+    return float(first), float(_last_step(df, planned))
+
+
+# -- the four curves ----------------------------------------------------------------------------
+def spread(
+    df: pd.DataFrame,
+    minutes_per_step: float,
+    seeds: pd.DataFrame | None = None,
+    planned_steps: int | None = None,
+) -> go.Figure:
+    """Aware agents over time with newly aware per step as bars; or, given ``seeds``, one reach curve per seed post.
+
+    ``seeds``: long frame with columns ``step``, ``seed`` (name), ``aware`` (agents who received a
+    post of that seed's cascade, cumulative). Counts are whole agents.
+    """
+    data: list[dict] = []
+    top = 0.0
+    if seeds is not None and len(seeds):
+        for (name, rows), color in zip(seeds.groupby("seed", sort=False), cycle(COLORWAY)):
+            data.append(_line(rows, rows["aware"].to_numpy(), str(name), color, 2.5, markers=True))
+            top = max(top, float(rows["aware"].max()))
+        if len(df):
+            data.append(
+                _line(
+                    df,
+                    df["aware"],
+                    "aware of any seed",
+                    GREY,
+                    line={"dash": "dot"},
+                    **_timed(df, minutes_per_step, ",d"),
+                )
+            )
+            top = max(top, float(df["aware"].max()))
+        title = "Reach of each seed post: agents who received its cascade"
+    else:
+        if len(df):
+            data.append(
+                _line(
+                    df, df["aware"], "aware (total)", OKABE_ITO["blue"], 2.5, True, **_timed(df, minutes_per_step, ",d")
+                )
+            )
+            data.append(
+                {
+                    "type": "bar",
+                    "x": df["step"].to_numpy(),
+                    "y": df["new_aware"].to_numpy(),
+                    "name": "newly aware",
+                    "marker": {"color": OKABE_ITO["sky"]},
+                    "opacity": 0.6,
+                }
+            )
+            top = float(max(df["aware"].max(), df["new_aware"].max()))
+        title = "Spread: agents aware of the event"
+    return _figure(data, [], df, minutes_per_step, planned_steps, title, "agents (count)", count_axis_spec(top))
+
+
+def emotion(df: pd.DataFrame, minutes_per_step: float, planned_steps: int | None = None) -> go.Figure:
+    """Shares of calm, moderate and intense among aware agents, with confirmed emotion-density peaks labelled."""
+    data: list[dict] = []
+    notes: list[dict] = []
+    if len(df):
+        for level in ("calm", "moderate", "intense"):
+            data.append(_line(df, df[level].to_numpy(), level, EMOTION_COLORS[level]))
+        density = (df["moderate"] + df["intense"]).to_numpy(dtype=float)
+        data.append(
+            _line(
+                df,
+                density,
+                "density",
+                OKABE_ITO["black"],
+                line={"dash": "dash"},
+                **_timed(df, minutes_per_step, ".3f"),
+            )
+        )
+        found = confirmed_peaks(density, tolerance=SHARE_TOLERANCE)
+        if len(found):
+            trace, labels = turn_marks(df, density, found, "peak", OKABE_ITO["black"], _x_span(df, planned_steps))
+            data.append(trace)
+            notes += labels
+        else:
+            notes.append(_note("no confirmed density peak yet"))
+    yaxis = {"range": [0, 1.22], "tickvals": [0, 0.2, 0.4, 0.6, 0.8, 1.0]}  # room above 1 for peak labels
+    return _figure(
+        data,
+        notes,
+        df,
+        minutes_per_step,
+        planned_steps,
+        "Emotion density among aware agents",
+        "share of aware agents (0-1)",
+        yaxis,
+    )
+
+
+def share_range(values, room_below: float = 0.25) -> tuple[float, float, bool]:
+    """A y range for a share (0-1) zoomed to the data: (low, high, zoomed).
+
+    Spans at least ``MIN_SHARE_SPAN``; leaves ``room_below`` of the span under the data for trough
+    labels; the full 0-1 when the data cover most of it.
+    """
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if not len(values):
+        return 0.0, 1.0, False
+    lo, hi = float(values.min()), float(values.max())
+    span = max(hi - lo, MIN_SHARE_SPAN)
+    mid = (lo + hi) / 2
+    low = max(mid - span / 2 - span * room_below, 0.0)
+    high = min(mid + span / 2 + span * 0.1, 1.0)
+    if high - low >= 0.9:
+        return 0.0, 1.0, False
+    return low, high, True
+
+
+def attitude(df: pd.DataFrame, minutes_per_step: float, planned_steps: int | None = None) -> go.Figure:
+    """Share of aware agents with a positive attitude, axis zoomed to the data, confirmed troughs labelled."""
+    data: list[dict] = []
+    marks: list[dict] = []
+    low, high, zoomed = 0.0, 1.0, False
+    notes = []
+    if len(df):
+        positive = df["positive"].to_numpy(dtype=float)
+        data.append(
+            _line(
+                df,
+                positive,
+                "positive",
+                ATTITUDE_COLORS["positive"],
+                2.5,
+                True,
+                **_timed(df, minutes_per_step, ".3f"),
+            )
+        )
+        found = confirmed_troughs(positive, tolerance=SHARE_TOLERANCE)
+        if len(found):
+            trace, marks = turn_marks(
+                df, positive, found, "trough", OKABE_ITO["vermillion"], _x_span(df, planned_steps)
+            )
+            data.append(trace)
+        else:
+            notes.append("no confirmed trough yet")
+        low, high, zoomed = share_range(positive)
+        if zoomed:
+            notes.append(f"axis zoomed to {low:.2f}-{high:.2f}")
+    if notes:
+        marks.append(_note(" · ".join(notes)))
+    return _figure(
+        data,
+        marks,
+        df,
+        minutes_per_step,
+        planned_steps,
+        "Attitude: share positive among aware agents",
+        "share of aware agents (0-1)",
+        {"range": [low, high]},
+    )
+
+
+def actions(df: pd.DataFrame, minutes_per_step: float, planned_steps: int | None = None) -> go.Figure:
+    """Reposts, quotes and new posts per step, stacked."""
+    data: list[dict] = []
+    top = 0.0
+    if len(df):
+        for action in ("repost", "quote", "post"):
+            data.append(
+                {
+                    "type": "bar",
+                    "x": df["step"].to_numpy(),
+                    "y": df[action].to_numpy(),
+                    "name": action,
+                    "marker": {"color": ACTION_COLORS[action]},
+                }
+            )
+        top = float((df["repost"] + df["quote"] + df["post"]).max())
+    return _figure(
+        data,
+        [],
+        df,
+        minutes_per_step,
+        planned_steps,
+        "Actions per step",
+        "actions per step (count)",
+        count_axis_spec(top),
+        barmode="stack",
+    )
