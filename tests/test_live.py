@@ -1,0 +1,125 @@
+"""The live run's play controls: speed, pause and resume, Stop within one step, Step while paused."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ui.live import LiveRun
+
+
+@pytest.fixture
+def live(make_sim, tmp_path):
+    run = LiveRun(make_sim(steps=200), tmp_path / "run.duckdb", "test", net=None)
+    yield run
+    run.close()
+
+
+def wait_for(condition, timeout: float = 30.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        assert time.perf_counter() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_speed_paces_the_run(live):
+    live.step()  # opens the trace (and compiles kernels) outside the timed part
+    live.set_speed(20)
+    started = time.perf_counter()
+    live.start(6)
+    live._thread.join(30)
+    took = time.perf_counter() - started
+    assert live.steps_done == 7
+    assert took >= 5 / 20 - 0.02, f"6 steps at 20 steps/s need at least 0.25 s, took {took:.3f} s"
+
+
+def test_max_speed_and_bad_speed(live):
+    live.set_speed(None)
+    assert live.speed is None
+    live.set_speed(0)
+    assert live.speed is None, "0 means as fast as possible"
+    with pytest.raises(ValueError, match="speed must be 0 or more"):
+        live.set_speed(-1)
+    live.start(5)
+    live._thread.join(30)
+    assert live.steps_done == 5 and not live.running
+
+
+def test_pause_holds_the_run_step_works_and_resume_finishes(live):
+    live.set_speed(50)
+    live.start(40)
+    wait_for(lambda: live.steps_done >= 2)
+    live.pause()
+    time.sleep(0.1)  # the step in flight finishes
+    held = live.steps_done
+    time.sleep(0.3)
+    assert live.steps_done == held and live.running and live.paused
+    live.step()  # Step still works while paused
+    assert live.steps_done == held + 1
+    live.set_speed(None)
+    live.resume()
+    live._thread.join(30)
+    assert live.steps_done == 40 and not live.running
+    assert [m["step"] for m in live.metrics] == list(range(40)), "each step once, in order"
+
+
+def test_stop_ends_a_paused_run_and_a_slow_wait_at_once(live):
+    live.set_speed(0.5)  # one step every 2 s
+    live.start(100)
+    wait_for(lambda: live.steps_done >= 1)
+    started = time.perf_counter()
+    assert live.stop(wait=5.0)
+    assert time.perf_counter() - started < 1.0, "Stop must not wait out the pace"
+    assert live.steps_done == 1
+
+    live.start(100)
+    live.pause()
+    started = time.perf_counter()
+    assert live.stop(wait=5.0)
+    assert time.perf_counter() - started < 1.0, "Stop must end a paused run"
+
+
+def test_step_refused_while_running_unpaused(live):
+    live.set_speed(2)
+    live.start(50)
+    with pytest.raises(RuntimeError, match="Pause or Stop"):
+        live.step()
+    live.stop()
+
+
+class WithSeeds:
+    """A step record carrying per-seed counts, as engines with ``StepRecord.seed_metrics`` report them."""
+
+    def __init__(self, rec):
+        self._rec = rec
+        self.seed_metrics = [
+            {"seed": "rumour", "root": 0, "aware": 3 + rec.step, "new_aware": 1, "posts": 2},
+            {"seed": "correction", "root": 5, "aware": 1, "new_aware": 0, "posts": 0},
+        ]
+
+    def __getattr__(self, name):
+        return getattr(self._rec, name)
+
+
+def test_metrics_carry_commit_times_and_seed_rows(live, monkeypatch):
+    live.step()
+    assert live.seed_frame().columns.tolist() == ["step", "seed", "root", "aware", "new_aware", "posts"]
+    step = live.sim.step
+    monkeypatch.setattr(live.sim, "step", lambda: WithSeeds(step()))
+    live.step()
+    df = live.metrics_frame()
+    assert df["committed"].is_monotonic_increasing and abs(df["committed"].iloc[-1] - time.time()) < 60
+    seeds = live.seed_frame()
+    mine = seeds[seeds["step"] == 1]
+    assert mine["seed"].tolist() == ["rumour", "correction"] and mine["aware"].tolist() == [4, 1]
+
+
+def test_close_from_another_thread_while_paused(live):
+    live.start(50)
+    live.pause()
+    closer = threading.Thread(target=live.close)
+    closer.start()
+    closer.join(10)
+    assert not closer.is_alive() and live.closed and not live.running
