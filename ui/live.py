@@ -1,7 +1,9 @@
 """One traced run owned by one browser session: its simulation, its DuckDB writer and its stepping thread.
 
 Long runs step in a background thread so the page never freezes; the thread checks a stop
-flag before every step, so Stop takes effect within one step. Every step is simulated and
+flag before every step, so Stop takes effect within one step. The thread paces itself to a
+speed (steps per second, or as fast as possible) and can be paused and resumed, as NetLogo's
+and Mesa's play controls do; speed and pause take effect at the next step. Every step is simulated and
 committed to the trace under one lock, so the trace always matches the simulation, and pages
 read the live model only through ``inspect`` (under that lock) or the trace.
 """
@@ -26,6 +28,7 @@ from .decisions import RecordingPolicy
 from .networks import LoadedNetwork
 
 FEED_SIZE = 200  # newest posts kept in memory for the live feed
+SPEEDS = (1, 2, 5, 10, 20, 50, None)  # steps per second offered by the speed control; None = as fast as possible
 
 
 class LiveRun:
@@ -38,6 +41,7 @@ class LiveRun:
         self.net = net  # the network this run uses (the session may load another meanwhile)
         self.store = None
         self.metrics: list[dict] = []
+        self.seed_rows: list[dict] = []  # per seed post and step: seed, root, aware, new_aware, posts
         self.feed: deque[dict] = deque(maxlen=FEED_SIZE)
         self.error: str | None = None
         self.target = 0
@@ -51,6 +55,9 @@ class LiveRun:
         self._read_lock = threading.Lock()  # guards the reader cursor
         self._reader = None
         self._stop = threading.Event()
+        self._wake = threading.Condition()  # notified on stop, pause, resume and speed changes
+        self._paused = False
+        self._speed: float | None = None  # steps per second; None = as fast as possible
         self._thread: threading.Thread | None = None
         self.closed = False
 
@@ -58,6 +65,38 @@ class LiveRun:
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def speed(self) -> float | None:
+        """Steps per second the stepping thread keeps to; None = as fast as possible."""
+        return self._speed
+
+    def set_speed(self, steps_per_second: float | None) -> None:
+        """Pace the run (also while it runs); None or 0 = as fast as possible.
+
+        Raises:
+            ValueError: a negative speed.
+        """
+        if steps_per_second is not None and steps_per_second < 0:
+            raise ValueError(f"speed must be 0 or more steps per second, got {steps_per_second}")
+        with self._wake:
+            self._speed = float(steps_per_second) if steps_per_second else None
+            self._wake.notify_all()
+
+    def pause(self) -> None:
+        """Hold the run before its next step (the step in flight finishes); ``resume`` continues it."""
+        with self._wake:
+            self._paused = True
+            self._wake.notify_all()
+
+    def resume(self) -> None:
+        with self._wake:
+            self._paused = False
+            self._wake.notify_all()
 
     @property
     def steps_done(self) -> int:
@@ -94,15 +133,17 @@ class LiveRun:
                 self.failed = f"{type(exc).__name__} at step {self.sim.step_index}: {exc}"
                 raise
             self.step_seconds = time.perf_counter() - started
+            seeds = getattr(rec, "seed_metrics", None) or []  # per seed post, from engines that report it
             with self._records_lock:
-                self.metrics.append({"step": rec.step, "minutes": rec.minutes, **rec.metrics})
+                self.metrics.append({"step": rec.step, "minutes": rec.minutes, **rec.metrics, "committed": time.time()})
+                self.seed_rows.extend({"step": rec.step, **row} for row in seeds)
                 self._add_to_feed(rec)
         return rec
 
     def step(self) -> StepRecord:
-        """One step now, in the caller's thread (the Step button)."""
-        if self.running:
-            raise RuntimeError("a run is in progress; Stop it first")
+        """One step now, in the caller's thread (the Step button); allowed while a run is paused."""
+        if self.running and not self._paused:
+            raise RuntimeError("a run is in progress; Pause or Stop it first")
         self._stop.clear()
         return self._advance(self.sim.step_index)
 
@@ -114,6 +155,7 @@ class LiveRun:
         if n < 1:
             raise ValueError("N must be at least 1")
         self._stop.clear()
+        self._paused = False
         self.error = None
         self._batch = n
         self.target = self.steps_done + n
@@ -124,18 +166,37 @@ class LiveRun:
 
     def _loop(self, n: int, on_done) -> None:
         last = self.sim.step_index + n - 1
+        due = time.perf_counter()  # when the next step may start, at the chosen speed
         try:
-            while self.sim.step_index <= last and not self._stop.is_set():
+            while self.sim.step_index <= last and self._wait_turn(due):
                 self._advance(last)
+                due = max(due + 1.0 / self._speed, time.perf_counter() - 0.5) if self._speed else time.perf_counter()
         except Exception as exc:  # shown on the page; the trace keeps every committed step
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
             if on_done is not None:
                 on_done(self)
 
+    def _wait_turn(self, due: float) -> bool:
+        """Wait while paused or ahead of the speed; False once Stop is asked."""
+        with self._wake:
+            while not self._stop.is_set():
+                if self._paused:
+                    self._wake.wait()
+                    due = time.perf_counter()  # after a pause, the pace starts again from now
+                    continue
+                ahead = due - time.perf_counter() if self._speed else 0.0
+                if ahead <= 0:
+                    return True
+                self._wake.wait(ahead)
+                due = min(due, time.perf_counter() + 1.0 / self._speed) if self._speed else due  # sped up meanwhile
+            return False
+
     def stop(self, wait: float | None = 10.0) -> bool:
-        """Ask the run to stop before its next step; wait for the step in flight. True if stopped."""
-        self._stop.set()
+        """Ask the run to stop before its next step (also when paused or waiting); wait for the step in flight. True if stopped."""
+        with self._wake:
+            self._stop.set()
+            self._wake.notify_all()
         thread = self._thread
         if thread is not None and wait is not None:
             thread.join(wait)
@@ -181,6 +242,15 @@ class LiveRun:
                 "posts",
             ],
         )
+
+    def seed_frame(self) -> pd.DataFrame:
+        """Per seed post and step (long form): step, seed (name), root (post id), aware, new_aware, posts.
+
+        Empty when the engine does not report per-seed counts (``StepRecord.seed_metrics``).
+        """
+        with self._records_lock:
+            rows = list(self.seed_rows)
+        return pd.DataFrame(rows, columns=["step", "seed", "root", "aware", "new_aware", "posts"])
 
     def recent_posts(self, n: int) -> list[dict]:
         with self._records_lock:
