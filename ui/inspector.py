@@ -60,6 +60,24 @@ def _decision_rows(d: dict) -> dict:
     return {k: v for k, v in rows.items() if v is not None}
 
 
+def history_to_step(history: pd.DataFrame, step: int, current: dict | None = None) -> pd.DataFrame:
+    """An agent's state history (rows step, aware, emotion, attitude at the steps it changed, step -1 the
+    start) run on to ``step``, the run's latest finished step, so the chart ends where the run is.
+
+    The closing row holds ``current`` (the live state: exact even when the trace is a few steps behind),
+    else the last recorded state carried forward. Nothing is added when the history is empty, already
+    reaches ``step``, or no step has run (``step`` < 0).
+    """
+    if not len(history) or step < 0 or int(history["step"].max()) >= step:
+        return history
+    last = history.sort_values("step").iloc[-1]
+    row = {column: last[column] for column in history.columns}
+    row["step"] = step
+    if current is not None:
+        row.update({k: current[k] for k in ("aware", "emotion", "attitude") if k in current and k in row})
+    return pd.concat([history, pd.DataFrame([row])], ignore_index=True).astype(history.dtypes.to_dict())
+
+
 def agent_inspector(ws: Workspace, live: LiveRun, recent_agents: list[int]) -> None:
     """Profile, state, memory pool with every influence factor, state history and the last decision."""
     net = live.net.network
@@ -139,7 +157,7 @@ def agent_inspector(ws: Workspace, live: LiveRun, recent_agents: list[int]) -> N
     c = st.columns(2)
     with c[0]:
         history = traces.agent_history(ws, live.path, agent) if live.has_trace else pd.DataFrame()
-        chart(charts.state_history(history, mps), key="sim_history")
+        chart(charts.state_history(history_to_step(history, info["step"] - 1, info), mps), key="sim_history")
     with c[1]:
         if d is None:
             st.markdown("**Last decision**")

@@ -1,0 +1,91 @@
+"""The agent inspector's state history runs to the run's current step, not to the agent's last change."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui import traces
+from ui.inspector import history_to_step
+from ui.session import STATE_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def history(*rows) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["step", "aware", "emotion", "attitude"])
+    return frame.astype({"step": "int64", "aware": "bool", "emotion": "int64", "attitude": "int64"})
+
+
+def test_the_last_state_is_carried_to_the_current_step():
+    h = history((-1, False, 0, 1), (2, True, 2, 0))
+    out = history_to_step(h, 7)
+    assert out["step"].tolist() == [-1, 2, 7]
+    assert out.iloc[-1][["aware", "emotion", "attitude"]].tolist() == [True, 2, 0]
+    assert out.dtypes.to_dict() == h.dtypes.to_dict()
+    assert len(h) == 2, "the input is not changed"
+
+
+def test_the_closing_row_is_the_live_state_when_given():
+    h = history((-1, False, 0, 1), (2, True, 2, 0))  # the trace may lag a step or two behind the model
+    out = history_to_step(h, 7, {"aware": True, "emotion": 1, "attitude": 1, "pool": []})
+    assert out.iloc[-1].tolist() == [7, True, 1, 1]
+
+
+@pytest.mark.parametrize(
+    "h, step",
+    [
+        (history((-1, False, 0, 1), (4, True, 1, 1)), 4),  # the agent changed at the current step
+        (history((-1, False, 0, 1), (4, True, 1, 1)), 3),  # the trace is ahead of the step read
+        (history((-1, False, 0, 1)), -1),  # no step has run
+        (history(), 5),  # no trace
+    ],
+)
+def test_nothing_is_added_when_the_history_already_reaches_the_step(h, step):
+    assert history_to_step(h, step).equals(h)
+
+
+def test_an_unaware_agent_is_drawn_flat_to_the_current_step():
+    out = history_to_step(history((-1, False, 0, 0)), 9)
+    assert out["step"].tolist() == [-1, 9] and not out["aware"].any()
+
+
+def _xs(at: AppTest, title: str) -> list[np.ndarray]:
+    for element in at.get("plotly_chart"):
+        spec = json.loads(element.proto.spec)
+        if spec["layout"]["title"]["text"].startswith(title):
+            out = []
+            for trace in spec["data"]:
+                x = trace["x"]
+                if isinstance(x, dict):
+                    x = np.frombuffer(base64.b64decode(x["bdata"]), dtype=np.dtype(x["dtype"]))
+                out.append(np.asarray(x))
+            return out
+    raise AssertionError(f"no chart titled {title!r}")
+
+
+def test_the_simulate_page_charts_an_early_changer_up_to_the_current_step(tmp_path, monkeypatch):
+    monkeypatch.setenv("S3_RUNS_DIR", str(tmp_path / "runs"))
+    at = AppTest.from_file(str(ROOT / "pages/4_Simulate.py"), default_timeout=60).run()
+    ws = at.session_state[STATE_KEY]
+    for _ in range(4):
+        at.button(key="sim_step").click().run()
+    live = ws.live
+    assert live.steps_done == 4 and not at.exception
+    net = live.net.network
+    box = at.selectbox(key="sim_agent")
+    last = traces.query(ws, live.path, "SELECT agent, max(step) AS last FROM states GROUP BY agent")
+    last = dict(zip(last["agent"].astype(int), last["last"].astype(int)))
+    ids = net.user_ids.astype(str)
+    early = [o for o in box.options if last.get(int(np.flatnonzero(ids == o)[0]), -1) < 3]
+    assert early, "some suggested agent last changed before the last step (or never)"
+    box.set_value(early[0]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    xs = _xs(at, "State history")
+    assert xs and all(x.max() == 3 for x in xs), xs  # before: the line stopped at the agent's last change
