@@ -7,6 +7,7 @@ import streamlit as st
 from s3core import metrics as M
 from s3core import trace_queries as Q
 from ui import charts, traces
+from ui.cascade_view import render_cascades
 from ui.session import ensure_defaults, show_flash
 from ui.widgets import chart, chart_exports, run_picker, table_exports
 
@@ -40,7 +41,7 @@ if run.steps == 0:
     st.stop()
 
 path, mps = run.path, run.minutes_per_step
-tabs = st.tabs(["Posts", "States", "Metrics", "Breakdown", "Charts"], key="tr_tabs", on_change="rerun")
+tabs = st.tabs(["Posts", "States", "Metrics", "Breakdown", "Charts", "Cascades"], key="tr_tabs", on_change="rerun")
 
 
 def _user_filters(key: str, columns) -> tuple[str | None, int | None, str | None]:
@@ -178,3 +179,8 @@ with tabs[4]:
         fig = builders[which](df, mps)
         chart(fig, key="tr_chart")
         chart_exports(fig, f"{run.run}-{which}", "tr_chart_export")
+
+with tabs[5]:
+    if tabs[5].open:
+        posts, seeds, awareness = traces.cascade_inputs(ws, run)
+        render_cascades(posts, mps, "tr_cascades", seeds=seeds, awareness=awareness)

@@ -12,6 +12,15 @@ POST_COLUMNS = (
 )
 CHANGE_FLAGS = {"became aware": "became_aware", "emotion": "emotion_changed", "attitude": "attitude_changed"}
 BREAKDOWN = "SELECT * FROM breakdown ORDER BY step, dimension, grp"
+# The cascade view's inputs: every post with the columns ``s3core.cascade_tree`` reads, and the per-seed
+# awareness table of traces that have one (written since it was added; older traces lack it).
+CASCADE_POSTS = (
+    "SELECT post_id, step, author, parent, root, action, stance, emotion, depth, text FROM posts ORDER BY post_id"
+)
+HAS_SEED_METRICS = (
+    "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'seed_metrics' AND table_schema = 'main'"
+)
+SEED_METRICS = "SELECT step, seed, root, aware, new_aware, posts FROM seed_metrics ORDER BY root, step"
 
 
 def find_user(user_id: str) -> tuple[str, list]:

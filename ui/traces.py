@@ -16,7 +16,10 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from s3core import cascade_tree as C
 from s3core import scenario as S
+from s3core import trace_queries as Q
+from s3core.interventions import SeedPost
 from s3core.trace_lock import TraceFileError, TraceInUse, connect
 
 from .llm import CACHE_SUFFIX
@@ -210,3 +213,29 @@ def agent_history(ws: Workspace, path: Path, agent: int) -> pd.DataFrame:
         SELECT step, aware, emotion, attitude FROM states WHERE agent = ? ORDER BY step""",
         [agent, agent],
     )
+
+
+def cascade_inputs(ws: Workspace, run: RunInfo) -> tuple[pd.DataFrame, dict[int, str], pd.DataFrame | None]:
+    """What the cascade view needs from one run: its posts, {seed root post id: seed name}, and its
+    per-seed awareness rows (the ``seed_metrics`` table; None for a trace written before it existed).
+
+    Seed names come from ``seed_metrics`` when the trace has it, else from the run's scenario (each
+    seed post matched by its step and text); unnamed seeds are "#<index in the schedule>".
+    """
+    posts = query(ws, run.path, Q.CASCADE_POSTS)
+    awareness = None
+    if int(query(ws, run.path, Q.HAS_SEED_METRICS)["n"].iloc[0]):
+        awareness = query(ws, run.path, Q.SEED_METRICS)
+    if awareness is not None and len(awareness):
+        named = awareness.drop_duplicates("root")
+        return posts, {int(r): str(s) for r, s in zip(named["root"], named["seed"])}, awareness
+    try:
+        schedule = S.loads(run.scenario_toml).interventions
+    except S.ScenarioError:
+        return posts, C.seed_labels(posts), awareness
+    seeds = [
+        (item.name or f"#{i}", int(item.step), item.text)
+        for i, item in enumerate(schedule)
+        if isinstance(item, SeedPost)
+    ]
+    return posts, C.seeds_from_scenario(posts, seeds), awareness
