@@ -1,7 +1,8 @@
-"""Simulate: Step, Run N (in the background, with Stop) and Reset; live curves, feed, network view, inspector.
+"""Simulate: Step, Run N with a speed, Pause/Resume, Stop and Reset; live curves, feed, network view, inspector.
 
 Every step is traced to this session's DuckDB run file. Runs step in a background thread owned
-by the session (ui.live.LiveRun); the live part of the page polls it every 1.5 s.
+by the session (ui.live.LiveRun) at the chosen speed; while one runs, the curves and metrics redraw
+every 0.5 s and the feed every 1.5 s (fragments), and nothing else on the page is rebuilt.
 """
 
 from __future__ import annotations
@@ -10,10 +11,35 @@ import streamlit as st
 
 from ui import charts, llm_panel
 from ui.inspector import agent_inspector, state_network_view
+from ui.live import SPEEDS
 from ui.session import ensure_defaults, show_flash
 from ui.widgets import chart, feed, md_escape
 
-POLL_SECONDS = 1.5
+CHART_SECONDS = 0.5  # curves and metrics redraw twice a second while a run is in progress
+FEED_SECONDS = 1.5  # the feed (many small elements) less often
+SPEED_LABELS = {s: f"{s:g}" if s else "max" for s in SPEEDS}
+
+
+def _speed() -> float | None:
+    """The chosen steps per second (None = as fast as possible)."""
+    label = st.session_state.get("sim_speed", "max")
+    return next((s for s, name in SPEED_LABELS.items() if name == label), None)
+
+
+def _cascade_view():
+    """``ui.cascade_view.render_cascades``, or None in a version without that module."""
+    try:
+        from ui.cascade_view import render_cascades
+    except ModuleNotFoundError as exc:
+        if exc.name != "ui.cascade_view":
+            raise
+        return None
+    return render_cascades
+
+
+def _apply_speed(ws) -> None:
+    if ws.live is not None:
+        ws.live.set_speed(_speed())
 
 
 def _step(ws) -> None:
@@ -25,9 +51,17 @@ def _step(ws) -> None:
 
 def _run(ws) -> None:
     try:
-        ws.live_run().start(int(st.session_state.get("sim_n") or ws.scenario.steps))
+        live = ws.live_run()
+        live.set_speed(_speed())
+        live.start(int(st.session_state.get("sim_n") or ws.scenario.steps))
     except Exception as exc:
         ws.notify("error", f"Run could not start: {exc}")
+
+
+def _pause(ws) -> None:
+    live = ws.live
+    if live is not None and live.running:
+        live.resume() if live.paused else live.pause()
 
 
 def _stop(ws) -> None:
@@ -77,15 +111,17 @@ if pending and live.has_trace:
     )
 
 running = live.running
-cols = st.columns([1, 1, 1.4, 1, 1, 3.6], vertical_alignment="bottom")
+paused = running and live.paused
+live.set_speed(_speed())  # a new run (after Reset) keeps the chosen speed
+cols = st.columns([0.9, 0.9, 1.1, 1.2, 0.9, 0.9, 2.6], vertical_alignment="bottom")
 cols[0].button(
     "Step",
     key="sim_step",
     on_click=_step,
     args=(ws,),
-    disabled=running,
+    disabled=running and not paused,
     type="primary",
-    help="Advance one step and trace it.",
+    help="Advance one step and trace it (also while a run is paused).",
     width="stretch",
 )
 cols[1].button(
@@ -94,22 +130,34 @@ cols[1].button(
     on_click=_run,
     args=(ws,),
     disabled=running,
-    help="Run N steps in the background; the charts update as it goes.",
+    icon=":material/play_arrow:",
+    help="Run N steps in the background at the chosen speed; the charts update twice a second.",
     width="stretch",
 )
-cols[2].number_input(
+cols[2].button(
+    "Resume" if paused else "Pause",
+    key="sim_pause",
+    on_click=_pause,
+    args=(ws,),
+    disabled=not running,
+    icon=":material/play_arrow:" if paused else ":material/pause:",
+    help="Hold the run after the step in progress, or continue it.",
+    width="stretch",
+)
+cols[3].number_input(
     "N steps", min_value=1, max_value=100_000, value=ws.scenario.steps, step=1, key="sim_n", disabled=running
 )
-cols[3].button(
+cols[4].button(
     "Stop",
     key="sim_stop",
     on_click=_stop,
     args=(ws,),
     disabled=not running,
-    help="Stop the run after the step in progress.",
+    icon=":material/stop:",
+    help="End the run after the step in progress.",
     width="stretch",
 )
-cols[4].button(
+cols[5].button(
     "Reset",
     key="sim_reset",
     on_click=_reset,
@@ -117,24 +165,24 @@ cols[4].button(
     help="Start a new run from step 0 (the current one stays in the trace store).",
     width="stretch",
 )
+cols[6].select_slider(
+    "Speed (steps per second)",
+    options=list(SPEED_LABELS.values()),
+    value="max",
+    key="sim_speed",
+    on_change=_apply_speed,
+    args=(ws,),
+    help="How fast a run steps; 'max' is as fast as the model and the trace allow. Takes effect at the next step.",
+)
+split = st.toggle(
+    "Reach per seed post",
+    key="sim_split",
+    help="One reach curve per seed post (agents who received a post of its cascade), so a rumour and its "
+    "correction are counted apart; the dotted line is everyone aware of any seed.",
+)
 
 
-@st.fragment(run_every=POLL_SECONDS if running else None)
-def live_view(polling: bool) -> None:
-    """Progress, metrics, curves and the feed; re-drawn twice a second while a run is in progress."""
-    run = ws.live
-    if run is None:
-        return
-    if polling and not run.running:
-        st.rerun(scope="app")  # the run ended: redraw the whole page (buttons, inspector)
-    if run.running:
-        done, total = run.progress()
-        st.progress(
-            done / max(total, 1), text=f"Running: {done} of {total} steps · {run.step_seconds * 1000:.0f} ms per step"
-        )
-    if run.error:
-        st.error(f"The run stopped with an error: {md_escape(run.error)}")
-    df = run.metrics_frame()
+def _metrics_row(run, df) -> None:
     m = st.columns(5)
     last = df.iloc[-1] if len(df) else None
     m[0].metric("Steps done", f"{len(df)}", help=f"{len(df) * mps / 60:g} hours simulated")
@@ -155,27 +203,64 @@ def live_view(polling: bool) -> None:
         help="Share of aware agents with a positive attitude.",
     )
     m[4].metric("Posts this step", f"{int(last['posts']):,}" if last is not None else "0")
+
+
+@st.fragment(run_every=CHART_SECONDS if running else None)
+def live_view(polling: bool) -> None:
+    """Progress, metrics and curves; redrawn twice a second while a run is in progress."""
+    run = ws.live
+    if run is None:
+        return
+    if polling and not run.running:
+        st.rerun(scope="app")  # the run ended: redraw the whole page (buttons, inspector)
+    if run.running:
+        done, total = run.progress()
+        pace = f"{run.speed:g} steps/s" if run.speed else "max speed"
+        state = "Paused" if run.paused else "Running"
+        st.progress(
+            done / max(total, 1),
+            text=f"{state}: {done} of {total} steps · {pace} · {run.step_seconds * 1000:.0f} ms per step",
+        )
+    if run.error:
+        st.error(f"The run stopped with an error: {md_escape(run.error)}")
+    df = run.metrics_frame()
+    _metrics_row(run, df)
     llm_panel.run_counters(run)  # the LLM backend's calls, cache hits, fallbacks, tokens and cost
-    left, right = st.columns([2.3, 1])
-    with left:
-        row = st.columns(2)
-        with row[0]:
-            chart(charts.spread(df, mps), key="sim_chart_spread")
-        with row[1]:
-            chart(charts.emotion(df, mps), key="sim_chart_emotion")
-        row = st.columns(2)
-        with row[0]:
-            chart(charts.attitude(df, mps), key="sim_chart_attitude")
-        with row[1]:
-            chart(charts.actions(df, mps), key="sim_chart_actions")
-    with right:
-        st.markdown("**Newest posts**")
-        feed(run.recent_posts(12 if run.running else 30), height=700)  # fewer while polling: lighter redraws
+    planned = run.target if run.running else None
+    seeds = run.seed_frame() if split else None
+    if split and len(df) and (seeds is None or seeds.empty):
+        st.caption(
+            "No per-seed counts yet: they start with the first seed post (and need an engine that reports them)."
+        )
+    row = st.columns(2)
+    with row[0]:
+        chart(charts.spread(df, mps, seeds=seeds, planned_steps=planned), key="sim_chart_spread")
+    with row[1]:
+        chart(charts.emotion(df, mps, planned_steps=planned), key="sim_chart_emotion")
+    row = st.columns(2)
+    with row[0]:
+        chart(charts.attitude(df, mps, planned_steps=planned), key="sim_chart_attitude")
+    with row[1]:
+        chart(charts.actions(df, mps, planned_steps=planned), key="sim_chart_actions")
 
 
-live_view(running)
+@st.fragment(run_every=FEED_SECONDS if running else None)
+def live_feed() -> None:
+    """The newest posts; fewer and less often while a run is in progress (many small elements)."""
+    run = ws.live
+    if run is None:
+        return
+    st.markdown("**Newest posts**")
+    feed(run.recent_posts(12 if run.running else 30), height=700)
 
-# -- agent inspector and network view (drawn on demand, not while polling) --------------------------------
+
+left, right = st.columns([2.3, 1])
+with left:
+    live_view(running)
+with right:
+    live_feed()
+
+# -- inspector, network view and cascades (drawn on demand, not while polling) --------------------------
 recent_agents = [p["agent"] for p in live.recent_posts(40) if p["agent"] >= 0]
 tabs = st.tabs(["Agent inspector", "Network view"], key="sim_tabs", on_change="rerun")
 
@@ -185,3 +270,18 @@ with tabs[0]:
 with tabs[1]:
     if tabs[1].open:
         state_network_view(ws, live, recent_agents)
+
+cascades = st.expander("Cascades of the seed posts: reach, depth and breadth", key="sim_cascades", on_change="rerun")
+if cascades.open:
+    with cascades:
+        render_cascades = _cascade_view()
+        if running and not paused:
+            st.caption("Shown while the run is paused or stopped, so the view does not slow the run down.")
+        elif render_cascades is None:
+            st.caption("The cascade view is not available in this version.")
+        else:
+            posts = live.query("SELECT * FROM posts") if live.has_trace else None
+            if posts is None or posts.empty:
+                st.caption("No posts yet: press Step or Run.")
+            else:
+                render_cascades(posts, mps, key="sim_cascade")
