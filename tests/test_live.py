@@ -123,3 +123,49 @@ def test_close_from_another_thread_while_paused(live):
     closer.start()
     closer.join(10)
     assert not closer.is_alive() and live.closed and not live.running
+
+
+# -- the Simulate page's play controls (AppTest) ------------------------------------------------------
+@pytest.fixture
+def simulate(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("S3_RUNS_DIR", str(tmp_path / "runs"))
+    page = Path(__file__).resolve().parent.parent / "pages" / "4_Simulate.py"
+    at = AppTest.from_file(str(page), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_speed_control_paces_pauses_and_resumes_a_run(simulate):
+    from ui.session import STATE_KEY
+
+    at = simulate
+    speed = at.select_slider(key="sim_speed")
+    assert speed.value == "max" and speed.options == ["1", "2", "5", "10", "20", "50", "max"]
+    assert at.button(key="sim_pause").disabled, "nothing to pause before a run"
+    speed.set_value("5").run()
+    at.number_input(key="sim_n").set_value(1000)
+    at.button(key="sim_run").click().run()
+    live = at.session_state[STATE_KEY].live
+    assert live.running and live.speed == 5
+    assert at.button(key="sim_pause").label == "Pause" and at.button(key="sim_step").disabled
+
+    at.button(key="sim_pause").click().run()
+    assert live.paused and at.button(key="sim_pause").label == "Resume"
+    assert not at.button(key="sim_step").disabled, "Step works while paused"
+    held = live.steps_done
+    at.button(key="sim_step").click().run()
+    assert live.steps_done == held + 1 and not at.exception
+    assert any("Paused" in p.proto.text for p in at.get("progress"))
+
+    at.select_slider(key="sim_speed").set_value("max").run()
+    assert live.speed is None, "the speed changes while the run is in progress"
+    at.button(key="sim_pause").click().run()
+    assert not live.paused
+    time.sleep(0.3)
+    at.button(key="sim_stop").click().run()
+    assert not live.running and live.steps_done > held + 1
+    assert not at.exception
