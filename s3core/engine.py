@@ -22,9 +22,10 @@ from .phases import act, decide, expose, inject
 from .policy import DecisionPolicy, HeuristicPolicy
 from .population import Population, build_population
 from .recording import StepRecord, record_step
-from .resources import TextResources, load_text_resources
+from .resources import TextResources, resources_for
 from .run_view import RunView
 from .scenario import Scenario
+from .seed_awareness import SeedAwareness
 from .sources import load_network
 from .state import AgentState, PostStore
 from .text_neighbours import NeighbourCache
@@ -62,7 +63,9 @@ class Simulation:
         self.scenario = scenario
         self.random = KeyedRandom(scenario.seed)
         self.intervention_keys = iv.content_keys(scenario.interventions)
-        self.text = text or load_text_resources()
+        self.text = resources_for(scenario, text)  # the pool of the seed posts' language (s3core.resources)
+        if population is not None and self.text.language != (text.language if text else "zh"):
+            population = None  # built on the other pool's text representation
         self.network = network if network is not None else load_network(scenario, self._rng("network"))
         self.population = population or build_population(
             self.network, DemographicParams(**scenario.population), self.text.model, self._rng("population")
@@ -94,6 +97,7 @@ class Simulation:
         self.neighbour_cache = NeighbourCache(first_id=len(self.text.texts))
         self.step_index = 0
         self.journal = StepJournal(self.network.n_users)
+        self.seed_awareness = SeedAwareness(self.network.n_users)
         self.state_changed()
 
     def state_changed(self) -> None:
@@ -182,6 +186,7 @@ class Simulation:
         """Advance one step and return its frozen record."""
         t = self.step_index
         self.journal.begin(t)
+        self.seed_awareness.begin()
         # The reference scans every agent for the step's changes; the compiled path reads the journal.
         before = (
             None
@@ -278,6 +283,7 @@ class Simulation:
         arrays["rule_action"] = np.array([r[1] for r in self.stance_rules], dtype=np.str_)
         arrays["rule_strength"] = np.array([r[2] for r in self.stance_rules], dtype=np.float64)
         arrays["depth_counts"] = self.depth_counts
+        arrays.update(self.seed_awareness.arrays(len(self.posts)))
         return arrays
 
     def restore(self, arrays: dict[str, np.ndarray]) -> None:
@@ -297,6 +303,7 @@ class Simulation:
             for s, a, x in zip(arrays["rule_stance"], arrays["rule_action"], arrays["rule_strength"])
         ]
         self.depth_counts = np.array(arrays["depth_counts"], dtype=np.int64)
+        self.seed_awareness = SeedAwareness.from_arrays(arrays, self.network.n_users)
         self.state_changed()
 
     def adopt_text_neighbours(self, other: "Simulation") -> None:

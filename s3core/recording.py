@@ -26,6 +26,10 @@ class StepRecord:
     posts: dict  # column arrays of the posts made this step, plus their texts
     breakdown: dict  # dimension, group, agents, aware, positive, intense, mean_emotion arrays
     exposure_sources: dict = None  # deliveries this step by channel: followee, mutual, recommended
+    # one dict per seed post injected so far: seed (name or "#<index in interventions>"), root (its post id),
+    # aware (agents who received a post of its cascade, cumulative), new_aware (this step), posts (of its
+    # cascade made this step); ``seed_awareness`` says which posts a seed's cascade holds
+    seed_metrics: list = None
 
 
 def population_metrics(aware: np.ndarray, emotion: np.ndarray, attitude: np.ndarray) -> dict:
@@ -149,4 +153,5 @@ def record_step(
             name: int(n)
             for name, n in zip(("followee", "mutual", "recommended"), np.bincount(exposures.source, minlength=3)[:3])
         },
+        seed_metrics=sim.seed_awareness.rows(post_columns["post_id"]),
     )

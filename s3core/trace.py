@@ -16,7 +16,15 @@ from .keyed_random import GENERATOR, GENERATOR_VERSION
 from .recording import StepRecord
 from .state import PackedArrays, unpack
 from .trace_lock import TraceFileError, TraceLock, connect
-from .trace_rows import CHECKPOINT_COLUMNS, insert, replace_checkpoint, step_tables, stored_array
+from .trace_rows import (
+    CHECKPOINT_COLUMNS,
+    SEED_METRIC_COLUMNS,
+    insert,
+    replace_checkpoint,
+    seed_metric_table,
+    step_tables,
+    stored_array,
+)
 
 # DuckDB folds its WAL into the file once the WAL passes this (default 16 MB: at 1M agents, every commit).
 WAL_THRESHOLD = "1GB"
@@ -33,6 +41,8 @@ CREATE TABLE IF NOT EXISTS metrics (step INTEGER, minutes DOUBLE, aware BIGINT, 
     max_breadth BIGINT, fallbacks BIGINT);
 CREATE TABLE IF NOT EXISTS breakdown (step INTEGER, dimension VARCHAR, grp INTEGER, agents BIGINT, aware BIGINT,
     positive DOUBLE, intense DOUBLE, mean_emotion DOUBLE);
+CREATE TABLE IF NOT EXISTS seed_metrics (step INTEGER, seed VARCHAR, root BIGINT, aware BIGINT, new_aware BIGINT,
+    posts BIGINT);
 CREATE TABLE IF NOT EXISTS checkpoint_arrays ({checkpoint});
 """.format(checkpoint=CHECKPOINT_COLUMNS)
 METRIC_COLUMNS = (
@@ -57,7 +67,7 @@ METRIC_COLUMNS = (
 )
 READ_HINT = "wait for it to finish, then read the trace again"
 WRITE_HINT = "wait for it to finish or choose another --out"
-STEP_TABLES = ("states", "posts", "metrics", "breakdown", "checkpoint_arrays", "checkpoints")
+STEP_TABLES = ("states", "posts", "metrics", "breakdown", "seed_metrics", "checkpoint_arrays", "checkpoints")
 
 
 TRACED_PACKAGES = ("numpy", "pandas", "duckdb", "networkx", "scikit-learn", "pyarrow")
@@ -288,11 +298,14 @@ class TraceStore:
             for name, table in step_tables(rec).items():
                 tables[name].append(table)
         metrics = [{"step": rec.step, "minutes": rec.minutes, **rec.metrics} for rec, _ in batch]
+        seeds = seed_metric_table([rec for rec, _ in batch])
         last, checkpoint = batch[-1]
         with _Transaction(con):
             for name, parts in tables.items():
                 insert(con, name, pa.concat_tables(parts, promote_options="permissive"))
             insert(con, "metrics", pa.table({k: [row[k] for row in metrics] for k in METRIC_COLUMNS}))
+            if seeds.num_rows:
+                insert(con, "seed_metrics", seeds)
             if checkpoint is not None:
                 replace_checkpoint(con, last.step, checkpoint)
         self._committed = last.step
@@ -353,6 +366,16 @@ class TraceStore:
 
     def metrics(self):
         return self.con.execute("SELECT * FROM metrics ORDER BY step").df()
+
+    def seed_metrics(self):
+        """Per step and seed post: seed, root, aware, new_aware, posts (``StepRecord.seed_metrics``), as a
+        DataFrame ordered by step and root; empty (same columns) for a trace written before the table."""
+        self.flush()
+        if "seed_metrics" not in self._tables():
+            import pandas as pd
+
+            return pd.DataFrame({name: [] for name in SEED_METRIC_COLUMNS})
+        return self._con.execute("SELECT * FROM seed_metrics ORDER BY step, root").df()
 
     def summary(self) -> dict:
         """The per-step curves as one JSON-ready object (what ``run --json`` prints)."""

@@ -65,6 +65,21 @@ def step_tables(record: StepRecord) -> dict[str, pa.Table]:
     return {"states": states, "posts": posts, "breakdown": breakdown}
 
 
+SEED_METRIC_COLUMNS = ("step", "seed", "root", "aware", "new_aware", "posts")
+
+
+def seed_metric_table(records: list[StepRecord]) -> pa.Table:
+    """The ``seed_metrics`` rows of several steps (one per step and seed post injected by then)."""
+    rows = [(rec.step, row) for rec in records for row in (rec.seed_metrics or ())]
+    return pa.table(
+        {
+            "step": pa.array([step for step, _ in rows], pa.int32()),
+            "seed": pa.array([row["seed"] for _, row in rows], pa.string()),
+            **{name: pa.array([row[name] for _, row in rows], pa.int64()) for name in SEED_METRIC_COLUMNS[2:]},
+        }
+    )
+
+
 def replace_checkpoint(con, step: int, packed: PackedArrays) -> None:
     """The new checkpoint replaces the table of the previous one (of either format): its storage is freed at once."""
     usable = CHECKPOINT_CODEC and pa.Codec.is_available(CHECKPOINT_CODEC)

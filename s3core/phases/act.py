@@ -84,6 +84,7 @@ def create_posts(sim: "Simulation", t: int, batch: DecisionBatch, dec: Decisions
         forwarded_visibility=np.where(forward, posts.forwarded_visibility[focal], 1.0),
         key=sim.random.stream(Purpose.POST_KEY, t).bits(author),
     )
+    sim.seed_awareness.add_posts(ids, focal)  # a forward's parent, or the post an original post reacts to
     add_counts(posts.column("reposts"), focal[forward])
     count_forwards(sim, posts.root[ids[forward]], action[forward] == Action.QUOTE)
     inject.apply_stance_rules(sim, ids)

@@ -19,16 +19,20 @@ if TYPE_CHECKING:
 def apply_interventions(sim: "Simulation", t: int) -> np.ndarray:
     """Inject seed posts and apply moderation due now; returns the seed post ids."""
     seeds = []
-    for item in iv.due(sim.scenario.interventions, t):
+    for index, item in enumerate(sim.scenario.interventions):  # in schedule order, as ``iv.due``
+        if item.step != t:
+            continue
         if isinstance(item, iv.SeedPost):
-            seeds.append(inject_seed(sim, item, t))
+            seeds.append(inject_seed(sim, item, t, label=item.name or f"#{index}"))
         elif isinstance(item, iv.Moderation):
             moderate(sim, item)
     return np.asarray(seeds, dtype=np.int64)
 
 
-def inject_seed(sim: "Simulation", seed: iv.SeedPost, t: int) -> int:
-    """Post a seed (by its author, or the official account) and return its post id; its author becomes aware."""
+def inject_seed(sim: "Simulation", seed: iv.SeedPost, t: int, label: str | None = None) -> int:
+    """Post a seed (by its author, or the official account) and return its post id; its author becomes aware.
+
+    ``label`` names the seed in the per-seed awareness (``seed_awareness``; default: its name, or "#?")."""
     author = OFFICIAL
     if seed.author is not None:
         author = int(np.flatnonzero(sim.network.user_ids.astype(str) == seed.author)[0])
@@ -51,7 +55,9 @@ def inject_seed(sim: "Simulation", seed: iv.SeedPost, t: int) -> int:
     apply_stance_rules(sim, np.array([pid]))
     if seed.name:
         sim.seed_ids[seed.name] = pid
+    bit = sim.seed_awareness.add_seed(label or seed.name or "#?", pid)
     if author != OFFICIAL:
+        sim.seed_awareness.receive(np.array([author]), np.array([bit], np.uint64))
         sim.journal.note(sim.state, np.array([author]))
         sim.state.aware[author] = True
         sim.state.aware_step[author] = t if sim.state.aware_step[author] < 0 else sim.state.aware_step[author]
