@@ -161,7 +161,7 @@ def sample_controls(net: Network, prefix: str, extra: list[int] = ()) -> tuple[s
         size = cols[1].slider(
             "Nodes",
             20,
-            min(600, net.n_users),
+            min(netview.MAX_VIEW_NODES, net.n_users),
             min(300, net.n_users),
             step=10,
             key=f"{prefix}_size",
