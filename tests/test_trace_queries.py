@@ -45,16 +45,19 @@ def test_state_change_flags_keep_only_the_named_changes(trace):
     assert became.agent.is_unique  # an agent becomes aware once
 
 
-def _numeric_id_trace(folder: Path) -> Path:
-    """A real run over a network whose user ids are the numbers 0..29 shuffled: every id is another agent's index."""
-    rng = np.random.default_rng(3)
-    ids = rng.permutation(30)
-    rows = ["follower,followee"] + [f"{ids[i]},{ids[(i + k) % 30]}" for i in range(30) for k in (1, 2, 5)]
+def _numeric_id_trace(folder: Path, name: str = "run.duckdb") -> Path:
+    """A real run over a network whose user ids are the numbers 0..59 shuffled, so nearly every id is
+    another agent's index; its seed post, by the user with id ``ids[0]``, reads "=1+1"."""
+    n = 60
+    ids = np.random.default_rng(3).permutation(n)
+    rows = ["follower,followee"] + [f"{ids[i]},{ids[(i + k) % n]}" for i in range(n) for k in (1, 2, 3, 5, 8, 13, 21)]
     (folder / "edges.csv").write_text("\n".join(rows) + "\n")
+    params = (Path(__file__).resolve().parent.parent / "data" / "params" / "weibo-ced.json").as_posix()
     toml = f"""
 name = "numeric ids"
 seed = 4
-steps = 5
+steps = 10
+params = "{params}"
 [network]
 source = "files"
 edges = "{(folder / "edges.csv").as_posix()}"
@@ -65,7 +68,7 @@ name = "formula"
 text = "=1+1"
 author = "{ids[0]}"
 """
-    path = folder / "run.duckdb"
+    path = folder / name
     run_to_trace(S.loads(toml), path)
     return path
 
@@ -84,23 +87,23 @@ def test_a_numeric_user_id_is_matched_as_an_id_never_as_an_agent_index(numeric):
     clash = agents[agents.agent.isin(posts.author) & (agents.user_id != agents.agent.astype(str))].iloc[0]
     uid, agent = str(clash.user_id), int(clash.agent)
     assert numeric.execute(*Q.find_user(f" {uid} ")).fetchall() == [(agent,)]
-    by_user = _rows(numeric, Q.posts(0, 4, ["repost", "quote", "post"], user_id=uid))
+    by_user = _rows(numeric, Q.posts(0, 9, ["repost", "quote", "post"], user_id=uid))
     assert len(by_user) > 0 and set(by_user.agent) == {agent} and set(by_user.user_id) == {uid}
-    by_index = _rows(numeric, Q.posts(0, 4, ["repost", "quote", "post"], agent=int(uid)))
+    by_index = _rows(numeric, Q.posts(0, 9, ["repost", "quote", "post"], agent=int(uid)))
     assert agent not in set(by_index.agent), "agent index int(uid) is another agent than user uid"
     assert set(by_index.agent) <= {int(uid)}
-    states = _rows(numeric, Q.state_changes(0, 4, user_id=uid))
+    states = _rows(numeric, Q.state_changes(0, 9, user_id=uid))
     assert len(states) > 0 and set(states.agent) == {agent}
-    both = _rows(numeric, Q.posts(0, 4, ["repost", "quote", "post"], agent=int(uid), user_id=uid))
+    both = _rows(numeric, Q.posts(0, 9, ["repost", "quote", "post"], agent=int(uid), user_id=uid))
     assert both.empty, "user uid and agent int(uid) are different agents: nothing matches both"
 
 
 def test_an_unknown_user_id_matches_nothing_not_an_agent_index(numeric):
     assert numeric.execute(*Q.find_user("29x")).fetchall() == []
     assert numeric.execute(*Q.find_user("#2")).fetchall() == []  # no index syntax in the user id filter
-    none = _rows(numeric, Q.posts(0, 4, ["repost", "quote", "post"], user_id="no such user"))
+    none = _rows(numeric, Q.posts(0, 9, ["repost", "quote", "post"], user_id="no such user"))
     assert none.empty
-    assert _rows(numeric, Q.state_changes(0, 4, user_id="no such user")).empty
+    assert _rows(numeric, Q.state_changes(0, 9, user_id="no such user")).empty
 
 
 def test_the_inspectors_picker_reads_a_bare_number_as_a_numeric_user_id_only():
