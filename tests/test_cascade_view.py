@@ -169,3 +169,19 @@ def test_traces_cascades_tab_draws_each_seed_and_a_capped_tree(two_seed_run, tmp
     at = _traces_page(ws, tr_cascades_measure="depth", tr_cascades_tree_of=int(table["root post"].iloc[1]))
     assert _chart(at, "Depth").get("data")
     assert _chart(at, "Cascade tree of correction")
+
+
+def test_live_inputs_read_the_live_runs_trace(tmp_path, monkeypatch):
+    monkeypatch.setenv("S3_RUNS_DIR", str(tmp_path / "runs"))
+    ws = Workspace(session_id="t", run_dir=tmp_path / "ws", net=bundled(), scenario=S.load(DEFAULT_SCENARIO))
+    run = ws.live_run()
+    posts, seeds, _ = cascade_view.live_inputs(run)
+    assert posts.empty and list(posts.columns) == list(C.NEEDED), "before the first step: no posts, no error"
+    for _ in range(2):
+        run.step()
+    posts, seeds, awareness = cascade_view.live_inputs(run)
+    assert len(posts) > 1 and list(seeds.values()) == ["rumour"], "the default scenario's first seed is 'rumour'"
+    assert set(seeds) == set(posts.loc[(posts.parent < 0) & (posts.author < 0), "post_id"])
+    if awareness is not None:
+        assert set(awareness["root"]) == set(seeds)
+    run.close()

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from s3core import cascade_tree as C
+from s3core import trace_queries as Q
 from s3core.plotstyle import ACTION_COLORS, COLORWAY, GREY, step_axis, styled
 
 from .widgets import chart
@@ -131,6 +132,26 @@ def _table(summary: pd.DataFrame, posts: pd.DataFrame, minutes_per_step: float, 
     columns += ["aware"] if "aware" in out.columns else []
     columns += ["structural_virality"] + (["text"] if "text" in out.columns else [])
     return out[columns].rename(columns={"label": "cascade", "root": "root post", "structural_virality": "virality"})
+
+
+def live_inputs(live) -> tuple[pd.DataFrame, dict[int, str], pd.DataFrame | None]:
+    """The cascade view's inputs for a live run (``ui.live.LiveRun``): the posts its trace holds so far,
+    {seed root post id: seed name} and its per-seed awareness rows (None when the engine reports none).
+
+    Use as ``render_cascades(posts, mps, key, seeds=seeds, awareness=awareness)``.
+    """
+    posts = live.query(Q.CASCADE_POSTS) if live.has_trace else None
+    if posts is None:  # no step yet, or the run was closed
+        posts = pd.DataFrame({c: pd.Series(dtype="int64") for c in C.NEEDED})
+    frame = live.seed_frame() if hasattr(live, "seed_frame") else None
+    awareness = frame if frame is not None and len(frame) else None
+    if awareness is not None:
+        named = awareness.drop_duplicates("root")
+        seeds = {int(r): str(n) for r, n in zip(named["root"], named["seed"])}
+    else:
+        seeds = {int(pid): str(name) for name, pid in live.sim.seed_ids.items()}
+        seeds.update({r: f"seed post {r}" for r in C.seed_labels(posts) if r not in seeds})
+    return posts, seeds, awareness
 
 
 def render_cascades(
