@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+
+import pandas as pd
 import streamlit as st
 
 from s3core import scenario as S
@@ -22,9 +25,10 @@ show_flash(ws)
 enum_label = lambda m: "any" if m is None else label(m)  # noqa: E731
 
 
-def _target(prefix: str, seeds: list[str]) -> dict:
-    """Widgets choosing what a boost or moderation acts on: a named seed, a post id, or a whole stance."""
-    kinds = (["seed post"] if seeds else []) + ["post id", "every post of a stance"]
+def _target(prefix: str, seeds: list[str]) -> dict | None:
+    """Widgets choosing what a boost or moderation acts on: a named seed, a post id, or a whole stance
+    (None while a seed is asked for and there is none)."""
+    kinds = ["seed post", "post id", "every post of a stance"]  # the same options always: a new seed shows at once
     kind = st.radio(
         "Target",
         kinds,
@@ -34,6 +38,9 @@ def _target(prefix: str, seeds: list[str]) -> dict:
         "or every post with a given stance, including later ones.",
     )
     if kind == "seed post":
+        if not seeds:
+            st.info("No named seed post yet: add one on the Seed post tab, and it is listed here.")
+            return None
         return {"post": st.selectbox("Seed post", seeds, key=f"{prefix}_target_seed")}
     if kind == "post id":
         return {"post": int(st.number_input("Post id", min_value=0, value=0, step=1, key=f"{prefix}_target_post"))}
@@ -75,7 +82,11 @@ def _add(make) -> None:
     except (ValueError, TypeError) as exc:
         st.error(f"Not added: {md_escape(exc)}")
         return
-    ws.notify("success", f"Added {item.kind} at step {item.step}.")
+    late = scenario_io.late_interventions(ws.scenario, only=[len(ws.scenario.interventions) - 1])
+    if late:
+        ws.notify("warning", f"Added {item.kind} at step {item.step}, but {late}")
+    else:
+        ws.notify("success", f"Added {item.kind} at step {item.step}.")
     st.rerun()  # so seed lists and the sidebar already include the new intervention
 
 
@@ -151,7 +162,7 @@ with builder_box:
         )
         target = _target("iv_boost", seed_names)
         audience = _audience("iv_boost")
-        if st.button("Add boost", key="iv_boost_add", type="primary"):
+        if st.button("Add boost", key="iv_boost_add", type="primary", disabled=target is None):
             _add(
                 lambda: Boost(
                     step=int(step), duration=int(duration), strength=float(strength), audience=audience, **target
@@ -177,12 +188,15 @@ with builder_box:
             disabled=action != "downrank",
         )
         target = _target("iv_mod", seed_names)
-        if st.button("Add moderation", key="iv_mod_add", type="primary"):
+        if st.button("Add moderation", key="iv_mod_add", type="primary", disabled=target is None):
             _add(lambda: Moderation(step=int(step), action=action, strength=float(strength), **target))
 
 with schedule_box:
     items = ws.scenario.interventions
     chart(charts.timeline(items, ws.scenario.steps, ws.scenario.minutes_per_step), key="iv_timeline")
+    late = scenario_io.late_interventions(ws.scenario)
+    if late:
+        st.warning(md_escape(late), icon=":material/schedule:")
     if items:
         st.dataframe(scenario_io.schedule_frame(items), hide_index=True, width="stretch", key="iv_table")
         c = st.columns([3, 1], vertical_alignment="bottom")
@@ -190,13 +204,61 @@ with schedule_box:
             "Remove interventions",
             list(range(len(items))),
             key="iv_remove_pick",
-            format_func=lambda i: (
-                f"#{i} {items[i].kind} at step {items[i].step} ({charts.describe_target(items[i]) or items[i].name})"
-            ),
+            format_func=lambda i: scenario_io.item_label(i, items[i]),
         )
         c[1].button("Remove selected", key="iv_remove", disabled=not doomed, on_click=_remove, args=(ws,))
     else:
         st.info("No interventions yet: the event spreads only if a seed post starts it. Add one below.")
+
+
+def _commit(plan: scenario_io.Preview) -> None:
+    """Make a previewed scenario current, keeping what it replaces for 'Undo last apply'."""
+    st.session_state["iv_undo_snapshot"] = scenario_io.commit(ws, plan)
+    ws.notify("success", f"Applied {plan.origin}.")
+    for note in plan.notes:
+        ws.notify("info", note)
+
+
+def _undo() -> None:
+    snapshot = st.session_state.pop("iv_undo_snapshot", None)
+    if snapshot is not None:
+        scenario_io.undo(ws, snapshot)
+        st.session_state.pop("iv_applied", None)
+        ws.notify("success", f"Undone: the network and scenario from before {snapshot.origin} are back.")
+
+
+def _signature(upload) -> tuple:
+    return (upload.name, hashlib.sha256(upload.getvalue()).hexdigest())
+
+
+def _upload_preview(upload) -> scenario_io.Preview | None:
+    """What applying the uploaded file would change (shown, not applied), or None after an error or once applied."""
+    signature = _signature(upload)
+    applied = st.session_state.get("iv_applied")
+    if applied is not None and applied[0] == signature and applied[1] is ws.scenario:
+        st.caption(f"{md_escape(upload.name)} is applied.")
+        return None
+    cached = st.session_state.get("iv_preview")
+    if cached is not None and cached[0] == signature and cached[1] is ws.scenario and cached[2] is ws.net:
+        plan = cached[3]
+    else:
+        try:
+            parsed = scenario_io.parse_upload(upload.name, upload.getvalue())
+            plan = scenario_io.preview(ws, parsed.scenario, upload.name, parsed.network_given)
+        except S.ScenarioError as exc:
+            st.error(
+                f"{md_escape(exc)}\n\nThe current scenario ('{md_escape(ws.scenario.name)}') is unchanged.",
+                icon=":material/error:",
+            )
+            return None
+        st.session_state["iv_preview"] = (signature, ws.scenario, ws.net, plan)
+    st.markdown(f"**Applying {md_escape(upload.name)} changes:**")
+    rows = pd.DataFrame(list(plan.rows), columns=["setting", "now", "after applying"])
+    st.dataframe(rows, hide_index=True, width="stretch", key="iv_preview_table")
+    for note in plan.notes:
+        st.info(md_escape(note), icon=":material/info:")
+    return plan
+
 
 # -- scenario file --------------------------------------------------------------------------------------
 st.subheader("Scenario")
@@ -231,22 +293,27 @@ with left:
         )
         description = st.text_area("Description", ws.scenario.description, key="iv_description", height=80)
         if st.form_submit_button("Apply settings"):
-            ws.scenario = ws.scenario.replace(
+            changed = ws.scenario.replace(
                 name=name.strip() or "untitled",
                 seed=int(seed),
                 steps=int(steps),
                 minutes_per_step=float(minutes),
                 description=description,
             )
-            st.rerun()
+            try:
+                if scenario_io.network_follows_seed(ws.scenario) and changed.seed != ws.scenario.seed:
+                    scenario_io.apply(ws, changed, "the settings")  # a network drawn from the run seed is redrawn
+                else:
+                    ws.scenario = changed
+                st.rerun()
+            except S.ScenarioError as exc:
+                st.error(f"Not applied: {md_escape(exc)}")
     shipped = st.selectbox("Shipped scenarios", list(SHIPPED_SCENARIOS), key="iv_shipped")
     if st.button("Load shipped scenario", key="iv_load_shipped"):
         path = S.DATA_DIR / "scenarios" / SHIPPED_SCENARIOS[shipped]
         try:
-            note = scenario_io.apply(ws, S.load(path), path.name)
-            ws.notify("success", f"Loaded {path.name}.")
-            if note:
-                ws.notify("info", note)
+            plan = scenario_io.preview(ws, S.load(path), path.name)
+            _commit(plan)
             st.rerun()
         except S.ScenarioError as exc:
             st.error(md_escape(exc))
@@ -265,19 +332,21 @@ with right:
         "Upload scenario (TOML)",
         type=["toml", "txt"],
         key="iv_upload",
-        help="Replaces the current scenario if it is valid; a bad file changes nothing.",
+        help="Shows what would change; 'Apply uploaded scenario' makes it current. A bad file changes nothing.",
     )
-    if st.button("Apply uploaded scenario", key="iv_apply_upload", disabled=upload is None):
-        try:
-            note = scenario_io.apply(ws, scenario_io.parse(upload.name, upload.getvalue()), upload.name)
-            ws.notify("success", f"Loaded {upload.name}.")
-            if note:
-                ws.notify("info", note)
-            st.rerun()
-        except S.ScenarioError as exc:
-            st.error(
-                f"{md_escape(exc)}\n\nThe current scenario ('{md_escape(ws.scenario.name)}') is unchanged.",
-                icon=":material/error:",
-            )
+    plan = _upload_preview(upload) if upload is not None else None
+    if st.button("Apply uploaded scenario", key="iv_apply_upload", disabled=plan is None, type="primary"):
+        _commit(plan)
+        st.session_state["iv_applied"] = (_signature(upload), ws.scenario)
+        st.rerun()
+    undo = st.session_state.get("iv_undo_snapshot")
+    if undo is not None:
+        st.button(
+            f"Undo last apply ({undo.origin})",
+            key="iv_undo",
+            icon=":material/undo:",
+            on_click=_undo,
+            help="Restores the network and scenario that were current before it, exactly.",
+        )
     with st.expander("Scenario as TOML"):
         st.code(toml_text, language="toml")

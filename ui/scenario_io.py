@@ -88,8 +88,7 @@ def _network_of(ws: Workspace, scenario: S.Scenario, origin: str, network_given:
     if not network_given:
         return ws.net, f"{origin} has no [network] section: the loaded network ({ws.net.label}) is kept."
     spec = scenario.network
-    seed_free = spec.source not in ("synthetic",) or spec.graph_seed >= 0
-    if spec == ws.net.spec and (seed_free or scenario.seed == ws.scenario.seed) and spec.augment_followees == 0:
+    if spec == ws.net.spec and (not network_follows_seed(scenario) or scenario.seed == ws.scenario.seed):
         return ws.net, None
     try:
         return from_scenario(spec, scenario.seed, ws.run_dir / "uploads", current=ws.net), None
@@ -186,17 +185,31 @@ def item_label(i: int, item) -> str:
     return f"#{i} {kind} of {what} at step {item.step}" if what else f"#{i} {kind} at step {item.step}"
 
 
-def late_interventions(scenario: S.Scenario) -> str | None:
-    """A warning naming interventions at or after the run's end (step >= steps), or None when all fall inside."""
-    late = [item_label(i, iv) for i, iv in enumerate(scenario.interventions) if iv.step >= scenario.steps]
+def late_interventions(scenario: S.Scenario, only: list[int] | None = None) -> str | None:
+    """A warning naming interventions at or after the run's end (step >= steps), or None when all fall inside.
+
+    ``only`` limits it to these positions (the one just added). Such an intervention is kept, not
+    refused: raising steps brings it back into the run.
+    """
+    picked = range(len(scenario.interventions)) if only is None else only
+    late = [i for i in picked if scenario.interventions[i].step >= scenario.steps]
     if not late:
         return None
-    latest = max(iv.step for iv in scenario.interventions)
+    one = len(late) == 1
+    latest = max(scenario.interventions[i].step for i in late)
     return (
-        f"{'; '.join(late)}: after the run's last step (step {scenario.steps - 1}; steps = {scenario.steps}), "
-        f"so {'it never happens' if len(late) == 1 else 'they never happen'} in a run. Raise Steps to "
-        f"{latest + 1} or more, or move {'it' if len(late) == 1 else 'them'} earlier. A scenario file "
-        "with an intervention after its last step is refused when loaded."
+        f"{'; '.join(item_label(i, scenario.interventions[i]) for i in late)}: after the run's last step "
+        f"(step {scenario.steps - 1}; steps = {scenario.steps}), so {'it never happens' if one else 'they never happen'} "
+        f"in a run. Raise Steps (Scenario, below) to {latest + 1} or more, or move {'it' if one else 'them'} earlier; "
+        "until then a scenario file with it is refused when loaded."
+    )
+
+
+def network_follows_seed(scenario: S.Scenario) -> bool:
+    """Whether the scenario's network is drawn from its run seed (synthetic without graph_seed, or augmented)."""
+    spec = scenario.network
+    return (spec.source == "synthetic" and spec.graph_seed < 0) or (
+        spec.source != "synthetic" and spec.augment_followees > 0
     )
 
 
