@@ -15,7 +15,9 @@ BREAKDOWN = "SELECT * FROM breakdown ORDER BY step, dimension, grp"
 # The cascade view's inputs: every post with the columns ``s3core.cascade_tree`` reads, and the per-seed
 # awareness table of traces that have one (written since it was added; older traces lack it).
 CASCADE_POSTS = (
-    "SELECT post_id, step, author, parent, root, action, stance, emotion, depth, text FROM posts ORDER BY post_id"
+    "SELECT p.post_id, p.step, p.author, coalesce(a.user_id, 'official account') AS user_id, p.parent, p.root, "
+    "p.action, p.stance, p.emotion, p.depth, p.text FROM posts p LEFT JOIN agents a ON a.agent = p.author "
+    "ORDER BY p.post_id"
 )
 HAS_SEED_METRICS = (
     "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'seed_metrics' AND table_schema = 'main'"

@@ -4,6 +4,7 @@ Traces page's Cascades tab (AppTest) with per-seed curves and a capped tree."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -156,6 +157,8 @@ def test_traces_cascades_tab_draws_each_seed_and_a_capped_tree(two_seed_run, tmp
     at = _traces_page(ws)
     table = at.dataframe[1].value
     assert table["cascade"].tolist()[:2] == ["rumour", "correction"]
+    assert table["author"].tolist()[:2] == ["official account"] * 2
+    assert all(re.fullmatch(r"user \S+ \(agent \d+\)", a) for a in table["author"][2:]), "users by id and index"
     with duckdb.connect(str(two_seed_run), read_only=True) as con:
         has_awareness = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'seed_metrics'"

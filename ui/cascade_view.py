@@ -65,6 +65,14 @@ def growth_figure(curves: pd.DataFrame, labels: Mapping[int, str], measure: str,
     return fig
 
 
+def _who(post) -> str:
+    """A post's author: the official account, or the user id (when known) and the agent index."""
+    if int(post.author) < 0:
+        return "official account"
+    uid = getattr(post, "user_id", None)
+    return f"user {uid} (agent {int(post.author)})" if uid is not None else f"agent {int(post.author)}"
+
+
 def tree_figure(layout: C.TreeLayout, label: str, minutes_per_step: float) -> go.Figure:
     """The cascade tree left to right: the root at hop 0, each post right of the post it forwards,
     coloured by action; hovering a post shows its step, real time, author and text (as plain text)."""
@@ -83,8 +91,7 @@ def tree_figure(layout: C.TreeLayout, label: str, minutes_per_step: float) -> go
         texts = part["text"].fillna("") if "text" in part.columns else pd.Series("", index=part.index)
         hover = [
             html.escape(
-                f"post {int(r.post_id)} · {action} · step {int(r.step)} ({when(r.step, minutes_per_step)}) · "
-                + ("official account" if int(r.author) < 0 else f"agent {int(r.author)}")
+                f"post {int(r.post_id)} · {action} · step {int(r.step)} ({when(r.step, minutes_per_step)}) · " + _who(r)
             )
             + "<br>"
             + html.escape(str(t)[:120])
@@ -122,6 +129,12 @@ def _table(summary: pd.DataFrame, posts: pd.DataFrame, minutes_per_step: float, 
         started=[f"step {int(s)} ({when(s, minutes_per_step)})" for s in summary["step"]],
         author=["official account" if a < 0 else f"agent {int(a)}" for a in summary["author"]],
     )
+    if "user_id" in posts.columns:  # "user <id> (agent <index>)": the id people know, the index the trace uses
+        uid = posts.set_index("post_id")["user_id"]
+        out["author"] = [
+            a if a == "official account" else f"user {uid.get(r, '?')} ({a})"
+            for r, a in zip(out["root"], out["author"])
+        ]
     if "text" in posts.columns:
         text = posts.set_index("post_id")["text"]
         out["text"] = [str(text.get(r, ""))[:80] for r in out["root"]]
