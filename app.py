@@ -1,14 +1,17 @@
 """Entry point of the S3 policy-intervention dashboard: `streamlit run app.py --server.address 127.0.0.1`.
 
-Sets up navigation (Overview, Network, Agents, Interventions, Simulate, Compare, Traces, Validate) and
-the sidebar summary of this session; each page also runs on its own (tests load them directly).
+Sets up navigation (Overview, Network, Agents, Interventions, Simulate, Compare, Traces, Validate, Runs)
+and the sidebar summary of this workspace; each page also runs on its own (tests load them directly).
 """
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 import streamlit as st
 
-from ui.session import ensure_defaults, use_app_navigation
+from ui import workspace_store as store
+from ui.session import Workspace, ensure_defaults, show_flash, take_hand_off, use_app_navigation
 from ui.widgets import md_escape
 
 use_app_navigation()
@@ -20,6 +23,7 @@ def overview() -> None:
     """The landing page: what the tool is, what is loaded, where to go next."""
     ws = ensure_defaults()
     st.title("S3 policy lab")
+    show_flash(ws)
     st.markdown(
         "Test policy interventions on a simulated social network before trying them on people. "
         "Agents follow the **S3** model (Gao et al. 2023): awareness spreads along follow edges, "
@@ -75,30 +79,67 @@ def overview() -> None:
             ":material/fact_check:",
             "replay real cascades and compare the curves with baselines and published figures.",
         ),
+        (
+            "pages/8_Runs.py",
+            "Runs",
+            ":material/folder_open:",
+            "every run and experiment of this workspace: open, compare, export or delete them.",
+        ),
     ]
     for path, title, icon, text in steps:
         row = st.columns([1, 4], vertical_alignment="center")
         row[0].page_link(path, label=title, icon=icon)
         row[1].write(text)
+    workspace_link(ws)
+
+
+def workspace_link(ws: Workspace) -> None:
+    """Where this workspace's work is kept, and the link that brings it back."""
+    try:
+        age = store.max_age_days()
+    except store.WorkspaceError:  # ensure_defaults has shown the message; no cleanup runs
+        age = 0
+    kept = f"Workspaces unused for {age:g} days are deleted." if age > 0 else "Workspaces are kept until deleted."
+    st.markdown("**Your workspace**")
     st.caption(
-        f"Your runs are private to this browser session and stored in `{ws.run_dir}`. "
+        "Your scenario, runs and experiments are kept in this workspace, private to whoever has its link. "
+        "Reloading the page keeps it; to come back later or from another tab, use this link "
+        f"(a run that is still going on is found there too). Files: `{ws.run_dir}`. {kept} "
         "Everything runs offline; no API key is needed."
     )
+    st.code(link_of(ws), language=None)
 
 
-def sidebar() -> None:
-    ws = ensure_defaults()
-    with st.sidebar:
-        st.caption("This session")
-        st.markdown(f"**Network** · {md_escape(ws.net.label)}")
-        st.markdown(f"**Scenario** · {md_escape(ws.scenario.name)} · {len(ws.scenario.interventions)} interventions")
-        live = ws.live
-        if live is not None:
-            state = "running" if live.running else f"step {live.steps_done}"
+def link_of(ws: Workspace) -> str:
+    """This page's address with only ``?ws=<id>`` as its query (the address of the workspace)."""
+    try:
+        url = urlsplit(st.context.url or "")
+    except (AttributeError, RuntimeError, ValueError):
+        url = urlsplit("")
+    return urlunsplit((url.scheme, url.netloc, url.path or "/", f"{store.QUERY_KEY}={ws.session_id}", ""))
+
+
+def summary(ws: Workspace) -> tuple:
+    """What the sidebar shows, to tell whether a page changed it."""
+    live = ws.live
+    state = None if live is None else ("running" if live.running else f"step {live.steps_done}")
+    return (ws.net.label, ws.scenario.name, len(ws.scenario.interventions), state, len(ws.running_jobs()))
+
+
+def sidebar(slot, ws: Workspace) -> tuple:
+    """Draw the workspace summary into the sidebar's slot; returns what it showed."""
+    shown = summary(ws)
+    label, name, interventions, state, jobs = shown
+    with slot.container():
+        st.caption("This workspace")
+        st.markdown(f"**Network** · {md_escape(label)}")
+        st.markdown(f"**Scenario** · {md_escape(name)} · {interventions} interventions")
+        if state is not None:
             st.markdown(f"**Interactive run** · {state}")
-        if ws.running_jobs():
-            st.markdown(f"**Batch runs** · {len(ws.running_jobs())} running")
-        st.caption(f"session {ws.session_id[:8]}")
+        if jobs:
+            st.markdown(f"**Batch runs** · {jobs} running")
+        st.caption(f"workspace {ws.session_id[:8]}")
+    return shown
 
 
 pages = [
@@ -110,7 +151,15 @@ pages = [
     st.Page("pages/5_Compare.py", title="Compare", icon=":material/compare_arrows:", url_path="Compare"),
     st.Page("pages/6_Traces.py", title="Traces", icon=":material/table_view:", url_path="Traces"),
     st.Page("pages/7_Validate.py", title="Validate", icon=":material/fact_check:", url_path="Validate"),
+    st.Page("pages/8_Runs.py", title="Runs", icon=":material/folder_open:", url_path="Runs"),
 ]
 current = st.navigation(pages)
-sidebar()
+workspace = ensure_defaults()
+take_hand_off(current.url_path)
+slot = st.sidebar.empty()
+before = sidebar(slot, workspace)
 current.run()
+# Drawn again once the page has run when it changed something the summary shows (e.g. a new network).
+# A page that ends with st.stop() ends this script too; those pages change nothing shown here.
+if summary(workspace) != before:
+    sidebar(slot, workspace)

@@ -1,8 +1,11 @@
-"""Per-browser-session state: the workspace (network, scenario, live run, batch runs) and its run folder.
+"""The workspace each browser tab works in (network, scenario, live run, batch runs) and its run folder.
 
-Each session gets a random id and its own folder ``<S3_RUNS_DIR>/<session-id>/`` for run files
-and uploads, so two people using the app at once never see or overwrite each other's runs.
-Everything mutable lives in ``st.session_state``; only read-only resources are shared.
+A workspace has a random id and its own folder ``<S3_RUNS_DIR>/<id>/`` for run files, uploads
+and the autosaved scenario, so two people using the app at once never see or overwrite each
+other's runs. The id is in the page's URL (``?ws=<id>``): a reload, a bookmark or a second tab
+with that link gets the same workspace back, with a run still going on (the object is kept in
+a process-wide registry); after a server restart it is rebuilt from its folder
+(``ui.workspace_store``). Only read-only resources are shared between workspaces.
 """
 
 from __future__ import annotations
@@ -22,14 +25,17 @@ from s3core.policy import HeuristicPolicy
 from s3core.population import Population
 from s3core.resources import TextResources, load_text_resources
 
+from . import workspace_store as store
 from .decisions import RecordingPolicy
 from .live import LiveRun
 from .llm import LLMChoice, build_policy, cache_path, choice_of
-from .networks import LoadedNetwork, bundled, describe_error, load_upload
+from .networks import LoadedNetwork, bundled, describe_error, from_scenario, load_upload
 
 RUNS_ENV = "S3_RUNS_DIR"
 STATE_KEY = "s3_workspace"
+HANDOFF_KEY = "s3_handoff"
 DEFAULT_SCENARIO = S.DATA_DIR / "scenarios" / "default.toml"
+CARRIED_KEYS = ("exp_job", "exp_shown")  # page state a reload must not lose: the Compare page's experiment
 SHIPPED_SCENARIOS = {
     "default": "default.toml",
     "emotion-gender": "emotion_gender.toml",
@@ -38,7 +44,7 @@ SHIPPED_SCENARIOS = {
 
 
 def runs_base() -> Path:
-    """Where sessions keep their runs: $S3_RUNS_DIR, or a folder under the system temp dir."""
+    """Where workspaces keep their runs: $S3_RUNS_DIR, or a folder under the system temp dir."""
     return Path(os.environ.get(RUNS_ENV) or Path(tempfile.gettempdir()) / "s3-dashboard-runs")
 
 
@@ -54,7 +60,11 @@ def _slug(text: str) -> str:
 
 @dataclass(eq=False)
 class Workspace:
-    """Everything one browser session works on; pages read it and call s3core."""
+    """Everything one workspace works on; pages read it and call s3core.
+
+    ``session_id`` is the workspace id (the URL's ``?ws=``). With ``autosave`` on, every new
+    scenario is written to ``run_dir/scenario.toml`` at once, so a restart can rebuild it.
+    """
 
     session_id: str
     run_dir: Path
@@ -66,7 +76,22 @@ class Workspace:
     flash: list[tuple[str, str]] = field(default_factory=list)  # (level, message) shown once on the next page
     llm: LLMChoice = field(default_factory=LLMChoice)  # used by runs when scenario.run.backend == "llm"
     llm_results: dict = field(default_factory=dict)  # the Agents page's last connection test and cost estimate
+    autosave: bool = False
+    carried: dict = field(default_factory=dict)  # CARRIED_KEYS of the last page run, handed to a reloaded tab
     _population: tuple[tuple, Population] | None = None
+
+    def __setattr__(self, name, value):
+        changed = name == "scenario" and getattr(self, "autosave", False) and value != getattr(self, "scenario", None)
+        object.__setattr__(self, name, value)
+        if changed:
+            self.save()
+
+    def save(self) -> None:
+        """Write the scenario into the workspace folder; a failure is shown on the next page, never raised."""
+        try:
+            store.save_scenario(self.run_dir, self.scenario, self.net.label)
+        except (OSError, ValueError) as exc:
+            self.notify("warning", f"Could not save the scenario in {self.run_dir}: {exc}. It is kept until a reload.")
 
     # -- population and simulations ---------------------------------------------------------
     def population(self, net: LoadedNetwork | None = None, scenario: S.Scenario | None = None) -> Population:
@@ -104,7 +129,8 @@ class Workspace:
         )
 
     def new_run_path(self, label: str) -> Path:
-        self.counter += 1
+        """A new run file's path, numbered after every file already in the folder (never an old name)."""
+        self.counter = max(self.counter, store.highest_run_number(self.run_dir)) + 1
         return self.run_dir / f"{self.counter:03d}-{_slug(label)}.duckdb"
 
     # -- the live (interactive) run -----------------------------------------------------------
@@ -183,6 +209,19 @@ class Workspace:
     def notify(self, level: str, message: str) -> None:
         self.flash.append((level, message))
 
+    # -- lifetime ---------------------------------------------------------------------------------------
+    def busy(self) -> bool:
+        """True while the interactive run, a batch run or the Compare page's experiment is running."""
+        live = self.live is not None and self.live.running
+        job = self.carried.get("exp_job")
+        return live or bool(self.running_jobs()) or bool(getattr(job, "running", False))
+
+    def close(self) -> None:
+        """Close the interactive run and the batch runs (their traces stay), e.g. when leaving memory."""
+        for run in [self.live, *self.jobs]:
+            if run is not None and not run.closed:
+                run.close()
+
 
 def use_app_navigation() -> None:
     """Make sure app.py's navigation runs, even on the first deep link after the server starts.
@@ -199,16 +238,105 @@ def use_app_navigation() -> None:
         st.rerun()
 
 
-def ensure_defaults() -> Workspace:
-    """This session's workspace, created on first use with the bundled network and default scenario."""
-    use_app_navigation()
-    ws = st.session_state.get(STATE_KEY)
-    if ws is None:
-        session_id = uuid.uuid4().hex
-        run_dir = runs_base() / session_id  # created when the first file is written
-        ws = Workspace(session_id=session_id, run_dir=run_dir, net=bundled(), scenario=S.load(DEFAULT_SCENARIO))
-        st.session_state[STATE_KEY] = ws
+@st.cache_resource(show_spinner=False)
+def registry() -> store.Registry:
+    """The workspaces of this server process, shared by every browser tab."""
+    return store.Registry()
+
+
+def new_workspace(workspace_id: str | None = None) -> Workspace:
+    """A workspace with the bundled network and the default scenario (a new random id unless given)."""
+    workspace_id = workspace_id or uuid.uuid4().hex
+    run_dir = runs_base() / workspace_id  # created when the first file is written
+    return Workspace(
+        session_id=workspace_id, run_dir=run_dir, net=bundled(), scenario=S.load(DEFAULT_SCENARIO), autosave=True
+    )
+
+
+def restore(workspace_id: str) -> Workspace:
+    """The workspace with this id rebuilt from its folder: the autosaved scenario and the network it names.
+
+    Run files need nothing: the pages list them from the folder. A folder that does not exist
+    gives a new workspace under that id; a scenario or network that cannot be rebuilt is
+    replaced by the defaults, with a message saying why. Raises WorkspaceError for a bad id.
+    """
+    run_dir = store.folder(runs_base(), workspace_id)
+    ws = new_workspace(workspace_id)
+    object.__setattr__(ws, "autosave", False)  # nothing to write until something changes
+    try:
+        scenario = store.load_scenario(run_dir)
+    except S.ScenarioError as exc:
+        ws.notify("warning", f"The saved scenario could not be read ({exc}); the default scenario is loaded.")
+        scenario = None
+    if scenario is not None:
+        try:
+            net = from_scenario(scenario.network, scenario.seed, run_dir / "uploads")
+            ws.population(net=net, scenario=scenario)  # checks that the scenario fits its network
+            ws.net, ws.scenario = net, scenario.replace(network=net.spec)
+        except Exception as exc:  # a deleted upload, a changed file: keep the work that is still there
+            ws.notify(
+                "warning",
+                f"The saved network could not be rebuilt ({exc}); the bundled network is loaded. "
+                "The runs of this workspace are all still listed on Traces and Runs.",
+            )
+            ws.scenario = scenario.replace(network=ws.net.spec)
+    ws.counter = store.highest_run_number(run_dir)
+    ws.autosave = True
     return ws
+
+
+def ensure_defaults() -> Workspace:
+    """This tab's workspace: the one its URL names (``?ws=<id>``), else a new one whose id goes into the URL.
+
+    A workspace still in memory (a reload, a second tab) is the same object, live runs included;
+    otherwise it is rebuilt from its folder. Also evicts idle workspaces and, at most hourly,
+    deletes workspace folders older than $S3_WORKSPACE_MAX_AGE_DAYS.
+    """
+    use_app_navigation()
+    reg = registry()
+    try:
+        reg.housekeeping(runs_base())
+    except store.WorkspaceError as exc:
+        st.warning(str(exc), icon=":material/warning:")
+    wanted = st.query_params.get(store.QUERY_KEY)
+    ws = st.session_state.get(STATE_KEY)
+    if ws is not None and wanted in (None, ws.session_id):
+        ws = reg.adopt(ws) if store.valid_id(ws.session_id) else ws
+    elif store.valid_id(wanted):
+        ws = reg.get(wanted) or reg.adopt(restore(wanted))
+        for key, value in ws.carried.items():  # a new tab on this workspace: the page state it left
+            st.session_state.setdefault(key, value)
+    else:
+        ws = reg.adopt(new_workspace())
+        if wanted is not None:
+            ws.notify(
+                "warning",
+                f"The link's workspace id {wanted[:40]!r} is not valid (32 hex digits); a new workspace was started.",
+            )
+    st.session_state[STATE_KEY] = ws
+    for key in CARRIED_KEYS:
+        if key in st.session_state:
+            ws.carried[key] = st.session_state[key]
+    if store.valid_id(ws.session_id) and wanted != ws.session_id:
+        st.query_params[store.QUERY_KEY] = ws.session_id
+    return ws
+
+
+def hand_off(page: str, values: dict) -> None:
+    """Switch to ``page`` (``pages/N_Name.py``) with these widget values set there, e.g. ``{"tr_run": stem}``.
+
+    app.py sets them (``take_hand_off``) when that page runs, before its widgets are drawn.
+    """
+    st.session_state[HANDOFF_KEY] = (Path(page).stem.split("_", 1)[-1], dict(values))
+    st.switch_page(page)
+
+
+def take_hand_off(url_path: str) -> None:
+    """Set the widget values another page handed to the page at ``url_path`` (app.py, before the page runs)."""
+    pending = st.session_state.get(HANDOFF_KEY)
+    if pending and pending[0] == url_path:
+        del st.session_state[HANDOFF_KEY]
+        st.session_state.update(pending[1])
 
 
 def show_flash(ws: Workspace) -> None:
