@@ -337,8 +337,7 @@ VIS_DRAWN_JS = """n => {
   const frames = [...document.querySelectorAll('iframe')];
   for (const f of frames) {
     let w; try { w = f.contentWindow; } catch (e) { continue; }
-    if (!w || !w.network || !w.network.body) continue;
-    if (Object.keys(w.network.body.nodes).length !== n) continue;
+    if (!w || !w.s3view || w.s3view.nodes !== n) continue;  // set by ui.netcanvas once drawn
     const canvas = w.document.querySelector('canvas');
     if (!canvas || !canvas.width || !canvas.height) continue;
     // drawn: some pixel of the canvas is not transparent/white
@@ -353,7 +352,7 @@ VIS_DRAWN_JS = """n => {
 
 
 def wait_network_drawn(page, nodes: int, timeout: int = RENDER_TIMEOUT) -> None:
-    """Wait until a pyvis iframe holds a vis network of exactly ``nodes`` nodes with pixels on its canvas."""
+    """Wait until a network-view iframe (ui.netcanvas) has drawn exactly ``nodes`` nodes, with pixels on its canvas."""
     page.wait_for_function(VIS_DRAWN_JS, arg=nodes, timeout=timeout, polling=50)
 
 

@@ -1,45 +1,27 @@
-"""Interactive network views with pyvis: samples and ego networks, laid out once, rendered offline.
+"""Interactive network views: samples and ego networks, laid out once in Python, drawn in the browser.
 
 Layouts are computed in compiled code (igraph's grid Fruchterman-Reingold, about 0.1 s for 1,000
-nodes) and passed to vis.js as fixed positions with physics off, since vis.js physics on a few
-hundred nodes takes many seconds to settle. The HTML inlines vis-network (its stylesheet cut to
-the rules the view uses) and loads nothing from the internet. Nodes and edges carry only what
-differs between them; shared styling is in the vis options, which keeps a 1,000-node page small.
+nodes) and drawn at fixed positions by a small canvas page (ui.netcanvas) that loads nothing from
+the internet. Pages cache layouts per network and sample (ui.widgets.sample_layout).
 """
 
 from __future__ import annotations
 
-import functools
-import html
-import json
 import random
-import re
 import threading
 from dataclasses import dataclass
 
 import igraph
 import numpy as np
 import scipy.sparse as sp
-from pyvis.network import Network as PyvisNetwork
 
 from s3core.network import Network
 
-from .charts import ATTITUDE_COLORS, CATEGORY_COLORS, EMOTION_COLORS, GREY, OKABE_ITO
+from . import netcanvas
+from .charts import ATTITUDE_COLORS, CATEGORY_COLORS, EMOTION_COLORS, GREY
 
-PHYSICS_MAX_NODES = 150  # above this, positions are precomputed and physics is off
-MAX_VIEW_NODES = 1000  # the largest sample the views offer (about 1 s to draw in Chromium)
-_REMOTE = re.compile(r"<link[^>]*https?://[^>]*>|<script[^>]*src=\"https?://[^\"]*\"[^>]*>\s*</script>", re.S)
-_EMPTY_HEADING = re.compile(r"<center>\s*<h1>\s*</h1>\s*</center>")
-_DEAD_INCLUDES = re.compile(r"<!--(?:(?!-->).)*node_modules(?:(?!-->).)*-->", re.S)
-_VIS_CSS = re.compile(r"<style>\s*\.vis-overlay\{.*?</style>", re.S)  # vis-network.css, 220 kB, mostly editor icons
-_VIEW_CSS = (
-    "div.vis-network{outline:none}"
-    "div.vis-tooltip{background-color:#f5f4ed;border:1px solid #808074;border-radius:3px;"
-    "box-shadow:3px 3px 10px rgba(0,0,0,.2);color:#000;font-family:verdana;font-size:13px;padding:5px;"
-    "pointer-events:none;position:absolute;visibility:hidden;white-space:nowrap;z-index:5}"
-)
+MAX_VIEW_NODES = 1000  # the largest sample the views offer
 LAYOUT_ITERATIONS = 200  # Fruchterman-Reingold rounds: settled for 1,000 nodes, about 0.1 s
-MUTUAL_EDGE = {"color": {"color": "#888888"}, "width": 1.5}  # reciprocated follows stand out
 _IGRAPH_RNG = threading.Lock()
 
 
@@ -167,83 +149,28 @@ def render(
     sizes: np.ndarray,
     labels: list[str] | None = None,
     height: int = 560,
-    physics: bool | None = None,
 ) -> str:
-    """Self-contained HTML of the sample (vis-network inlined; no remote scripts or styles).
+    """Self-contained HTML drawing the sample on a canvas (ui.netcanvas): pan, zoom, hover titles.
 
-    ``colors``, ``titles`` (hover text, escaped here), ``sizes`` (dot radius in pixels) and the
-    optional ``labels`` are per node, in ``lay.nodes`` order. Physics is on only up to
-    PHYSICS_MAX_NODES nodes unless ``physics`` says otherwise.
+    ``colors`` (CSS colours), ``titles`` (hover text, shown as plain text), ``sizes`` (dot radius
+    in layout pixels) and the optional ``labels`` are per node, in ``lay.nodes`` order; ``height``
+    is in CSS pixels. Raises ValueError when a list's length differs from the node count.
     """
-    n = len(lay.nodes)
-    if not (len(colors) == len(titles) == len(sizes) == n) or (labels is not None and len(labels) != n):
-        raise ValueError(
-            f"render: {n} nodes but {len(colors)} colours, {len(titles)} titles, {len(sizes)} sizes"
-            + ("" if labels is None else f", {len(labels)} labels")
-        )
-    physics = n <= PHYSICS_MAX_NODES if physics is None else physics
-    ids = lay.nodes.tolist()
-    net = PyvisNetwork(height=f"{height}px", width="100%", directed=True, cdn_resources="in_line", bgcolor="#ffffff")
-    net.templateEnv = _templates()
-    # Built as plain dicts (pyvis's add_node/add_edge check for duplicates one by one and copy the
-    # shared styling into every item); the template only reads these lists.
-    net.nodes = [
-        {"id": a, "title": html.escape(t), "color": c, "size": round(float(s), 2), "x": round(x, 1), "y": round(y, 1)}
-        for a, t, c, s, x, y in zip(ids, titles, colors, sizes, lay.x.tolist(), lay.y.tolist())
-    ]
-    if labels:
-        for node, text in zip(net.nodes, labels):
-            node["label"] = text
-    net.node_ids = ids
-    net.node_map = {node["id"]: node for node in net.nodes}
-    net.edges = [
-        {"from": ids[s], "to": ids[d], **MUTUAL_EDGE} if m else {"from": ids[s], "to": ids[d]}
-        for s, d, m in zip(lay.src.tolist(), lay.dst.tolist(), lay.mutual.tolist())
-    ]
-    net.set_options(_options(physics, large=n > 300))
-    return offline_html(net.generate_html(notebook=False))
-
-
-@functools.cache
-def _templates():
-    """pyvis's jinja environment, made once per process: compiling its template (which inlines the
-    470 kB vis-network script) takes a quarter of a second, and pyvis makes a new one per network."""
-    return PyvisNetwork(cdn_resources="in_line").templateEnv
-
-
-def offline_html(page: str) -> str:
-    """Drop pyvis's remote bootstrap includes, its empty headings and vis's unused stylesheet rules."""
-    page = _DEAD_INCLUDES.sub("", _REMOTE.sub("", page))
-    page = _VIS_CSS.sub(lambda _: f"<style>{_VIEW_CSS}</style>", page, count=1)
-    return _EMPTY_HEADING.sub("", page)
-
-
-def _options(physics: bool, large: bool = False) -> str:
-    """vis options: the styling every node and edge shares, and physics only for small samples."""
-    stabilization = {"enabled": True, "iterations": 150} if physics else {"enabled": False}
-    options = {
-        "physics": {
-            "enabled": physics,
-            "stabilization": stabilization,
-            "barnesHut": {"gravitationalConstant": -3000, "springLength": 80},
-        },
-        "layout": {"improvedLayout": False},  # positions are given: no Kamada-Kawai pass in the browser
-        "interaction": {
-            "hover": True,
-            "tooltipDelay": 80,
-            "navigationButtons": False,
-            "hideEdgesOnDrag": True,
-            "hideEdgesOnZoom": large,
-        },
-        "edges": {
-            "smooth": False,
-            "color": {"color": "#CCCCCC", "highlight": "#555555", "hover": "#555555"},
-            "width": 0.8,
-            "arrows": {"to": {"enabled": True, "scaleFactor": 0.4}},
-        },
-        "nodes": {"shape": "dot", "borderWidth": 1, "font": {"size": 10, "color": OKABE_ITO["black"]}},
-    }
-    return json.dumps(options)
+    palette = sorted(set(colors))
+    index = {c: i for i, c in enumerate(palette)}
+    return netcanvas.page(
+        lay.x.tolist(),
+        lay.y.tolist(),
+        np.asarray(sizes, dtype=np.float64).tolist(),
+        [index[c] for c in colors],
+        palette,
+        [str(t) for t in titles],
+        lay.src.tolist(),
+        lay.dst.tolist(),
+        lay.mutual.tolist(),
+        labels,
+        height,
+    )
 
 
 # -- colouring ----------------------------------------------------------------------------------

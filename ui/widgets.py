@@ -165,7 +165,7 @@ def sample_controls(net: Network, prefix: str, extra: list[int] = ()) -> tuple[s
             min(300, net.n_users),
             step=10,
             key=f"{prefix}_size",
-            help="Above 150 nodes the layout is precomputed and physics is off, so the view opens at once.",
+            help="Each sample is laid out once per network and kept, so coming back to it is instant.",
         )
     else:
         size = net.n_users
