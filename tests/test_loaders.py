@@ -422,3 +422,155 @@ def test_two_attributes_for_one_column_are_refused(tmp_path):
     )
     with pytest.raises(LoadError, match="node attributes 'Age' and 'age' both give the age"):
         load_graph_file(path)
+
+
+# ---------------------------------------------------------------- separators, long echoes, many bad cells
+
+
+def _as(path: Path, source: Path, delimiter: str) -> Path:
+    """``source`` (a comma CSV) rewritten with another separator, quoting as a spreadsheet would."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(source.read_text(encoding="utf-8"), newline="")))
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("delimiter, name", [(";", "semicolon"), ("\t", "tab"), ("|", "vertical bar")])
+def test_semicolon_tab_and_bar_separated_files_load_like_the_comma_ones(tmp_path, delimiter, name):
+    from s3core.loaders import read_edge_list
+
+    comma = load_edge_list(VALID / "edges.csv", VALID / "users.csv", VALID / "posts.csv")
+    files = [_as(tmp_path / f"{role}.csv", VALID / f"{role}.csv", delimiter) for role in ("edges", "users", "posts")]
+    assert all(b"," not in f.read_bytes().splitlines()[0] for f in files)
+    result = read_edge_list(*files)
+    net = result.network
+    assert list(net.user_ids) == list(comma.user_ids) and edge_set(net) == edge_set(comma)
+    pd.testing.assert_frame_equal(net.users, comma.users)
+    pd.testing.assert_frame_equal(net.posts, comma.posts)  # a text with a comma and a line break survives
+    said = [n.text for n in result.notes if n.level == "info"]
+    for role in ("edges", "users", "posts"):
+        assert f"{role}.csv: read as {name}-separated" in " | ".join(said), said
+
+
+def test_a_semicolon_file_with_a_ragged_line_names_the_separator(tmp_path):
+    path = tmp_path / "edges.csv"
+    path.write_text("follower;followee\na;b\nb;c;d\n")
+    with pytest.raises(LoadError) as info:
+        load_edge_list(path)
+    check(info.value, path, 3, None, ["3 fields but the header has 2", "semicolon-separated fields"])
+
+
+def test_a_space_separated_header_is_named_as_such(tmp_path):
+    path = tmp_path / "edges.csv"
+    path.write_text("follower followee\na b\n")
+    with pytest.raises(LoadError) as info:
+        load_edge_list(path)
+    check(info.value, path, 1, "follower", ["names are separated by spaces, which is not a CSV separator"])
+
+
+def test_a_long_junk_header_is_cut_not_echoed(tmp_path):
+    path = tmp_path / "edges.csv"
+    junk = "<html><head><script>" + "var x = 'tracking';" * 125 + "</script>"
+    assert len(junk) > 2_000
+    path.write_text(junk + "\n1,2\n")
+    with pytest.raises(LoadError) as info:
+        load_edge_list(path)
+    text = str(info.value)
+    assert f"… ({len(junk) + 2 - 120:,} more characters)" in text  # the quotes count: "'" + junk + "'"
+    assert len(text) < 600 and text.count("tracking") < 10, len(text)
+    assert "missing column 'follower'" in text and "Fix: " in text
+
+
+def test_a_long_cell_value_is_cut_in_the_error(tmp_path):
+    users = tmp_path / "users.csv"
+    users.write_text("user_id,age\n007," + "9" * 5000 + "x\n")
+    with pytest.raises(LoadError) as info:
+        load_edge_list(VALID / "edges.csv", users)
+    assert "(4,881 more characters)" in str(info.value) and len(str(info.value)) < 600
+
+
+def test_up_to_twenty_bad_cells_are_named_with_line_and_column_and_the_rest_counted(tmp_path):
+    users = tmp_path / "users.csv"
+    rows = [f"u{i},{'old' if i % 2 else 200},{'x' if i % 5 == 0 else 'f'}" for i in range(30)]
+    users.write_text("user_id,age,gender\n" + "\n".join(rows) + "\n")
+    edges = tmp_path / "edges.csv"
+    edges.write_text("follower,followee\nu0,u1\n")
+    with pytest.raises(LoadError) as info:
+        load_edge_list(edges, users)
+    err, text = info.value, str(info.value)
+    assert err.n_bad == 36 and len(err.cells) == 20 and err.more == 16  # 30 ages + 6 genders
+    assert (err.line, err.column) == (2, "age") and text.startswith("users.csv, line 2, column 'age': age '200'")
+    assert "36 bad values in all" in text and "and 16 more not listed" in text
+    assert [c[:2] for c in err.cells[:4]] == [(2, "age"), (2, "gender"), (3, "age"), (4, "age")]
+    assert "line 3, column 'age': age 'old' is not a number" in text
+    assert "line 2, column 'gender': unknown gender 'x'" in text
+    assert "age: write the age in years" in err.fix and "gender: write m, f" in err.fix
+    again = pickle.loads(pickle.dumps(err))
+    assert str(again) == text and again.cells == err.cells and again.more == 16
+
+
+def test_every_unknown_post_author_and_bad_time_is_named(tmp_path):
+    posts = tmp_path / "posts.csv"
+    posts.write_text("user_id,text,time\nalice,hi,1\nzed,a,2\nyan,b,3\nalice,c,4\nxu,d,5\n")
+    with pytest.raises(LoadError) as info:
+        load_edge_list(VALID / "edges.csv", VALID / "users.csv", posts)
+    assert [c[0] for c in info.value.cells] == [3, 4, 6] and "3 bad values in all" in str(info.value)
+    posts.write_text("user_id,text,time\nalice,hi,2024-05-01\nalice,b,soon\nbob,c,later\n")
+    with pytest.raises(LoadError) as info:
+        load_edge_list(VALID / "edges.csv", VALID / "users.csv", posts)
+    assert [c[:2] for c in info.value.cells] == [(3, "time"), (4, "time")]
+
+
+def test_every_self_loop_and_empty_id_is_named(tmp_path):
+    path = tmp_path / "edges.csv"
+    path.write_text("follower,followee\na,a\na,b\nb,b\n")
+    with pytest.raises(LoadError) as info:
+        load_edge_list(path)
+    assert [c[0] for c in info.value.cells] == [2, 4]
+    path.write_text("follower,followee\n,a\na,b\n,b\n")
+    with pytest.raises(LoadError) as info:
+        load_edge_list(path)
+    assert [c[0] for c in info.value.cells] == [2, 4] and "empty user id" in str(info.value)
+
+
+def test_every_bad_node_attribute_of_a_graph_is_named_with_its_line(tmp_path):
+    path = tmp_path / "g.graphml"
+    path.write_text(
+        '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n'
+        '<key id="a" for="node" attr.name="age" attr.type="string"/>\n'
+        '<graph edgedefault="directed">\n'
+        '<node id="x"><data key="a">old</data></node>\n'
+        '<node id="y"><data key="a">30</data></node>\n'
+        '<node id="z"><data key="a">999</data></node>\n'
+        '<edge source="x" target="y"/></graph></graphml>\n'
+    )
+    with pytest.raises(LoadError) as info:
+        load_graph_file(path)
+    assert [c[:2] for c in info.value.cells] == [(4, "age"), (6, "age")]
+    assert "node 'z': age '999' is not a number between 10 and 100" in str(info.value)
+
+
+def test_the_dashboard_upload_takes_a_semicolon_file_and_lists_bad_cells_keeping_the_network(tmp_path):
+    from s3core import scenario as S
+    from ui.networks import bundled
+    from ui.session import DEFAULT_SCENARIO, Workspace
+
+    ws = Workspace(session_id="t", run_dir=tmp_path / "ws", net=bundled(), scenario=S.load(DEFAULT_SCENARIO))
+    edges = ("edges.csv", b"follower;followee\r\na;b\r\nb;c\r\nc;a\r\n")
+    assert ws.load_upload({"edges": edges}) is None
+    assert ws.net.network.n_users == 3 and any("semicolon-separated" in n for n in ws.net.notes)
+    loaded = ws.net
+    users = ("users.csv", b"user_id;age;gender\r\na;old;f\r\nb;30;q\r\nc;300;m\r\n")
+    message = ws.load_upload({"edges": edges, "users": users})
+    assert ws.net is loaded, "a refused upload keeps the network in use"
+    lines = message.split("  \n")
+    assert lines[0] == "users.csv, line 2, column 'age': age 'old' is not a number. 3 bad values in all:"
+    assert lines[1:3] == [
+        "line 3, column 'gender': unknown gender 'q'",
+        "line 4, column 'age': age '300' is not a number between 10 and 100",
+    ]
+    assert lines[-1].startswith("Fix: age: write the age in years")

@@ -16,6 +16,7 @@ import streamlit as st
 
 from s3core.demographics import DemographicParams, assign_demographics
 from s3core.loaders import LoadError
+from s3core.loaders.errors import clip
 from s3core.network import Network
 from s3core.scenario import NetworkSpec
 from s3core.sources import build_network, network_paths
@@ -268,12 +269,14 @@ def load_upload(files: dict[str, tuple[str, bytes]], folder: Path) -> LoadedNetw
 
 
 def describe_error(exc: Exception, files: dict[str, tuple[str, bytes]]) -> str:
-    """A message for people: LoadErrors already say file, line, column and fix; others get context."""
+    """A message for people: LoadErrors already say file, line, column and fix (one line per bad value, as
+    markdown line breaks, when there are several); others get context, their text cut to 300 characters."""
     if isinstance(exc, LoadError):
-        return str(exc)
+        return "  \n".join(exc.as_lines())
     names = ", ".join(name for name, _ in files.values() if name) or "the upload"
     return (
-        f"{names}: could not be read as a network ({type(exc).__name__}: {exc}). Fix: check that the edge list "
+        f"{names}: could not be read as a network ({type(exc).__name__}: {clip(str(exc), 300)}). "
+        "Fix: check that the edge list "
         "is a CSV with a header row follower,followee (users and posts CSVs need a user_id column), "
         "or that the graph is valid GraphML/GEXF."
     )

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..demographics import VALID_AGE
 from ..types import OCCUPATION_LABELS, Gender, Occupation
-from .errors import CellError
+from .errors import MAX_CELLS, CellError, clipped_repr
 
 USER_COLUMNS = ("age", "gender", "occupation", "description", "followers", "friends")
 
@@ -49,25 +49,29 @@ def _text(values: pd.Series) -> pd.Series:
     return obj.where(obj.notna(), "").astype(str).str.strip().reset_index(drop=True)
 
 
-def _first(mask: pd.Series | np.ndarray) -> int:
-    return int(np.flatnonzero(np.asarray(mask))[0])
+def _cells(mask: pd.Series | np.ndarray, column: str, problem: Callable[[int], str], fix: str) -> CellError:
+    """A CellError for every True row of ``mask`` (the first ``MAX_CELLS`` described, all counted)."""
+    rows = np.flatnonzero(np.asarray(mask))
+    cells = [(int(r), column, problem(int(r))) for r in rows[:MAX_CELLS]]
+    return CellError(cells[0][0], column, cells[0][2], fix, cells=cells, total=len(rows))
 
 
 def _numeric(values: pd.Series, column: str, low: float, high: float, integer: bool, fix: str) -> pd.Series:
-    """A float column (NaN where empty); the first non-number or out-of-range cell raises."""
+    """A float column (NaN where empty); non-numbers and out-of-range cells raise one CellError naming them."""
     text = _text(values)
     empty = text == ""
     number = pd.to_numeric(text.where(~empty), errors="coerce").astype(np.float64)
-    bad = ~empty & number.isna()
-    if bad.any():
-        row = _first(bad)
-        raise CellError(row, column, f"{column} {text[row]!r} is not a number", fix)
-    out = number.notna() & ((number < low) | (number > high) | (integer & (number % 1 != 0)))
-    if out.any():
-        row = _first(out)
+    bad = (~empty & number.isna()).to_numpy()
+    out = (number.notna() & ((number < low) | (number > high) | (integer & (number % 1 != 0)))).to_numpy()
+    if bad.any() or out.any():
         kind = "a whole number" if integer else "a number"
         limits = f">= {low:g}" if np.isinf(high) else f"between {low:g} and {high:g}"
-        raise CellError(row, column, f"{column} {text[row]!r} is not {kind} {limits}", fix)
+
+        def problem(row: int) -> str:
+            what = "is not a number" if bad[row] else f"is not {kind} {limits}"
+            return f"{column} {clipped_repr(text[row])} {what}"
+
+        raise _cells(bad | out, column, problem, fix)
     return number
 
 
@@ -95,8 +99,7 @@ def parse_gender(values: pd.Series, column: str = "gender") -> pd.Series:
     codes = text.str.lower().map(_GENDER_WORDS)
     bad = (text != "") & codes.isna()
     if bad.any():
-        row = _first(bad)
-        raise CellError(row, column, f"unknown gender {text[row]!r}", _GENDER_HELP)
+        raise _cells(bad, column, lambda row: f"unknown gender {clipped_repr(text[row])}", _GENDER_HELP)
     return codes.fillna(int(Gender.UNKNOWN)).astype(np.int8)
 
 
@@ -111,8 +114,8 @@ def parse_occupation(values: pd.Series) -> pd.Series:
         codes = codes.where(~whole, number)
         bad = unmatched & ~whole
         if bad.any():
-            row = _first(bad)
-            raise CellError(row, "occupation", f"unknown occupation {text[row]!r}", _OCCUPATION_HELP)
+            problem = lambda row: f"unknown occupation {clipped_repr(text[row])}"  # noqa: E731
+            raise _cells(bad, "occupation", problem, _OCCUPATION_HELP)
     return codes.astype("Int8")
 
 
@@ -135,8 +138,26 @@ _PARSERS: Mapping[str, Callable[[pd.Series], pd.Series]] = MappingProxyType(
 
 
 def parse_user_columns(raw: Mapping[str, pd.Series]) -> dict[str, pd.Series]:
-    """Parse whichever canonical columns are present; other keys are ignored. Raises CellError."""
-    return {name: _PARSERS[name](raw[name]) for name in USER_COLUMNS if name in raw}
+    """Parse whichever canonical columns are present; other keys are ignored.
+
+    Raises:
+        CellError: naming the bad cells of every column, in row order (the first ``MAX_CELLS``), and
+            counting them all; its fix joins the fixes of the columns concerned.
+    """
+    parsed, errors = {}, []
+    for name in (n for n in USER_COLUMNS if n in raw):
+        try:
+            parsed[name] = _PARSERS[name](raw[name])
+        except CellError as exc:
+            errors.append(exc)
+    if not errors:
+        return parsed
+    if len(errors) == 1:
+        raise errors[0]
+    order = {name: i for i, name in enumerate(USER_COLUMNS)}
+    cells = sorted((c for e in errors for c in e.cells), key=lambda c: (c[0], order.get(c[1], 0)))[:MAX_CELLS]
+    fix = "; ".join(f"{e.column}: {e.fix.rstrip('. ')}" for e in errors)
+    raise CellError(*cells[0], fix, cells=cells, total=sum(e.total for e in errors))
 
 
 def _missing(column: str, n: int) -> pd.Series:

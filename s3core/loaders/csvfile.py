@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .errors import LoadError
+from .errors import MAX_CELLS, CellError, LoadError, clip
 
 _SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "a PNG image"),
@@ -110,16 +110,27 @@ def check_text(path: str | os.PathLike[str], data: bytes) -> None:
             ) from None
 
 
-_FIELDS_FIX = "make every line have as many comma-separated fields as the header (quote values that contain commas)"
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+
+
+def _fields_fix(delimiter: str = ",") -> str:
+    name = DELIMITERS.get(delimiter, repr(delimiter))
+    return f"make every line have as many {name}-separated fields as the header (quote values that contain a {name})"
+
+
+_FIELDS_FIX = _fields_fix()
 _QUOTE_FIX = 'close the quote, or remove the stray " character'
 Fault = tuple[int, str, str]  # line, problem, fix
 
 
-def _scan(data: bytes, n_fields: int, targets: Iterable[int] = ()) -> tuple[dict[int, int], Fault | None]:
+def _scan(
+    data: bytes, n_fields: int, targets: Iterable[int] = (), delimiter: str = ","
+) -> tuple[dict[int, int], Fault | None]:
     """Walk the records with the csv module: lines of target rows, and the first structural fault."""
     wanted = set(targets)
     found: dict[int, int] = {}
-    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""), strict=True)
+    text = io.StringIO(data.decode("utf-8", errors="replace"), newline="")
+    reader = csv.reader(text, delimiter=delimiter, strict=True)
     row, end = -1, 0  # row -1 is the header
     try:
         for record in reader:
@@ -128,7 +139,7 @@ def _scan(data: bytes, n_fields: int, targets: Iterable[int] = ()) -> tuple[dict
                 continue
             if row >= 0 and len(record) != n_fields:
                 fields = f"{len(record)} field" + ("s" if len(record) != 1 else "")
-                return found, (start, f"this line has {fields} but the header has {n_fields}", _FIELDS_FIX)
+                return found, (start, f"this line has {fields} but the header has {n_fields}", _fields_fix(delimiter))
             if row in wanted:
                 found[row] = start
                 if len(found) == len(wanted):
@@ -165,6 +176,7 @@ class CsvTable:
     columns: dict[str, pa.ChunkedArray]
     spaced: bool  # any whitespace byte that trimming could remove
     quoted: bool  # any quote, without which no value can hold a line break
+    delimiter: str = ","  # the field separator found in the header line
 
     @property
     def n_rows(self) -> int:
@@ -172,12 +184,27 @@ class CsvTable:
 
     def lines(self, *rows: int) -> list[int | None]:
         """1-based line numbers of data rows (failure path only: a Python scan)."""
-        found, _ = _scan(self.data, self.n_fields, rows)
+        found, _ = _scan(self.data, self.n_fields, rows, self.delimiter)
         return [found.get(int(r)) for r in rows]
 
     def fail(self, row: int, column: str | None, problem: str, fix: str) -> LoadError:
         """A LoadError pointing at a data row of this file."""
         return LoadError(self.path, problem, fix, line=self.lines(row)[0], column=column)
+
+    def fail_cells(self, error: CellError) -> LoadError:
+        """A LoadError naming every bad cell of ``error`` (rows of this file) by line and column."""
+        lines = self.lines(*(row for row, _, _ in error.cells))
+        cells = [(line, column, problem) for line, (_, column, problem) in zip(lines, error.cells)]
+        return LoadError(
+            self.path, cells[0][2], error.fix, line=cells[0][0], column=cells[0][1], cells=cells, more=error.more
+        )
+
+    def fail_rows(self, mask: np.ndarray, column: str | None, problem, fix: str) -> LoadError:
+        """A LoadError naming the first ``MAX_CELLS`` rows where ``mask`` is True (``problem(row)`` says what
+        is wrong with each) and counting the rest."""
+        rows = np.flatnonzero(mask)
+        cells = [(int(r), column, problem(int(r))) for r in rows[:MAX_CELLS]]
+        return self.fail_cells(CellError(*cells[0], fix, cells=cells, total=len(rows)))
 
     def ids(self, column: str) -> pa.ChunkedArray:
         """An id column, whitespace-trimmed; empty ids and ids with line breaks are errors."""
@@ -186,8 +213,8 @@ class CsvTable:
             values = pc.utf8_trim_whitespace(values)
         empty = pc.equal(pc.utf8_length(values), 0)
         if pc.any(empty).as_py():
-            row = int(np.flatnonzero(empty.to_numpy(zero_copy_only=False))[0])
-            raise self.fail(row, column, "empty user id", "fill in the id or remove the line")
+            mask = empty.to_numpy(zero_copy_only=False)
+            raise self.fail_rows(mask, column, lambda row: "empty user id", "fill in the id or remove the line")
         broken = pc.match_substring_regex(values, r"[\r\n]") if self.quoted else None
         if broken is not None and pc.any(broken).as_py():
             row = int(np.flatnonzero(broken.to_numpy(zero_copy_only=False))[0])
@@ -200,6 +227,35 @@ class CsvTable:
         return values
 
 
+def _split(line: str, delimiter: str) -> list[str]:
+    return next(csv.reader([line], delimiter=delimiter), [])
+
+
+def detect_delimiter(header_line: str, required: Sequence[str], next_line: str | None = None) -> str:
+    """The field separator of a header line: the comma, unless a semicolon, tab or vertical bar splits it
+    into the required columns (as spreadsheets in many locales write CSV), or splits both it and
+    ``next_line`` into the same number of several fields where the comma gives one."""
+    names = {d: [h.strip().lower().lstrip("\ufeff") for h in _split(header_line, d)] for d in DELIMITERS}
+    for delimiter in DELIMITERS:  # the comma first
+        if all(r in names[delimiter] for r in required):
+            return delimiter
+    if len(names[","]) == 1 and next_line is not None:
+        for delimiter in DELIMITERS:
+            if len(names[delimiter]) > 1 and len(_split(next_line, delimiter)) == len(names[delimiter]):
+                return delimiter
+    return ","
+
+
+def _missing_columns(header: list[str], missing: Sequence[str], delimiter: str) -> str:
+    """What the header holds, clipped, and why it may not be what was meant (e.g. spaces between names)."""
+    shown = clip(", ".join(f"'{h}'" for h in header))
+    separated = f" ({DELIMITERS[delimiter]}-separated)" if delimiter != "," else ""
+    words = header[0].lower().split() if len(header) == 1 else []
+    if len(words) > 1 and any(m in words for m in missing):
+        return f"found a single column {shown}: its names are separated by spaces, which is not a CSV separator"
+    return f"found columns {shown}{separated}"
+
+
 def _header(
     path: str | os.PathLike[str],
     data: bytes,
@@ -207,11 +263,14 @@ def _header(
     optional: Sequence[str],
     aliases: Mapping[str, str],
     note: str,
-) -> list[str]:
-    """Lower-cased, stripped header names; empty, repeated or missing required names are LoadErrors."""
+) -> tuple[list[str], str]:
+    """Lower-cased, stripped header names and the separator; empty, repeated or missing required names are
+    LoadErrors."""
     newline = data.find(b"\n")
-    first = data[: newline if newline >= 0 else len(data)].decode("utf-8").lstrip("\ufeff")
-    header = next(csv.reader([first.rstrip("\r")]), [])
+    first = data[: newline if newline >= 0 else len(data)].decode("utf-8").lstrip("\ufeff").rstrip("\r")
+    second = data[newline + 1 :].split(b"\n", 1)[0].decode("utf-8").rstrip("\r") if newline >= 0 else None
+    delimiter = detect_delimiter(first, required, second)
+    header = _split(first, delimiter)
     names = [h.strip().lower() for h in header]
     if not any(names):
         raise LoadError(
@@ -220,28 +279,28 @@ def _header(
             f"put the header '{','.join(required)}' on the first line",
             line=1,
         )
-    for i, name in enumerate(names):
-        if name and name in names[:i]:
-            raise LoadError(
-                path,
-                f"column '{name}' appears twice in the header",
-                "remove or rename one of them",
-                line=1,
-                column=name,
-            )
     missing = [r for r in required if r not in names]
     if missing:
-        shown = ", ".join(f"'{h}'" for h in header)
         extra = f" (optional: {', '.join(optional)})" if optional else ""
         hint = _rename_hint(missing, names, aliases, {*required, *optional})
         raise LoadError(
             path,
-            f"missing column '{missing[0]}': found columns {shown}; expected {', '.join(required)}{extra}",
+            f"missing column '{missing[0]}': {_missing_columns(header, missing, delimiter)}; "
+            f"expected {', '.join(required)}{extra}",
             f"make the first line the header '{','.join(required)}'{hint}{note}",
             line=1,
             column=missing[0],
         )
-    return names
+    for i, name in enumerate(names):
+        if name and name in names[:i]:
+            raise LoadError(
+                path,
+                f"column '{clip(name)}' appears twice in the header",
+                "remove or rename one of them",
+                line=1,
+                column=clip(name),
+            )
+    return names, delimiter
 
 
 def read_csv(
@@ -254,16 +313,20 @@ def read_csv(
     aliases: Mapping[str, str] | None = None,
     note: str = "",
 ) -> CsvTable:
-    """Check and parse a CSV into string columns; every failure is a LoadError naming file, line and column."""
+    """Check and parse a CSV into string columns; every failure is a LoadError naming file, line and column.
+
+    The separator is the comma, or a semicolon, tab or vertical bar found in the header line
+    (``CsvTable.delimiter`` says which).
+    """
     check_file(path, max_bytes)
     with open(path, "rb") as handle:
         data = handle.read()
     check_not_binary(path, data)
     check_text(path, data)
-    names = _header(path, data, required, optional, aliases or {}, note)
+    names, delimiter = _header(path, data, required, optional, aliases or {}, note)
     quotes = data.count(b'"')
     if quotes % 2:  # an unclosed quote swallows the rest of the file without complaint
-        _, fault = _scan(data, len(names))
+        _, fault = _scan(data, len(names), delimiter=delimiter)
         if fault:
             raise LoadError(path, fault[1], fault[2], line=fault[0])
     wanted = {n: f"c{i}" for i, n in enumerate(names) if n in required or n in optional}
@@ -271,7 +334,7 @@ def read_csv(
         table = pacsv.read_csv(
             pa.BufferReader(data),
             read_options=pacsv.ReadOptions(skip_rows=1, column_names=[f"c{i}" for i in range(len(names))]),
-            parse_options=pacsv.ParseOptions(newlines_in_values=multiline),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=multiline),
             convert_options=pacsv.ConvertOptions(
                 include_columns=list(wanted.values()),
                 column_types={c: pa.string() for c in wanted.values()},
@@ -283,11 +346,11 @@ def read_csv(
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         if not data.partition(b"\n")[2].strip():
             raise _header_only(path) from None
-        _, fault = _scan(data, len(names))
-        line, problem, fix = fault or (None, f"unreadable CSV ({exc})", _FIELDS_FIX)
+        _, fault = _scan(data, len(names), delimiter=delimiter)
+        line, problem, fix = fault or (None, f"unreadable CSV ({clip(str(exc))})", _fields_fix(delimiter))
         raise LoadError(path, problem, fix, line=line) from None
     if table.num_rows == 0:
         raise _header_only(path)
     spaced = any(space in data for space in (b" ", b"\t", b"\xc2\xa0", b"\xe3\x80\x80"))
     columns = {n: table.column(c) for n, c in wanted.items()}
-    return CsvTable(str(path), data, len(names), columns, spaced, quotes > 0)
+    return CsvTable(str(path), data, len(names), columns, spaced, quotes > 0, delimiter)

@@ -21,8 +21,8 @@ import pyarrow.compute as pc
 from ..network import Network
 from .columns import USER_COLUMNS, parse_user_columns, users_frame
 from .crosscheck import Note, check_users_match, merged_spellings, spelling_notes
-from .csvfile import CsvTable, read_csv
-from .errors import CellError, LoadError
+from .csvfile import DELIMITERS, CsvTable, read_csv
+from .errors import CellError, LoadError, clipped_repr
 from .ids import IdError, Ids, normalize_ids
 
 PathLike = str | os.PathLike[str]
@@ -72,9 +72,10 @@ def log_notes(result: LoadResult) -> Network:
     return result.network
 
 
-def _first(mask: pa.ChunkedArray | np.ndarray) -> int:
-    values = mask.to_numpy(zero_copy_only=False) if isinstance(mask, pa.ChunkedArray) else mask
-    return int(np.flatnonzero(values)[0])
+def separator_note(table: CsvTable) -> Note:
+    """An info note that a file was read with another separator than the comma."""
+    name = DELIMITERS[table.delimiter]
+    return Note("info", f"{Path(table.path).name}: read as {name}-separated (its header has no commas between names)")
 
 
 def _ids(table: CsvTable, column: str) -> Ids:
@@ -117,7 +118,7 @@ def _read_users(users: CsvTable, ids: Ids, codes: np.ndarray, user_ids: np.ndarr
     try:
         parsed = parse_user_columns(raw)
     except CellError as exc:
-        raise users.fail(exc.row, exc.column, exc.problem, exc.fix) from None
+        raise users.fail_cells(exc) from None
     return users_frame(user_ids, np.arange(len(codes)), parsed)
 
 
@@ -131,27 +132,27 @@ def _parse_time(posts: CsvTable) -> pd.Series:
     when = pd.to_datetime(text.where(~empty), format="ISO8601", errors="coerce", utc=True)
     bad = ~empty & when.isna()
     if bad.any():
-        row = _first(bad.to_numpy())
-        raise posts.fail(
-            row,
+        raise posts.fail_rows(
+            bad.to_numpy(),
             "time",
-            f"time {text[row]!r} is neither a number nor an ISO date",
+            lambda row: f"time {clipped_repr(text[row])} is neither a number nor an ISO date",
             "use one kind for the whole column: numbers (e.g. minutes) or dates like 2024-05-01 12:30",
         )
     return when
 
 
-def _read_posts(path: PathLike, dictionary: pa.Array, known_in: str, max_bytes: int) -> pd.DataFrame:
+def _read_posts(path: PathLike, dictionary: pa.Array, known_in: str, max_bytes: int, notes: list) -> pd.DataFrame:
     """The posting history: each row's user must already be a node of the network."""
     posts = read_csv(path, ("user_id", "text"), ("time",), max_bytes=max_bytes, aliases=_POST_ALIASES)
+    if posts.delimiter != ",":
+        notes.append(separator_note(posts))
     ids = _ids(posts, "user_id")
     index = pc.index_in(ids.keys, value_set=dictionary)
     if index.null_count:
-        row = _first(pc.is_null(index))
-        raise posts.fail(
-            row,
+        raise posts.fail_rows(
+            pc.is_null(index).to_numpy(zero_copy_only=False),
             "user_id",
-            f"user {ids.spellings[row].as_py()!r} appears in neither {known_in}",
+            lambda row: f"user {clipped_repr(ids.spellings[row].as_py())} appears in neither {known_in}",
             "add the user to the users file (or to an edge), or remove the post",
         )
     frame = pd.DataFrame(
@@ -209,11 +210,10 @@ def read_edge_list(
     follower, followee = _ids(edges, "follower"), _ids(edges, "followee")
     loops = pc.equal(follower.keys, followee.keys)
     if pc.any(loops).as_py():
-        row = _first(loops)
-        raise edges.fail(
-            row,
+        raise edges.fail_rows(
+            loops.to_numpy(zero_copy_only=False),
             "followee",
-            f"self-loop (user {follower.spellings[row].as_py()!r} follows itself)",
+            lambda row: f"self-loop (user {clipped_repr(follower.spellings[row].as_py())} follows itself)",
             "remove the line or correct the id",
         )
     users = (
@@ -241,8 +241,11 @@ def read_edge_list(
         spellings = np.concatenate([p.spellings.to_numpy() for p in parts]).astype(object)
         files = " and ".join(Path(p).name for p in (users_path, edges_path) if p is not None)
         notes += merged_spellings(np.concatenate(codes), spellings, files)
+    for table in (edges, users):
+        if table is not None and table.delimiter != ",":
+            notes.append(separator_note(table))
     known_in = " nor ".join(Path(p).name for p in (edges_path, users_path) if p is not None)
-    posts = _read_posts(posts_path, dictionary, known_in, max_bytes) if posts_path is not None else None
+    posts = _read_posts(posts_path, dictionary, known_in, max_bytes, notes) if posts_path is not None else None
     network = Network.from_edges(
         name or Path(edges_path).stem, user_ids, codes[-2], codes[-1], users=frame, posts=posts
     )

@@ -15,7 +15,7 @@ from ..network import Network
 from .columns import USER_COLUMNS, parse_user_columns, users_frame
 from .crosscheck import Note, spelling_notes
 from .csvfile import check_file, check_not_binary
-from .errors import CellError, LoadError
+from .errors import CellError, LoadError, clipped_repr
 from .files import MAX_BYTES, LoadResult, log_notes
 from .graphxml import read_graph
 from .ids import IdError, normalize_ids
@@ -150,13 +150,13 @@ def _graph_users(path: PathLike, graph: nx.Graph, user_ids: np.ndarray) -> pd.Da
     try:
         parsed = parse_user_columns(raw)
     except CellError as exc:
-        node = list(graph.nodes)[exc.row]
+        nodes = list(graph.nodes)
+        cells = [
+            (_node_line(path, str(nodes[row])), column, f"node {clipped_repr(user_ids[row])}: {problem}")
+            for row, column, problem in exc.cells
+        ]
         raise LoadError(
-            path,
-            f"node {user_ids[exc.row]!r}: {exc.problem}",
-            exc.fix,
-            line=_node_line(path, str(node)),
-            column=exc.column,
+            path, cells[0][2], exc.fix, line=cells[0][0], column=cells[0][1], cells=cells, more=exc.more
         ) from None
     return users_frame(user_ids, np.arange(len(user_ids)), parsed)
 
