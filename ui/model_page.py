@@ -61,7 +61,9 @@ def render(scenario: S.Scenario) -> None:
     )
     fit = model_facts.matching_fit(scenario)
     if fit:
-        st.info(f"The scenario's mechanics are the {fit} calibration (data/params/{fit}.json); see Calibration below.")
+        st.info(
+            f"The scenario's mechanics are the {fit} calibration (data/params/{fit}.json); see the Calibration and validation tab."
+        )
     tabs = st.tabs(["Assumptions", "Equations", "Calibration and validation", "Limitations", "Cite"])
     with tabs[0]:
         assumptions(scenario)
@@ -124,8 +126,8 @@ def emotion(p: P.EmotionParams) -> None:
         rf"P(e' = \mathrm{{moderate}}) &\mathrel{{+}}= (1-p_{{\mathrm{{echo}}}})\cdot{v(p.react_moderate)}\\"
         rf"P(e' = \mathrm{{intense}}) &\mathrel{{+}}= (1-p_{{\mathrm{{echo}}}})\cdot{v(p.react_intense)}\\"
         rf"k &= (1-p_{{\mathrm{{echo}}}})\,\max(0,\ 1-{v(p.react_moderate)}-{v(p.react_intense)})\\"
-        rf"P(e' = e-1) &\mathrel{{+}}= k\cdot{v(p.fall_on_exposure)}\ \ (e > \mathrm{{calm}}),"
-        r"\qquad P(e' = e) \mathrel{+}= k - P_{\mathrm{fall}}"
+        rf"f &= k\cdot{v(p.fall_on_exposure)}\cdot[e > \mathrm{{calm}}]\\"
+        r"P(e' = e-1) &\mathrel{+}= f,\qquad P(e' = e) \mathrel{+}= k - f"
         r"\end{aligned}"
     )
     st.markdown("An aware agent that receives nothing this step **decays** one level toward calm:")
