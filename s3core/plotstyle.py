@@ -121,7 +121,7 @@ def time_axis_spec(last_step: int, minutes_per_step: float, first_step: int = 0)
         "tickvals": vals,
         "ticktext": text,
         "range": [first_step - 0.6, max(last_step, first_step + 1) + 0.6],
-        "title": {"text": f"step, and simulated time at its end (1 step = {minutes_per_step:g} min)"},
+        "title": {"text": f"step / simulated time (1 step = {minutes_per_step:g} min)"},
     }
 
 

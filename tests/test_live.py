@@ -110,7 +110,7 @@ def test_metrics_carry_commit_times_and_seed_rows(live, monkeypatch):
     monkeypatch.setattr(live.sim, "step", lambda: WithSeeds(step()))
     live.step()
     df = live.metrics_frame()
-    assert df["committed"].is_monotonic_increasing and abs(df["committed"].iloc[-1] - time.time()) < 60
+    assert df["recorded"].is_monotonic_increasing and abs(df["recorded"].iloc[-1] - time.time()) < 60
     seeds = live.seed_frame()
     mine = seeds[seeds["step"] == 1]
     assert mine["seed"].tolist() == ["rumour", "correction"] and mine["aware"].tolist() == [4, 1]
@@ -169,3 +169,16 @@ def test_speed_control_paces_pauses_and_resumes_a_run(simulate):
     at.button(key="sim_stop").click().run()
     assert not live.running and live.steps_done > held + 1
     assert not at.exception
+
+
+def test_trace_holds_every_step_when_paused_and_at_the_end(live):
+    live.start(30)
+    wait_for(lambda: live.steps_done >= 3)
+    live.pause()
+    wait_for(lambda: live.query("SELECT count(*) AS n FROM metrics")["n"][0] == live.steps_done, timeout=10)
+    live.resume()
+    live._thread.join(60)
+    assert live.steps_done == 30
+    assert live.query("SELECT max(step) AS s FROM metrics")["s"][0] == 29
+    step, _ = live.store.latest_checkpoint()
+    assert step == 29, "a checkpoint at the planned end"

@@ -1,11 +1,16 @@
 """One traced run owned by one browser session: its simulation, its DuckDB writer and its stepping thread.
 
-Long runs step in a background thread so the page never freezes; the thread checks a stop
-flag before every step, so Stop takes effect within one step. The thread paces itself to a
-speed (steps per second, or as fast as possible) and can be paused and resumed, as NetLogo's
-and Mesa's play controls do; speed and pause take effect at the next step. Every step is simulated and
-committed to the trace under one lock, so the trace always matches the simulation, and pages
-read the live model only through ``inspect`` (under that lock) or the trace.
+Long runs step in a background thread so the page never freezes; the thread checks a stop flag
+before every step, so Stop takes effect within one step. The thread paces itself to a speed
+(steps per second, or as fast as possible) and can be paused and resumed, as NetLogo's and
+Mesa's play controls do; speed and pause take effect at the next step.
+
+Each step is simulated and handed to the trace under one lock, so the trace never disagrees with
+the simulation. A fast run hands its steps to the trace's writer thread and commits them together
+at most ``COMMIT_SECONDS`` apart (with a checkpoint when the scenario's ``checkpoint_every`` has
+passed), so a step costs the model's time rather than a DuckDB transaction; a Step, a pause, a
+Stop and the end of a run commit at once. Pages read the live model only through ``inspect``
+(under that lock), the in-memory records, or the trace (committed steps).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from .decisions import RecordingPolicy
 from .networks import LoadedNetwork
 
 FEED_SIZE = 200  # newest posts kept in memory for the live feed
+COMMIT_SECONDS = 0.2  # a fast run's steps are committed together at most this far apart
 SPEEDS = (1, 2, 5, 10, 20, 50, None)  # steps per second offered by the speed control; None = as fast as possible
 
 
@@ -54,6 +60,8 @@ class LiveRun:
         )  # guards the in-memory records, so polling never waits for a slow (LLM) step
         self._read_lock = threading.Lock()  # guards the reader cursor
         self._reader = None
+        self._last_commit = 0.0  # perf_counter of the last commit
+        self._since_checkpoint = 0  # steps recorded since the last checkpoint
         self._stop = threading.Event()
         self._wake = threading.Condition()  # notified on stop, pause, resume and speed changes
         self._paused = False
@@ -114,10 +122,39 @@ class LiveRun:
     def _ensure_store(self) -> None:
         if self.store is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.sim, self.store = runner.open_run(self.sim.scenario, self.path, sim=self.sim)
+            self.sim, self.store = runner.open_run(self.sim.scenario, self.path, sim=self.sim, background=True)
             self._reader = self.store.con.cursor()
 
-    def _advance(self, last_step: int) -> StepRecord:
+    def _record(self, rec: StepRecord, last_step: int, commit: bool) -> None:
+        """Hand a step to the trace; ``commit`` ends the buffered steps' transaction, with a checkpoint when due.
+
+        A checkpoint is written when the scenario's ``checkpoint_every`` steps have passed since the
+        last one, at the planned end and where a Stop lands, always at a commit (it ends a transaction).
+        """
+        self._since_checkpoint += 1
+        end = rec.step >= last_step or self._stop.is_set()
+        checkpoint = None
+        if commit and (end or self._since_checkpoint >= self.sim.scenario.run.checkpoint_every):
+            checkpoint = self.sim.state_arrays()
+            self._since_checkpoint = 0
+        self.store.buffer_steps = 1 if commit else 1 << 30  # the store submits its buffer when it is full
+        self.store.write_step(rec, checkpoint)
+        if hasattr(self.sim.policy, "write_trace"):  # LLM backends log their calls beside the step (commits)
+            self.sim.policy.write_trace(self.store.con)
+        if commit:
+            self._last_commit = time.perf_counter()
+
+    def _flush(self) -> None:
+        """Commit every step handed to the trace (a pause, the end of a run)."""
+        with self._lock:
+            if self.store is not None and not self.closed and not self.failed:
+                try:
+                    self.store.flush()
+                except Exception as exc:
+                    self.failed = f"{type(exc).__name__} writing the trace: {exc}"
+                    raise
+
+    def _advance(self, last_step: int, commit: bool = False) -> StepRecord:
         with self._lock:
             if self.closed:
                 raise RuntimeError("this run was closed (Reset); start a new one")
@@ -127,15 +164,21 @@ class LiveRun:
                 self._ensure_store()
                 started = time.perf_counter()
                 rec = self.sim.step()
-                # Checkpoint at the planned end, and at the step where a Stop lands.
-                runner.record(self.sim, self.store, rec, rec.step if self._stop.is_set() else last_step)
+                commit = (
+                    commit
+                    or rec.step >= last_step
+                    or self._stop.is_set()
+                    or self._paused
+                    or time.perf_counter() - self._last_commit >= COMMIT_SECONDS
+                )
+                self._record(rec, last_step, commit)
             except Exception as exc:  # model and trace may now disagree: refuse further steps
                 self.failed = f"{type(exc).__name__} at step {self.sim.step_index}: {exc}"
                 raise
             self.step_seconds = time.perf_counter() - started
             seeds = getattr(rec, "seed_metrics", None) or []  # per seed post, from engines that report it
             with self._records_lock:
-                self.metrics.append({"step": rec.step, "minutes": rec.minutes, **rec.metrics, "committed": time.time()})
+                self.metrics.append({"step": rec.step, "minutes": rec.minutes, **rec.metrics, "recorded": time.time()})
                 self.seed_rows.extend({"step": rec.step, **row} for row in seeds)
                 self._add_to_feed(rec)
         return rec
@@ -145,7 +188,9 @@ class LiveRun:
         if self.running and not self._paused:
             raise RuntimeError("a run is in progress; Pause or Stop it first")
         self._stop.clear()
-        return self._advance(self.sim.step_index)
+        rec = self._advance(self.sim.step_index, commit=True)
+        self._flush()  # the page reads the trace right after a Step
+        return rec
 
     def start(self, n: int, on_done=None) -> None:
         """Run ``n`` steps in a background thread; ``on_done(self)`` is called when it ends."""
@@ -171,6 +216,7 @@ class LiveRun:
             while self.sim.step_index <= last and self._wait_turn(due):
                 self._advance(last)
                 due = max(due + 1.0 / self._speed, time.perf_counter() - 0.5) if self._speed else time.perf_counter()
+            self._flush()
         except Exception as exc:  # shown on the page; the trace keeps every committed step
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -182,6 +228,7 @@ class LiveRun:
         with self._wake:
             while not self._stop.is_set():
                 if self._paused:
+                    self._flush()  # the trace holds every step while the run waits
                     self._wake.wait()
                     due = time.perf_counter()  # after a pause, the pace starts again from now
                     continue

@@ -37,7 +37,7 @@ from s3core.turning_points import confirmed_peaks, confirmed_troughs
 SHARE_TOLERANCE = 0.01  # a turn of a share must move by more than one percentage point
 MIN_SHARE_SPAN = 0.04  # a zoomed share axis spans at least 4 points, so noise is not blown up
 EMPTY_STEPS = 10  # the x range shown before the first step
-MARGIN = {"l": 70, "r": 20, "t": 88, "b": 76}  # room for two-line ticks (step, time)
+MARGIN = {"l": 60, "r": 16, "t": 76, "b": 72}  # room for two-line ticks (step, time)
 
 
 def _last_step(df: pd.DataFrame, planned: int | None) -> int:
@@ -76,12 +76,12 @@ def _figure(
 
 
 def _meta(df: pd.DataFrame) -> dict:
-    """What the chart shows, for the browser benchmark: the last step drawn and when it was committed."""
+    """What the chart shows, for the browser benchmark: the last step drawn and when it was recorded (epoch s)."""
     if not len(df):
         return {"last_step": -1}
     out = {"last_step": int(df["step"].iloc[-1])}
-    if "committed" in df:
-        out["committed"] = float(df["committed"].iloc[-1])
+    if "recorded" in df:
+        out["recorded"] = float(df["recorded"].iloc[-1])
     return out
 
 
