@@ -17,7 +17,7 @@ ACTIONS = ["repost", "quote", "post"]
 ws = ensure_defaults()
 st.title("Traces")
 st.caption(
-    "Every run of this session is a DuckDB file: its scenario, every agent, every state change, every post and "
+    "Every run of this workspace is a DuckDB file: its scenario, every agent, every state change, every post and "
     "the per-step metrics. Filter them here and download tables (CSV, Parquet) and charts (HTML, PNG)."
 )
 show_flash(ws)

@@ -188,3 +188,23 @@ def test_live_inputs_read_the_live_runs_trace(tmp_path, monkeypatch):
     if awareness is not None:
         assert set(awareness["root"]) == set(seeds)
     run.close()
+
+
+def test_a_trace_without_per_seed_awareness_names_seeds_from_its_scenario(two_seed_run, tmp_path, monkeypatch):
+    import shutil
+
+    from ui import traces
+
+    monkeypatch.setenv("S3_RUNS_DIR", str(tmp_path / "runs"))
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    old = folder / "001-older.duckdb"
+    shutil.copy(two_seed_run, old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("DROP TABLE IF EXISTS seed_metrics")  # as in traces written before the table existed
+    ws = Workspace(session_id="t", run_dir=folder, net=bundled(), scenario=S.load(DEFAULT_SCENARIO))
+    (run,) = traces.list_runs(ws)
+    posts, seeds, awareness = traces.cascade_inputs(ws, run)
+    assert awareness is None
+    official = posts[(posts.parent < 0) & (posts.author < 0)].sort_values("post_id")
+    assert seeds == dict(zip(official.post_id.astype(int), ["rumour", "correction"]))
