@@ -125,12 +125,6 @@ def test_a_real_run_names_both_seeds_and_its_curves_match_the_posts(two_seed_run
         assert (np.diff(g[g.root == root].posts) >= 0).all(), "cumulative counts never fall"
 
 
-def test_when_reads_steps_as_real_time():
-    assert cascade_view.when(3, 10) == "30 min"
-    assert cascade_view.when(15, 10) == "2 h 30 min"
-    assert cascade_view.when(150, 10) == "1 d 1 h"
-
-
 def _traces_page(ws: Workspace, **state) -> AppTest:
     at = AppTest.from_file(str(ROOT / "pages" / "6_Traces.py"), default_timeout=60)
     at.session_state[STATE_KEY] = ws
@@ -166,6 +160,8 @@ def test_traces_cascades_tab_draws_each_seed_and_a_capped_tree(two_seed_run, tmp
         size = con.execute("SELECT count(*) FROM posts WHERE root = (SELECT min(post_id) FROM posts)").fetchone()[0]
     growth = _chart(at, "Aware" if has_awareness else "Reach")
     assert [t["name"] for t in growth["data"]] == ["rumour", "correction"]
+    ticks = growth["layout"]["xaxis"]["ticktext"]
+    assert ticks[0].startswith("0<br>") and all("<br>" in t for t in ticks), "steps with the simulated time under"
     tree = _chart(at, "Cascade tree of rumour")
     assert f"first 5 of {size:,} posts" in tree["layout"]["title"]["text"]
     assert any("the first 5" in c.value for c in at.caption), "the cap is said in words"

@@ -16,7 +16,7 @@ import streamlit as st
 
 from s3core import cascade_tree as C
 from s3core import trace_queries as Q
-from s3core.plotstyle import ACTION_COLORS, COLORWAY, GREY, step_axis, styled
+from s3core.plotstyle import ACTION_COLORS, COLORWAY, GREY, clock, count_axis, step_axis, styled, time_axis
 
 from .widgets import chart
 
@@ -31,19 +31,6 @@ MEASURES = {
 }
 
 
-def when(step: float, minutes_per_step: float) -> str:
-    """The real time at the end of ``step`` steps, as minutes, hours or days (e.g. "2 h 30 min")."""
-    minutes = float(step) * float(minutes_per_step)
-    if minutes < 60:
-        return f"{minutes:g} min"
-    if minutes < 24 * 60:
-        h, m = divmod(round(minutes), 60)
-        return f"{h} h" + (f" {m} min" if m else "")
-    d, rest = divmod(round(minutes), 24 * 60)
-    h = rest // 60
-    return f"{d} d" + (f" {h} h" if h else "")
-
-
 def growth_figure(curves: pd.DataFrame, labels: Mapping[int, str], measure: str, minutes_per_step: float) -> go.Figure:
     """One line per cascade of ``measure`` over steps; ``curves`` has a root, a step and the measure column."""
     title, y_label = MEASURES[measure]
@@ -56,14 +43,13 @@ def growth_figure(curves: pd.DataFrame, labels: Mapping[int, str], measure: str,
             mode="lines+markers" if len(c) <= 60 else "lines",
             line={"color": COLORWAY[i % len(COLORWAY)], "width": 2.2},
             marker={"size": 5},
-            customdata=[when(s, minutes_per_step) for s in c["step"]],
+            customdata=[clock((s + 1) * minutes_per_step) for s in c["step"]],
             hovertemplate="%{y:,} after step %{x} (%{customdata})",
         )
     fig = styled(fig, title, step_axis(minutes_per_step), y_label)
-    top = float(curves[measure].max()) if len(curves) else 0.0
-    fig.update_yaxes(rangemode="tozero", tickformat=",d", **({"dtick": 1} if top < 6 else {}))
-    fig.update_xaxes(tickformat=",d", **({"dtick": 1} if curves["step"].nunique() < 8 else {}))
-    return fig
+    steps = curves["step"] if len(curves) else pd.Series([0])
+    time_axis(fig, int(steps.max()), minutes_per_step, first_step=int(steps.min()))
+    return count_axis(fig, float(curves[measure].max()) if len(curves) else 0.0)
 
 
 def _who(post) -> str:
@@ -92,7 +78,8 @@ def tree_figure(layout: C.TreeLayout, label: str, minutes_per_step: float) -> go
         texts = part["text"].fillna("") if "text" in part.columns else pd.Series("", index=part.index)
         hover = [
             html.escape(
-                f"post {int(r.post_id)} · {action} · step {int(r.step)} ({when(r.step, minutes_per_step)}) · " + _who(r)
+                f"post {int(r.post_id)} · {action} · step {int(r.step)} (by {clock((r.step + 1) * minutes_per_step)}) · "
+                + _who(r)
             )
             + "<br>"
             + html.escape(str(t)[:120])
@@ -127,7 +114,7 @@ def tree_figure(layout: C.TreeLayout, label: str, minutes_per_step: float) -> go
 
 def _table(summary: pd.DataFrame, posts: pd.DataFrame, minutes_per_step: float, awareness) -> pd.DataFrame:
     out = summary.assign(
-        started=[f"step {int(s)} ({when(s, minutes_per_step)})" for s in summary["step"]],
+        started=[f"step {int(s)} (at {clock(s * minutes_per_step)})" for s in summary["step"]],
         author=["official account" if a < 0 else f"agent {int(a)}" for a in summary["author"]],
     )
     if "user_id" in posts.columns:  # "user <id> (agent <index>)": the id people know, the index the trace uses
