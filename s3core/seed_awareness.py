@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import compiled, seed_kernels
+
 BITS = 64
 SHARED_BIT = BITS - 1  # the bit of every seed from the 64th on
 NONE = -1  # the seed index of a post of no known seed
@@ -74,6 +76,18 @@ class SeedAwareness:
     def bits_of(self, posts: np.ndarray) -> np.ndarray:
         """The seed bit of each post (uint64; 0 for a post of no known seed)."""
         return self._bit[self.seed_of(posts) + 1]
+
+    def receive_grouped(self, agents: np.ndarray, post: np.ndarray, order: np.ndarray, starts: np.ndarray) -> None:
+        """The step's receivers (``agents``, distinct, ascending) received the deliveries ``post[order]``, grouped
+        by receiver, each group starting at ``starts``: each agent becomes aware of those posts' seeds."""
+        if not self.labels or len(agents) == 0:
+            return
+        if compiled.compiled():
+            seed_kernels.receive_grouped(
+                self.mask, self._bit, self.seed_of_post, order, starts, agents, post, self.aware, self.new
+            )
+            return
+        self.receive(agents, np.bitwise_or.reduceat(self.bits_of(post[order]), starts))
 
     def receive(self, agents: np.ndarray, bits: np.ndarray) -> None:
         """``agents`` (distinct indices) received posts of the seeds in ``bits`` (uint64 per agent)."""

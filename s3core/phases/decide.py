@@ -74,7 +74,7 @@ def decide(sim: "Simulation", t: int, ex: feeds.Exposures) -> tuple[Decisions, D
     )
     max_rel = np.maximum.reduceat(relevance[order], starts) if len(starts) else received
     memory.merge(sim.state, mem, t, ex.viewer, ex.post, ex.source, static, posts.removed, grouping=grouping)
-    was_aware = _become_aware(sim, agents, t, ex.post[order], starts)
+    was_aware = _become_aware(sim, agents, t, ex.post, order, starts)
     pool_positive, pool_weight = memory.pool_stance(
         sim.state, mem, agents, t, posts, sim.scenario.attitude.label_discount
     )
@@ -102,7 +102,7 @@ def _decide_from_deliveries(sim: "Simulation", t: int, ex: feeds.Exposures) -> t
     source_score = np.asarray(sim.scenario.memory.source_scores(), dtype=np.float32)[ex.source]
     order, starts, agents = memory.group_by_receiver(ex.viewer, source_score)
     received = np.diff(starts, append=len(order)).astype(np.float64)
-    was_aware = _become_aware(sim, agents, t, ex.post[order], starts)
+    was_aware = _become_aware(sim, agents, t, ex.post, order, starts)
     unknown = np.full(len(agents), np.nan)
     batch = _batch(
         sim,
@@ -122,14 +122,12 @@ def _decide_from_deliveries(sim: "Simulation", t: int, ex: feeds.Exposures) -> t
 
 
 def _become_aware(
-    sim: "Simulation", agents: np.ndarray, t: int, received_posts: np.ndarray, starts: np.ndarray
+    sim: "Simulation", agents: np.ndarray, t: int, post: np.ndarray, order: np.ndarray, starts: np.ndarray
 ) -> np.ndarray:
     """Mark the step's receivers aware (noting them in the journal first) and aware of the seeds whose
-    cascades they received (``received_posts``: the posts delivered, grouped by receiver, each group
-    starting at ``starts``); returns who already was aware (bool)."""
-    seeds = sim.seed_awareness
-    if seeds.labels and len(agents):
-        seeds.receive(agents, np.bitwise_or.reduceat(seeds.bits_of(received_posts), starts))
+    cascades they received (``post[order]``: the posts delivered, grouped by receiver, each group starting
+    at ``starts``); returns who already was aware (bool)."""
+    sim.seed_awareness.receive_grouped(agents, post, order, starts)
     sim.journal.note(sim.state, agents)
     was_aware = sim.state.aware[agents].copy()
     newly = agents[~was_aware]
