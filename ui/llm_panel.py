@@ -82,9 +82,11 @@ def _settings_form(ws: Workspace) -> None:
         key=KEY_BOX,
         on_change=_take_key,
         args=(ws,),
-        placeholder="a key is set for this session" if s.api_key else "empty: the provider's environment variable",
+        placeholder="a key is set for this session" if s.api_key else "empty: the provider's variable, or none",
         help="Kept in this browser session's memory only: never written to scenario files, traces, caches, "
-        "logs or exports. Leave empty to use the provider's usual variable (e.g. OPENAI_API_KEY).",
+        "logs or exports. Leave empty to use the provider's usual variable (e.g. OPENAI_API_KEY). A local "
+        "server (an API base on this machine or a private network, e.g. Ollama or vLLM) needs no key: "
+        "a placeholder is sent when none is set.",
     )
     c[1].button(
         "Forget key",
