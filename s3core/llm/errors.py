@@ -46,7 +46,10 @@ HINTS = {
     ErrorKind.TIMEOUT: "raise --timeout or lower --concurrency",
     ErrorKind.SERVER: "the provider failed; retry later or raise --retries",
     ErrorKind.CONNECTION: "check --api-base and that the server is running",
-    ErrorKind.AUTH: "check the API key (--api-key-env or the provider's usual variable)",
+    ErrorKind.AUTH: (
+        "check the API key (--api-key-env or the provider's usual variable); a local server needs none: "
+        "give its --api-base"
+    ),
     ErrorKind.BAD_REQUEST: "check --model, and try --structured-output prompt",
     ErrorKind.REFUSAL: "the model or the provider's filter declined; try another model",
     ErrorKind.LENGTH: "raise --max-tokens (Max tokens on the Agents page)",
