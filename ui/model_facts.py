@@ -56,8 +56,9 @@ LIMITATIONS = """
   statistics, and the bundled network is a repost network augmented with synthesized followees.
 - **Labels come from rules, not people.** Emotion levels of the text pool come from a word list
   (s3core/lexicon.py); English stance from a classifier fitted on RumourEval's earlier threads.
-- **Language.** The offline text pool is Chinese (Weibo); an English event gets Chinese quotes unless an LLM
-  backend writes the texts.
+- **Texts are retrieved, not written.** Offline, quotes and new posts are real posts from a pool chosen by
+  emotion, stance and similarity; the shipped pool is Chinese Weibo text, so check that the pool's language
+  matches the event's (or let an LLM backend write the texts).
 - **One event.** Every post is about one event; a post's cascade is the seed it descends from (an agent's new
   post joins the cascade of the post it reacted to). Steps are discrete: everything within a step happens at once.
 - **The offline policy is a heuristic** with fitted parts (the quote model, the calibrated propensities); S3's
