@@ -213,6 +213,11 @@ def live_view(polling: bool) -> None:
         return
     if polling and not run.running:
         st.rerun(scope="app")  # the run ended: redraw the whole page (buttons, inspector)
+    with run.drawing():  # the stepping thread waits between steps while this draws
+        _live_body(run)
+
+
+def _live_body(run) -> None:
     if run.running:
         done, total = run.progress()
         pace = f"{run.speed:g} steps/s" if run.speed else "max speed"
@@ -251,7 +256,8 @@ def live_feed() -> None:
     if run is None:
         return
     st.markdown("**Newest posts**")
-    feed(run.recent_posts(12 if run.running else 30), height=700)
+    with run.drawing():
+        feed(run.recent_posts(12 if run.running else 30), height=700)
 
 
 left, right = st.columns([2.3, 1])

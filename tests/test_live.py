@@ -182,3 +182,14 @@ def test_trace_holds_every_step_when_paused_and_at_the_end(live):
     assert live.query("SELECT max(step) AS s FROM metrics")["s"][0] == 29
     step, _ = live.store.latest_checkpoint()
     assert step == 29, "a checkpoint at the planned end"
+
+
+def test_a_page_drawing_holds_the_stepping_thread_between_steps(live):
+    live.step()
+    with live.drawing():
+        live.start(50)
+        time.sleep(0.15)
+        held = live.steps_done
+        assert held <= 3, f"the run should wait while the page draws, made {held - 1} steps"
+    live._thread.join(60)
+    assert live.steps_done == 51, "and go on once the drawing ends"

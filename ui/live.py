@@ -15,6 +15,7 @@ Stop and the end of a run commit at once. Pages read the live model only through
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -34,6 +35,7 @@ from .networks import LoadedNetwork
 
 FEED_SIZE = 200  # newest posts kept in memory for the live feed
 COMMIT_SECONDS = 0.2  # a fast run's steps are committed together at most this far apart
+DRAW_HOLD_SECONDS = 0.3  # the longest the stepping thread waits for a page drawing this run
 SPEEDS = (1, 2, 5, 10, 20, 50, None)  # steps per second offered by the speed control; None = as fast as possible
 
 
@@ -65,6 +67,7 @@ class LiveRun:
         self._stop = threading.Event()
         self._wake = threading.Condition()  # notified on stop, pause, resume and speed changes
         self._paused = False
+        self._drawing = 0  # pages drawing this run now (they get the interpreter between steps)
         self._speed: float | None = None  # steps per second; None = as fast as possible
         self._thread: threading.Thread | None = None
         self.closed = False
@@ -94,6 +97,22 @@ class LiveRun:
         with self._wake:
             self._speed = float(steps_per_second) if steps_per_second else None
             self._wake.notify_all()
+
+    @contextlib.contextmanager
+    def drawing(self):
+        """Hold the stepping thread between steps (at most ``DRAW_HOLD_SECONDS``) while a page draws this run.
+
+        Python runs one thread at a time: a run at full speed would otherwise take about half of
+        the interpreter from the page and make each redraw two to three times slower.
+        """
+        with self._wake:
+            self._drawing += 1
+        try:
+            yield self
+        finally:
+            with self._wake:
+                self._drawing -= 1
+                self._wake.notify_all()
 
     def pause(self) -> None:
         """Hold the run before its next step (the step in flight finishes); ``resume`` continues it."""
@@ -224,7 +243,8 @@ class LiveRun:
                 on_done(self)
 
     def _wait_turn(self, due: float) -> bool:
-        """Wait while paused or ahead of the speed; False once Stop is asked."""
+        """Wait while paused, ahead of the speed or while a page draws; False once Stop is asked."""
+        held_until = time.perf_counter() + DRAW_HOLD_SECONDS
         with self._wake:
             while not self._stop.is_set():
                 if self._paused:
@@ -232,7 +252,11 @@ class LiveRun:
                     self._wake.wait()
                     due = time.perf_counter()  # after a pause, the pace starts again from now
                     continue
-                ahead = due - time.perf_counter() if self._speed else 0.0
+                now = time.perf_counter()
+                if self._drawing and now < held_until:
+                    self._wake.wait(held_until - now)
+                    continue
+                ahead = due - now if self._speed else 0.0
                 if ahead <= 0:
                     return True
                 self._wake.wait(ahead)
