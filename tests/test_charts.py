@@ -206,3 +206,10 @@ def test_timeline_stops_at_the_run_and_flags_later_interventions():
 def test_timeline_without_late_items_has_no_note():
     fig = charts.timeline([SeedPost(step=2, text="t", name="a")], steps=10, minutes_per_step=30)
     assert not fig.layout.annotations
+
+
+def test_close_labels_are_staggered():
+    series = [0.1, 0.6, 0.3, 0.2, 0.5, 0.3, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2]
+    fig = run_charts.emotion(frame(12, moderate=series, intense=np.zeros(12)), 30)
+    lifts = [a.ay for a in fig.layout.annotations if a.text.startswith("peak")]
+    assert len(lifts) == 2 and lifts[0] != lifts[1], lifts

@@ -142,8 +142,12 @@ def turn_marks(df, values, found, kind: str, color: str, x_span: tuple[float, fl
     }
     lo, hi = x_span
     labels = []
+    previous, lift = None, 0
     for s, v in zip(steps.tolist(), np.asarray(values)[found].tolist()):
         where = (s - lo) / max(hi - lo, 1)
+        near = previous is not None and (s - previous) / max(hi - lo, 1) < 0.3
+        lift = 0 if not near or lift else 1  # a label close to the one before goes one line further out
+        previous = s
         labels.append(
             {
                 "x": s,
@@ -153,7 +157,7 @@ def turn_marks(df, values, found, kind: str, color: str, x_span: tuple[float, fl
                 "arrowhead": 0,
                 "arrowcolor": color,
                 "ax": 0,
-                "ay": -24 if kind == "peak" else 24,
+                "ay": (-24 - 18 * lift) if kind == "peak" else (24 + 18 * lift),
                 "xanchor": "right" if where > 0.7 else "left" if where < 0.3 else "center",
                 "font": {"size": 11, "color": color},
                 "bgcolor": "rgba(255,255,255,0.85)",
