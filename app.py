@@ -1,7 +1,7 @@
 """Entry point of the S3 policy-intervention dashboard: `streamlit run app.py --server.address 127.0.0.1`.
 
-Sets up navigation (Overview, Network, Agents, Interventions, Simulate, Compare, Traces, Validate, Runs)
-and the sidebar summary of this workspace; each page also runs on its own (tests load them directly).
+Sets up navigation (Overview, Network, Agents, Interventions, Simulate, Compare, Traces, Validate, Runs,
+Model) and the sidebar summary of this workspace; each page also runs on its own (tests load them directly).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import streamlit as st
 
 from ui import workspace_store as store
+from ui.example import render_try_example
 from ui.session import Workspace, ensure_defaults, show_flash, take_hand_off, use_app_navigation
 from ui.widgets import md_escape
 
@@ -31,6 +32,7 @@ def overview() -> None:
         "driven by each agent's **memory pool**, and each exposed agent first chooses an **action** "
         "(ignore, repost, quote, post) before any text is chosen (Qiu et al. 2025)."
     )
+    render_try_example(ws)
     net = ws.net.network
     cols = st.columns(4)
     cols[0].metric("Users", f"{net.n_users:,}")
@@ -84,6 +86,12 @@ def overview() -> None:
             "Runs",
             ":material/folder_open:",
             "every run and experiment of this workspace: open, compare, export or delete them.",
+        ),
+        (
+            "pages/9_Model.py",
+            "Model",
+            ":material/menu_book:",
+            "the assumptions, the equations with the current values, calibration, limitations and how to cite.",
         ),
     ]
     for path, title, icon, text in steps:
@@ -152,6 +160,7 @@ pages = [
     st.Page("pages/6_Traces.py", title="Traces", icon=":material/table_view:", url_path="Traces"),
     st.Page("pages/7_Validate.py", title="Validate", icon=":material/fact_check:", url_path="Validate"),
     st.Page("pages/8_Runs.py", title="Runs", icon=":material/folder_open:", url_path="Runs"),
+    st.Page("pages/9_Model.py", title="Model", icon=":material/menu_book:", url_path="Model"),
 ]
 current = st.navigation(pages)
 workspace = ensure_defaults()

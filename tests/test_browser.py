@@ -287,6 +287,7 @@ def test_every_page_opens_from_its_own_url(page, app_server):
         "Traces",
         "Validate",
         "Runs",
+        "Model",
     ], links
     for title, href in links:
         page.goto(href, wait_until="domcontentloaded")

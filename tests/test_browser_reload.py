@@ -2,7 +2,8 @@
 
 Add a seed post, Run 60 on Simulate, reload the page after about 3 s: the URL keeps ``?ws=<id>``,
 Simulate shows the same run (still going or finished, never fewer steps than before the reload),
-the scenario keeps its new seed post, Traces lists the run, and Runs opens it on Traces.
+the scenario keeps its new seed post, Traces lists the run, and Runs opens it on Traces. Also:
+the sidebar names a synthetic network as soon as the Network page has generated it.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def _workspace_id(pg) -> str:
     return found.group(1)
 
 
+@pytest.mark.slow
 def test_reload_mid_run_finds_the_run_and_keeps_the_scenario(page):
     pg = page
     ws_id = _workspace_id(pg)
@@ -80,7 +82,6 @@ def test_reload_mid_run_finds_the_run_and_keeps_the_scenario(page):
     expect(pg.locator('[data-testid="stDataFrame"]').first).to_be_visible()
     expect(_chosen(pg, "tr_run")).to_have_value(re.compile(re.escape(stem)))
     _assert_clean(pg)
-    screenshot(pg, "reload-02-traces")
     go_to(pg, "Runs", by_key("runs_pick"))
     expect(_chosen(pg, "runs_pick")).to_have_value(re.compile(re.escape(stem)))
     _assert_clean(pg)
@@ -91,3 +92,19 @@ def test_reload_mid_run_finds_the_run_and_keeps_the_scenario(page):
     expect(_chosen(pg, "tr_run")).to_have_value(re.compile(re.escape(stem)))
     assert _workspace_id(pg) == ws_id
     _assert_clean(pg)
+
+
+def test_sidebar_names_a_generated_network_at_once(page):
+    pg = page
+    sidebar = pg.locator('[data-testid="stSidebar"]')
+    expect(sidebar).to_contain_text("bundled Weibo sample")
+    go_to(pg, "Network", by_key("net_source"))
+    pg.locator(by_key("net_source")).get_by_text("Synthetic graph").click()
+    pg.locator(f"{by_key('net_syn_n_users')} input").fill("300")
+    pg.get_by_role("button", name="Generate synthetic network").click()
+    pg.get_by_text("Generated synthetic").wait_for()
+    wait_idle(pg)
+    expect(sidebar).to_contain_text("synthetic (300 users")  # in the same page run, not one click later
+    expect(sidebar).not_to_contain_text("bundled")
+    _assert_clean(pg)
+    screenshot(pg, "reload-04-sidebar-synthetic")

@@ -83,6 +83,18 @@ def test_a_second_session_with_the_same_link_gets_the_same_workspace_and_its_run
     assert other.session_state[STATE_KEY].run_dir != ws.run_dir
 
 
+def test_a_reloaded_tab_gets_the_experiment_its_workspace_was_running():
+    first = app()
+    ws = first.session_state[STATE_KEY]
+    job = _Fake("e" * 32, busy=True)
+    job.running = True
+    first.session_state["exp_job"] = job
+    first.run()
+    assert ws.busy()  # so neither idle eviction nor cleanup touches it
+    second = app(ws_id=ws.session_id)
+    assert second.session_state["exp_job"] is job
+
+
 class _Fake:
     def __init__(self, workspace_id: str, busy: bool = False):
         self.session_id, self._busy, self.closed = workspace_id, busy, False
@@ -103,6 +115,14 @@ def test_registry_keeps_the_first_object_and_evicts_only_idle_workspaces_that_ru
     assert reg.evict_idle(60.0) == []  # just used
     assert reg.evict_idle(60.0, now=time.monotonic() + 120.0) == ["a" * 32]
     assert a.closed and not b.closed and reg.ids() == {"b" * 32}
+
+
+def test_registry_beyond_capacity_closes_the_least_recently_used_idle_workspace():
+    reg = store.Registry(capacity=2)
+    busy, old, new = _Fake("a" * 32, busy=True), _Fake("b" * 32), _Fake("c" * 32)
+    for item in (busy, old, new):
+        reg.adopt(item)
+    assert reg.ids() == {"a" * 32, "c" * 32} and old.closed and not busy.closed and not new.closed
 
 
 # -- autosave and rebuild after a restart ----------------------------------------------------------------

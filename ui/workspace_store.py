@@ -31,6 +31,7 @@ MAX_AGE_ENV = "S3_WORKSPACE_MAX_AGE_DAYS"
 DEFAULT_MAX_AGE_DAYS = 14.0
 IDLE_ENV = "S3_WORKSPACE_IDLE_MINUTES"
 DEFAULT_IDLE_MINUTES = 60.0
+MAX_IN_MEMORY = 32  # workspaces kept in memory at most; beyond, the least recently used idle ones are closed
 CLEANUP_EVERY = 3600.0  # seconds between two sweeps of old workspace folders (the first at the first page)
 EVICT_EVERY = 300.0  # seconds between two looks for idle workspaces in memory
 _RUN_NUMBER = re.compile(r"^(\d+)-")
@@ -189,10 +190,12 @@ class Registry:
 
     A reload or a second tab with the same id gets the same object back, so a run that is going
     on is still there. Workspaces unused for ``idle_minutes`` with nothing running are closed and
-    dropped (their files stay; the next visit rebuilds them from disk).
+    dropped (their files stay; the next visit rebuilds them from disk), and so are the least
+    recently used idle ones beyond ``capacity``.
     """
 
-    def __init__(self):
+    def __init__(self, capacity: int = MAX_IN_MEMORY):
+        self.capacity = capacity
         self._lock = threading.Lock()
         self._items: dict[str, _Entry] = {}
         self._last_sweep: float | None = None
@@ -208,13 +211,23 @@ class Registry:
             return entry.workspace
 
     def adopt(self, workspace):
-        """Keep ``workspace`` under its id, unless one is already kept: then that one is returned instead."""
+        """Keep ``workspace`` under its id, unless one is already kept: then that one is returned instead.
+
+        Beyond ``capacity``, the least recently used workspaces that run nothing are closed and dropped.
+        """
         with self._lock:
             entry = self._items.get(workspace.session_id)
             if entry is None:
                 entry = self._items[workspace.session_id] = _Entry(workspace, time.monotonic())
             entry.seen = time.monotonic()
-            return entry.workspace
+            extra = len(self._items) - self.capacity
+            old = []
+            if extra > 0:
+                idle = sorted((e.seen, k) for k, e in self._items.items() if e is not entry and not e.workspace.busy())
+                old = [self._items.pop(k).workspace for _, k in idle[:extra]]
+        for item in old:
+            item.close()
+        return entry.workspace
 
     def forget(self, workspace_id: str) -> None:
         """Drop a workspace from memory without closing it (tests, and a workspace that was deleted)."""
