@@ -5,12 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from s3core.types import UserCategory, label
-from ui import charts, netview
+from ui import charts, netview, network_form
 from ui.networks import MAX_SYNTHETIC_USERS, bundled, provenance, synthetic, synthetic_fields
 from ui.session import ensure_defaults, show_flash
 from ui.widgets import chart, md_escape, sample_controls, sample_layout, show_network
 
-SOURCES = {"bundled": "Bundled Weibo sample", "synthetic": "Synthetic graph", "upload": "Upload files"}
+SOURCES = network_form.SOURCES
 
 
 def _use_bundled(ws) -> None:
@@ -19,6 +19,7 @@ def _use_bundled(ws) -> None:
 
 
 ws = ensure_defaults()
+network_form.restore(st.session_state, ws.net.spec, ws.net.key)  # widgets show the loaded network's settings
 st.title("Network")
 st.caption("The follow graph the agents live on: an edge means the first user follows the second and sees their posts.")
 show_flash(ws)
@@ -40,6 +41,7 @@ with st.container(border=True):
         )
     elif source == "synthetic":
         fields = synthetic_fields()
+        network_form.restore_generator(st.session_state, ws.net.spec)
         with st.form("net_synthetic"):
             cols = st.columns(5)
             f = fields["n_users"]
@@ -47,22 +49,24 @@ with st.container(border=True):
                 "Users",
                 min_value=10,
                 max_value=MAX_SYNTHETIC_USERS,
-                value=5000,
                 step=1000,
                 help=f.metadata["help"] + f" The dashboard builds up to {MAX_SYNTHETIC_USERS:,}.",
                 key="net_syn_n_users",
             )
             f = fields["mean_followees"]
             mean = cols[1].slider(
-                "Density: mean followees", 1.0, 50.0, float(f.default), 0.5, help=f.metadata["help"], key="net_syn_mean"
+                "Density: mean followees",
+                *network_form.MEAN_RANGE,
+                step=0.5,
+                help=f.metadata["help"],
+                key="net_syn_mean",
             )
             f = fields["reciprocity"]
             recip = cols[2].slider(
                 "Reciprocity",
                 float(f.metadata["min"]),
                 float(f.metadata["max"]),
-                float(f.default),
-                0.05,
+                step=0.05,
                 help=f.metadata["help"],
                 key="net_syn_recip",
             )
@@ -71,8 +75,7 @@ with st.container(border=True):
                 "Tail exponent",
                 float(f.metadata["min"]),
                 float(f.metadata["max"]),
-                float(f.default),
-                0.1,
+                step=0.1,
                 help=f.metadata["help"],
                 key="net_syn_tail",
             )
@@ -80,7 +83,6 @@ with st.container(border=True):
                 "Seed",
                 min_value=0,
                 max_value=2**31 - 1,
-                value=1,
                 key="net_syn_seed",
                 help="The same settings and seed always give the same graph.",
             )
@@ -174,6 +176,7 @@ with tabs[2]:
         chart(charts.occupation_bars(pop.occupation, prov[:, 2]), key="net_occupation")
 with tabs[3]:
     if tabs[3].open:
+        network_form.restore_view(st.session_state, ws.net.key)
         mode, size, center = sample_controls(net, "net_view")
         lay = sample_layout(ws.net.key, mode, size, center, net)
         nodes = lay.nodes
@@ -187,6 +190,7 @@ with tabs[3]:
         st.caption(
             f"{len(nodes)} users and {len(lay.src)} follow edges among them. Colour: "
             "vermillion = influential, blue = regular, sky blue = low-impact; dot size grows with followers; "
-            "darker edges are mutual follows. Drag to pan, scroll to zoom, hover for details."
+            "darker edges are mutual follows. Drag to pan, scroll to zoom, double-click to fit, hover for details."
         )
         show_network(html)
+network_form.remember(st.session_state, ws.net.key)  # the graph view's choices, for coming back

@@ -20,20 +20,20 @@ import json
 _PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><style>
 html,body{margin:0;padding:0;background:#fff;overflow:hidden;font-family:sans-serif}
-#s3view{position:relative;width:100%;height:__HEIGHT__px;border:1px solid #d3d3d3;box-sizing:border-box;
+#netview{position:relative;width:100%;height:__HEIGHT__px;border:1px solid #d3d3d3;box-sizing:border-box;
   cursor:grab;touch-action:none;user-select:none}
-#s3view.dragging{cursor:grabbing}
-#s3view canvas{display:block;width:100%;height:100%}
-#s3tip{position:absolute;display:none;background:#f5f4ed;border:1px solid #808074;border-radius:3px;
+#netview.dragging{cursor:grabbing}
+#netview canvas{display:block;width:100%;height:100%}
+#nettip{position:absolute;display:none;background:#f5f4ed;border:1px solid #808074;border-radius:3px;
   box-shadow:3px 3px 10px rgba(0,0,0,.2);color:#000;font:13px verdana,sans-serif;padding:5px;
   pointer-events:none;white-space:nowrap;z-index:5}
 </style></head><body>
-<div id="s3view"><canvas></canvas><div id="s3tip"></div></div>
+<div id="netview"><canvas></canvas><div id="nettip"></div></div>
 <script>
 (function () {
   const D = __DATA__;
-  const view = document.getElementById("s3view"), cv = view.querySelector("canvas");
-  const tip = document.getElementById("s3tip"), ctx = cv.getContext("2d");
+  const view = document.getElementById("netview"), cv = view.querySelector("canvas");
+  const tip = document.getElementById("nettip"), ctx = cv.getContext("2d");
   const n = D.x.length, m = D.s.length, TAU = 2 * Math.PI;
   let W = 1, H = 1, dpr = 1, k = 1, ox = 0, oy = 0, hover = -1, drag = null, moved = false, pending = false;
 
