@@ -252,11 +252,12 @@ def _upload_preview(upload) -> scenario_io.Preview | None:
             )
             return None
         st.session_state["iv_preview"] = (signature, ws.scenario, ws.net, plan)
-    st.markdown(f"**Applying {md_escape(upload.name)} changes:**")
-    rows = pd.DataFrame(list(plan.rows), columns=["setting", "now", "after applying"])
-    st.dataframe(rows, hide_index=True, width="stretch", key="iv_preview_table")
-    for note in plan.notes:
-        st.info(md_escape(note), icon=":material/info:")
+    with st.container(key="iv_preview"):
+        st.markdown(f"**Applying {md_escape(upload.name)} changes:**")
+        rows = pd.DataFrame(list(plan.rows), columns=["setting", "now", "after applying"])
+        st.table(rows.set_index("setting"))  # wraps long network labels, unlike a dataframe
+        for note in plan.notes:
+            st.info(md_escape(note), icon=":material/info:")
     return plan
 
 

@@ -262,8 +262,8 @@ def test_a_partial_file_keeps_an_uploaded_network_previews_and_undoes(runs_dir, 
     before_net, before_scenario = ws.net, ws.scenario
     at = upload(interventions_page(ws), "partial.toml", b"steps = 12\nseed = 3\n")
     assert any("partial.toml has no [network] section" in i and "is kept" in i for i in shown(at.info))
-    table = at.dataframe[-1].value
-    rows = {r.setting: (r.now, r._3) for r in table.itertuples()}
+    table = at.table[-1].value
+    rows = {setting: (r["now"], r["after applying"]) for setting, r in table.iterrows()}
     assert rows["network"][1] == "kept"
     assert rows["interventions"] == ("4", "0") and rows["steps"] == ("180", "12") and rows["seed"] == ("7", "3")
     assert ws.scenario is before_scenario  # shown, not applied
@@ -282,8 +282,8 @@ def test_applying_a_downloaded_synthetic_scenario_through_the_page(runs_dir, tmp
     source = workspace(tmp_path / "a")
     source.use_network(networks.synthetic(2000, 10.0, 0.3, 2.5, 13))
     at = upload(interventions_page(), "syn.toml", S.dumps(source.scenario).encode())
-    network_row = at.dataframe[-1].value.iloc[0]
-    assert "19,958 follow edges" in network_row.iloc[2] and "tail exponent 2.5" in network_row.iloc[2]
+    after = at.table[-1].value.loc["network", "after applying"]
+    assert "19,958 follow edges" in after and "tail exponent 2.5" in after
     at.button(key="iv_apply_upload").click().run()
     ws = at.session_state[STATE_KEY]
     assert ws.net.network.n_edges == 19_958 and ws.scenario.network.graph_seed == 13
