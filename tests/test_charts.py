@@ -181,7 +181,7 @@ def test_spread_splits_into_one_curve_per_seed():
     names = [t.name for t in fig.data]
     assert names == ["rumour", "correction", "aware of any seed"]
     assert list(fig.data[1].x) == [1, 2] and list(fig.data[1].y) == [1, 4]
-    assert "each seed post" in fig.layout.title.text
+    assert fig.layout.title.text.startswith("Reach per seed post")
 
 
 # -- the schedule -----------------------------------------------------------------------------------

@@ -201,7 +201,7 @@ def spread(
                 )
             )
             top = max(top, float(df["aware"].max()))
-        title = "Reach of each seed post: agents who received its cascade"
+        title = "Reach per seed post (agents reached)"
     else:
         if len(df):
             data.append(
