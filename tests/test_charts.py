@@ -197,7 +197,9 @@ def test_timeline_stops_at_the_run_and_flags_later_interventions():
     late = [t for t in fig.data if t.type == "scatter" and t.marker.symbol == "triangle-right"]
     assert [t.text[0] for t in late] == ["late", "later"] and all(t.x[0] < 10 for t in late)
     assert "never happens" in late[0].hovertext
-    assert any(a.text.startswith("2 after the last step") for a in fig.layout.annotations)
+    (note,) = [a.text for a in fig.layout.annotations]
+    assert note == "2 after the last step →: late (step 15), later (step 40)"
+    assert all(t.mode == "markers" for t in late), "named in the note, not over each other at the edge"
     boost = next(t for t in fig.data if t.type == "bar")
     assert boost.base[0] + boost.x[0] < 10
     assert len(fig.data) == len(items), "one trace per intervention"

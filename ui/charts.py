@@ -241,7 +241,7 @@ def timeline(interventions: Sequence, steps: int, minutes_per_step: float) -> go
             hover = f"#{i} {item.action} {plain(describe_target(item))} at step {item.step}"
             text = f"{item.action} {plain(describe_target(item))}"
         if after_end:
-            late.append(i)
+            late.append(f"{text} (step {item.step})")
             hover += f": after the run's last step ({last_step}), so it never happens in this run"
         common = dict(
             name=item.kind,
@@ -268,9 +268,9 @@ def timeline(interventions: Sequence, steps: int, minutes_per_step: float) -> go
             fig.add_scatter(
                 x=[edge if after_end else item.step],
                 y=[row],
-                mode="markers+text",
+                mode="markers" if after_end else "markers+text",  # late ones are named in the note
                 text=[text],
-                textposition="top left" if after_end else "top center",
+                textposition="top center",
                 marker={
                     "size": 14,
                     "color": KIND_COLORS[item.kind],
@@ -284,7 +284,7 @@ def timeline(interventions: Sequence, steps: int, minutes_per_step: float) -> go
     time_axis(fig, last_step, minutes_per_step)
     if late:
         fig.add_annotation(
-            text=f"{len(late)} after the last step →",
+            text=f"{len(late)} after the last step →: " + ", ".join(late[:3]) + (", ..." if len(late) > 3 else ""),
             x=1.0,
             y=1.0,
             xref="paper",
