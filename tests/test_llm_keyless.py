@@ -163,3 +163,11 @@ def test_provider_message_keeps_the_providers_words_only():
 def test_a_typed_key_is_still_sent_to_a_local_server(no_keys, srv):
     assert test_connection(keyless(srv, api_key=Secret("sk-local-secret-123"))).ok
     assert srv.headers[-1]["authorization"] == "Bearer sk-local-secret-123"
+
+
+def test_ollama_models_are_told_ollamas_own_address():
+    down = explain(ErrorKind.CONNECTION.value, "Connection error.", "ollama/qwen2.5", "http://127.0.0.1:11434/v1")
+    assert "http://127.0.0.1:11434, without /v1" in down
+    missing = explain(ErrorKind.BAD_REQUEST.value, "NotFoundError: 404 page not found", "ollama/qwen2.5", "http://h/v1")
+    assert "has no model 'qwen2.5'" in missing and "without /v1" in missing
+    assert "ends in /v1" in explain(ErrorKind.BAD_REQUEST.value, "NotFoundError: 404", "openai/q", "http://h/v1")

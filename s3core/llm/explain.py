@@ -28,6 +28,13 @@ def provider_message(error: str | None, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _bases(model: str) -> str:
+    """Where the usual local servers listen, in the form this model's provider wants."""
+    if provider_of(model) in ("ollama", "ollama_chat"):
+        return "an ollama/ model wants Ollama's own address, http://127.0.0.1:11434, without /v1"
+    return EXAMPLE_BASES
+
+
 def _where(api_base: str | None) -> str:
     return f"the server at {api_base}" if api_base else "the provider"
 
@@ -64,7 +71,7 @@ def explain(kind: str, error: str | None, model: str, api_base: str | None = Non
         target = api_base or "the provider's default address"
         return (
             f"Nothing answered at {target}: the connection was refused or the host was not found. "
-            f"Fix: start the server (e.g. ollama serve) or correct the API base ({EXAMPLE_BASES})."
+            f"Fix: start the server (e.g. ollama serve) or correct the API base ({_bases(model)})."
         )
     if kind == ErrorKind.TIMEOUT.value:
         limit = f" within {timeout:g} s" if timeout else " in time"
@@ -80,10 +87,12 @@ def explain(kind: str, error: str | None, model: str, api_base: str | None = Non
     if kind in (ErrorKind.BAD_REQUEST.value, ErrorKind.OTHER.value) and _NOT_FOUND.search(text):
         host = host_of(api_base)
         listing = f"GET {api_base.rstrip('/')}/models" if api_base else "the provider's model list"
+        ollama = provider_of(model) in ("ollama", "ollama_chat")
+        base = _bases(model) if ollama else "an OpenAI-compatible server's ends in /v1"
         return (
             f"{'The server at ' + host if host else 'The provider'} has no model '{_model_name(model)}' "
             f"(or no such address). Fix: use a model name it lists ({listing}; ollama list for Ollama), and "
-            "check that the API base ends in /v1."
+            f"check the API base ({base})."
         )
     if kind == ErrorKind.RATE_LIMIT.value:
         return (
