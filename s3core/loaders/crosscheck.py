@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import LoadError
+from .errors import LoadError, clipped_repr
 from .ids import quoted
 
 
@@ -32,9 +32,9 @@ def spelling_notes(source: str, rewritten: Sequence[tuple[str, int, tuple[str, s
                 Note(
                     "warning",
                     f"{source}, column '{column}': {count:,} id{'' if one else 's'} written "
-                    f"as a decimal or with separators (e.g. {before!r}) {'was' if one else 'were'} "
+                    f"as a decimal or with separators (e.g. {clipped_repr(before)}) {'was' if one else 'were'} "
                     "read as whole numbers "
-                    f"(e.g. {after!r}), so they match the same user written without them",
+                    f"(e.g. {clipped_repr(after)}), so they match the same user written without them",
                 )
             )
     return notes

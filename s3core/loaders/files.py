@@ -106,10 +106,10 @@ def _read_users(users: CsvTable, ids: Ids, codes: np.ndarray, user_ids: np.ndarr
         row, earlier = int(clash[0]), int(codes[clash[0]])
         first, again = users.lines(earlier, row)
         written = ids.spellings[row].as_py()
-        same = "" if written == user_ids[earlier] else f" as {written!r}, the same number"
+        same = "" if written == user_ids[earlier] else f" as {clipped_repr(written)}, the same number"
         raise LoadError(
             users.path,
-            f"user {user_ids[earlier]!r} is listed twice (also on line {first}{same})",
+            f"user {clipped_repr(user_ids[earlier])} is listed twice (also on line {first}{same})",
             "keep one line per user",
             line=again,
             column="user_id",
@@ -177,7 +177,7 @@ def _duplicate_error(edges: CsvTable, follower: np.ndarray, followee: np.ndarray
     who, whom = user_ids[follower[again]], user_ids[followee[again]]
     return LoadError(
         edges.path,
-        f"duplicate edge ({who!r} follows {whom!r} already on line {line_first})",
+        f"duplicate edge ({clipped_repr(who)} follows {clipped_repr(whom)} already on line {line_first})",
         f"remove line {line_again} or line {line_first}",
         line=line_again,
     )

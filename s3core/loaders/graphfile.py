@@ -63,7 +63,7 @@ def _user_ids(path: PathLike, graph: nx.Graph, made_by: str) -> tuple[np.ndarray
                     "warning",
                     f"{Path(path).name}: written by {made_by}, but "
                     f"{sum(not n for n in names):,} nodes have no '{attribute}', so node ids "
-                    f"({nodes[names.index('')]!r}, ...) are the user ids",
+                    f"({clipped_repr(nodes[names.index('')])}, ...) are the user ids",
                 )
             )
             attribute = None
@@ -71,7 +71,10 @@ def _user_ids(path: PathLike, graph: nx.Graph, made_by: str) -> tuple[np.ndarray
         ids = normalize_ids(pa.array(nodes, type=pa.string()))
     except IdError as exc:
         raise LoadError(
-            path, f"node {nodes[exc.row]!r}: {exc.problem}", exc.fix, line=_node_line(path, list(graph.nodes)[exc.row])
+            path,
+            f"node {clipped_repr(nodes[exc.row])}: {exc.problem}",
+            exc.fix,
+            line=_node_line(path, list(graph.nodes)[exc.row]),
         ) from None
     keys = pd.Series(ids.keys.to_numpy(zero_copy_only=False))
     again = keys.duplicated()
@@ -81,7 +84,7 @@ def _user_ids(path: PathLike, graph: nx.Graph, made_by: str) -> tuple[np.ndarray
         what = f"'{attribute}'" if attribute else "id"
         raise LoadError(
             path,
-            f"two nodes have the same user {what}: {nodes[first]!r} and {nodes[row]!r}",
+            f"two nodes have the same user {what}: {clipped_repr(nodes[first])} and {clipped_repr(nodes[row])}",
             f"give every node its own {what}",
             line=_node_line(path, list(graph.nodes)[row]),
         )
@@ -102,7 +105,7 @@ def _graph_edges(path: PathLike, graph: nx.Graph, user_ids: np.ndarray) -> tuple
         lines = _xml_lines(Path(path).read_text(encoding="utf-8", errors="replace"), "edge", source=who, target=who)
         raise LoadError(
             path,
-            f"self-loop (user {user_ids[follower[loops[0]]]!r} follows itself)",
+            f"self-loop (user {clipped_repr(user_ids[follower[loops[0]]])} follows itself)",
             "remove the edge or correct its ids",
             line=lines[0] if lines else None,
         )
@@ -119,7 +122,7 @@ def _graph_edges(path: PathLike, graph: nx.Graph, user_ids: np.ndarray) -> tuple
             lines = sorted(lines + _xml_lines(text, "edge", source=v, target=u))
         raise LoadError(
             path,
-            f"duplicate edge ({user_ids[follower[again]]!r} -> {user_ids[followee[again]]!r} appears more than once)",
+            f"duplicate edge ({clipped_repr(user_ids[follower[again]])} -> {clipped_repr(user_ids[followee[again]])} appears more than once)",
             "keep one edge per pair of users",
             line=lines[1] if len(lines) > 1 else None,
         )
@@ -139,7 +142,7 @@ def _graph_users(path: PathLike, graph: nx.Graph, user_ids: np.ndarray) -> pd.Da
         if column in names:
             raise LoadError(
                 path,
-                f"node attributes {names[column]!r} and {name!r} both give the {column}",
+                f"node attributes {clipped_repr(names[column])} and {clipped_repr(name)} both give the {column}",
                 "keep one of them, or rename the other",
             )
         names[column] = name
@@ -175,7 +178,7 @@ def read_graph_file(path: PathLike, *, max_bytes: int = MAX_BYTES, name: str | N
     if suffix not in KINDS:
         raise LoadError(
             path,
-            f"unknown file extension {suffix or '(none)'!r}",
+            f"unknown file extension {clipped_repr(suffix or '(none)')}",
             "use .graphml or .gexf for graphs, or load_edge_list for a follower,followee CSV",
         )
     check_file(path, max_bytes)

@@ -19,7 +19,7 @@ from pathlib import Path
 import networkx as nx
 from networkx.readwrite.gexf import GEXF
 
-from .errors import LoadError
+from .errors import LoadError, clipped_repr
 
 PathLike = str | os.PathLike[str]
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
@@ -97,7 +97,7 @@ def _gexf_version(path: PathLike, root: ET.Element) -> str:
     if version not in _GEXF_VERSIONS:
         raise LoadError(
             path,
-            f"GEXF version {version!r} is not supported (supported: 1.1, 1.2 and 1.3)",
+            f"GEXF version {clipped_repr(version)} is not supported (supported: 1.1, 1.2 and 1.3)",
             "export the graph again from Gephi 0.9 or later (GEXF 1.3) or networkx (GEXF 1.2)",
         )
     return _GEXF_VERSIONS[version]

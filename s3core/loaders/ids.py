@@ -22,6 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .errors import clipped_repr
+
 _WHOLE = r"^(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.0+)?$"  # a whole number, maybe with separators or a .0 suffix
 _DECIMAL = r"\.0+$"
 _SCIENTIFIC = r"^[+-]?\d+(?:\.\d+)?[eE][+-]\d{1,3}$"  # an explicit exponent sign: hex hashes like 12e345 never match
@@ -69,7 +71,7 @@ def _check_lost_digits(values: pa.ChunkedArray, whole: pa.ChunkedArray) -> None:
         row = _first(scientific)
         raise IdError(
             row,
-            f"id {values[row].as_py()!r} is in scientific notation: a spreadsheet or "
+            f"id {clipped_repr(values[row].as_py())} is in scientific notation: a spreadsheet or "
             "pandas rounded the number and its digits are lost, so it cannot be matched to a user",
         )
     digits = pc.replace_substring_regex(pc.replace_substring(values, ",", ""), _DECIMAL, "")
@@ -82,7 +84,7 @@ def _check_lost_digits(values: pa.ChunkedArray, whole: pa.ChunkedArray) -> None:
         if big:
             raise IdError(
                 big[0],
-                f"id {values[big[0]].as_py()!r} has more digits than a decimal (float) column keeps "
+                f"id {clipped_repr(values[big[0]].as_py())} has more digits than a decimal (float) column keeps "
                 "exactly, so its last digits may have changed",
             )
     long = pc.greater(length, _EXACT_DIGITS)
@@ -93,7 +95,7 @@ def _check_lost_digits(values: pa.ChunkedArray, whole: pa.ChunkedArray) -> None:
             row = _first(long)
             raise IdError(
                 row,
-                f"id {values[row].as_py()!r} and every other id longer than {_EXACT_DIGITS} digits end "
+                f"id {clipped_repr(values[row].as_py())} and every other id longer than {_EXACT_DIGITS} digits end "
                 f"in zeros after the {_EXACT_DIGITS}th digit, which is what a spreadsheet does to long "
                 "numbers: the real digits are lost",
             )
@@ -130,5 +132,5 @@ def canonical_id(text: str) -> str:
 def quoted(values, limit: int = 3) -> str:
     """A few values for a message: 'a', 'b', 'c' and 7 more."""
     values = list(values)
-    shown = ", ".join(repr(v) for v in values[:limit])
+    shown = ", ".join(clipped_repr(v) for v in values[:limit])
     return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
