@@ -146,7 +146,7 @@ def _shown(value) -> str:
 
 
 def _network_text(net: LoadedNetwork) -> str:
-    return f"{net.spec.source}: {net.label}, {net.network.n_edges:,} follow edges"
+    return f"{net.label}, {net.network.n_edges:,} follow edges"
 
 
 def changes(net0: LoadedNetwork, before: S.Scenario, net1: LoadedNetwork, after: S.Scenario) -> list[tuple]:

@@ -248,9 +248,9 @@ def new_workspace(workspace_id: str | None = None) -> Workspace:
     """A workspace with the bundled network and the default scenario (a new random id unless given)."""
     workspace_id = workspace_id or uuid.uuid4().hex
     run_dir = runs_base() / workspace_id  # created when the first file is written
-    return Workspace(
-        session_id=workspace_id, run_dir=run_dir, net=bundled(), scenario=S.load(DEFAULT_SCENARIO), autosave=True
-    )
+    net = bundled()  # the scenario names the network shown, so a download or a reload rebuilds this one
+    scenario = S.load(DEFAULT_SCENARIO).replace(network=net.spec)
+    return Workspace(session_id=workspace_id, run_dir=run_dir, net=net, scenario=scenario, autosave=True)
 
 
 def restore(workspace_id: str) -> Workspace:
