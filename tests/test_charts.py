@@ -215,3 +215,16 @@ def test_close_labels_are_staggered():
     fig = run_charts.emotion(frame(12, moderate=series, intense=np.zeros(12)), 30)
     lifts = [a.ay for a in fig.layout.annotations if a.text.startswith("peak")]
     assert len(lifts) == 2 and lifts[0] != lifts[1], lifts
+
+
+def test_compare_difference_and_breakdown_show_time_beside_steps():
+    a, b = frame(10, aware=np.arange(10)), frame(6, aware=np.arange(6))
+    for fig in (
+        charts.compare({"a": a, "b": b}, "aware", 60),
+        charts.difference("a", a, {"b": b}, "aware", 60),
+        charts.breakdown(
+            pd.DataFrame({"step": [0, 9], "group_name": ["x", "x"], "aware_share": [0.1, 0.2]}), "aware_share", "x", 60
+        ),
+    ):
+        assert fig.layout.xaxis.title.text == "step / simulated time (1 step = 60 min)"
+        assert fig.layout.xaxis.range[1] < 10 and fig.layout.xaxis.ticktext[-1].endswith("10 h")

@@ -298,6 +298,14 @@ def timeline(interventions: Sequence, steps: int, minutes_per_step: float) -> go
     return fig
 
 
+TIME_MARGIN = {"l": 70, "r": 20, "t": 88, "b": 72}  # room for two-line ticks (step, time)
+
+
+def _last_step(frames) -> int:
+    """The last step any of the frames holds (at least 1, so an empty chart still has an axis)."""
+    return max([1, *(int(df["step"].max()) for df in frames if len(df))])
+
+
 # -- comparing runs ---------------------------------------------------------------------------
 def compare(runs: Mapping[str, pd.DataFrame], metric: str, minutes_per_step: float) -> go.Figure:
     """The same curve of several runs, overlaid."""
@@ -312,7 +320,8 @@ def compare(runs: Mapping[str, pd.DataFrame], metric: str, minutes_per_step: flo
             line={"color": color, "width": 2},
             marker={"size": 4},
         )
-    return styled(fig, f"{title}: runs compared", step_axis(minutes_per_step), y_label)
+    fig = styled(fig, f"{title}: runs compared", "", y_label, margin=TIME_MARGIN)
+    return time_axis(fig, _last_step(runs.values()), minutes_per_step)
 
 
 def difference(
@@ -334,7 +343,8 @@ def difference(
             fill="tozeroy",
             fillcolor=_fade(color),
         )
-    return styled(fig, f"{title}: difference from baseline", step_axis(minutes_per_step), f"difference in {y_label}")
+    fig = styled(fig, f"{title}: difference from baseline", "", f"difference in {y_label}", margin=TIME_MARGIN)
+    return time_axis(fig, _last_step([base, *others.values()]), minutes_per_step)
 
 
 def breakdown(frame: pd.DataFrame, value: str, dimension: str, minutes_per_step: float) -> go.Figure:
@@ -350,12 +360,14 @@ def breakdown(frame: pd.DataFrame, value: str, dimension: str, minutes_per_step:
         fig.add_scatter(
             x=group["step"], y=group[value], name=str(name), mode="lines", line={"color": color, "width": 2}
         )
-    return styled(
+    fig = styled(
         fig,
         f"{labels[value].split(' (')[0].capitalize()} by {dimension.replace('_', ' ')}",
-        step_axis(minutes_per_step),
+        "",
         labels[value],
+        margin=TIME_MARGIN,
     )
+    return time_axis(fig, _last_step([frame]), minutes_per_step)
 
 
 def state_history(df: pd.DataFrame, minutes_per_step: float) -> go.Figure:
