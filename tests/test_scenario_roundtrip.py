@@ -316,3 +316,28 @@ def test_remove_picker_names_seeds_and_a_first_seed_is_a_boost_target_at_once(ru
     next(b for b in at.button if b.label == "Add seed post").click().run()
     assert at.selectbox(key="iv_boost_target_seed").options == ["first"]
     assert not at.button(key="iv_boost_add").disabled
+
+
+def test_an_experiment_of_the_current_scenario_reads_the_uploaded_files(tmp_path):
+    """The Compare page writes the current scenario for an experiment elsewhere, with absolute paths
+    to the workspace's upload folder: they name the uploaded files, and build the same network."""
+    from ui import experiment_jobs as EJ
+
+    ws = workspace(tmp_path / "ws")
+    ws.use_network(networks.load_upload(_upload({"graph": "graph.graphml"}), ws.run_dir / "uploads"))
+    source = EJ.current_source(ws.scenario, scenario_io.event_seeds(ws.scenario), ws.run_dir / "uploads")
+    written = S.loads(source.scenario_text, base_dir=str(tmp_path / "elsewhere"))
+    assert Path(written.network.graph).is_file()
+    same_network(build_network(written.network, tmp_path / "elsewhere", written.seed).network, ws.net.network)
+
+
+def test_a_new_run_seed_redraws_a_network_drawn_from_it(runs_dir, tmp_path):
+    ws = workspace(tmp_path / "ws")
+    toml = "seed = 5\nsteps = 3\n[network]\nsource = 'synthetic'\nn_users = 400\n"
+    scenario_io.apply(ws, scenario_io.parse("s.toml", toml.encode()), "s.toml")
+    at = interventions_page(ws)
+    at.number_input(key="iv_seed").set_value(6)
+    next(b for b in at.button if b.label == "Apply settings").click().run()
+    ws = at.session_state[STATE_KEY]
+    assert ws.scenario.seed == 6 and ws.net.key.endswith("-run6")
+    same_network(ws.net.network, build_network(ws.scenario.network, "", 6).network)
