@@ -341,3 +341,13 @@ def test_a_new_run_seed_redraws_a_network_drawn_from_it(runs_dir, tmp_path):
     ws = at.session_state[STATE_KEY]
     assert ws.scenario.seed == 6 and ws.net.key.endswith("-run6")
     same_network(ws.net.network, build_network(ws.scenario.network, "", 6).network)
+
+
+def test_a_file_without_network_and_a_new_seed_redraws_a_network_drawn_from_the_seed(tmp_path):
+    ws = workspace(tmp_path / "ws")
+    toml = "seed = 5\nsteps = 3\n[network]\nsource = 'synthetic'\nn_users = 400\n"
+    scenario_io.apply(ws, scenario_io.parse("s.toml", toml.encode()), "s.toml")
+    upload = scenario_io.parse_upload("p.toml", b"seed = 8\nsteps = 3\n")
+    plan = scenario_io.preview(ws, upload.scenario, "p.toml", upload.network_given)
+    assert "redrawn from the new seed 8" in plan.notes[0] and plan.net.key.endswith("-run8")
+    same_network(plan.net.network, load_network(plan.scenario))

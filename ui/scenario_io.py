@@ -86,7 +86,12 @@ class Snapshot:
 def _network_of(ws: Workspace, scenario: S.Scenario, origin: str, network_given: bool):
     """The network the scenario names (built through s3core's one path) and a note when the loaded one is kept."""
     if not network_given:
-        return ws.net, f"{origin} has no [network] section: the loaded network ({ws.net.label}) is kept."
+        kept = f"{origin} has no [network] section: the loaded network ({ws.net.label}) is kept"
+        if not network_follows_seed(ws.scenario) or scenario.seed == ws.scenario.seed:
+            return ws.net, kept + "."
+        scenario = scenario.replace(network=ws.net.spec)  # its settings, drawn from the new run seed as the CLI would
+        net, _ = _network_of(ws, scenario, origin, True)
+        return net, f"{kept}, redrawn from the new seed {scenario.seed}."
     spec = scenario.network
     if spec == ws.net.spec and (not network_follows_seed(scenario) or scenario.seed == ws.scenario.seed):
         return ws.net, None
