@@ -18,6 +18,31 @@ def _use_bundled(ws) -> None:
     ws.notify("success", "Loaded the bundled Weibo sample.")
 
 
+@st.fragment
+def graph_view(ws, category) -> None:
+    """The sample controls and the view: a fragment, so a new size or centre reruns only this part."""
+    net = ws.net.network
+    followers, followees = net.follower_count, net.followee_count
+    network_form.restore_view(st.session_state, ws.net.key)
+    mode, size, center = sample_controls(net, "net_view")
+    lay = sample_layout(ws.net.key, mode, size, center, net)
+    nodes = lay.nodes
+    cats = category[nodes]
+    titles = [
+        f"{net.user_ids[a]} · {label(UserCategory(int(c)))} · {followers[a]:,} followers, {followees[a]:,} followees"
+        for a, c in zip(nodes.tolist(), cats.tolist())
+    ]
+    labels = [str(net.user_ids[a])[:10] for a in nodes.tolist()] if len(nodes) <= 80 else None
+    html = netview.render(lay, netview.category_colors(cats), titles, netview.node_sizes(followers[nodes]), labels)
+    st.caption(
+        f"{len(nodes):,} users and {len(lay.src):,} follow edges among them. Colour: "
+        "vermillion = influential, blue = regular, sky blue = low-impact; dot size grows with followers; "
+        "darker edges are mutual follows. Drag to pan, scroll to zoom, double-click to fit, hover for details."
+    )
+    show_network(html)
+    network_form.remember(st.session_state, ws.net.key)  # also on the fragment's own reruns
+
+
 ws = ensure_defaults()
 network_form.restore(st.session_state, ws.net.spec, ws.net.key)  # widgets show the loaded network's settings
 st.title("Network")
@@ -176,21 +201,5 @@ with tabs[2]:
         chart(charts.occupation_bars(pop.occupation, prov[:, 2]), key="net_occupation")
 with tabs[3]:
     if tabs[3].open:
-        network_form.restore_view(st.session_state, ws.net.key)
-        mode, size, center = sample_controls(net, "net_view")
-        lay = sample_layout(ws.net.key, mode, size, center, net)
-        nodes = lay.nodes
-        cats = pop.category[nodes]
-        titles = [
-            f"{net.user_ids[a]} · {label(UserCategory(int(c)))} · {followers[a]:,} followers, {followees[a]:,} followees"
-            for a, c in zip(nodes.tolist(), cats.tolist())
-        ]
-        labels = [str(net.user_ids[a])[:10] for a in nodes.tolist()] if len(nodes) <= 80 else None
-        html = netview.render(lay, netview.category_colors(cats), titles, netview.node_sizes(followers[nodes]), labels)
-        st.caption(
-            f"{len(nodes)} users and {len(lay.src)} follow edges among them. Colour: "
-            "vermillion = influential, blue = regular, sky blue = low-impact; dot size grows with followers; "
-            "darker edges are mutual follows. Drag to pan, scroll to zoom, double-click to fit, hover for details."
-        )
-        show_network(html)
+        graph_view(ws, pop.category)
 network_form.remember(st.session_state, ws.net.key)  # the graph view's choices, for coming back
