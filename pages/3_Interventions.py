@@ -238,7 +238,7 @@ def _upload_preview(upload) -> scenario_io.Preview | None:
     if applied is not None and applied[0] == signature and applied[1] is ws.scenario:
         st.caption(f"{md_escape(upload.name)} is applied.")
         return None
-    cached = st.session_state.get("iv_preview")
+    cached = st.session_state.get("iv_preview_cache")
     if cached is not None and cached[0] == signature and cached[1] is ws.scenario and cached[2] is ws.net:
         plan = cached[3]
     else:
@@ -251,7 +251,7 @@ def _upload_preview(upload) -> scenario_io.Preview | None:
                 icon=":material/error:",
             )
             return None
-        st.session_state["iv_preview"] = (signature, ws.scenario, ws.net, plan)
+        st.session_state["iv_preview_cache"] = (signature, ws.scenario, ws.net, plan)
     with st.container(key="iv_preview"):
         st.markdown(f"**Applying {md_escape(upload.name)} changes:**")
         rows = pd.DataFrame(list(plan.rows), columns=["setting", "now", "after applying"])
