@@ -1,6 +1,6 @@
 """In a real Chromium: a reload in the middle of a run finds the run and the scenario again (the workspace link).
 
-Add a seed post, Run 60 on Simulate, reload the page after about 3 s: the URL keeps ``?ws=<id>``,
+Add a seed post, Run 60 on Simulate (paced at 5 steps/s), reload the page after about 3 s: the URL keeps ``?ws=<id>``,
 Simulate shows the same run (still going or finished, never fewer steps than before the reload),
 the scenario keeps its new seed post, Traces lists the run, and Runs opens it on Traces. Also:
 the sidebar names a synthetic network as soon as the Network page has generated it.
@@ -12,7 +12,17 @@ import re
 import time
 
 import pytest
-from browser_harness import by_key, click, exceptions, go_to, metric, screenshot, set_number_input, wait_idle
+from browser_harness import (
+    RENDER_TIMEOUT,
+    by_key,
+    click,
+    exceptions,
+    go_to,
+    metric,
+    screenshot,
+    set_number_input,
+    wait_idle,
+)
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -43,7 +53,9 @@ def test_reload_mid_run_finds_the_run_and_keeps_the_scenario(page):
     pg = page
     ws_id = _workspace_id(pg)
     default_interventions = int(metric(pg, "Interventions"))
-    assert ws_id in pg.locator('[data-testid="stCode"]').first.inner_text()  # the Overview shows the link
+    link = pg.locator('[data-testid="stCode"]').first.inner_text().strip()
+    assert link.startswith("http://127.0.0.1:") and link.endswith(f"?ws={ws_id}"), link  # the Overview shows it
+    screenshot(pg, "reload-00-overview-link")
 
     go_to(pg, "Interventions", by_key("iv_seed_text"))
     pg.locator(f"{by_key('iv_seed_name')} input").fill(SEED_NAME)
@@ -55,6 +67,13 @@ def test_reload_mid_run_finds_the_run_and_keeps_the_scenario(page):
 
     go_to(pg, "Simulate", by_key("sim_run"))
     set_number_input(pg, "sim_n", STEPS)
+    handle = pg.locator(f"{by_key('sim_speed')} input[type=range]")
+    handle.focus()
+    for _ in range(4):  # max -> 50 -> 20 -> 10 -> 5 steps per second: the reload lands mid-run on any machine
+        handle.press("ArrowLeft")
+    thumb = pg.locator(f"{by_key('sim_speed')} [data-testid=stSliderThumbValue]")
+    expect(thumb).to_have_text("5", timeout=RENDER_TIMEOUT)
+    wait_idle(pg)
     click(pg, "sim_run")
     progress = pg.locator('[data-testid="stProgress"]', has_text=re.compile(rf"\d+ of {STEPS} steps"))
     progress.first.wait_for(timeout=60_000)
@@ -63,10 +82,11 @@ def test_reload_mid_run_finds_the_run_and_keeps_the_scenario(page):
     assert before < STEPS, "the run should still be going when the page is reloaded"
 
     pg.reload(wait_until="domcontentloaded")
-    expect(pg.locator('[data-testid="stMain"] h1').first).to_have_text("Simulate")
+    wait_idle(pg)
+    expect(pg.locator('[data-testid="stMain"] h1').first).to_have_text("Simulate", timeout=RENDER_TIMEOUT)
     assert _workspace_id(pg) == ws_id, "the reload must keep the workspace link"
     caption = pg.locator('[data-testid="stCaptionContainer"]', has_text="interventions").first
-    expect(caption).to_contain_text(expected)  # the scenario kept its new seed post
+    expect(caption).to_contain_text(expected, timeout=RENDER_TIMEOUT)  # the scenario kept its new seed post
     run_file = re.search(r"run file `?(\d{3}-[\w-]+\.duckdb)", caption.inner_text())
     assert run_file, caption.inner_text()
     after = int(metric(pg, "Steps done"))
@@ -87,7 +107,7 @@ def test_reload_mid_run_finds_the_run_and_keeps_the_scenario(page):
     _assert_clean(pg)
     screenshot(pg, "reload-03-runs")
     click(pg, "runs_open")
-    expect(pg.locator('[data-testid="stMain"] h1').first).to_have_text("Traces")
+    expect(pg.locator('[data-testid="stMain"] h1').first).to_have_text("Traces", timeout=RENDER_TIMEOUT)
     wait_idle(pg)
     expect(_chosen(pg, "tr_run")).to_have_value(re.compile(re.escape(stem)))
     assert _workspace_id(pg) == ws_id

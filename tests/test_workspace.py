@@ -317,6 +317,13 @@ def test_runs_page_lists_opens_exports_and_deletes_with_confirmation(runs_dir):
     at.switch_page("pages/6_Traces.py").run()
     assert at.selectbox(key="tr_run").value == first.stem
     at.switch_page("pages/8_Runs.py").run()
+    assert at.multiselect(key="runs_compare_pick").value == [live.stem, first.stem]
+    at.button(key="runs_compare").click().run()
+    assert not at.exception
+    at.session_state[HANDOFF_KEY] = ("Compare", {"cmp_runs": [first.stem, live.stem]})  # what Compare gets
+    at.switch_page("pages/5_Compare.py").run()
+    assert at.multiselect(key="cmp_runs").value == [first.stem, live.stem]
+    at.switch_page("pages/8_Runs.py").run()
     at.selectbox(key="runs_pick").set_value(first.stem).run()
     at.button(key="runs_delete").click().run()
     at.button(key="runs_run_yes").click().run()
