@@ -9,6 +9,7 @@ import streamlit as st
 
 from s3core import scenario as S
 from s3core.interventions import MODERATION_ACTIONS, Audience, Boost, Moderation, SeedPost
+from s3core.language import pool_mismatch
 from s3core.types import Attitude, Emotion, Gender, Occupation, UserCategory, label
 from ui import charts, scenario_io
 from ui.session import SHIPPED_SCENARIOS, ensure_defaults, show_flash
@@ -104,6 +105,8 @@ seed_names = [iv.name for iv in ws.scenario.interventions if isinstance(iv, Seed
 
 # -- schedule -----------------------------------------------------------------------------------------
 st.subheader(f"Schedule of '{md_escape(ws.scenario.name)}'")
+if mismatch := pool_mismatch(ws.scenario):  # the seed posts' language vs the text pool's
+    st.warning(mismatch, icon=":material/translate:")
 schedule_box, builder_box = st.container(), st.container()  # shown in this order, filled builder first
 
 with builder_box:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from s3core.language import pool_mismatch
 from ui import charts, llm_panel
 from ui.inspector import agent_inspector, state_network_view
 from ui.live import SPEEDS
@@ -103,6 +104,8 @@ st.caption(
     f"Scenario **{md_escape(scenario.name)}** on {md_escape(live.net.label)} · "
     f"{len(scenario.interventions)} interventions · run file `{live.path.name}` · 1 step = {mps:g} min"
 )
+if mismatch := pool_mismatch(scenario, live.sim.text):  # the seed posts' language vs the text pool's
+    st.warning(mismatch, icon=":material/translate:")
 pending = ws.pending_changes()
 if pending and live.has_trace:
     st.warning(

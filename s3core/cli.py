@@ -8,6 +8,7 @@ import json
 import sys
 
 from . import scenario as S
+from .language import pool_mismatch
 from .llm import cli as llm_cli
 from .trace_lock import TraceFileError
 
@@ -99,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
                 scenario = scenario.replace(
                     interventions=tuple(i for i in scenario.interventions if i.step < scenario.steps)
                 )
+            mismatch = pool_mismatch(scenario)  # e.g. English seed posts without the English pool
+            if mismatch:
+                print(f"warning: {mismatch}", file=sys.stderr)
             if scenario.run.backend == "llm":
                 result = llm_cli.run_llm(args, scenario, progress)
                 if result is None:  # --estimate

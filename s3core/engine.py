@@ -22,7 +22,7 @@ from .phases import act, decide, expose, inject
 from .policy import DecisionPolicy, HeuristicPolicy
 from .population import Population, build_population
 from .recording import StepRecord, record_step
-from .resources import TextResources, load_text_resources
+from .resources import TextResources, resources_for
 from .run_view import RunView
 from .scenario import Scenario
 from .seed_awareness import SeedAwareness
@@ -63,7 +63,9 @@ class Simulation:
         self.scenario = scenario
         self.random = KeyedRandom(scenario.seed)
         self.intervention_keys = iv.content_keys(scenario.interventions)
-        self.text = text or load_text_resources()
+        self.text = resources_for(scenario, text)  # the pool of the seed posts' language (s3core.resources)
+        if population is not None and self.text.language != (text.language if text else "zh"):
+            population = None  # built on the other pool's text representation
         self.network = network if network is not None else load_network(scenario, self._rng("network"))
         self.population = population or build_population(
             self.network, DemographicParams(**scenario.population), self.text.model, self._rng("population")
