@@ -183,6 +183,13 @@ def test_after_a_restart_the_link_brings_back_scenario_and_runs_and_numbering_go
     assert again.new_run_path("next").name.startswith(f"{int(first.name[:3]) + 1:03d}-")
 
 
+def test_a_link_to_a_workspace_with_nothing_saved_starts_empty_and_says_so(runs_dir):
+    back = restore("d" * 32)
+    assert back.run_dir == runs_dir / ("d" * 32) and back.scenario.name == "default"
+    assert any("Nothing is saved" in m for _, m in back.flash)
+    assert not back.run_dir.exists()  # nothing is written before something changes
+
+
 def test_new_run_numbers_start_after_the_highest_in_the_folder(runs_dir):
     ws = new_workspace()
     ws.run_dir.mkdir(parents=True)

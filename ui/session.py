@@ -263,6 +263,12 @@ def restore(workspace_id: str) -> Workspace:
     run_dir = store.folder(runs_base(), workspace_id)
     ws = new_workspace(workspace_id)
     object.__setattr__(ws, "autosave", False)  # nothing to write until something changes
+    if not run_dir.is_dir():
+        ws.notify(
+            "info",
+            "Nothing is saved under this workspace link (yet): it starts with the defaults. Workspaces "
+            "unused for a while are deleted (see the Overview); the link keeps what you do from now on.",
+        )
     try:
         scenario = store.load_scenario(run_dir)
     except S.ScenarioError as exc:
