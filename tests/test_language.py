@@ -191,3 +191,47 @@ def test_english_event_gets_english_texts_near_it(text, small_network):
     assert near.mean() > (english.text.vectors @ vectors[english.posts.text_id[seed]]).mean() + 0.1
     chinese = Simulation(sc, network=small_network, text=TextResources(model=text.model, pool=text.pool))
     assert chinese.text.language == "zh"
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+
+
+def _workspace(tmp_path, *texts: str):
+    from ui.networks import bundled
+    from ui.session import DEFAULT_SCENARIO, Workspace
+
+    base = S.load(DEFAULT_SCENARIO)
+    seeds = tuple(SeedPost(step=0, text=t, name=f"s{i}") for i, t in enumerate(texts))
+    return Workspace(
+        session_id="lang", run_dir=tmp_path / "ws", net=bundled(), scenario=base.replace(interventions=seeds)
+    )
+
+
+def _warnings(path: str, ws) -> list[str]:
+    from streamlit.testing.v1 import AppTest
+
+    from ui.session import STATE_KEY
+
+    at = AppTest.from_file(str(ROOT / path), default_timeout=120)
+    at.session_state[STATE_KEY] = ws
+    at.run()
+    assert not at.exception, at.exception
+    return [w.value for w in at.warning if "text pool" in w.value]
+
+
+@pytest.mark.parametrize("path", ["pages/3_Interventions.py", "pages/4_Simulate.py"])
+def test_pages_warn_when_the_event_and_the_pool_differ(path, tmp_path, monkeypatch):
+    monkeypatch.setenv("S3_RUNS_DIR", str(tmp_path / "runs"))
+    mixed = _workspace(tmp_path, RUMOUR_ZH, CORRECTION_EN)
+    assert _warnings(path, mixed) == [pool_mismatch(mixed.scenario)]
+    assert _warnings(path, _workspace(tmp_path, RUMOUR_ZH)) == []
+
+
+@needs_english
+def test_simulate_page_runs_an_english_event_on_the_english_pool(tmp_path, monkeypatch):
+    monkeypatch.setenv("S3_RUNS_DIR", str(tmp_path / "runs"))
+    ws = _workspace(tmp_path, RUMOUR_EN, CORRECTION_EN)
+    assert _warnings("pages/4_Simulate.py", ws) == []
+    assert ws.live.sim.text.language == "en"
+    ws.live.sim.step()  # the dashboard's population (built on the Chinese model) was not reused
+    assert ws.live.sim.population.user_vectors.shape[1] == ws.live.sim.text.vectors.shape[1]
