@@ -313,7 +313,7 @@ _INTERVENTION_KINDS = {"seed": SeedPost, "boost": Boost, "moderation": Moderatio
 _REQUIRED_TYPES = {"step": int, "text": str}
 
 
-def _intervention(where: str, table: dict, steps: int) -> Intervention:
+def _intervention(where: str, table: dict) -> Intervention:
     """One [[interventions]] table; keys its kind would ignore and steps after the run are refused."""
     table = dict(table)
     kind = table.pop("kind")
@@ -348,17 +348,16 @@ def _intervention(where: str, table: dict, steps: int) -> Intervention:
             table["author"] = canonical_id(table["author"])
         except IdError as exc:
             raise ScenarioError(f"{where}.author = {table['author']!r}: {exc.problem}") from None
-    item = _build(_INTERVENTION_KINDS[kind], where, table)
-    if item.step >= steps:
-        raise ScenarioError(
-            f"{where}.step = {item.step}: the run has steps = {steps} (steps 0 to {steps - 1}), so "
-            "it would never happen; raise steps or move the intervention earlier"
-        )
-    return item
+    # An intervention at or after ``steps`` is kept (the dashboard lets it be scheduled, so its downloads must
+    # load again); runs warn about it through ``after_last_step`` and leave it out.
+    return _build(_INTERVENTION_KINDS[kind], where, table)
 
 
 def after_last_step(scenario: Scenario) -> list[str]:
-    """Interventions a shortened run (``--steps``) would never reach, as ``interventions[i] (kind at step s)``."""
+    """Interventions the run never reaches (scheduled at or after ``steps``), as ``interventions[i] (kind at step s)``.
+
+    A scenario may hold them (a file, a dashboard schedule, a shortened ``--steps``); runs warn and leave them out.
+    """
     return [
         f"interventions[{i}] ({item.kind} at step {item.step})"
         for i, item in enumerate(scenario.interventions)
@@ -459,9 +458,7 @@ def from_dict(data: dict, base_dir: str = "") -> Scenario:
         where = f"interventions[{i}]"
         if not isinstance(table, dict) or "kind" not in table:
             raise ScenarioError(f"{where} needs kind = one of {', '.join(_INTERVENTION_KINDS)}")
-        interventions.append(
-            _intervention(where, table, top.get("steps", Scenario.__dataclass_fields__["steps"].default))
-        )
+        interventions.append(_intervention(where, table))
     if data:
         raise ScenarioError(
             f"unknown top-level key {sorted(data)[0]!r}; valid: name, description, seed, steps, minutes_per_step, params, network, population, {', '.join(P.PARAM_GROUPS)}, run, interventions"

@@ -237,3 +237,12 @@ def test_an_unknown_network_source_is_named_before_the_keys_it_would_not_read():
         S.ScenarioError, match=r"network\.source = 'dataset': must be one of bundled, synthetic, files, graph, cascades"
     ):
         S.loads('[network]\nsource = "dataset"\ndataset_dir = "x"')
+
+
+def test_an_intervention_after_the_last_step_loads_and_is_named_so_downloads_load_again():
+    text = "steps = 5\n[[interventions]]\nkind = 'seed'\nstep = 9\ntext = 'late'\nname = 'late'\n"
+    scenario = S.loads(text, origin="late.toml")
+    assert scenario.interventions[0].step == 9
+    assert S.after_last_step(scenario) == ["interventions[0] (seed at step 9)"]
+    assert S.loads(S.dumps(scenario), origin="again.toml") == scenario
+    assert S.after_last_step(scenario.replace(steps=10)) == []

@@ -205,8 +205,7 @@ def late_interventions(scenario: S.Scenario, only: list[int] | None = None) -> s
     return (
         f"{'; '.join(item_label(i, scenario.interventions[i]) for i in late)}: after the run's last step "
         f"(step {scenario.steps - 1}; steps = {scenario.steps}), so {'it never happens' if one else 'they never happen'} "
-        f"in a run. Raise Steps (Scenario, below) to {latest + 1} or more, or move {'it' if one else 'them'} earlier; "
-        "until then a scenario file with it is refused when loaded."
+        f"in a run. Raise Steps (Scenario, below) to {latest + 1} or more, or move {'it' if one else 'them'} earlier."
     )
 
 

@@ -198,9 +198,15 @@ def _arm(origin: str, i: int, table: Any, base: S.Scenario, steps: int) -> Arm:
         if not isinstance(item, dict) or "kind" not in item:
             raise _fail(origin, f"{at} needs kind = one of seed, boost, moderation")
         try:
-            added.append(S._intervention(at, item, steps))
+            added.append(S._intervention(at, item))
         except S.ScenarioError as exc:
             raise _fail(origin, str(exc)) from None
+        if added[-1].step >= steps:
+            raise _fail(
+                origin,
+                f"{at}.step = {added[-1].step}: the arms run steps = {steps} (steps 0 to {steps - 1}), so it "
+                "would never happen; raise steps or move the intervention earlier",
+            )
         changes.append(f"add {added[-1].kind} at step {added[-1].step}")
     groups = {}
     for group, cls in P.PARAM_GROUPS.items():
