@@ -28,7 +28,8 @@ class TextResources:
     """The offline text representation and the real texts agents' posts are drawn from.
 
     ``language``: the pool's language ('zh' or 'en'). ``data_dir``: the data directory the
-    resources were loaded from, or None for resources built in code, which are never swapped.
+    resources were loaded from, or None for resources built in code. ``follow_event``: whether
+    ``resources_for`` may swap them for the pool of the event's language (never without ``data_dir``).
     """
 
     model: TextModel | MultilingualModel
@@ -37,6 +38,7 @@ class TextResources:
     pool_neighbours: NeighbourCache = field(default_factory=NeighbourCache, compare=False, repr=False)
     language: str = "zh"
     data_dir: Path | None = None
+    follow_event: bool = True
 
     @property
     def texts(self):
@@ -47,10 +49,14 @@ class TextResources:
         return self.pool.vectors
 
 
-def load_text_resources(data_dir: str | Path = DATA_DIR, language: str = "zh") -> TextResources:
+def load_text_resources(
+    data_dir: str | Path = DATA_DIR, language: str = "zh", follow_event: bool = True
+) -> TextResources:
     """Load a shipped text model and pool: ``language`` 'zh' from ``data_dir``, 'en' from ``data_dir/en``.
 
-    Raises ``ValueError`` for another language and ``FileNotFoundError`` when its files are missing."""
+    ``follow_event=False`` pins them: runs use them whatever the seed posts' language (validation
+    and calibration, whose figures were measured on one representation). Raises ``ValueError`` for
+    another language and ``FileNotFoundError`` when its files are missing."""
     if language not in POOLS:
         raise ValueError(f"no text pool for language {language!r}; shipped pools: {sorted(POOLS)}")
     data_dir = Path(data_dir)
@@ -61,6 +67,7 @@ def load_text_resources(data_dir: str | Path = DATA_DIR, language: str = "zh") -
         pool=TextPool.load(folder),
         language=language,
         data_dir=data_dir,
+        follow_event=follow_event,
     )
 
 
@@ -79,7 +86,7 @@ def english_available(data_dir: str | Path = DATA_DIR) -> bool:
 
 def pool_language(scenario, text: TextResources | None = None) -> str:
     """The language of the pool ``resources_for(scenario, text)`` returns, without loading anything."""
-    if text is not None and text.data_dir is None:
+    if text is not None and (text.data_dir is None or not text.follow_event):
         return text.language
     wanted = "en" if event_language(scenario) == "en" else "zh"
     if text is not None and text.language == wanted:
@@ -93,8 +100,9 @@ def resources_for(scenario, text: TextResources | None = None) -> TextResources:
     """The text resources a run of ``scenario`` uses: the pool of its seed posts' language.
 
     ``text``: resources the caller loaded (None: the shipped ones). They are kept when they are
-    in the event's language, when they were built in code (``data_dir`` None), or when the
-    English pool is unavailable; then ``language.pool_mismatch`` says so. Chinese events with
+    in the event's language, when they were built in code (``data_dir`` None) or pinned
+    (``follow_event`` False), or when the English pool is unavailable; then
+    ``language.pool_mismatch`` says so. Chinese events with
     ``text`` None load ``data/`` as before; an English pool is loaded once per process."""
     lang = pool_language(scenario, text)
     if text is not None and text.language == lang:

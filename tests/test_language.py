@@ -90,6 +90,13 @@ def test_cli_prints_the_warning_on_stderr_when_no_english_pool_is_available(tmp_
 # --- the pool a run uses ----------------------------------------------------------------------
 
 
+def test_pinned_resources_are_kept_with_a_warning():
+    """Validation pins its representation: an English cascade keeps the Chinese pool, and it is said."""
+    pinned = load_text_resources(follow_event=False)
+    assert resources_for(scenario(RUMOUR_EN), pinned) is pinned
+    assert "English" in pool_mismatch(scenario(RUMOUR_EN), pinned)
+
+
 def test_chinese_events_keep_the_caller_s_resources_and_the_shipped_default(text):
     assert resources_for(scenario(RUMOUR_ZH), text) is text
     assert resources_for(S.Scenario(), text) is text

@@ -106,7 +106,7 @@ _WORKER: dict = {}
 def _init() -> None:
     from ..resources import load_text_resources
 
-    _WORKER["text"] = load_text_resources()
+    _WORKER["text"] = load_text_resources(follow_event=False)  # the representation the fits were made on
 
 
 def _replay_task(args) -> dict:

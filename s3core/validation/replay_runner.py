@@ -40,7 +40,7 @@ _WORKER: dict = {}
 def _init(setup: Setup, ic_probability: float, free_runs: bool) -> None:
     from ..resources import load_text_resources
 
-    text = load_text_resources()
+    text = load_text_resources(follow_event=False)  # the representation the figures were measured on
     _WORKER.update(setup=setup, p=ic_probability, text=text, world=free_run_world(setup, text) if free_runs else None)
 
 

@@ -278,7 +278,7 @@ def _validate_threads(data: StanceThreads, setup: Setup, limit, workers, progres
         if count
         else sources.iloc[:0]
     )
-    text = load_text_resources()
+    text = load_text_resources(follow_event=False)  # the representation the figures were measured on
     world = free_run_world(setup, text)
     show = _progress_bar("validate: threads") if progress else None
     simulated = []
