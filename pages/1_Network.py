@@ -33,13 +33,14 @@ def graph_view(ws, category) -> None:
         for a, c in zip(nodes.tolist(), cats.tolist())
     ]
     labels = [str(net.user_ids[a])[:10] for a in nodes.tolist()] if len(nodes) <= 80 else None
-    html = netview.render(lay, netview.category_colors(cats), titles, netview.node_sizes(followers[nodes]), labels)
+    fig = netview.render(lay, netview.category_colors(cats), titles, netview.node_sizes(followers[nodes]), labels)
     st.caption(
         f"{len(nodes):,} users and {len(lay.src):,} follow edges among them. Colour: "
         "vermillion = influential, blue = regular, sky blue = low-impact; dot size grows with followers; "
-        "darker edges are mutual follows. Drag to pan, scroll to zoom, double-click to fit, hover for details."
+        "darker edges are mutual follows, lighter ones one-way (direction is not drawn: hover a user for "
+        "their follower and followee counts). Drag to pan, scroll to zoom, double-click to fit."
     )
-    show_network(html)
+    show_network(fig)
     network_form.remember(st.session_state, ws.net.key)  # also on the fragment's own reruns
 
 

@@ -333,27 +333,33 @@ def screenshot(page, name: str, max_height: int = 6000) -> Path:
     return path
 
 
-VIS_DRAWN_JS = """n => {
-  const frames = [...document.querySelectorAll('iframe')];
-  for (const f of frames) {
-    let w; try { w = f.contentWindow; } catch (e) { continue; }
-    if (!w || !w.s3view || w.s3view.nodes !== n) continue;  // set by ui.netcanvas once drawn
-    const canvas = w.document.querySelector('canvas');
-    if (!canvas || !canvas.width || !canvas.height) continue;
-    // drawn: some pixel of the canvas is not transparent/white
-    const ctx = canvas.getContext('2d');
-    const img = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-    for (let i = 0; i < img.length; i += 4 * 97) {
-      if (img[i + 3] > 0 && (img[i] < 250 || img[i + 1] < 250 || img[i + 2] < 250)) return true;
-    }
+NETWORK_DRAWN_JS = (
+    "n => {"
+    + _POINTS_JS
+    + """
+  // a network view (ui.netview.render): a plotly chart whose layout.meta names its node count
+  for (const el of document.querySelectorAll('.js-plotly-plot')) {
+    const meta = el.layout && el.layout.meta;
+    if (!meta || meta.network_nodes !== n || !el._fullLayout || !el.data) continue;
+    const users = el.data.findIndex(t => t.name === 'users');
+    if (users < 0 || _points(el, users) !== n) continue;
+    const plot = el._fullLayout._plots && el._fullLayout._plots.xy;
+    const scene = plot && plot._scene;  // WebGL traces: drawn once the scene is no longer dirty
+    if (scene ? !scene.dirty && el.querySelector('canvas.gl-canvas-focus')
+              : el.querySelectorAll('.scatterlayer .trace .points path').length === n) return true;
   }
   return false;
 }"""
+)
 
 
 def wait_network_drawn(page, nodes: int, timeout: int = RENDER_TIMEOUT) -> None:
-    """Wait until a network-view iframe (ui.netcanvas) has drawn exactly ``nodes`` nodes, with pixels on its canvas."""
-    page.wait_for_function(VIS_DRAWN_JS, arg=nodes, timeout=timeout, polling=50)
+    """Wait until a network view (ui.netview's plotly chart) of exactly ``nodes`` users is drawn.
+
+    Drawn means: the chart's ``layout.meta.network_nodes`` and its ``users`` trace both count
+    ``nodes``, and plotly has drawn it (the WebGL scene is clean, or ``nodes`` SVG markers exist).
+    """
+    page.wait_for_function(NETWORK_DRAWN_JS, arg=nodes, timeout=timeout, polling=50)
 
 
 def set_number_input(page, key: str, value: int | float) -> None:

@@ -1,9 +1,8 @@
-"""Network views: sampling, layout (igraph), the canvas page, and the Network page's remembered widgets."""
+"""Network views: sampling, layout (igraph), the plotly figure, and the Network page's remembered widgets."""
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from s3core.network import Network
 from s3core.scenario import NetworkSpec
 from s3core.synthetic import synthetic_network
-from ui import netcanvas, netview, network_form
+from ui import netview, network_form
 from ui.networks import MAX_SYNTHETIC_USERS, synthetic
 from ui.session import STATE_KEY
 
@@ -37,11 +36,6 @@ def _reference_snowball(adj, seeds, size):
             nxt.extend(nb.tolist())
         frontier = sorted(nxt, key=lambda v: -degree[v])
     return np.array(sorted(chosen), dtype=np.int64)
-
-
-def _data(page: str) -> dict:
-    """The JSON the canvas page draws from."""
-    return json.loads(re.search(r"const D = (.*?);\n", page).group(1))
 
 
 @pytest.mark.parametrize("size", [1, 25, 300, 1500])
@@ -93,70 +87,94 @@ def test_a_thousand_node_view_of_a_100k_network_is_built_in_well_under_two_secon
     adj = netview.undirected_adjacency(net)
     started = time.perf_counter()
     lay = netview.layout(net, netview.hub_sample(adj, 1000))
-    page = netview.render(lay, ["#000000"] * 1000, ["x"] * 1000, np.full(1000, 5.0))
+    fig = netview.render(lay, ["#000000"] * 1000, ["x"] * 1000, np.full(1000, 5.0))
+    payload = fig.to_json()
     took = time.perf_counter() - started
-    # networkx's spring layout alone took 3.6 s here; sample + igraph layout + page take about 0.3 s
-    assert took < 1.5, f"sample, layout and page of 1,000 nodes took {took:.2f} s"
-    assert len(lay.src) > 5000 and len(page) < 400_000
+    # networkx's spring layout alone took 3.6 s here; sample + igraph layout + figure take about 0.3 s
+    assert took < 1.5, f"sample, layout and figure of 1,000 nodes took {took:.2f} s"
+    assert len(lay.src) > 5000 and len(payload) < 700_000, "positions travel as float32"
 
 
-def test_the_page_embeds_text_as_data_never_as_markup():
+def _edges_drawn(fig) -> set[tuple[float, float, float, float]]:
+    """The segments of the figure's edge traces, as (x0, y0, x1, y1), from their gap-separated paths."""
+    out = set()
+    for trace in fig.data[:2]:
+        x, y = np.asarray(trace.x, dtype=np.float64), np.asarray(trace.y, dtype=np.float64)
+        assert len(x) % 3 == 0 and np.isnan(x[2::3]).all() and np.isnan(y[2::3]).all()
+        out |= {(a, b, c, d) for a, b, c, d in zip(x[0::3], y[0::3], x[1::3], y[1::3])}
+    return out
+
+
+def test_the_figure_draws_each_kind_of_edge_as_one_path_and_users_as_one_trace():
+    # a -> b and b -> a (mutual), c -> a (one-way)
     net = Network.from_edges("t", np.array(["a", "b", "c"]), np.array([0, 1, 2]), np.array([1, 0, 0]))
     lay = netview.layout(net, np.arange(3))
-    evil = "</script><script>alert(1)</script><img src=x onerror=alert(2)>&amp;"
-    page = netview.render(
-        lay, ["#ff0000", "#00ff00", "#ff0000"], [evil, "b", ""], np.array([5.0, 6, 7]), [evil, "", ""]
-    )
-    assert "<script>alert" not in page and "<img" not in page and "&amp;" not in page
-    assert page.count("<script>") == 1 and page.count("</script>") == 1
-    assert "http://" not in page and "https://" not in page, "nothing is loaded from the internet"
-    data = _data(page)
-    assert data["t"][0] == evil and data["l"][0] == evil, "the text itself arrives unchanged"
-    assert [data["pal"][c] for c in data["c"]] == ["#ff0000", "#00ff00", "#ff0000"]
-    assert sorted(zip(data["s"], data["d"], data["mu"])) == [(0, 1, 1), (1, 0, 1), (2, 0, 0)]
+    fig = netview.render(lay, ["#ff0000", "#00ff00", "#ff0000"], ["a", "b", "c"], np.array([5.0, 6, 7]))
+    assert [t.name for t in fig.data] == ["one-way follows", "mutual follows", "users"]
+    assert {t.type for t in fig.data} == {"scattergl" if netview.WEBGL else "scatter"}
+    one_way, mutual, users = fig.data
+    assert len(one_way.x) == 3 and len(mutual.x) == 3, "one segment each: the mutual pair is drawn once"
+    xy = [(float(np.float32(lay.x[i])), float(np.float32(lay.y[i]))) for i in range(3)]
+    assert _edges_drawn(fig) == {(*xy[2], *xy[0]), (*xy[0], *xy[1])}
+    assert one_way.line.color != mutual.line.color and one_way.hoverinfo == "skip" == mutual.hoverinfo
+    assert list(users.marker.color) == ["#ff0000", "#00ff00", "#ff0000"] and users.mode == "markers"
+    assert np.allclose(users.marker.size, [5, 6, 7]), "up to 100 users, the dot sizes as given"
+    assert fig.layout.meta == {"network_nodes": 3, "network_edges": 3}
+    assert fig.layout.xaxis.visible is False and fig.layout.yaxis.scaleanchor == "x"
+    assert fig.layout.dragmode == "pan" and fig.layout.height == netview.VIEW_HEIGHT
 
 
-def test_the_page_refuses_lists_that_do_not_match_the_nodes():
+def test_hover_text_and_labels_show_user_text_literally():
+    net = Network.from_edges("t", np.array(["a", "b"]), np.array([0]), np.array([1]))
+    lay = netview.layout(net, np.arange(2))
+    evil = "<b>bold?</b> <a href='javascript:alert(1)'>x</a> &amp; <br>"
+    fig = netview.render(lay, ["#000"] * 2, [evil, "b"], np.array([5.0, 5.0]), [evil, "b"])
+    users = fig.data[2]
+    escaped = "&lt;b&gt;bold?&lt;/b&gt; &lt;a href='javascript:alert(1)'&gt;x&lt;/a&gt; &amp;amp; &lt;br&gt;"
+    assert users.hovertext[0] == escaped and users.text[0] == escaped and users.mode == "markers+text"
+    assert users.hoverinfo == "text"
+
+
+def test_big_samples_get_smaller_dots_and_every_per_node_list_is_checked():
+    sizes = np.full(1000, 10.0)
+    assert np.allclose(netview.marker_sizes(sizes), 5.0) and np.allclose(netview.marker_sizes(sizes[:50]), 10.0)
+    assert 5.0 < netview.marker_sizes(sizes[:300])[0] < 10.0
     lay = netview.layout(Network.from_edges("t", np.array(["a", "b"]), np.array([0]), np.array([1])), np.arange(2))
     with pytest.raises(ValueError, match="2 nodes and 1 edges, but titles has 1"):
         netview.render(lay, ["#000", "#000"], ["only one"], np.array([5.0, 5.0]))
-    with pytest.raises(ValueError, match="outside the 2 nodes"):
-        netcanvas.page([0, 1], [0, 1], [5, 5], [0, 0], ["#000"], ["", ""], [0], [2], [False])
-    with pytest.raises(ValueError, match="outside the palette"):
-        netcanvas.page([0, 1], [0, 1], [5, 5], [0, 1], ["#000"], ["", ""], [], [], [])
+    with pytest.raises(ValueError, match="colors has 3, sizes has 1, labels has 0"):
+        netview.render(lay, ["#000"] * 3, ["", ""], np.array([5.0]), [])
 
 
 @pytest.mark.slow
-def test_the_page_draws_zooms_and_shows_hover_text_as_plain_text_in_chromium(browser):
-    from browser_harness import VIS_DRAWN_JS
+def test_the_view_draws_in_chromium_and_hover_shows_text_as_typed(browser):
+    from browser_harness import wait_network_drawn
 
     net = synthetic_network(300, rng=np.random.default_rng(2))
     lay = netview.layout(net, np.arange(300))
     titles = [f"user {i}" for i in range(300)]
-    titles[0] = "<b id=injected>bold?</b>"
-    page_html = netview.render(lay, ["#0072B2"] * 300, titles, np.full(300, 6.0))
-    context = browser.new_context(viewport={"width": 900, "height": 600})
+    far = int(np.argmax(np.hypot(lay.x, lay.y)))  # the outermost user: no other dot under the pointer
+    titles[far] = "<b id=injected>bold?</b> & co"
+    fig = netview.render(lay, ["#0072B2"] * 300, titles, np.full(300, 6.0))
+    context = browser.new_context(viewport={"width": 900, "height": 700})
     try:
         pg = context.new_page()
-        pg.set_content(page_html)
-        pg.wait_for_function(
-            VIS_DRAWN_JS.replace("[...document.querySelectorAll('iframe')]", "[{contentWindow: window}]"), arg=300
+        pg.set_content(fig.to_html(include_plotlyjs=True, div_id="nv"))  # plotly.js inlined: offline
+        wait_network_drawn(pg, 300, timeout=20_000)
+        with pytest.raises(Exception, match="Timeout"):
+            wait_network_drawn(pg, 299, timeout=300)
+        # hover that user: its screen position from plotly's own axes
+        px, py = pg.evaluate(
+            """i => { const el = document.getElementById('nv'), L = el._fullLayout, r = el.getBoundingClientRect();
+              const t = el._fullData.find(t => t.name === 'users');
+              return [r.left + L.xaxis._offset + L.xaxis.l2p(t.x[i]), r.top + L.yaxis._offset + L.yaxis.l2p(t.y[i])]; }""",
+            far,
         )
-        # hover the first node: its centre on screen from the view's own transform (fit on load)
-        box = pg.locator("#netview").bounding_box()
-        data = _data(page_html)
-        xs, ys, rs = np.array(data["x"]), np.array(data["y"]), np.array(data["r"])
-        x0, x1, y0, y1 = (xs - rs).min(), (xs + rs).max(), (ys - rs).min(), (ys + rs).max()
-        k = min(4, (box["width"] - 30) / (x1 - x0), (box["height"] - 30) / (y1 - y0))
-        px = box["x"] + box["width"] / 2 - k * (x0 + x1) / 2 + k * xs[0]
-        py = box["y"] + box["height"] / 2 - k * (y0 + y1) / 2 + k * ys[0]
+        pg.mouse.move(px - 20, py - 20)
         pg.mouse.move(px, py)
-        tip = pg.locator("#nettip")
+        tip = pg.locator(".hoverlayer .hovertext")
         tip.wait_for(state="visible", timeout=5000)
-        assert tip.inner_text() == titles[0] and pg.locator("#injected").count() == 0
-        draws = pg.evaluate("() => window.s3view.draws")
-        pg.mouse.wheel(0, -400)
-        pg.wait_for_function("d => window.s3view.draws > d", arg=draws, timeout=5000)
+        assert tip.locator("text").first.text_content() == titles[far] and pg.locator("#injected").count() == 0
     finally:
         context.close()
 
@@ -239,4 +257,5 @@ def test_network_page_shows_the_generated_network_s_settings_after_another_page(
     for key, value in SETTINGS.items():
         assert (at.slider if key in SLIDERS else at.number_input)(key=key).value == value, key
     assert at.slider(key="net_view_size").value == 500, "the graph view opens as it was left"
-    assert len(at.get("iframe")) == 1
+    views = [json.loads(c.proto.spec)["layout"].get("meta") for c in at.get("plotly_chart")]
+    assert views == [{"network_nodes": 500, "network_edges": views[0]["network_edges"]}], "the view, 500 users"

@@ -188,8 +188,9 @@ def sample_controls(net: Network, prefix: str, extra: list[int] = ()) -> tuple[s
     return mode, int(size), int(center)
 
 
-def show_network(html: str, height: int = 560) -> None:
-    st.iframe(html, height=height + 20)
+def show_network(fig: go.Figure) -> None:
+    """A network view (ui.netview.render): plotly's pan and zoom tools, the wheel zooms too."""
+    st.plotly_chart(fig, theme=None, config={**CHART_CONFIG, "scrollZoom": True}, width="stretch")
 
 
 def run_picker(label: str, key: str, runs: list[traces.RunInfo]) -> traces.RunInfo | None:
