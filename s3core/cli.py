@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             late = S.after_last_step(scenario)
             if late:
                 print(
-                    f"warning: --steps {scenario.steps} leaves out {', '.join(late)}: the run's steps are "
-                    f"numbered 0 to {scenario.steps - 1}",
+                    f"warning: steps = {scenario.steps} leaves out {', '.join(late)}: the run's steps are "
+                    f"numbered 0 to {scenario.steps - 1} (raise steps or --steps to include them)",
                     file=sys.stderr,
                 )
                 scenario = scenario.replace(

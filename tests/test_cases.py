@@ -83,6 +83,17 @@ def test_scenario_values_are_refused_naming_file_and_key(path):
     assert text.startswith(str(path)) and expected in text, text
 
 
+def test_an_intervention_after_the_last_step_loads_and_the_run_warns_and_leaves_it_out(tmp_path, capsys):
+    from s3core import cli
+
+    path = CASES / "seed-post-after-run.toml"
+    assert S.after_last_step(S.load(path)) == ["interventions[0] (seed at step 9)"]
+    assert cli.main(["run", str(path), "--out", str(tmp_path / "late.duckdb"), "--quiet"]) == 0
+    assert "warning: steps = 5 leaves out interventions[0] (seed at step 9)" in capsys.readouterr().err
+    with duckdb.connect(str(tmp_path / "late.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM posts").fetchone() == (0,)
+
+
 # ---------------------------------------------------------------- the CLI and the dashboard
 
 
