@@ -86,7 +86,19 @@ def clock(minutes: float) -> str:
     return " ".join(parts)
 
 
-def time_ticks(last_step: int, minutes_per_step: float, most: int = 7) -> tuple[list[int], list[str]]:
+def short_clock(minutes: float) -> str:
+    """Simulated time in one short token for a tick: ``30 min``, ``6 h``, ``30 h``, ``1 d``, ``2.5 d``."""
+    minutes = float(minutes)
+    if minutes < 60:
+        return f"{minutes:g} min"
+    if minutes % 1440 == 0:
+        return f"{minutes / 1440:g} d"
+    if minutes < 2880:
+        return f"{round(minutes / 60, 1):g} h"
+    return f"{round(minutes / 1440, 1):g} d"
+
+
+def time_ticks(last_step: int, minutes_per_step: float, most: int = 6) -> tuple[list[int], list[str]]:
     """Integer step ticks over steps 0..``last_step``, each labelled with the step and the simulated time it ends at.
 
     Ticks sit where that time is round (every hour, 6 hours, day...) when the step length allows,
@@ -110,7 +122,7 @@ def time_ticks(last_step: int, minutes_per_step: float, most: int = 7) -> tuple[
     else:
         every = next((n for n in NICE_STEPS if span / n <= most), NICE_STEPS[-1])
         steps = list(range(0, last_step + 1, every))
-    return steps, [f"{s}<br>{clock((s + 1) * mps)}" for s in steps]
+    return steps, [f"{s}<br>{short_clock((s + 1) * mps)}" for s in steps]
 
 
 def time_axis_spec(last_step: int, minutes_per_step: float, first_step: int = 0) -> dict:

@@ -154,7 +154,8 @@ def test_clock_reads_minutes_hours_and_days():
 def test_time_ticks_fall_on_round_times_and_name_both():
     steps, text = time_ticks(59, 30)  # 60 steps of 30 min = 30 h
     assert steps == [0, 11, 23, 35, 47, 59]
-    assert text[1] == "11<br>6 h" and text[4] == "47<br>1 d" and text[-1] == "59<br>1 d 6 h"
+    assert text[1] == "11<br>6 h" and text[4] == "47<br>1 d" and text[-1] == "59<br>30 h"
+    assert time_ticks(499, 10)[1] == ["0<br>10 min", "143<br>1 d", "287<br>2 d", "431<br>3 d"], "few, short ticks"
     steps, _ = time_ticks(99, 7)  # no round times at 7 min a step: round step numbers
     assert steps == [0, 20, 40, 60, 80]
 
@@ -228,3 +229,27 @@ def test_compare_difference_and_breakdown_show_time_beside_steps():
     ):
         assert fig.layout.xaxis.title.text == "step / simulated time (1 step = 60 min)"
         assert fig.layout.xaxis.range[1] < 10 and fig.layout.xaxis.ticktext[-1].endswith("10 h")
+
+
+def test_long_runs_are_drawn_thinned_with_bars_as_means():
+    n = 5000
+    df = frame(
+        n, aware=np.arange(n), new_aware=np.ones(n, dtype=int), repost=np.full(n, 4), quote=np.zeros(n, dtype=int)
+    )
+    spread = valid(run_charts.spread(df, 10))
+    aware = next(t for t in spread.data if t.name == "aware (total)")
+    assert len(aware.x) <= run_charts.MOST_POINTS + 1 and aware.x[-1] == n - 1 and aware.y[-1] == n - 1
+    bars = valid(run_charts.actions(df, 10))
+    repost = next(t for t in bars.data if t.name.startswith("repost"))
+    assert len(repost.x) <= run_charts.MOST_POINTS and set(repost.y) == {4.0}, "a k-step mean keeps per-step units"
+    assert "mean of 9 steps" in repost.name and repost.width == 9
+
+
+def test_many_turns_keep_markers_but_label_only_the_most_extreme():
+    wave = np.tile([0.1, 0.5, 0.1, 0.1], 20)
+    wave[41] = 0.9
+    fig = run_charts.emotion(frame(len(wave), moderate=wave, intense=np.zeros(len(wave))), 10)
+    labels = [a.text for a in fig.layout.annotations if a.text.startswith("peak")]
+    marks = next(t for t in fig.data if t.name == "peak")
+    assert len(marks.x) == 20 and len(labels) == run_charts.MOST_LABELS
+    assert "peak 0.90 (step 41)" in labels

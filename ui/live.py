@@ -36,7 +36,15 @@ from .networks import LoadedNetwork
 FEED_SIZE = 200  # newest posts kept in memory for the live feed
 COMMIT_SECONDS = 0.2  # a fast run's steps are committed together at most this far apart
 DRAW_HOLD_SECONDS = 0.3  # the longest the stepping thread waits for a page drawing this run
-SPEEDS = (1, 2, 5, 10, 20, 50, None)  # steps per second offered by the speed control; None = as fast as possible
+SPEEDS = (1, 2, 5, 10, 20, 50, None)
+METRIC_COLUMNS = ["step", "minutes", "aware", "new_aware", "calm", "moderate", "intense", "positive"]
+METRIC_COLUMNS += [
+    "repost",
+    "quote",
+    "post",
+    "posts",
+    "recorded",
+]  # steps per second offered by the speed control; None = as fast as possible
 
 
 class LiveRun:
@@ -50,6 +58,7 @@ class LiveRun:
         self.store = None
         self.metrics: list[dict] = []
         self.seed_rows: list[dict] = []  # per seed post and step: seed, root, aware, new_aware, posts
+        self._frame = pd.DataFrame(columns=METRIC_COLUMNS)  # metrics as a frame, extended as steps come
         self.feed: deque[dict] = deque(maxlen=FEED_SIZE)
         self.error: str | None = None
         self.target = 0
@@ -292,27 +301,13 @@ class LiveRun:
 
     # -- reading ---------------------------------------------------------------------------
     def metrics_frame(self) -> pd.DataFrame:
-        with self._records_lock:
-            rows = list(self.metrics)
-        return pd.DataFrame(
-            rows,
-            columns=None
-            if rows
-            else [
-                "step",
-                "minutes",
-                "aware",
-                "new_aware",
-                "calm",
-                "moderate",
-                "intense",
-                "positive",
-                "repost",
-                "quote",
-                "post",
-                "posts",
-            ],
-        )
+        """One row per step done (step, minutes, the step's metrics, recorded); only new rows are converted."""
+        with self._records_lock:  # two tabs of one workspace may ask at once
+            rows = self.metrics[len(self._frame) :]
+            if rows:
+                new = pd.DataFrame(rows)
+                self._frame = new if self._frame.empty else pd.concat([self._frame, new], ignore_index=True)
+            return self._frame
 
     def seed_frame(self) -> pd.DataFrame:
         """Per seed post and step (long form): step, seed (name), root (post id), aware, new_aware, posts.

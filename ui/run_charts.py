@@ -38,6 +38,27 @@ SHARE_TOLERANCE = 0.01  # a turn of a share must move by more than one percentag
 MIN_SHARE_SPAN = 0.04  # a zoomed share axis spans at least 4 points, so noise is not blown up
 EMPTY_STEPS = 10  # the x range shown before the first step
 MARGIN = {"l": 60, "r": 16, "t": 76, "b": 72}  # room for two-line ticks (step, time)
+MOST_LABELS = 6  # turns labelled on one chart (the most extreme); every turn keeps its marker
+MOST_POINTS = 600  # a longer run is drawn thinned: lines every k-th step, bars as k-step means
+
+
+def thin(df: pd.DataFrame, most: int = MOST_POINTS) -> tuple[pd.DataFrame, int]:
+    """Every k-th row (and always the last), with k the smallest that keeps at most ``most`` rows."""
+    k = -(-len(df) // most) if len(df) > most else 1
+    if k == 1:
+        return df, 1
+    keep = np.r_[np.arange(0, len(df) - 1, k), len(df) - 1]
+    return df.iloc[keep], k
+
+
+def binned(df: pd.DataFrame, columns: list[str], k: int) -> pd.DataFrame:
+    """Means per step over bins of ``k`` steps (``step`` = each bin's middle), so bar heights keep their unit."""
+    if k == 1:
+        return df
+    groups = np.arange(len(df)) // k
+    out = df[columns].groupby(groups).mean()
+    out["step"] = df["step"].groupby(groups).mean().to_numpy()
+    return out
 
 
 def _last_step(df: pd.DataFrame, planned: int | None) -> int:
@@ -143,7 +164,10 @@ def turn_marks(df, values, found, kind: str, color: str, x_span: tuple[float, fl
     lo, hi = x_span
     labels = []
     previous, lift = None, 0
-    for s, v in zip(steps.tolist(), np.asarray(values)[found].tolist()):
+    picked = np.asarray(values)[found]
+    order = np.argsort(-picked if kind == "peak" else picked, kind="stable")[:MOST_LABELS]
+    keep = np.sort(order)
+    for s, v in zip(steps[keep].tolist(), picked[keep].tolist()):
         where = (s - lo) / max(hi - lo, 1)
         near = previous is not None and (s - previous) / max(hi - lo, 1) < 0.3
         lift = 0 if not near or lift else 1  # a label close to the one before goes one line further out
@@ -187,34 +211,45 @@ def spread(
     top = 0.0
     if seeds is not None and len(seeds):
         for (name, rows), color in zip(seeds.groupby("seed", sort=False), cycle(COLORWAY)):
-            data.append(_line(rows, rows["aware"].to_numpy(), str(name), color, 2.5, markers=True))
+            rows, k = thin(rows)
+            data.append(_line(rows, rows["aware"].to_numpy(), str(name), color, 2.5, markers=k == 1))
             top = max(top, float(rows["aware"].max()))
         if len(df):
+            shown, _ = thin(df)
             data.append(
                 _line(
-                    df,
-                    df["aware"],
+                    shown,
+                    shown["aware"],
                     "aware of any seed",
                     GREY,
                     line={"dash": "dot"},
-                    **_timed(df, minutes_per_step, ",d"),
+                    **_timed(shown, minutes_per_step, ",d"),
                 )
             )
             top = max(top, float(df["aware"].max()))
         title = "Reach per seed post (agents reached)"
     else:
         if len(df):
+            shown, k = thin(df)
             data.append(
                 _line(
-                    df, df["aware"], "aware (total)", OKABE_ITO["blue"], 2.5, True, **_timed(df, minutes_per_step, ",d")
+                    shown,
+                    shown["aware"],
+                    "aware (total)",
+                    OKABE_ITO["blue"],
+                    2.5,
+                    k == 1,
+                    **_timed(shown, minutes_per_step, ",d"),
                 )
             )
+            bars = binned(df, ["new_aware"], k)
             data.append(
                 {
                     "type": "bar",
-                    "x": df["step"].to_numpy(),
-                    "y": df["new_aware"].to_numpy(),
-                    "name": "newly aware",
+                    "x": bars["step"].to_numpy(),
+                    "y": bars["new_aware"].to_numpy(),
+                    "width": k,
+                    "name": "newly aware" if k == 1 else f"newly aware (per step, mean of {k})",
                     "marker": {"color": OKABE_ITO["sky"]},
                     "opacity": 0.6,
                 }
@@ -229,17 +264,18 @@ def emotion(df: pd.DataFrame, minutes_per_step: float, planned_steps: int | None
     data: list[dict] = []
     notes: list[dict] = []
     if len(df):
+        shown, _ = thin(df)
         for level in ("calm", "moderate", "intense"):
-            data.append(_line(df, df[level].to_numpy(), level, EMOTION_COLORS[level]))
+            data.append(_line(shown, shown[level].to_numpy(), level, EMOTION_COLORS[level]))
         density = (df["moderate"] + df["intense"]).to_numpy(dtype=float)
         data.append(
             _line(
-                df,
-                density,
+                shown,
+                (shown["moderate"] + shown["intense"]).to_numpy(dtype=float),
                 "density",
                 OKABE_ITO["black"],
                 line={"dash": "dash"},
-                **_timed(df, minutes_per_step, ".3f"),
+                **_timed(shown, minutes_per_step, ".3f"),
             )
         )
         found = confirmed_peaks(density, tolerance=SHARE_TOLERANCE)
@@ -290,15 +326,16 @@ def attitude(df: pd.DataFrame, minutes_per_step: float, planned_steps: int | Non
     notes = []
     if len(df):
         positive = df["positive"].to_numpy(dtype=float)
+        shown, k = thin(df)
         data.append(
             _line(
-                df,
-                positive,
+                shown,
+                shown["positive"].to_numpy(dtype=float),
                 "positive",
                 ATTITUDE_COLORS["positive"],
                 2.5,
-                True,
-                **_timed(df, minutes_per_step, ".3f"),
+                k == 1,
+                **_timed(shown, minutes_per_step, ".3f"),
             )
         )
         found = confirmed_troughs(positive, tolerance=SHARE_TOLERANCE)
@@ -331,17 +368,20 @@ def actions(df: pd.DataFrame, minutes_per_step: float, planned_steps: int | None
     data: list[dict] = []
     top = 0.0
     if len(df):
+        k = thin(df)[1]
+        bars = binned(df, ["repost", "quote", "post"], k)
         for action in ("repost", "quote", "post"):
             data.append(
                 {
                     "type": "bar",
-                    "x": df["step"].to_numpy(),
-                    "y": df[action].to_numpy(),
-                    "name": action,
+                    "x": bars["step"].to_numpy(),
+                    "y": bars[action].to_numpy(),
+                    "width": k,
+                    "name": action if k == 1 else f"{action} (mean of {k} steps)",
                     "marker": {"color": ACTION_COLORS[action]},
                 }
             )
-        top = float((df["repost"] + df["quote"] + df["post"]).max())
+        top = float((bars["repost"] + bars["quote"] + bars["post"]).max())
     return _figure(
         data,
         [],
