@@ -9,7 +9,7 @@ starts a fresh server per repetition and measures:
   process; warm: layout cached, the page re-renders the view);
 - Step: Step clicked on Simulate -> the spread chart has one more point (the first step of a
   run, which opens the trace file, is reported on its own);
-- a live run: Run N (default 40) at max speed on Simulate. A script in the page polls the spread
+- a live run: Run N (default 200) at max speed on Simulate. A script in the page polls the spread
   chart every 10 ms for the step it shows and when that step was handed to the trace (the
   chart's ``layout.meta``), so it measures steps per second (N / click -> last step recorded),
   chart refreshes per second while the run goes, and the step-to-chart latency (a step
@@ -56,7 +56,7 @@ LABELS = {
     "live_step_to_chart": "live run: step recorded -> chart shows it (s)",
 }
 VIEW_NODES, OTHER_NODES = 1000, 300  # the slider alternates between these for the warm samples
-LIVE_STEPS = 40
+LIVE_STEPS = 200  # long enough at max speed (tens of steps a second) to see several chart refreshes
 WATCH_JS = """key => {
   window.__s3seen = [];
   clearInterval(window.__s3timer);
