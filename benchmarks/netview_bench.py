@@ -2,11 +2,12 @@
 
 ``python -m benchmarks.netview_bench [--repeats 2] [--users 100000] [--json]`` measures:
 
-- compute: hub sample, igraph layout and the canvas page of 300, 600 and 1,000 nodes, in process;
+- compute: hub sample, igraph layout and the plotly figure (built and serialised as Streamlit sends
+  it) of 300, 600 and 1,000 nodes, in process;
 - browser, cold: the Network page generates the network, then Graph view is opened (300 nodes)
-  and the Nodes slider set to 600 and 1,000: seconds from the click until the view's canvas holds
-  that many nodes with pixels on it (tests/browser_harness.wait_network_drawn). Each size is
-  laid out for the first time;
+  and the Nodes slider set to 600 and 1,000: seconds from the click until plotly has drawn the
+  view with that many users (tests/browser_harness.wait_network_drawn). Each size is laid out for
+  the first time;
 - browser, cached: the slider set back to each size (the layout comes from the cache);
 - revisit: Agents, then Network again: until the 1,000-node view is drawn again.
 
@@ -32,7 +33,7 @@ TARGET = 2.0
 
 
 def compute_times(users: int) -> dict[str, float]:
-    """Seconds to sample, lay out and build the page for each size (first layout of each sample)."""
+    """Seconds to sample, lay out, build and serialise the figure for each size (first layout of each sample)."""
     from s3core.synthetic import synthetic_network
     from ui import netview
 
@@ -42,7 +43,7 @@ def compute_times(users: int) -> dict[str, float]:
     for size in SIZES:
         started = time.perf_counter()
         lay = netview.layout(net, netview.hub_sample(adj, size))
-        netview.render(lay, ["#000000"] * size, [""] * size, np.full(size, 5.0))
+        netview.render(lay, ["#000000"] * size, [""] * size, np.full(size, 5.0)).to_json()
         out[f"compute_{size}"] = time.perf_counter() - started
     return out
 

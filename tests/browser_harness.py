@@ -343,10 +343,10 @@ NETWORK_DRAWN_JS = (
     if (!meta || meta.network_nodes !== n || !el._fullLayout || !el.data) continue;
     const users = el.data.findIndex(t => t.name === 'users');
     if (users < 0 || _points(el, users) !== n) continue;
-    const plot = el._fullLayout._plots && el._fullLayout._plots.xy;
-    const scene = plot && plot._scene;  // WebGL traces: drawn once the scene is no longer dirty
-    if (scene ? !scene.dirty && el.querySelector('canvas.gl-canvas-focus')
-              : el.querySelectorAll('.scatterlayer .trace .points path').length === n) return true;
+    // drawn: one SVG marker per user, and the edges' path shapes (if any) in place
+    const shapes = (el.layout.shapes || []).length;
+    if (el.querySelectorAll('.scatterlayer .trace .points path').length === n
+        && el.querySelectorAll('.shapelayer path').length === shapes) return true;
   }
   return false;
 }"""
@@ -357,7 +357,7 @@ def wait_network_drawn(page, nodes: int, timeout: int = RENDER_TIMEOUT) -> None:
     """Wait until a network view (ui.netview's plotly chart) of exactly ``nodes`` users is drawn.
 
     Drawn means: the chart's ``layout.meta.network_nodes`` and its ``users`` trace both count
-    ``nodes``, and plotly has drawn it (the WebGL scene is clean, or ``nodes`` SVG markers exist).
+    ``nodes``, and plotly has drawn ``nodes`` SVG markers and the edges' path shapes.
     """
     page.wait_for_function(NETWORK_DRAWN_JS, arg=nodes, timeout=timeout, polling=50)
 

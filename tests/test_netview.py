@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -92,17 +93,14 @@ def test_a_thousand_node_view_of_a_100k_network_is_built_in_well_under_two_secon
     took = time.perf_counter() - started
     # networkx's spring layout alone took 3.6 s here; sample + igraph layout + figure take about 0.3 s
     assert took < 1.5, f"sample, layout and figure of 1,000 nodes took {took:.2f} s"
-    assert len(lay.src) > 5000 and len(payload) < 700_000, "positions travel as float32"
+    assert len(lay.src) > 5000 and len(payload) < 700_000
 
 
-def _edges_drawn(fig) -> set[tuple[float, float, float, float]]:
-    """The segments of the figure's edge traces, as (x0, y0, x1, y1), from their gap-separated paths."""
-    out = set()
-    for trace in fig.data[:2]:
-        x, y = np.asarray(trace.x, dtype=np.float64), np.asarray(trace.y, dtype=np.float64)
-        assert len(x) % 3 == 0 and np.isnan(x[2::3]).all() and np.isnan(y[2::3]).all()
-        out |= {(a, b, c, d) for a, b, c, d in zip(x[0::3], y[0::3], x[1::3], y[1::3])}
-    return out
+def _segments(path: str) -> set[tuple[float, float, float, float]]:
+    """The (x0, y0, x1, y1) segments of an ``M x,y L x,y`` path."""
+    found = re.findall(r"M(-?[\d.]+),(-?[\d.]+)L(-?[\d.]+),(-?[\d.]+)", path)
+    assert "".join(f"M{a},{b}L{c},{d}" for a, b, c, d in found) == path, "nothing but M..L.. pairs"
+    return {tuple(float(v) for v in seg) for seg in found}
 
 
 def test_the_figure_draws_each_kind_of_edge_as_one_path_and_users_as_one_trace():
@@ -110,18 +108,22 @@ def test_the_figure_draws_each_kind_of_edge_as_one_path_and_users_as_one_trace()
     net = Network.from_edges("t", np.array(["a", "b", "c"]), np.array([0, 1, 2]), np.array([1, 0, 0]))
     lay = netview.layout(net, np.arange(3))
     fig = netview.render(lay, ["#ff0000", "#00ff00", "#ff0000"], ["a", "b", "c"], np.array([5.0, 6, 7]))
-    assert [t.name for t in fig.data] == ["one-way follows", "mutual follows", "users"]
-    assert {t.type for t in fig.data} == {"scattergl" if netview.WEBGL else "scatter"}
-    one_way, mutual, users = fig.data
-    assert len(one_way.x) == 3 and len(mutual.x) == 3, "one segment each: the mutual pair is drawn once"
-    xy = [(float(np.float32(lay.x[i])), float(np.float32(lay.y[i]))) for i in range(3)]
-    assert _edges_drawn(fig) == {(*xy[2], *xy[0]), (*xy[0], *xy[1])}
-    assert one_way.line.color != mutual.line.color and one_way.hoverinfo == "skip" == mutual.hoverinfo
+    assert [t.name for t in fig.data] == ["users"] and fig.data[0].type == "scatter"
+    one_way, mutual = fig.layout.shapes
+    assert (one_way.name, mutual.name) == ("one-way follows", "mutual follows")
+    assert one_way.type == mutual.type == "path" and one_way.layer == "below"
+    xy = [(round(float(lay.x[i]), 1), round(float(lay.y[i]), 1)) for i in range(3)]
+    assert _segments(one_way.path) == {(*xy[2], *xy[0])}
+    assert _segments(mutual.path) == {(*xy[0], *xy[1])}, "a mutual pair is drawn once"
+    assert one_way.line.color != mutual.line.color
+    users = fig.data[0]
     assert list(users.marker.color) == ["#ff0000", "#00ff00", "#ff0000"] and users.mode == "markers"
     assert np.allclose(users.marker.size, [5, 6, 7]), "up to 100 users, the dot sizes as given"
     assert fig.layout.meta == {"network_nodes": 3, "network_edges": 3}
     assert fig.layout.xaxis.visible is False and fig.layout.yaxis.scaleanchor == "x"
     assert fig.layout.dragmode == "pan" and fig.layout.height == netview.VIEW_HEIGHT
+    lonely = netview.render(netview.layout(net, np.array([0, 2])), ["#000"] * 2, ["", ""], np.array([5.0, 5]))
+    assert [s.name for s in lonely.layout.shapes] == ["one-way follows"], "no empty path for a missing kind"
 
 
 def test_hover_text_and_labels_show_user_text_literally():
@@ -129,7 +131,7 @@ def test_hover_text_and_labels_show_user_text_literally():
     lay = netview.layout(net, np.arange(2))
     evil = "<b>bold?</b> <a href='javascript:alert(1)'>x</a> &amp; <br>"
     fig = netview.render(lay, ["#000"] * 2, [evil, "b"], np.array([5.0, 5.0]), [evil, "b"])
-    users = fig.data[2]
+    users = fig.data[0]
     escaped = "&lt;b&gt;bold?&lt;/b&gt; &lt;a href='javascript:alert(1)'&gt;x&lt;/a&gt; &amp;amp; &lt;br&gt;"
     assert users.hovertext[0] == escaped and users.text[0] == escaped and users.mode == "markers+text"
     assert users.hoverinfo == "text"

@@ -1,8 +1,8 @@
 """Interactive network views: samples and ego networks, laid out once in Python, drawn by plotly.
 
 Layouts are computed in compiled code (igraph's grid Fruchterman-Reingold, about 0.1 s for 1,000
-nodes) and drawn at fixed positions as one plotly figure (``render``): edges as one path per kind,
-users as one marker trace. Pages cache layouts per network and sample (ui.widgets.sample_layout).
+nodes) and drawn at fixed positions as one plotly figure (``render``): edges as one SVG path per
+kind, users as one marker trace. Pages cache layouts per network and sample (ui.widgets.sample_layout).
 """
 
 from __future__ import annotations
@@ -24,9 +24,6 @@ from .charts import ATTITUDE_COLORS, CATEGORY_COLORS, EMOTION_COLORS, GREY
 MAX_VIEW_NODES = 1000  # the largest sample the views offer
 LAYOUT_ITERATIONS = 200  # Fruchterman-Reingold rounds: settled for 1,000 nodes, about 0.1 s
 VIEW_HEIGHT = 560  # CSS pixels
-# go.Scattergl (WebGL): about 1 s for 1,000 users and 11,000 edges in headless Chromium (software
-# WebGL), where go.Scatter (SVG) took 1.8-2.3 s: SVG makes one <path> per gap-separated segment
-WEBGL = True
 _IGRAPH_RNG = threading.Lock()
 
 
@@ -155,7 +152,7 @@ def render(
     labels: list[str] | None = None,
     height: int = VIEW_HEIGHT,
 ) -> go.Figure:
-    """One plotly figure of the sample: follow edges as two line traces, users as one marker trace.
+    """One plotly figure of the sample: each kind of follow edge as ONE SVG path, users as one trace.
 
     Args:
         lay: the sample and its positions (``layout``); positions are in layout pixels.
@@ -168,11 +165,12 @@ def render(
         height: the figure's height in CSS pixels.
 
     Returns:
-        A figure of WebGL traces (``WEBGL``) ``"one-way follows"`` and ``"mutual follows"`` (each
-        ONE line: edge segments separated by gaps, light and darker grey; a mutual pair is drawn
-        once) and ``"users"`` (``len(lay.nodes)`` markers); ``layout.meta`` holds
-        ``{"network_nodes", "network_edges"}``. Axes hidden, one unit the same length on both
-        axes, pan by drag and zoom by wheel (plotly's own tools). Edge direction is not drawn.
+        A figure with two path shapes under the data, named ``"one-way follows"`` (light grey)
+        and ``"mutual follows"`` (darker; a mutual pair is drawn once), each one ``M..L..``
+        path in data coordinates (``edge_path``), and one ``go.Scatter`` trace ``"users"`` of
+        ``len(lay.nodes)`` markers; ``layout.meta`` holds ``{"network_nodes", "network_edges"}``.
+        Axes hidden, one unit the same length on both axes, pan by drag and zoom by wheel
+        (plotly's own tools). Edge direction is not drawn.
 
     Raises:
         ValueError: a per-node list's length differs from the node count.
@@ -184,19 +182,8 @@ def render(
     wrong = [f"{name} has {len(v)}" for name, v in per_node.items() if len(v) != n]
     if wrong:
         raise ValueError(f"network view: {n} nodes and {len(lay.src)} edges, but " + ", ".join(wrong))
-    trace = go.Scattergl if WEBGL else go.Scatter
-    one_way = ~lay.mutual
-    mutual = lay.mutual & (lay.src < lay.dst)  # both directions of a mutual pair are in the edges: draw one
-    fig = go.Figure()
-    for name, keep, color, width in (
-        ("one-way follows", one_way, "#d0d0d0", 0.6),
-        ("mutual follows", mutual, "#909090", 1.0),
-    ):
-        x, y = edge_path(lay, keep)
-        fig.add_trace(trace(x=x, y=y, mode="lines", name=name, line={"color": color, "width": width}, hoverinfo="skip"))
-    hover = [plain(t) for t in titles]
-    fig.add_trace(
-        trace(
+    fig = go.Figure(
+        go.Scatter(
             x=lay.x.astype(np.float32),
             y=lay.y.astype(np.float32),
             mode="markers" if labels is None else "markers+text",
@@ -210,11 +197,20 @@ def render(
             text=None if labels is None else [plain(t) for t in labels],
             textposition="bottom center",
             textfont={"size": 10},
-            hovertext=hover,
+            hovertext=[plain(t) for t in titles],
             hoverinfo="text",
             hoverlabel={"bgcolor": "#f5f4ed", "font": {"color": "#000000", "size": 13}},
         )
     )
+    mutual = lay.mutual & (lay.src < lay.dst)  # both directions of a mutual pair are in the edges: draw one
+    for name, keep, color, width in (
+        ("one-way follows", ~lay.mutual, "#d0d0d0", 0.6),
+        ("mutual follows", mutual, "#909090", 1.0),
+    ):
+        if keep.any():
+            fig.add_shape(
+                type="path", path=edge_path(lay, keep), name=name, line={"color": color, "width": width}, layer="below"
+            )
     hidden = {"visible": False, "showgrid": False, "zeroline": False}
     fig.update_layout(
         height=height,
@@ -231,18 +227,17 @@ def render(
     return fig
 
 
-def edge_path(lay: Layout, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """x and y of the kept edges as one path: ``x_src, x_dst, NaN`` per edge (NaN breaks the line).
+def edge_path(lay: Layout, keep: np.ndarray) -> str:
+    """The kept edges as one SVG path in data coordinates: ``M x0,y0L x1,y1`` per edge (0.1 px).
 
-    Returns two float32 arrays (half the bytes sent to the browser; positions are pixels) of length 3 * (number of kept edges); plotly draws a gap at each NaN,
-    so thousands of segments are one trace and one path.
+    plotly draws a path shape as one ``<path>`` element, moved and scaled with the axes. A line
+    trace with gaps would not do: its SVG version makes one element per segment (12,000 for a
+    1,000-node sample, 1-2 s to draw) and its WebGL version needs WebGL contexts, which software
+    rendering (headless Chromium without a GPU) makes as slow.
     """
     src, dst = lay.src[keep], lay.dst[keep]
-    x = np.full((len(src), 3), np.nan, dtype=np.float32)
-    y = np.full((len(src), 3), np.nan, dtype=np.float32)
-    x[:, 0], x[:, 1] = lay.x[src], lay.x[dst]
-    y[:, 0], y[:, 1] = lay.y[src], lay.y[dst]
-    return x.ravel(), y.ravel()
+    xy = np.column_stack([lay.x[src], lay.y[src], lay.x[dst], lay.y[dst]])
+    return "".join(f"M{a:.1f},{b:.1f}L{c:.1f},{d:.1f}" for a, b, c, d in xy.tolist())
 
 
 def marker_sizes(radius: np.ndarray) -> np.ndarray:
