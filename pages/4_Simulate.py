@@ -11,6 +11,7 @@ import streamlit as st
 
 from s3core.language import pool_mismatch
 from ui import charts, llm_panel
+from ui.cascade_view import live_inputs, render_cascades
 from ui.inspector import agent_inspector, state_network_view
 from ui.live import SPEEDS
 from ui.session import ensure_defaults, show_flash
@@ -25,17 +26,6 @@ def _speed() -> float | None:
     """The chosen steps per second (None = as fast as possible)."""
     label = st.session_state.get("sim_speed", "max")
     return next((s for s, name in SPEED_LABELS.items() if name == label), None)
-
-
-def _cascade_view():
-    """``ui.cascade_view.render_cascades``, or None in a version without that module."""
-    try:
-        from ui.cascade_view import render_cascades
-    except ModuleNotFoundError as exc:
-        if exc.name != "ui.cascade_view":
-            raise
-        return None
-    return render_cascades
 
 
 def _apply_speed(ws) -> None:
@@ -283,14 +273,11 @@ with tabs[1]:
 cascades = st.expander("Cascades of the seed posts: reach, depth and breadth", key="sim_cascades", on_change="rerun")
 if cascades.open:
     with cascades:
-        render_cascades = _cascade_view()
         if running and not paused:
             st.caption("Shown while the run is paused or stopped, so the view does not slow the run down.")
-        elif render_cascades is None:
-            st.caption("The cascade view is not available in this version.")
         else:
-            posts = live.query("SELECT * FROM posts") if live.has_trace else None
-            if posts is None or posts.empty:
+            posts, seeds, awareness = live_inputs(live)
+            if posts.empty:
                 st.caption("No posts yet: press Step or Run.")
             else:
-                render_cascades(posts, mps, key="sim_cascade")
+                render_cascades(posts, mps, "sim_cascade", seeds=seeds, awareness=awareness)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -193,3 +194,14 @@ def test_a_page_drawing_holds_the_stepping_thread_between_steps(live):
         assert held <= 3, f"the run should wait while the page draws, made {held - 1} steps"
     live._thread.join(60)
     assert live.steps_done == 51, "and go on once the drawing ends"
+
+
+def test_cascade_view_opens_on_simulate(simulate):
+    at = simulate
+    at.button(key="sim_step").click().run()
+    at.button(key="sim_step").click().run()
+    at.session_state["sim_cascades"] = True  # the expander, opened
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert any("cascade" in t.lower() for t in titles if "Reach per seed" not in t), titles
