@@ -104,7 +104,9 @@ else:
             "Run",
             names,
             key="runs_pick",
-            format_func=lambda n: f"{n} · {by_name[n].name} · {by_name[n].steps} steps · {by_name[n].status}",
+            format_func=lambda n: (
+                f"{n} · {by_name[n].name} · {traces.count(by_name[n].steps, 'step')} · {by_name[n].status}"
+            ),
         )
         run = by_name[name]
         held = run.path in ws.open_runs()
@@ -139,7 +141,12 @@ else:
             on_click=_confirm,
             args=("run", run.run),
             width="stretch",
-            help="Delete this run's file (asks first). A run that is still open cannot be deleted.",
+            disabled=held,
+            help=(
+                "This run is open for writing in this workspace; press Reset on Simulate first."
+                if held
+                else "Delete this run's file (asks first)."
+            ),
         )
         if held:
             st.caption(
@@ -154,7 +161,7 @@ else:
             with_steps,
             default=with_steps[:2] if len(with_steps) >= 2 else [],
             key="runs_compare_pick",
-            format_func=lambda n: f"{n} · {by_name[n].name} · {by_name[n].steps} steps",
+            format_func=lambda n: f"{n} · {by_name[n].name} · {traces.count(by_name[n].steps, 'step')}",
         )
         if c[1].button(
             "Compare",
@@ -199,7 +206,9 @@ with st.container(border=True):
         "Experiment",
         list(by_folder)[::-1],
         key="runs_exp_pick",
-        format_func=lambda f: f"{by_folder[f].name} · {by_folder[f].seeds} seeds · {by_folder[f].status}",
+        format_func=lambda f: (
+            f"{by_folder[f].name} · {traces.count(by_folder[f].seeds, 'seed')} · {by_folder[f].status}"
+        ),
     )
     exp = by_folder[folder]
     finished = exp.status == "finished"

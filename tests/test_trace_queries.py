@@ -148,3 +148,26 @@ def test_traces_page_has_a_user_id_filter_and_a_separate_agent_index_filter(tmp_
     assert set(at.dataframe[1].value["agent"]) <= {int(uid)}
     at.text_input(key="tr_posts_user").set_value("999").run()
     assert "No user with id '999'" in " ".join(w.value for w in at.warning)
+
+
+def test_a_closed_runs_status_says_finished_stopped_or_unfinished_from_what_the_trace_records(tmp_path):
+    from types import SimpleNamespace
+
+    from ui import traces
+
+    ws = SimpleNamespace(session_id="status-test", open_runs=dict)
+    finished = tmp_path / "finished.duckdb"
+    run_to_trace(S.load("data/scenarios/default.toml").replace(steps=4), finished)
+    toml = duckdb.connect(str(finished), read_only=True).execute("SELECT value FROM run WHERE key='scenario'")
+    toml = toml.fetchone()[0]
+    assert traces.closed_status(ws, finished, 4, toml) == "finished"
+    # The same four steps of a run planned for ten, ended by Stop (whose last step has its checkpoint).
+    planned_ten = toml.replace("steps = 4", "steps = 10")
+    assert traces.closed_status(ws, finished, 4, planned_ten) == "stopped at step 4 of 10"
+    # Steps after the last checkpoint (a killed process): unfinished.
+    killed = tmp_path / "killed.duckdb"
+    killed.write_bytes(finished.read_bytes())
+    with duckdb.connect(str(killed)) as con:
+        con.execute("DELETE FROM checkpoint_arrays WHERE step = 3")
+    assert traces.closed_status(ws, killed, 4, planned_ten) == "unfinished (no final checkpoint)"
+    assert [traces.count(n, "step") for n in (0, 1, 2, 1000)] == ["0 steps", "1 step", "2 steps", "1,000 steps"]

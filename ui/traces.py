@@ -141,7 +141,10 @@ def list_runs(ws: Workspace) -> list[RunInfo]:
             n_interventions = len(S.loads(meta["scenario"]).interventions)
         except S.ScenarioError:
             n_interventions = -1
-        status = "running" if run is not None and run.running else ("live" if run is not None else "finished")
+        if run is not None:
+            status = "running" if run.running else "live"
+        else:
+            status = closed_status(ws, path, int(steps), meta["scenario"])
         out.append(
             RunInfo(
                 path=path,
@@ -158,6 +161,37 @@ def list_runs(ws: Workspace) -> list[RunInfo]:
             )
         )
     return out
+
+
+def count(n: int, noun: str) -> str:
+    """``1 step``, ``2 steps``: a number with its noun in the right number."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def closed_status(ws: Workspace, path: Path, steps: int, scenario_toml: str) -> str:
+    """What a closed trace records of its end: all planned steps, a stop with its checkpoint, or neither.
+
+    A run stopped by the user (or by a time limit) ends its last step with a checkpoint; a process
+    killed mid-run leaves steps after the last checkpoint, or none at all.
+    """
+    try:
+        planned = S.loads(scenario_toml).steps
+    except S.ScenarioError:
+        planned = 0
+    if planned and steps >= planned:
+        return "finished"
+    last = int(steps) - 1  # metrics rows are steps 0..steps-1
+    checkpoint = -1
+    for table in ("checkpoint_arrays", "checkpoints"):
+        try:
+            got = _query(ws, path, f"SELECT max(step) AS s FROM {table}")["s"].iloc[0]
+        except duckdb.Error:
+            continue  # an older trace without this table
+        if pd.notna(got):
+            checkpoint = max(checkpoint, int(got))
+    if checkpoint >= last:  # also a run closed before its first step
+        return f"stopped at step {steps} of {planned}" if planned else "stopped"
+    return "unfinished (no final checkpoint)"
 
 
 def runs_frame(runs: list[RunInfo]) -> pd.DataFrame:
