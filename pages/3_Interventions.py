@@ -264,18 +264,32 @@ def _upload_preview(upload) -> scenario_io.Preview | None:
     return plan
 
 
+SETTINGS_KEYS = ("iv_name", "iv_seed", "iv_steps", "iv_minutes", "iv_description")
+
+
+def _settings_of(scenario: S.Scenario) -> tuple:
+    """The settings form's values for ``scenario``, in SETTINGS_KEYS order."""
+    return (scenario.name, scenario.seed, scenario.steps, float(scenario.minutes_per_step), scenario.description)
+
+
 # -- scenario file --------------------------------------------------------------------------------------
 st.subheader("Scenario")
 left, right = st.columns(2)
 with left:
+    # The form shows the current scenario whichever way it changed (apply, undo, example, reload): its
+    # widgets are refilled from ws.scenario before they are drawn, so Apply never writes stale values.
+    shown = _settings_of(ws.scenario)
+    refilled = st.session_state.get("iv_settings_of") != shown or any(k not in st.session_state for k in SETTINGS_KEYS)
+    if refilled:
+        st.session_state.update(zip(SETTINGS_KEYS, shown))
+        st.session_state["iv_settings_of"] = shown
     with st.form("iv_settings"):
         c = st.columns(2)
-        name = c[0].text_input("Name", ws.scenario.name, key="iv_name")
+        name = c[0].text_input("Name", key="iv_name")
         seed = c[1].number_input(
             "Seed",
             min_value=0,
             max_value=2**31 - 1,
-            value=ws.scenario.seed,
             key="iv_seed",
             help="The same scenario and seed always reproduce the same run.",
         )
@@ -283,7 +297,6 @@ with left:
             "Steps",
             min_value=1,
             max_value=100_000,
-            value=ws.scenario.steps,
             key="iv_steps",
             help="Length of a full run (Compare's batch runs; Simulate's default N).",
         )
@@ -291,12 +304,14 @@ with left:
             "Minutes per step",
             min_value=1.0,
             max_value=10_080.0,
-            value=float(ws.scenario.minutes_per_step),
             key="iv_minutes",
             help="Simulated time per step; only labels axes.",
         )
-        description = st.text_area("Description", ws.scenario.description, key="iv_description", height=80)
-        if st.form_submit_button("Apply settings"):
+        description = st.text_area("Description", key="iv_description", height=80)
+        submitted = st.form_submit_button("Apply settings")
+        if submitted and refilled:  # the scenario changed after the form was drawn: what was typed is not applied
+            st.warning("The scenario changed since this form was shown; it now shows the current values. Apply again.")
+        elif submitted:
             changed = ws.scenario.replace(
                 name=name.strip() or "untitled",
                 seed=int(seed),

@@ -351,3 +351,43 @@ def test_a_file_without_network_and_a_new_seed_redraws_a_network_drawn_from_the_
     plan = scenario_io.preview(ws, upload.scenario, "p.toml", upload.network_given)
     assert "redrawn from the new seed 8" in plan.notes[0] and plan.net.key.endswith("-run8")
     same_network(plan.net.network, load_network(plan.scenario))
+
+
+def settings_form(at: AppTest) -> tuple:
+    return (at.text_input(key="iv_name").value, at.number_input(key="iv_steps").value)
+
+
+def test_the_settings_form_follows_apply_and_undo_and_never_writes_back_stale_values(runs_dir, tmp_path):
+    """After an upload is applied or undone the form shows the current scenario, and Apply settings keeps it."""
+    ws = workspace(tmp_path / "ws")
+    before = ws.scenario
+    at = interventions_page(ws)
+    assert settings_form(at) == ("default", 180)
+    at = upload(at, "water.toml", b"name = 'water-test'\nsteps = 240\nseed = 7\n")
+    at.button(key="iv_apply_upload").click().run()
+    assert at.session_state[STATE_KEY].scenario.name == "water-test"
+    assert settings_form(at) == ("water-test", 240)
+    at.button(key="iv_undo").click().run()
+    assert at.session_state[STATE_KEY].scenario is before
+    assert settings_form(at) == ("default", 180)
+    next(b for b in at.button if b.label == "Apply settings").click().run()
+    after = at.session_state[STATE_KEY].scenario
+    assert (after.name, after.steps, after.seed) == ("default", 180, 7)
+    assert settings_form(at) == ("default", 180)
+
+
+def test_an_apply_after_the_scenario_changed_elsewhere_writes_nothing(runs_dir, tmp_path):
+    ws = workspace(tmp_path / "ws")
+    at = interventions_page(ws)
+    at.number_input(key="iv_steps").set_value(99)
+    ws.scenario = ws.scenario.replace(name="elsewhere", steps=50)  # e.g. the example loaded from another tab
+    next(b for b in at.button if b.label == "Apply settings").click().run()
+    assert (ws.scenario.name, ws.scenario.steps) == ("elsewhere", 50)
+    assert settings_form(at) == ("elsewhere", 50)
+    assert any("changed since this form was shown" in w for w in shown(at.warning))
+
+
+def test_the_schedule_shows_no_none_where_a_kind_has_no_strength(runs_dir, tmp_path):
+    frame = scenario_io.schedule_frame(S.load(DEFAULT_SCENARIO).interventions)
+    assert frame["strength"].tolist() == ["", "", "0.0083", ""]
+    assert not frame.isna().any().any()

@@ -288,7 +288,7 @@ def schedule_frame(interventions) -> pd.DataFrame:
             "duration (steps)": 1,
             "target": "",
             "audience": "",
-            "strength": None,
+            "strength": "",  # blank for kinds without one: a None would show as "None"
             "details": "",
         }
         if isinstance(item, SeedPost):
@@ -301,7 +301,7 @@ def schedule_frame(interventions) -> pd.DataFrame:
                     "duration (steps)": item.duration,
                     "target": describe_target(item),
                     "audience": audience_text(item),
-                    "strength": item.strength,
+                    "strength": f"{item.strength:g}",
                     "details": "chance per step that an audience member is shown it",
                 }
             )
@@ -310,7 +310,7 @@ def schedule_frame(interventions) -> pd.DataFrame:
                 {
                     "target": describe_target(item),
                     "audience": "everyone",
-                    "strength": item.strength if item.action == "downrank" else None,
+                    "strength": f"{item.strength:g}" if item.action == "downrank" else "",
                     "details": {
                         "remove": "removed from feeds and memory pools",
                         "label": "labelled: persuades and spreads less",
