@@ -69,7 +69,6 @@ def fade(hex_color: str, alpha: float = 0.15) -> str:
 
 
 # -- time axes: steps and the simulated time they stand for -------------------------------------
-NICE_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 4320, 10080, 20160, 43200)
 NICE_STEPS = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000)
 
 
@@ -98,31 +97,29 @@ def short_clock(minutes: float) -> str:
     return f"{round(minutes / 1440, 1):g} d"
 
 
-def time_ticks(last_step: int, minutes_per_step: float, most: int = 6) -> tuple[list[int], list[str]]:
-    """Integer step ticks over steps 0..``last_step``, each labelled with the step and the simulated time it ends at.
+def step_end_minutes(step: float, minutes_per_step: float) -> float:
+    """Simulated minutes at the end of ``step``: step s is the period ending at (s + 1) x minutes_per_step.
 
-    Ticks sit where that time is round (every hour, 6 hours, day...) when the step length allows,
-    else at round step numbers; at most about ``most`` ticks. Returns (tick steps, tick texts).
+    The one time convention of charts, tables and the metrics CSV (step 0 ends at 10 min with 10-min steps).
+    """
+    return (float(step) + 1) * float(minutes_per_step)
+
+
+def step_time(step: int, minutes_per_step: float) -> str:
+    """A step named with the simulated time it ends at: ``step 0 (to 10 min)``."""
+    return f"step {int(step)} (to {clock(step_end_minutes(step, minutes_per_step))})"
+
+
+def time_ticks(last_step: int, minutes_per_step: float, most: int = 6) -> tuple[list[int], list[str]]:
+    """Step ticks over steps 0..``last_step`` at round step numbers (multiples of 1, 2, 5, 10, 20, 25, 50...),
+    each labelled with the step and the simulated time it ends at; at most about ``most`` ticks.
+
+    Returns (tick steps, tick texts).
     """
     last_step = max(int(last_step), 0)
-    mps = float(minutes_per_step)
-    span = last_step + 1
-    every = next(
-        (
-            round(m / mps)
-            for m in NICE_MINUTES
-            if m >= mps and abs(m / mps - round(m / mps)) < 1e-9 and span / round(m / mps) <= most
-        ),
-        None,
-    )
-    if every is not None and 2 * every <= span:  # steps ending at a round time: (s + 1) * mps a multiple
-        steps = list(range(every - 1, last_step + 1, every))
-        if steps[0] >= max(2, every / 2):  # show where the run starts too
-            steps.insert(0, 0)
-    else:
-        every = next((n for n in NICE_STEPS if span / n <= most), NICE_STEPS[-1])
-        steps = list(range(0, last_step + 1, every))
-    return steps, [f"{s}<br>{short_clock((s + 1) * mps)}" for s in steps]
+    every = next((n for n in NICE_STEPS if (last_step + 1) / n <= most), NICE_STEPS[-1])
+    steps = list(range(0, last_step + 1, every))
+    return steps, [f"{s}<br>{short_clock(step_end_minutes(s, minutes_per_step))}" for s in steps]
 
 
 def time_axis_spec(last_step: int, minutes_per_step: float, first_step: int = 0) -> dict:

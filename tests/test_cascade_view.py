@@ -204,3 +204,14 @@ def test_a_trace_without_per_seed_awareness_names_seeds_from_its_scenario(two_se
     assert awareness is None
     official = posts[(posts.parent < 0) & (posts.author < 0)].sort_values("post_id")
     assert seeds == dict(zip(official.post_id.astype(int), ["rumour", "correction"]))
+
+
+def test_table_counts_time_like_the_charts_and_leaves_aware_blank_for_agent_cascades():
+    summary = C.summary(HAND, {0: "rumour"}, 10)
+    awareness = pd.DataFrame({"step": [0, 1], "seed": "rumour", "root": [0, 0], "aware": [3, 7]})
+    table = cascade_view._table(summary, HAND, 10, awareness)
+    started = dict(zip(table["cascade"], table["started"]))
+    assert started["rumour"] == "step 0 (to 10 min)", "step s ends at (s + 1) x 10 min, as on the charts"
+    assert started["post 6"] == "step 2 (to 30 min)"
+    aware = dict(zip(table["cascade"], table["aware"]))
+    assert aware["rumour"] == "7" and aware["post 6"] == "", "no raw None for an agent-started cascade"

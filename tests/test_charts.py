@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import pytest
 
 from s3core.interventions import Boost, SeedPost
-from s3core.plotstyle import clock, count_axis_spec, time_ticks
+from s3core.plotstyle import NICE_STEPS, clock, count_axis_spec, step_end_minutes, step_time, time_ticks
 from s3core.turning_points import confirmed_peaks, confirmed_troughs
 from ui import charts, run_charts
 
@@ -151,13 +151,23 @@ def test_clock_reads_minutes_hours_and_days():
     ]
 
 
-def test_time_ticks_fall_on_round_times_and_name_both():
+def test_time_ticks_fall_on_round_step_numbers_and_name_both():
     steps, text = time_ticks(59, 30)  # 60 steps of 30 min = 30 h
-    assert steps == [0, 11, 23, 35, 47, 59]
-    assert text[1] == "11<br>6 h" and text[4] == "47<br>1 d" and text[-1] == "59<br>30 h"
-    assert time_ticks(499, 10)[1] == ["0<br>10 min", "143<br>1 d", "287<br>2 d", "431<br>3 d"], "few, short ticks"
-    steps, _ = time_ticks(99, 7)  # no round times at 7 min a step: round step numbers
+    assert steps == [0, 10, 20, 30, 40, 50]
+    assert text[1] == "10<br>5.5 h" and text[0] == "0<br>30 min"
+    steps, _ = time_ticks(239, 10)  # the trial's 240 steps: not 35, 71, 107...
+    assert steps == [0, 50, 100, 150, 200]
+    steps, _ = time_ticks(99, 7)
     assert steps == [0, 20, 40, 60, 80]
+    for last in (3, 9, 17, 59, 239, 499, 4999):
+        steps, _ = time_ticks(last, 10)
+        every = steps[1] - steps[0] if len(steps) > 1 else 1
+        assert every in NICE_STEPS and all(s % every == 0 for s in steps)
+
+
+def test_one_time_convention_step_ends_at_step_plus_one_periods():
+    assert step_end_minutes(0, 10) == 10 and step_end_minutes(2, 10) == 30
+    assert step_time(0, 10) == "step 0 (to 10 min)" and step_time(2, 10) == "step 2 (to 30 min)"
 
 
 def test_live_chart_axes_name_time_and_hover_shows_it():
@@ -228,7 +238,7 @@ def test_compare_difference_and_breakdown_show_time_beside_steps():
         ),
     ):
         assert fig.layout.xaxis.title.text == "step / simulated time (1 step = 60 min)"
-        assert fig.layout.xaxis.range[1] < 10 and fig.layout.xaxis.ticktext[-1].endswith("10 h")
+        assert fig.layout.xaxis.range[1] < 10 and fig.layout.xaxis.ticktext[-1].endswith("9 h")
 
 
 def test_long_runs_are_drawn_thinned_with_bars_as_means():

@@ -16,7 +16,18 @@ import streamlit as st
 
 from s3core import cascade_tree as C
 from s3core import trace_queries as Q
-from s3core.plotstyle import ACTION_COLORS, COLORWAY, GREY, clock, count_axis, step_axis, styled, time_axis
+from s3core.plotstyle import (
+    ACTION_COLORS,
+    COLORWAY,
+    GREY,
+    clock,
+    count_axis,
+    step_axis,
+    step_end_minutes,
+    step_time,
+    styled,
+    time_axis,
+)
 
 from .widgets import chart
 
@@ -43,7 +54,7 @@ def growth_figure(curves: pd.DataFrame, labels: Mapping[int, str], measure: str,
             mode="lines+markers" if len(c) <= 60 else "lines",
             line={"color": COLORWAY[i % len(COLORWAY)], "width": 2.2},
             marker={"size": 5},
-            customdata=[clock((s + 1) * minutes_per_step) for s in c["step"]],
+            customdata=[clock(step_end_minutes(s, minutes_per_step)) for s in c["step"]],
             hovertemplate="%{y:,} after step %{x} (%{customdata})",
         )
     fig = styled(fig, title, step_axis(minutes_per_step), y_label)
@@ -78,7 +89,7 @@ def tree_figure(layout: C.TreeLayout, label: str, minutes_per_step: float) -> go
         texts = part["text"].fillna("") if "text" in part.columns else pd.Series("", index=part.index)
         hover = [
             html.escape(
-                f"post {int(r.post_id)} · {action} · step {int(r.step)} (by {clock((r.step + 1) * minutes_per_step)}) · "
+                f"post {int(r.post_id)} · {action} · step {int(r.step)} (to {clock(step_end_minutes(r.step, minutes_per_step))}) · "
                 + _who(r)
             )
             + "<br>"
@@ -114,7 +125,7 @@ def tree_figure(layout: C.TreeLayout, label: str, minutes_per_step: float) -> go
 
 def _table(summary: pd.DataFrame, posts: pd.DataFrame, minutes_per_step: float, awareness) -> pd.DataFrame:
     out = summary.assign(
-        started=[f"step {int(s)} (at {clock(s * minutes_per_step)})" for s in summary["step"]],
+        started=[step_time(s, minutes_per_step) for s in summary["step"]],
         author=["official account" if a < 0 else f"agent {int(a)}" for a in summary["author"]],
     )
     if "user_id" in posts.columns:  # "user <id> (agent <index>)": the id people know, the index the trace uses
@@ -128,7 +139,8 @@ def _table(summary: pd.DataFrame, posts: pd.DataFrame, minutes_per_step: float, 
         out["text"] = [str(text.get(r, ""))[:80] for r in out["root"]]
     if awareness is not None and len(awareness):
         last = awareness.sort_values("step").groupby("root")["aware"].last()
-        out["aware"] = out["root"].map(last).astype("Int64")
+        reached = out["root"].map(last)  # agent-started cascades have no per-seed awareness: blank, not None
+        out["aware"] = ["" if pd.isna(v) else f"{int(v):,}" for v in reached]
     columns = ["label", "root", "started", "author", "posts", "reach", "depth", "breadth"]
     columns += ["aware"] if "aware" in out.columns else []
     columns += ["structural_virality"] + (["text"] if "text" in out.columns else [])

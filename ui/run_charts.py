@@ -30,6 +30,7 @@ from s3core.plotstyle import (
     cycle,
     fast_figure,
     layout_spec,
+    step_end_minutes,
     time_axis_spec,
 )
 from s3core.turning_points import confirmed_peaks, confirmed_troughs
@@ -127,7 +128,7 @@ def _note(text: str) -> dict:
 
 
 def _times(df: pd.DataFrame, minutes_per_step: float) -> list[str]:
-    return [clock((s + 1) * minutes_per_step) for s in df["step"].to_numpy()]
+    return [clock(step_end_minutes(s, minutes_per_step)) for s in df["step"].to_numpy()]
 
 
 def _line(df, y, name: str, color: str, width: float = 2, markers: bool = False, **extra) -> dict:
