@@ -171,3 +171,16 @@ def test_ollama_models_are_told_ollamas_own_address():
     missing = explain(ErrorKind.BAD_REQUEST.value, "NotFoundError: 404 page not found", "ollama/qwen2.5", "http://h/v1")
     assert "has no model 'qwen2.5'" in missing and "without /v1" in missing
     assert "ends in /v1" in explain(ErrorKind.BAD_REQUEST.value, "NotFoundError: 404", "openai/q", "http://h/v1")
+
+
+def test_addresses_in_a_shown_message_are_code_not_links(no_keys):
+    import re
+
+    from ui.llm_panel import message_md
+
+    result = test_connection(LLMSettings(model="openai/test-model", api_base="http://127.0.0.1:9/v1", timeout=10.0))
+    shown = message_md(result.message)
+    # Every URL sits inside backticks (code spans are never autolinked); none is left bare for an autolink.
+    assert "`http://127.0.0.1:9/v1`" in shown and "`http://127.0.0.1:11434/v1`" in shown
+    assert not re.search(r"(?<!`)https?://", shown), shown
+    assert message_md("see https://example.org/a_b. Then *x*") == r"see `https://example.org/a_b`\. Then \*x\*"

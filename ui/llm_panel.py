@@ -8,6 +8,7 @@ never sent back to the browser and lives only in this session's workspace.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pandas as pd
 import streamlit as st
@@ -29,6 +30,19 @@ NUMBERS = ("concurrency", "temperature", "max_tokens", "timeout", "retries", "ma
 UNITS = {"timeout": " (s)", "max_wait": " (s)"}
 KEY_BOX = "agents_llm_api_key"
 FIELDS = {f.name: f for f in dataclasses.fields(LLMSettings)}
+
+
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s`<>()]*[^\s`<>().,;:!?'\"]")
+
+
+def message_md(text: object) -> str:
+    """Markdown for a message: escaped, with each URL as code, so no address becomes a clickable link."""
+    text = str(text)
+    out, at = [], 0
+    for m in _URL.finditer(text):
+        out += [md_escape(text[at : m.start()]), f"`{m.group(0)}`"]
+        at = m.end()
+    return "".join(out + [md_escape(text[at:])])
 
 
 def _set_backend(ws: Workspace) -> None:
@@ -117,7 +131,7 @@ def _settings_form(ws: Workspace) -> None:
     try:
         edited = dataclasses.replace(s, model=model.strip(), api_base=api_base.strip() or None, **values)
     except ValueError as exc:
-        st.error(f"Not applied: {md_escape(exc)}")
+        st.error(f"Not applied: {message_md(exc)}")
         return
     if edited != s:
         ws.llm = dataclasses.replace(ws.llm, settings=edited)
@@ -201,20 +215,20 @@ def _actions(ws: Workspace) -> None:
             ws.llm_results["estimate"] = (ws.llm.signature(), ws.scenario, result)
     check = ws.llm_results.get("check")
     if check is not None:
-        text = md_escape(check.message.rstrip(". "))
+        text = message_md(check.message.rstrip(". "))
         if check.ok and check.structured:
             st.success(f"Connected: {text}", icon=":material/check_circle:")
         elif check.ok:
             st.warning(f"Connected, but: {text}", icon=":material/warning:")
         else:
-            st.error(f"Connection failed. {md_escape(check.message)}", icon=":material/error:")
+            st.error(f"Connection failed. {message_md(check.message)}", icon=":material/error:")
             if check.detail:
                 with st.expander("The provider's message"):
                     st.text(check.detail)
     if "estimate" in ws.llm_results:
         signature, scenario, result = ws.llm_results["estimate"]
         if isinstance(result, str):
-            st.error(f"Estimate failed: {md_escape(result)}")
+            st.error(f"Estimate failed: {message_md(result)}")
             return
         cost = "unknown" if result.cost_usd is None else f"${result.cost_usd:.4f}"
         rows = {
@@ -333,12 +347,12 @@ def run_counters(live: LiveRun) -> None:
     if last:
         settings = policy.llm.settings
         sentence = explain(last[0], last[1], settings.model, settings.api_base, settings.timeout)
-        detail = f" Latest failure: {md_escape(sentence)}"
+        detail = f" Latest failure: {message_md(sentence)}"
     else:
         detail = ""
     if judged.failed:
         st.error(
-            f"**This is not an LLM run:** {md_escape(judged.message())}. The agents concerned kept the offline "
+            f"**This is not an LLM run:** {message_md(judged.message())}. The agents concerned kept the offline "
             f"heuristic's decision.{detail}",
             icon=":material/error:",
         )
@@ -392,4 +406,4 @@ def exchange_view(live: LiveRun, agent: int) -> None:
             st.text("\n\n".join(f"[{m['role']}]\n{m['content']}" for m in ex.messages))
         st.text(ex.response if ex.response else "(no reply)")
         if ex.error:
-            st.caption(f"Failed ({md_escape(ex.error)}): the heuristic decision was kept.")
+            st.caption(f"Failed ({message_md(ex.error)}): the heuristic decision was kept.")
