@@ -453,7 +453,16 @@ def test_semicolon_tab_and_bar_separated_files_load_like_the_comma_ones(tmp_path
     pd.testing.assert_frame_equal(net.posts, comma.posts)  # a text with a comma and a line break survives
     said = [n.text for n in result.notes if n.level == "info"]
     for role in ("edges", "users", "posts"):
-        assert f"{role}.csv: read as {name}-separated" in " | ".join(said), said
+        assert f"Read {role}.csv as {name}-separated" in " | ".join(said), said
+
+
+def test_the_separator_note_keeps_the_file_name_as_typed_when_its_sentence_is_capitalised(tmp_path):
+    from s3core.loaders import read_edge_list
+
+    edges = _as(tmp_path / "edges_semicolon.csv", VALID / "edges.csv", ";")
+    (note,) = [n.text for n in read_edge_list(edges).notes if "separated" in n.text]
+    shown = note[:1].upper() + note[1:]  # what the Network page shows
+    assert "edges_semicolon.csv" in shown and "Edges_semicolon" not in shown
 
 
 def test_a_semicolon_file_with_a_ragged_line_names_the_separator(tmp_path):

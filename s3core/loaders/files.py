@@ -75,7 +75,8 @@ def log_notes(result: LoadResult) -> Network:
 def separator_note(table: CsvTable) -> Note:
     """An info note that a file was read with another separator than the comma."""
     name = DELIMITERS[table.delimiter]
-    return Note("info", f"{Path(table.path).name}: read as {name}-separated (its header has no commas between names)")
+    # The sentence opens with a word, not the file name: pages capitalise a note's first letter.
+    return Note("info", f"Read {Path(table.path).name} as {name}-separated (its header has no commas between names)")
 
 
 def _ids(table: CsvTable, column: str) -> Ids:
