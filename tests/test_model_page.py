@@ -118,6 +118,10 @@ def test_try_the_example_loads_the_shipped_scenario_starts_it_and_switches_to_si
     assert ws.live is None
     try:
         at.button(key="try_example").click().run()
+        assert ws.scenario.name == "mine", "asks first: the user's scenario differs from the example"
+        warning = at.warning[0].value.replace("\\", "")
+        assert "This replaces your scenario 'mine'" in warning and "Your runs stay on Runs" in warning
+        at.button(key="try_example_confirm").click().run()
         assert not at.exception, at.exception
         assert not at.error, [e.value for e in at.error]
         assert ws.scenario.name == "default" and len(ws.scenario.interventions) == len(
@@ -127,11 +131,65 @@ def test_try_the_example_loads_the_shipped_scenario_starts_it_and_switches_to_si
         assert live is not None and live.target == ws.scenario.steps == 180
         assert live.running or live.steps_done > 0
         assert any("Loaded the example default.toml" in m for _, m in ws.flash)
+        assert any(
+            "replaced your scenario 'mine'" in m and "'Undo last apply' on Interventions" in m for _, m in ws.flash
+        )
         assert switched == [example.SIMULATE_PAGE] and (ROOT / example.SIMULATE_PAGE).exists()
+        assert at.session_state[example.UNDO_KEY].scenario.name == "mine"
     finally:
         if ws.live is not None:
             ws.live.stop()
             ws.live.close()
+
+
+def test_the_example_is_undone_by_the_interventions_pages_undo(tmp_path, monkeypatch):
+    monkeypatch.setattr(st, "switch_page", lambda page: None)
+    net = bundled()
+    ws = Workspace(session_id="test", run_dir=tmp_path / "ws", net=net, scenario=S.Scenario(name="mine", steps=5))
+    before = ws.scenario
+    at = AppTest.from_string(EXAMPLE_SCRIPT, default_timeout=120)
+    at.session_state[STATE_KEY] = ws
+    at.run()
+    try:
+        at.button(key="try_example").click().run()
+        at.button(key="try_example_confirm").click().run()
+        assert ws.scenario.name == "default"
+        ws.live.stop()
+        page = AppTest.from_file(str(ROOT / "pages" / "3_Interventions.py"), default_timeout=60)
+        page.session_state[STATE_KEY] = ws
+        page.session_state[example.UNDO_KEY] = at.session_state[example.UNDO_KEY]
+        page.run()
+        assert page.text_input(key="iv_name").value == "default"
+        page.button(key="iv_undo").click().run()
+        assert ws.scenario is before and ws.net is net
+        assert page.text_input(key="iv_name").value == "mine"
+    finally:
+        if ws.live is not None:
+            ws.live.stop()
+            ws.live.close()
+
+
+def test_the_example_asks_nothing_when_nothing_of_the_users_is_replaced_and_cancel_keeps_all(tmp_path, monkeypatch):
+    switched = []
+    monkeypatch.setattr(st, "switch_page", switched.append)
+    ws = workspace(tmp_path, S.Scenario(name="mine", steps=5))
+    at = AppTest.from_string(EXAMPLE_SCRIPT, default_timeout=120)
+    at.session_state[STATE_KEY] = ws
+    at.run()
+    at.button(key="try_example").click().run()
+    at.button(key="try_example_cancel").click().run()
+    assert ws.scenario.name == "mine" and not at.warning and switched == []
+    fresh = workspace(tmp_path / "fresh")  # a new workspace: the default scenario on the bundled network, never run
+    assert example.replaced(fresh) == []
+    at = AppTest.from_string(EXAMPLE_SCRIPT, default_timeout=120)
+    at.session_state[STATE_KEY] = fresh
+    at.run()
+    try:
+        at.button(key="try_example").click().run()
+        assert fresh.scenario.name == "default" and fresh.live is not None and switched == [example.SIMULATE_PAGE]
+    finally:
+        fresh.live.stop()
+        fresh.live.close()
 
 
 def test_try_the_example_refuses_while_a_run_is_going(tmp_path):
