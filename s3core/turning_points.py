@@ -72,3 +72,46 @@ def _comes_down(s: np.ndarray, start: int, top: float, k: int, tolerance: float)
             if below >= k:
                 return True
     return False
+
+
+PROMINENCE_SHARE = 0.15  # a main turn stands out by at least this share of the curve's range
+MOST_TURNS = 2  # main turns per curve: the most extreme one and at most one more
+
+
+def prominence(series, index: int) -> float:
+    """How far the maximum at ``index`` stands above the higher of the two lowest points that separate it
+    from higher ground on each side (the whole side when there is none): the topographic prominence."""
+    s = np.asarray(series, dtype=float)
+    top = s[index]
+    bases = []
+    for side in (s[:index][::-1], s[index + 1 :]):
+        higher = np.flatnonzero(side > top)
+        part = side[: higher[0]] if len(higher) else side
+        part = part[~np.isnan(part)]
+        bases.append(float(part.min()) if len(part) else top)
+    return float(top - max(bases))
+
+
+def main_peaks(series, most: int = MOST_TURNS, share: float = PROMINENCE_SHARE, **confirm) -> np.ndarray:
+    """Indices (ascending) of the confirmed peaks that stand out from the noise: prominence at least ``share``
+    of the curve's range; the highest such peak plus the next most prominent ones, ``most`` in all."""
+    return _main(np.asarray(series, dtype=float), most, share, confirm)
+
+
+def main_troughs(series, most: int = MOST_TURNS, share: float = PROMINENCE_SHARE, **confirm) -> np.ndarray:
+    """The ``main_peaks`` rule on the curve turned upside down."""
+    return _main(-np.asarray(series, dtype=float), most, share, confirm)
+
+
+def _main(s: np.ndarray, most: int, share: float, confirm: dict) -> np.ndarray:
+    found = confirmed_peaks(s, **confirm)
+    if not len(found) or most < 1:
+        return np.asarray([], dtype=np.int64)
+    span = float(np.nanmax(s) - np.nanmin(s))
+    prom = np.array([prominence(s, int(i)) for i in found])
+    clear = found[prom >= share * span]
+    if not len(clear):
+        return np.asarray([], dtype=np.int64)
+    highest = int(clear[np.argmax(s[clear])])
+    rest = [int(i) for i in clear[np.argsort(-prom[prom >= share * span], kind="stable")] if i != highest]
+    return np.asarray(sorted([highest, *rest[: most - 1]]), dtype=np.int64)

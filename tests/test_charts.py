@@ -9,7 +9,7 @@ import pytest
 
 from s3core.interventions import Boost, SeedPost
 from s3core.plotstyle import NICE_STEPS, clock, count_axis_spec, step_end_minutes, step_time, time_ticks
-from s3core.turning_points import confirmed_peaks, confirmed_troughs
+from s3core.turning_points import confirmed_peaks, confirmed_troughs, main_peaks, prominence
 from ui import charts, run_charts
 
 METRIC_COLUMNS = ["step", "minutes", "aware", "new_aware", "calm", "moderate", "intense", "positive"]
@@ -255,11 +255,55 @@ def test_long_runs_are_drawn_thinned_with_bars_as_means():
     assert "mean of 9 steps" in repost.name and repost.width == 9
 
 
-def test_many_turns_keep_markers_but_label_only_the_most_extreme():
+def test_many_turns_mark_and_label_only_the_main_ones():
     wave = np.tile([0.1, 0.5, 0.1, 0.1], 20)
     wave[41] = 0.9
     fig = run_charts.emotion(frame(len(wave), moderate=wave, intense=np.zeros(len(wave))), 10)
     labels = [a.text for a in fig.layout.annotations if a.text.startswith("peak")]
     marks = next(t for t in fig.data if t.name == "peak")
-    assert len(marks.x) == 20 and len(labels) == run_charts.MOST_LABELS
-    assert "peak 0.90 (step 41)" in labels
+    assert len(marks.x) == len(labels) == run_charts.MOST_LABELS == 2
+    assert "peak 0.90 (step 41)" in labels, "the highest confirmed peak is always among them"
+
+
+def test_noise_wiggles_are_not_turns_by_the_prominence_rule():
+    rng = np.random.default_rng(0)
+    x = np.r_[
+        np.linspace(1, 0.35, 10), 0.35 + 0.15 * np.sin(np.linspace(0, np.pi, 40)), 0.35 - np.linspace(0, 0.1, 190)
+    ]
+    x = x + rng.normal(0, 0.015, 240)
+    assert len(confirmed_peaks(x, tolerance=0.01)) > 10, "the noise makes many confirmed wiggles"
+    (main,) = main_peaks(x, tolerance=0.01)
+    assert 20 <= main <= 40, "only the hump stands out from the curve's range"
+    assert prominence([0, 1, 0.5, 0.8, 0], 3) == pytest.approx(0.3)
+
+
+def _boxes(fig, kind):
+    """The labels' estimated boxes in pixels, as run_charts places them on a narrow chart."""
+    x_span = tuple(fig.layout.xaxis.range)
+    x_span = (x_span[0] + 0.6, x_span[1] - 0.6)
+    y_span = tuple(fig.layout.yaxis.range)
+    return [
+        run_charts.label_box(a.x, a.y, a.ay, a.text, a.xanchor, x_span, y_span)
+        for a in fig.layout.annotations
+        if a.text.startswith(kind)
+    ]
+
+
+def test_long_noisy_run_has_few_readable_turn_labels_inside_the_plot():
+    rng = np.random.default_rng(3)
+    n = 240
+    density = np.r_[np.linspace(1, 0.4, 8), 0.4 + 0.1 * np.sin(np.linspace(0, 3 * np.pi, n - 8))]
+    density = np.clip(density + rng.normal(0, 0.02, n), 0, 1)
+    positive = np.r_[1.0, 0.5 + 0.03 * np.sin(np.arange(30)), np.linspace(0.5, 0.97, n - 31)]
+    positive = np.clip(positive + rng.normal(0, 0.01, n), 0, 1)
+    df = frame(n, moderate=density * 0.8, intense=density * 0.2, positive=positive)
+    w, h = run_charts.PLOT_PX
+    for fig, kind in ((run_charts.emotion(df, 10), "peak"), (run_charts.attitude(df, 10), "trough")):
+        valid(fig)
+        boxes = _boxes(fig, kind)
+        assert 1 <= len(boxes) <= 2 and len(fig.layout.annotations) <= 4, [a.text for a in fig.layout.annotations]
+        assert len(next(t for t in fig.data if t.name == kind).x) == len(boxes), "a marker per label, no more"
+        for i, (left, top, right, bottom) in enumerate(boxes):
+            assert 0 <= top and bottom <= h, f"{kind} label inside the plot, clear of the tick labels"
+            for other in boxes[i + 1 :]:
+                assert not run_charts._overlap(boxes[i], other), "labels never overlap"

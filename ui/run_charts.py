@@ -33,13 +33,16 @@ from s3core.plotstyle import (
     step_end_minutes,
     time_axis_spec,
 )
-from s3core.turning_points import confirmed_peaks, confirmed_troughs
+from s3core.turning_points import main_peaks, main_troughs
 
 SHARE_TOLERANCE = 0.01  # a turn of a share must move by more than one percentage point
 MIN_SHARE_SPAN = 0.04  # a zoomed share axis spans at least 4 points, so noise is not blown up
 EMPTY_STEPS = 10  # the x range shown before the first step
 MARGIN = {"l": 60, "r": 16, "t": 76, "b": 72}  # room for two-line ticks (step, time)
-MOST_LABELS = 6  # turns labelled on one chart (the most extreme); every turn keeps its marker
+MOST_LABELS = 2  # turns marked and labelled per curve: the most extreme and at most one more
+PLOT_PX = (260, 340 - 76 - 72)  # a narrow chart's plot area (width, height) in pixels, to keep labels apart
+CHAR_PX = 6.2  # width of one character of an 11-px label
+LABEL_PX = 16  # height of a label
 MOST_POINTS = 600  # a longer run is drawn thinned: lines every k-th step, bars as k-step means
 
 
@@ -149,46 +152,86 @@ def _timed(df: pd.DataFrame, minutes_per_step: float, fmt: str) -> dict:
     return {"customdata": _times(df, minutes_per_step), "hovertemplate": f"%{{y:{fmt}}} (t = %{{customdata}})"}
 
 
-def turn_marks(df, values, found, kind: str, color: str, x_span: tuple[float, float]) -> tuple[dict, list[dict]]:
-    """A marker trace and one label per confirmed turn, each anchored so it stays inside the plot."""
+def turn_marks(
+    df, values, found, kind: str, color: str, x_span: tuple[float, float], y_span: tuple[float, float]
+) -> tuple[dict, list[dict]]:
+    """A marker trace and one label per main turn, each placed inside the plot and clear of the others.
+
+    ``found``: the few main turns (``s3core.turning_points.main_peaks``/``main_troughs``). A label goes
+    above a peak (below a trough) where the plot has room, else the other side, and one row further
+    out while its box would overlap an earlier label's (boxes estimated for a narrow chart, ``PLOT_PX``).
+    """
     steps = df["step"].to_numpy()[found]
+    picked = np.asarray(values, dtype=float)[found]
     trace = {
         "type": "scatter",
         "x": steps,
-        "y": np.asarray(values)[found],
+        "y": picked,
         "name": kind,
         "mode": "markers",
         "marker": {"symbol": "triangle-down" if kind == "peak" else "triangle-up", "size": 12, "color": color},
         "cliponaxis": False,
         "hoverinfo": "skip",
     }
-    lo, hi = x_span
-    labels = []
-    previous, lift = None, 0
-    picked = np.asarray(values)[found]
-    order = np.argsort(-picked if kind == "peak" else picked, kind="stable")[:MOST_LABELS]
-    keep = np.sort(order)
-    for s, v in zip(steps[keep].tolist(), picked[keep].tolist()):
-        where = (s - lo) / max(hi - lo, 1)
-        near = previous is not None and (s - previous) / max(hi - lo, 1) < 0.3
-        lift = 0 if not near or lift else 1  # a label close to the one before goes one line further out
-        previous = s
+    labels: list[dict] = []
+    boxes: list[tuple[float, float, float, float]] = []
+    for s, v in list(zip(steps.tolist(), picked.tolist()))[:MOST_LABELS]:
+        text = f"{kind} {v:.2f} (step {s})"
+        anchor = _anchor(s, x_span)
+        ay, box = _place(s, v, text, anchor, -1 if kind == "peak" else 1, x_span, y_span, boxes)
+        boxes.append(box)
         labels.append(
             {
                 "x": s,
                 "y": v,
-                "text": f"{kind} {v:.2f} (step {s})",
+                "text": text,
                 "showarrow": True,
                 "arrowhead": 0,
                 "arrowcolor": color,
                 "ax": 0,
-                "ay": (-24 - 18 * lift) if kind == "peak" else (24 + 18 * lift),
-                "xanchor": "right" if where > 0.7 else "left" if where < 0.3 else "center",
+                "ay": ay,
+                "xanchor": anchor,
+                "yanchor": "middle",
                 "font": {"size": 11, "color": color},
                 "bgcolor": "rgba(255,255,255,0.85)",
             }
         )
     return trace, labels
+
+
+def _anchor(step: float, x_span: tuple[float, float]) -> str:
+    where = (step - x_span[0]) / max(x_span[1] - x_span[0], 1)
+    return "right" if where > 0.7 else "left" if where < 0.3 else "center"
+
+
+def label_box(step, value, ay, text, anchor, x_span, y_span) -> tuple[float, float, float, float]:
+    """The estimated box (left, top, right, bottom; pixels from the plot's top-left) of a turn label."""
+    w, h = PLOT_PX
+    x = (step - x_span[0]) / max(x_span[1] - x_span[0], 1) * w
+    y = (y_span[1] - value) / max(y_span[1] - y_span[0], 1e-9) * h + ay
+    width = CHAR_PX * len(text) + 6
+    left = {"left": x, "center": x - width / 2, "right": x - width}[anchor]
+    return left, y - LABEL_PX / 2, left + width, y + LABEL_PX / 2
+
+
+def _place(step, value, text, anchor, prefer, x_span, y_span, taken):
+    """The first offset (pixels, preferred side first, rows further out) whose box is inside and clear."""
+    h = PLOT_PX[1]
+    options = [side * (22 + row * (LABEL_PX + 4)) for side in (prefer, -prefer) for row in range(4)]
+    for ay in options:
+        box = label_box(step, value, ay, text, anchor, x_span, y_span)
+        inside = box[1] >= 0 and box[3] <= h
+        if inside and not any(_overlap(box, other) for other in taken):
+            return ay, box
+    ay = options[0]
+    return ay, label_box(step, value, ay, text, anchor, x_span, y_span)
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+EMOTION_RANGE = (0.0, 1.22)  # room above a share of 1 for peak labels
 
 
 def _x_span(df: pd.DataFrame, planned: int | None) -> tuple[float, float]:
@@ -279,14 +322,15 @@ def emotion(df: pd.DataFrame, minutes_per_step: float, planned_steps: int | None
                 **_timed(shown, minutes_per_step, ".3f"),
             )
         )
-        found = confirmed_peaks(density, tolerance=SHARE_TOLERANCE)
+        found = main_peaks(density, MOST_LABELS, tolerance=SHARE_TOLERANCE)
         if len(found):
-            trace, labels = turn_marks(df, density, found, "peak", OKABE_ITO["black"], _x_span(df, planned_steps))
+            span = _x_span(df, planned_steps)
+            trace, labels = turn_marks(df, density, found, "peak", OKABE_ITO["black"], span, EMOTION_RANGE)
             data.append(trace)
             notes += labels
         else:
             notes.append(_note("no confirmed density peak yet"))
-    yaxis = {"range": [0, 1.22], "tickvals": [0, 0.2, 0.4, 0.6, 0.8, 1.0]}  # room above 1 for peak labels
+    yaxis = {"range": list(EMOTION_RANGE), "tickvals": [0, 0.2, 0.4, 0.6, 0.8, 1.0]}  # room above 1 for peak labels
     return _figure(
         data,
         notes,
@@ -339,15 +383,14 @@ def attitude(df: pd.DataFrame, minutes_per_step: float, planned_steps: int | Non
                 **_timed(shown, minutes_per_step, ".3f"),
             )
         )
-        found = confirmed_troughs(positive, tolerance=SHARE_TOLERANCE)
+        low, high, zoomed = share_range(positive)
+        found = main_troughs(positive, MOST_LABELS, tolerance=SHARE_TOLERANCE)
         if len(found):
-            trace, marks = turn_marks(
-                df, positive, found, "trough", OKABE_ITO["vermillion"], _x_span(df, planned_steps)
-            )
+            span = _x_span(df, planned_steps)
+            trace, marks = turn_marks(df, positive, found, "trough", OKABE_ITO["vermillion"], span, (low, high))
             data.append(trace)
         else:
             notes.append("no confirmed trough yet")
-        low, high, zoomed = share_range(positive)
         if zoomed:
             notes.append(f"axis zoomed to {low:.2f}-{high:.2f}")
     if notes:
