@@ -307,3 +307,12 @@ def test_long_noisy_run_has_few_readable_turn_labels_inside_the_plot():
             assert 0 <= top and bottom <= h, f"{kind} label inside the plot, clear of the tick labels"
             for other in boxes[i + 1 :]:
                 assert not run_charts._overlap(boxes[i], other), "labels never overlap"
+
+
+@pytest.mark.parametrize("n", [20, 240, 2000])
+def test_action_bars_have_no_edges_or_gaps_so_their_colour_does_not_fade_with_many_steps(n):
+    df = frame(n, repost=np.full(n, 5), quote=np.full(n, 3), post=np.ones(n, dtype=int), new_aware=np.ones(n))
+    fig = valid(run_charts.actions(df, 10))
+    assert fig.layout.bargap == 0
+    bars = [t for t in fig.data if t.type == "bar"] + [t for t in run_charts.spread(df, 10).data if t.type == "bar"]
+    assert bars and all(t.marker.line.width == 0 for t in bars), "the template's white bar edges pale thin bars"

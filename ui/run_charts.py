@@ -294,7 +294,7 @@ def spread(
                     "y": bars["new_aware"].to_numpy(),
                     "width": k,
                     "name": "newly aware" if k == 1 else f"newly aware (per step, mean of {k})",
-                    "marker": {"color": OKABE_ITO["sky"]},
+                    "marker": {"color": OKABE_ITO["sky"], "line": {"width": 0}},
                     "opacity": 0.6,
                 }
             )
@@ -422,7 +422,7 @@ def actions(df: pd.DataFrame, minutes_per_step: float, planned_steps: int | None
                     "y": bars[action].to_numpy(),
                     "width": k,
                     "name": action if k == 1 else f"{action} (mean of {k} steps)",
-                    "marker": {"color": ACTION_COLORS[action]},
+                    "marker": {"color": ACTION_COLORS[action], "line": {"width": 0}},  # no white edges
                 }
             )
         top = float((bars["repost"] + bars["quote"] + bars["post"]).max())
@@ -436,4 +436,5 @@ def actions(df: pd.DataFrame, minutes_per_step: float, planned_steps: int | None
         "actions per step (count)",
         count_axis_spec(top),
         barmode="stack",
+        bargap=0,  # bars touch: the colour must not pale as bars get thinner and the gaps (or edges) show
     )
