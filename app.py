@@ -33,12 +33,13 @@ def overview() -> None:
         "(ignore, repost, quote, post) before any text is chosen (Qiu et al. 2025)."
     )
     render_try_example(ws)
-    net = ws.net.network
-    cols = st.columns(4)
+    net = ws.net.network  # the loaded network, as the Network page counts it
+    cols = st.columns(5)
     cols[0].metric("Users", f"{net.n_users:,}")
-    cols[1].metric("Follow edges", f"{net.n_edges:,}")
-    cols[2].metric("Scenario", ws.scenario.name)
-    cols[3].metric("Interventions", len(ws.scenario.interventions))
+    cols[1].metric("Follow edges", f"{net.n_edges:,}", help="Of the loaded network (Network page).")
+    cols[2].metric("Mean followees", f"{net.n_edges / max(net.n_users, 1):.2f}")
+    cols[3].metric("Scenario", ws.scenario.name)
+    cols[4].metric("Interventions", len(ws.scenario.interventions))
     st.caption(
         f"Network: {md_escape(ws.net.label)}. Scenario: {md_escape(ws.scenario.description or ws.scenario.name)}"
     )
@@ -130,7 +131,12 @@ def link_of(ws: Workspace) -> str:
 def summary(ws: Workspace) -> tuple:
     """What the sidebar shows, to tell whether a page changed it."""
     live = ws.live
-    state = None if live is None else ("running" if live.running else f"step {live.steps_done}")
+    if live is None:
+        state = None
+    elif live.running:
+        state = f"paused at step {live.steps_done}" if live.paused else "running"
+    else:
+        state = f"step {live.steps_done}"
     return (ws.net.label, ws.scenario.name, len(ws.scenario.interventions), state, len(ws.running_jobs()))
 
 

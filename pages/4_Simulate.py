@@ -28,7 +28,15 @@ def _speed() -> float | None:
     return next((s for s, name in SPEED_LABELS.items() if name == label), None)
 
 
+def speed_label(speed: float | None) -> str:
+    """The speed control's option for a run's speed (the nearest offered one)."""
+    if not speed:
+        return "max"
+    return SPEED_LABELS[min((s for s in SPEEDS if s), key=lambda s: abs(s - speed))]
+
+
 def _apply_speed(ws) -> None:
+    """The user moved the speed control: the only way, beside Run, that the page changes a run's speed."""
     if ws.live is not None:
         ws.live.set_speed(_speed())
 
@@ -49,19 +57,34 @@ def _run(ws) -> None:
         ws.notify("error", f"Run could not start: {exc}")
 
 
-def _pause(ws) -> None:
+def _pause(ws, action: str) -> None:
+    """Pause or resume as the button said when drawn, so a click delivered twice never undoes itself."""
     live = ws.live
-    if live is not None and live.running:
-        live.resume() if live.paused else live.pause()
+    if live is None or not live.running:
+        return
+    if action == "resume":
+        live.resume()
+    else:
+        live.pause()
 
 
 def _stop(ws) -> None:
     live = ws.live
     if live is not None and live.running:
         stopped = live.stop(wait=10.0)
-        ws.notify(
-            "info", f"Stopped after step {live.steps_done - 1}." if stopped else "Stopping after the current step..."
-        )
+        ws.notify("info", stop_message(live.steps_done) if stopped else "Stopping after the current step...")
+
+
+def plural(n: float, word: str) -> str:
+    """``1 step``, ``2 steps``."""
+    return f"{n:g} {word}" if n == 1 else f"{n:g} {word}s"
+
+
+def stop_message(steps_done: int) -> str:
+    """What Stop reports, in the terms of the 'Steps done' metric (steps are numbered from 0)."""
+    if steps_done == 0:
+        return "Stopped before the first step."
+    return f"Stopped after {plural(steps_done, 'step')} (last step {steps_done - 1})."
 
 
 def _reset(ws) -> None:
@@ -105,7 +128,10 @@ if pending and live.has_trace:
 
 running = live.running
 paused = running and live.paused
-live.set_speed(_speed())  # a new run (after Reset) keeps the chosen speed
+if running or "sim_speed" not in st.session_state:
+    # The control shows the run's own speed (a reload, a second tab, another tab's change); viewing a
+    # run never changes it. Only moving the control (on_change) or pressing Run applies a speed.
+    st.session_state["sim_speed"] = speed_label(live.speed)
 cols = st.columns([0.9, 0.9, 1.1, 1.2, 0.9, 0.9, 2.6], vertical_alignment="bottom")
 cols[0].button(
     "Step",
@@ -131,7 +157,7 @@ cols[2].button(
     "Resume" if paused else "Pause",
     key="sim_pause",
     on_click=_pause,
-    args=(ws,),
+    args=(ws, "resume" if paused else "pause"),
     disabled=not running,
     icon=":material/play_arrow:" if paused else ":material/pause:",
     help="Hold the run after the step in progress, or continue it.",
@@ -161,7 +187,6 @@ cols[5].button(
 cols[6].select_slider(
     "Speed (steps per second)",
     options=list(SPEED_LABELS.values()),
-    value="max",
     key="sim_speed",
     on_change=_apply_speed,
     args=(ws,),
@@ -213,7 +238,7 @@ def live_view(polling: bool) -> None:
 def _live_body(run) -> None:
     if run.running:
         done, total = run.progress()
-        pace = f"{run.speed:g} steps/s" if run.speed else "max speed"
+        pace = f"{plural(run.speed, 'step')}/s" if run.speed else "max speed"
         state = "Paused" if run.paused else "Running"
         st.progress(
             done / max(total, 1),
