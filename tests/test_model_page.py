@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from s3core import scenario as S
-from ui import example, model_facts, model_page
+from ui import example, model_facts, model_page, scenario_io
 from ui.networks import bundled
 from ui.session import DEFAULT_SCENARIO, STATE_KEY, Workspace
 
@@ -207,3 +207,23 @@ def test_try_the_example_refuses_while_a_run_is_going(tmp_path):
     finally:
         live.stop()
         live.close()
+
+
+def test_the_overview_counts_the_loaded_network_as_the_network_page_does(tmp_path):
+    """After the example the Overview's follow edges and mean followees are the loaded (augmented) network's."""
+    ws = workspace(tmp_path)
+    scenario_io.apply(ws, S.load(DEFAULT_SCENARIO), "default.toml")  # what Try the example loads
+    net = ws.net.network
+    pages = {}
+    for name, path in (("overview", "app.py"), ("network", "pages/1_Network.py")):
+        at = AppTest.from_file(str(ROOT / path), default_timeout=120)
+        at.session_state[STATE_KEY] = ws
+        at.run()
+        assert not at.exception, at.exception
+        pages[name] = {m.label: m.value for m in at.metric}
+    for shown in pages.values():
+        assert (
+            shown["Follow edges"] == f"{net.n_edges:,}"
+            and shown["Mean followees"] == f"{net.n_edges / net.n_users:.2f}"
+        )
+    assert net.n_edges > bundled().network.n_edges  # the augmented graph, not the plain sample

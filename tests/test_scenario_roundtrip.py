@@ -391,3 +391,11 @@ def test_the_schedule_shows_no_none_where_a_kind_has_no_strength(runs_dir, tmp_p
     frame = scenario_io.schedule_frame(S.load(DEFAULT_SCENARIO).interventions)
     assert frame["strength"].tolist() == ["", "", "0.0083", ""]
     assert not frame.isna().any().any()
+
+
+def test_an_augmented_networks_label_gives_the_target_and_the_measured_mean(tmp_path, text):
+    ws = workspace(tmp_path / "ws")
+    scenario_io.apply(ws, S.load(DEFAULT_SCENARIO), "default.toml")
+    net = ws.net.network
+    measured = f"{net.n_edges / net.n_users:.2f}"  # the Network page's "Mean followees"
+    assert f"augmented to a target of 3.26 followees each (measured {measured})" in ws.net.label

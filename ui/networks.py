@@ -100,7 +100,8 @@ def _cached_network(key: str, _spec: NetworkSpec, _base_dir: str, _seed: int) ->
         names = " + ".join(Path(p).name for p in network_paths(_spec, _base_dir).values())
         label = f"uploaded {names} ({net.n_users:,} users)"
     if _spec.augment_followees > 0:
-        label += f", follower graph augmented to {_spec.augment_followees:g} followees each"
+        measured = net.n_edges / max(net.n_users, 1)  # the Network page's "Mean followees", so the two agree
+        label += f", follower graph augmented to a target of {_spec.augment_followees:g} followees each (measured {measured:.2f})"
     return LoadedNetwork(net, key, label, _spec, warnings=built.warnings, notes=built.notes)
 
 
