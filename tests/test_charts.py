@@ -195,6 +195,21 @@ def test_spread_splits_into_one_curve_per_seed():
     assert fig.layout.title.text.startswith("Reach per seed post")
 
 
+def test_reach_per_seed_legend_is_one_compact_row_of_short_names():
+    names = ["rumour", "water-rumour", "water-correction-from-the-city", "correction", "late-post"]
+    seeds = pd.DataFrame(
+        [{"step": s, "seed": n, "aware": (i + 1) * 10 * s} for i, n in enumerate(names) for s in range(5)]
+    )
+    fig = valid(run_charts.spread(frame(5, aware=np.arange(5) * 200), 10, seeds=seeds))
+    listed = [t.name for t in fig.data if t.showlegend is not False]
+    assert len(listed) <= run_charts.MOST_SEEDS_LISTED + 1 and "rumour" not in listed, "the smallest seed on hover"
+    assert all(len(n) <= run_charts.SHORT_NAME for n in listed if n != "aware of any seed")
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.font.size <= 10
+    assert "water-correction-from-the-city" in fig.data[2].hovertemplate, "the full name on hover"
+    width = sum(30 + 6 * len(n) for n in listed)  # symbol + text of each entry, in pixels
+    assert width <= 2 * 300, "two rows at most on a narrow chart (was one row per seed)"
+
+
 # -- the schedule -----------------------------------------------------------------------------------
 def test_timeline_stops_at_the_run_and_flags_later_interventions():
     items = [

@@ -14,6 +14,8 @@ Pure builders: a metrics frame in (one row per step: ``step``, ``aware``, ``new_
 
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -39,6 +41,20 @@ SHARE_TOLERANCE = 0.01  # a turn of a share must move by more than one percentag
 MIN_SHARE_SPAN = 0.04  # a zoomed share axis spans at least 4 points, so noise is not blown up
 EMPTY_STEPS = 10  # the x range shown before the first step
 MARGIN = {"l": 60, "r": 16, "t": 76, "b": 72}  # room for two-line ticks (step, time)
+MOST_SEEDS_LISTED = 3  # seeds named in the per-seed legend (the largest reach); the others on hover
+SHORT_NAME = 12  # characters of a seed's name in the legend
+SEED_LEGEND = {  # two short rows above the plot: three seeds and everyone aware
+    "orientation": "h",
+    "yanchor": "bottom",
+    "y": 1.02,
+    "xanchor": "left",
+    "x": 0.0,
+    "font": {"size": 10},
+    "itemwidth": 30,
+    "entrywidth": 0.5,  # two entries a row: without it a narrow chart lists one per row
+    "entrywidthmode": "fraction",
+    "tracegroupgap": 0,
+}
 MOST_LABELS = 2  # turns marked and labelled per curve: the most extreme and at most one more
 PLOT_PX = (260, 340 - 76 - 72)  # a narrow chart's plot area (width, height) in pixels, to keep labels apart
 CHAR_PX = 6.2  # width of one character of an 11-px label
@@ -252,11 +268,19 @@ def spread(
     post of that seed's cascade, cumulative). Counts are whole agents.
     """
     data: list[dict] = []
+    notes: list[dict] = []
+    layout: dict = {}
     top = 0.0
     if seeds is not None and len(seeds):
-        for (name, rows), color in zip(seeds.groupby("seed", sort=False), cycle(COLORWAY)):
+        groups = list(seeds.groupby("seed", sort=False))
+        reach = {str(name): float(rows["aware"].max()) for name, rows in groups}
+        listed = set(sorted(reach, key=lambda n: -reach[n])[:MOST_SEEDS_LISTED])
+        for (name, rows), color in zip(groups, cycle(COLORWAY)):
             rows, k = thin(rows)
-            data.append(_line(rows, rows["aware"].to_numpy(), str(name), color, 2.5, markers=k == 1))
+            full = str(name)
+            line = _line(rows, rows["aware"].to_numpy(), short_name(full), color, 2.5, markers=k == 1)
+            line.update(showlegend=full in listed, hovertemplate=f"{escape(full)}: %{{y:,d}}<extra></extra>")
+            data.append(line)
             top = max(top, float(rows["aware"].max()))
         if len(df):
             shown, _ = thin(df)
@@ -272,6 +296,9 @@ def spread(
             )
             top = max(top, float(df["aware"].max()))
         title = "Reach per seed post (agents reached)"
+        layout["legend"] = SEED_LEGEND
+        if len(groups) > MOST_SEEDS_LISTED:  # the smaller seeds are named on hover only
+            notes.append(_note(f"legend: the {MOST_SEEDS_LISTED} largest of {len(groups)} seeds"))
     else:
         if len(df):
             shown, k = thin(df)
@@ -300,7 +327,13 @@ def spread(
             )
             top = float(max(df["aware"].max(), df["new_aware"].max()))
         title = "Spread: agents aware of the event"
-    return _figure(data, [], df, minutes_per_step, planned_steps, title, "agents (count)", count_axis_spec(top))
+    yaxis = count_axis_spec(top)
+    return _figure(data, notes, df, minutes_per_step, planned_steps, title, "agents (count)", yaxis, **layout)
+
+
+def short_name(name: str, most: int = SHORT_NAME) -> str:
+    """A seed's name cut to ``most`` characters (with an ellipsis), for a legend that fits one row."""
+    return name if len(name) <= most else name[: most - 1] + "…"
 
 
 def emotion(df: pd.DataFrame, minutes_per_step: float, planned_steps: int | None = None) -> go.Figure:
