@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import streamlit as st
 
 from ui import workspace_store as store
-from ui.example import render_try_example
+from ui.example import network_note, render_try_example
 from ui.session import Workspace, ensure_defaults, show_flash, take_hand_off, use_app_navigation
 from ui.widgets import md_escape
 
@@ -43,6 +43,8 @@ def overview() -> None:
     st.caption(
         f"Network: {md_escape(ws.net.label)}. Scenario: {md_escape(ws.scenario.description or ws.scenario.name)}"
     )
+    if note := network_note(ws):
+        st.caption(md_escape(note))
     st.subheader("Workflow")
     steps = [
         (

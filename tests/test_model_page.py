@@ -227,3 +227,10 @@ def test_the_overview_counts_the_loaded_network_as_the_network_page_does(tmp_pat
             and shown["Mean followees"] == f"{net.n_edges / net.n_users:.2f}"
         )
     assert net.n_edges > bundled().network.n_edges  # the augmented graph, not the plain sample
+
+
+def test_the_overview_says_why_a_new_workspaces_network_differs_from_the_examples(tmp_path):
+    ws = workspace(tmp_path)  # a new workspace: scenario 'default' on the plain bundled sample
+    assert "augments the follower graph to 3.26 followees each" in example.network_note(ws)
+    scenario_io.apply(ws, S.load(DEFAULT_SCENARIO), "default.toml")
+    assert example.network_note(ws) is None

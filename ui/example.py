@@ -38,6 +38,24 @@ def replaced(ws: Workspace, name: str = EXAMPLE) -> list[str]:
     return out
 
 
+def network_note(ws: Workspace, name: str = EXAMPLE) -> str | None:
+    """Why the example's network counts differ from the loaded one's, when the scenario carries the example's
+    name on another network (a new workspace starts on the plain bundled sample), else None."""
+    example = S.load(_example_path(name))
+    if ws.scenario.name != example.name or ws.net.spec == example.network:
+        return None
+    return (
+        f"Scenario '{example.name}' runs here on the loaded network ({ws.net.label}, "
+        f"{ws.net.network.n_edges:,} follow edges); the shipped file, which Try the example loads, "
+        + (
+            f"augments the follower graph to {example.network.augment_followees:g} followees each, "
+            "so its counts differ."
+            if example.network.augment_followees > 0
+            else "names another network."
+        )
+    )
+
+
 def start_example(ws: Workspace, name: str = EXAMPLE) -> scenario_io.Snapshot:
     """Apply the shipped scenario ``name`` as the Interventions page does, reset the interactive run and start
     all its steps in the background; returns the undo point (the network and scenario it replaced).
