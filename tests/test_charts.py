@@ -223,7 +223,7 @@ def test_timeline_stops_at_the_run_and_flags_later_interventions():
     late = [t for t in fig.data if t.type == "scatter" and t.marker.symbol == "triangle-right"]
     assert [t.text[0] for t in late] == ["late", "later"] and all(t.x[0] < 10 for t in late)
     assert "never happens" in late[0].hovertext
-    (note,) = [a.text for a in fig.layout.annotations]
+    (note,) = [a.text for a in fig.layout.annotations if "after the last step" in a.text]
     assert note == "2 after the last step →: late (step 15), later (step 40)"
     assert all(t.mode == "markers" for t in late), "named in the note, not over each other at the edge"
     boost = next(t for t in fig.data if t.type == "bar")
@@ -233,7 +233,24 @@ def test_timeline_stops_at_the_run_and_flags_later_interventions():
 
 def test_timeline_without_late_items_has_no_note():
     fig = charts.timeline([SeedPost(step=2, text="t", name="a")], steps=10, minutes_per_step=30)
-    assert not fig.layout.annotations
+    assert [a.text for a in fig.layout.annotations] == ["a"], "only the seed's name, no note"
+
+
+def test_timeline_names_of_close_seeds_are_staggered_not_overlapping():
+    names = ["rumour", "water-rumour", "water-correction", "correction"]
+    items = [SeedPost(step=s, text="t", name=n) for s, n in zip((0, 2, 10, 12), names)]
+    fig = valid(charts.timeline(items, steps=240, minutes_per_step=10))
+    labels = [a for a in fig.layout.annotations if a.text in names]
+    assert sorted(a.text for a in labels) == sorted(names), "every seed named (was 'waterumour' over each other)"
+    boxes = []
+    for a in labels:  # estimated boxes in pixels, on the plot width the layout assumes
+        x = (a.x + 0.6) / (239 + 1.2) * charts.TIMELINE_PX
+        half = charts.LABEL_CHAR_PX * len(a.text) / 2
+        boxes.append((x - half, x + half, a.yshift))
+    for i, (l1, r1, y1) in enumerate(boxes):
+        for l2, r2, y2 in boxes[i + 1 :]:
+            assert y1 != y2 or r1 <= l2 or r2 <= l1, f"labels overlap: {boxes}"
+    assert {t.text[0] for t in fig.data} == set(names), "the marker traces keep their names"
 
 
 def test_close_labels_are_staggered():

@@ -228,6 +228,7 @@ def timeline(interventions: Sequence, steps: int, minutes_per_step: float) -> go
     edge = last_step + 0.45
     shown = set()
     late = []
+    names: list[tuple[float, str, str, int]] = []  # (step, row, text, number) of each label drawn beside a marker
     for i, item in enumerate(interventions):
         row = rows[item.kind]
         after_end = item.step > last_step
@@ -268,9 +269,8 @@ def timeline(interventions: Sequence, steps: int, minutes_per_step: float) -> go
             fig.add_scatter(
                 x=[edge if after_end else item.step],
                 y=[row],
-                mode="markers" if after_end else "markers+text",  # late ones are named in the note
+                mode="markers",  # named by staggered labels (late ones in the note), the text kept for hover tools
                 text=[text],
-                textposition="top center",
                 marker={
                     "size": 14,
                     "color": KIND_COLORS[item.kind],
@@ -279,9 +279,13 @@ def timeline(interventions: Sequence, steps: int, minutes_per_step: float) -> go
                 cliponaxis=False,
                 **common,
             )
+            if not after_end:
+                names.append((item.step, row, text, i))
         shown.add(item.kind)
     fig = styled(fig, "Intervention schedule", "", "intervention kind", height=300, hovermode="closest")
     time_axis(fig, last_step, minutes_per_step)
+    for label_spec in staggered_labels(names, last_step):
+        fig.add_annotation(**label_spec)
     if late:
         fig.add_annotation(
             text=f"{len(late)} after the last step →: " + ", ".join(late[:3]) + (", ..." if len(late) > 3 else ""),
@@ -296,6 +300,43 @@ def timeline(interventions: Sequence, steps: int, minutes_per_step: float) -> go
         )
     fig.update_yaxes(categoryorder="array", categoryarray=list(rows.values())[::-1], type="category", range=[-0.5, 2.5])
     return fig
+
+
+TIMELINE_PX = 500  # the schedule's plot width assumed when keeping its labels apart (a narrow page)
+LABEL_LEVELS = (16, -16, 30, -30)  # label offsets from a marker (pixels up): above, below, further out
+LABEL_CHAR_PX = 6.5
+
+
+def staggered_labels(names: Sequence[tuple[float, str, str, int]], last_step: int) -> list[dict]:
+    """Annotations naming markers, each on the first level (above, below, further out) where it overlaps no
+    other label of its row; where all four are taken, the marker is numbered (``#3``) and named on hover."""
+    taken: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    out = []
+    for step, row, text, number in sorted(names, key=lambda n: (n[1], n[0])):
+        x = (step + 0.6) / (last_step + 1.2) * TIMELINE_PX
+        chosen = None
+        for level in range(len(LABEL_LEVELS)):
+            half = LABEL_CHAR_PX * len(text) / 2 + 3
+            spans = taken.setdefault((row, level), [])
+            if all(x + half <= a or b <= x - half for a, b in spans):
+                chosen = level
+                break
+        if chosen is None:
+            text, chosen = f"#{number}", min(range(len(LABEL_LEVELS)), key=lambda lv: len(taken[(row, lv)]))
+            half = LABEL_CHAR_PX * len(text) / 2 + 3
+        taken[(row, chosen)].append((x - half, x + half))
+        out.append(
+            {
+                "x": step,
+                "y": row,
+                "text": text,
+                "showarrow": False,
+                "yshift": LABEL_LEVELS[chosen],
+                "font": {"size": 11},
+                "bgcolor": "rgba(255,255,255,0.7)",
+            }
+        )
+    return out
 
 
 TIME_MARGIN = {"l": 70, "r": 20, "t": 88, "b": 72}  # room for two-line ticks (step, time)
