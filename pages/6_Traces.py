@@ -99,7 +99,8 @@ with tabs[0]:
             st.warning(problem)
         sql, params = Q.posts(lo, hi, actions, agent, contains, user_id=user_id)
         total = traces.query(ws, path, Q.count(sql), params)["n"].iloc[0]
-        st.caption(f"{total:,} posts match; showing the first {min(total, SHOW_ROWS):,}. Text is shown as plain text.")
+        more = f"; showing the first {SHOW_ROWS:,}" if total > SHOW_ROWS else ""  # never "the first 0"
+        st.caption(f"{total:,} posts match{more}. Text is shown as plain text.")
         st.dataframe(
             traces.query(ws, path, Q.limited(sql, SHOW_ROWS), params),
             hide_index=True,
@@ -128,7 +129,7 @@ with tabs[1]:
         sql, params = Q.state_changes(lo, hi, agent, only, user_id=user_id)
         total = traces.query(ws, path, Q.count(sql), params)["n"].iloc[0]
         st.caption(
-            f"{total:,} state changes match; showing the first {min(total, SHOW_ROWS):,}. "
+            f"{total:,} state changes match{'; showing the first ' + format(SHOW_ROWS, ',') if total > SHOW_ROWS else ''}. "
             "emotion: 0 calm, 1 moderate, 2 intense; attitude: 0 negative, 1 positive."
         )
         st.dataframe(

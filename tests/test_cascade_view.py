@@ -215,3 +215,12 @@ def test_table_counts_time_like_the_charts_and_leaves_aware_blank_for_agent_casc
     assert started["post 6"] == "step 2 (to 30 min)"
     aware = dict(zip(table["cascade"], table["aware"]))
     assert aware["rumour"] == "7" and aware["post 6"] == "", "no raw None for an agent-started cascade"
+
+
+def test_traces_says_no_match_without_showing_the_first_0(two_seed_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("S3_RUNS_DIR", str(tmp_path / "runs"))
+    ws = Workspace(session_id="t", run_dir=two_seed_run.parent, net=bundled(), scenario=S.load(DEFAULT_SCENARIO))
+    at = _traces_page(ws, tr_tabs="Posts", tr_posts_text="no post says this")
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("0 posts match") for c in captions), captions
+    assert not any("showing the first 0" in c for c in captions)
