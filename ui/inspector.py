@@ -116,7 +116,7 @@ def agent_inspector(ws: Workspace, live: LiveRun, recent_agents: list[int]) -> N
         if info["aware"]:
             st.markdown(
                 f"aware since step {info['aware_step']} · emotion **{EMOTIONS[info['emotion']]}** · "
-                f"attitude **{ATTITUDES[info['attitude']]}** · {info['actions_taken']} actions so far"
+                f"attitude **{ATTITUDES[info['attitude']]}** · {info['actions_taken']} action{'' if info['actions_taken'] == 1 else 's'} so far"
             )
         else:
             st.markdown(f"unaware · attitude would start **{ATTITUDES[info['attitude']]}**")
