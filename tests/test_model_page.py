@@ -100,6 +100,15 @@ def test_parameter_tables_cover_every_field():
     assert (df["changed"] == "").all() and df["meaning"].str.len().min() > 10
 
 
+def test_the_page_says_the_text_pool_follows_the_events_language(tmp_path):
+    at = model(workspace(tmp_path))
+    text = " ".join(m.value for m in at.markdown)
+    for needle in ("the Chinese Weibo pool", "English pool", "Twitter15", "multilingual E5", "mixed-language"):
+        assert needle in text, needle
+    assert "take a real text from the Weibo pool" not in " ".join(text.split())
+    assert "offensive" in text and "alt-profanity-check" in text  # the limitation is named
+
+
 EXAMPLE_SCRIPT = """
 from ui.example import render_try_example
 from ui.session import ensure_defaults

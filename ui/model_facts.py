@@ -57,8 +57,12 @@ LIMITATIONS = """
 - **Labels come from rules, not people.** Emotion levels of the text pool come from a word list
   (s3core/lexicon.py); English stance from a classifier fitted on RumourEval's earlier threads.
 - **Texts are retrieved, not written.** Offline, quotes and new posts are real posts from a pool chosen by
-  emotion, stance and similarity; the shipped pool is Chinese Weibo text, so check that the pool's language
-  matches the event's (or let an LLM backend write the texts).
+  emotion, stance and similarity, in the seed posts' language: Chinese Weibo text, or English Twitter15 and
+  RumourEval text. A mixed-language or other-language event gets the Chinese pool, so quotes of its other
+  posts are unrelated to them (or let an LLM backend write the texts).
+- **Real posts include abuse.** The English pool leaves out the 9% of texts that a profanity classifier
+  (alt-profanity-check) marks offensive, which also drops a few angry news sentences and misses milder
+  insults; the Chinese pool is not filtered.
 - **One event.** Every post is about one event; a post's cascade is the seed it descends from (an agent's new
   post joins the cascade of the post it reacted to). Steps are discrete: everything within a step happens at once.
 - **The offline policy is a heuristic** with fitted parts (the quote model, the calibrated propensities); S3's

@@ -100,8 +100,12 @@ they receive, and each step update an **emotion** (calm, moderate, intense), an 
 - **Users.** Influential, regular and low-impact users are told apart by follower/followee ratio and
   activity; age, gender and occupation come from the network's columns, else offline rules over
   descriptions and posts, else configurable shares.
-- **Content.** Reposts forward the text unchanged; quotes and new posts take a real text from the Weibo
-  pool that matches the author's emotion and stance and is close to the post they answer. An LLM
+- **Content.** Reposts forward the text unchanged; quotes and new posts take a real text that matches
+  the author's emotion and stance and is close to the post they answer, from the pool of the event's
+  language: the Chinese Weibo pool, or, when the seed posts are English, the English pool (Twitter15
+  and RumourEval texts with multilingual E5 vectors; texts marked offensive are left out). A
+  mixed-language event (say a Chinese rumour and an English correction) or another language gets the
+  Chinese pool, and the Interventions and Simulate pages say so (README, "Languages"). An LLM
   backend may write texts and decide instead (Agents page).
 - **Randomness.** Every draw is keyed by (seed, purpose, step, agent or post), so two arms that differ
   by one intervention share every draw it does not touch (common random numbers).
