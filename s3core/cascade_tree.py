@@ -101,7 +101,7 @@ def summary(
     )
     out["label"] = [seeds.get(int(r), f"post {int(r)}") for r in out["root"]]
     out["seed"] = out["root"].isin(list(seeds))
-    out["minutes"] = out["step"] * float(minutes_per_step)
+    out["minutes"] = (out["step"] + 1) * float(minutes_per_step)  # the end of the step, as on the charts
     out["posts"] = out["root"].map(grouped.size()).fillna(1).astype(np.int64)
     out["reach"] = out["root"].map(users).fillna(0).astype(np.int64)
     out["depth"] = out["root"].map(grouped["depth"].max()).fillna(0).astype(np.int64)

@@ -224,3 +224,8 @@ def test_traces_says_no_match_without_showing_the_first_0(two_seed_run, tmp_path
     captions = [c.value for c in at.caption]
     assert any(c.startswith("0 posts match") for c in captions), captions
     assert not any("showing the first 0" in c for c in captions)
+
+
+def test_summary_minutes_are_the_end_of_the_start_step():
+    summary = C.summary(HAND, {0: "rumour"}, 10).set_index("root")
+    assert summary.loc[0, "minutes"] == 10 and summary.loc[6, "minutes"] == 30
