@@ -100,7 +100,9 @@ with tabs[0]:
         sql, params = Q.posts(lo, hi, actions, agent, contains, user_id=user_id)
         total = traces.query(ws, path, Q.count(sql), params)["n"].iloc[0]
         more = f"; showing the first {SHOW_ROWS:,}" if total > SHOW_ROWS else ""  # never "the first 0"
-        st.caption(f"{total:,} posts match{more}. Text is shown as plain text.")
+        st.caption(
+            f"{traces.count(int(total), 'post')} {'matches' if total == 1 else 'match'}{more}. Text is shown as plain text."
+        )
         st.dataframe(
             traces.query(ws, path, Q.limited(sql, SHOW_ROWS), params),
             hide_index=True,
@@ -129,7 +131,7 @@ with tabs[1]:
         sql, params = Q.state_changes(lo, hi, agent, only, user_id=user_id)
         total = traces.query(ws, path, Q.count(sql), params)["n"].iloc[0]
         st.caption(
-            f"{total:,} state changes match{'; showing the first ' + format(SHOW_ROWS, ',') if total > SHOW_ROWS else ''}. "
+            f"{traces.count(int(total), 'state change')} {'matches' if total == 1 else 'match'}{'; showing the first ' + format(SHOW_ROWS, ',') if total > SHOW_ROWS else ''}. "
             "emotion: 0 calm, 1 moderate, 2 intense; attitude: 0 negative, 1 positive."
         )
         st.dataframe(

@@ -150,6 +150,27 @@ def test_traces_page_has_a_user_id_filter_and_a_separate_agent_index_filter(tmp_
     assert "No user with id '999'" in " ".join(w.value for w in at.warning)
 
 
+def test_traces_page_counts_one_post_in_the_singular(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from ui.networks import bundled
+    from ui.session import DEFAULT_SCENARIO, STATE_KEY, Workspace
+
+    monkeypatch.setenv("S3_RUNS_DIR", str(tmp_path / "runs"))
+    ws = Workspace(session_id="t1", run_dir=tmp_path / "ws", net=bundled(), scenario=S.load(DEFAULT_SCENARIO))
+    ws.run_dir.mkdir(parents=True)
+    _numeric_id_trace(ws.run_dir)
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages" / "6_Traces.py"), default_timeout=60)
+    at.session_state[STATE_KEY] = ws
+    at.run()
+    at.multiselect(key="tr_posts_actions").set_value(["post"]).run()
+    at.text_input(key="tr_posts_text").set_value("=1+1").run()  # the seed post alone
+    captions = " ".join(c.value for c in at.caption)
+    assert len(at.dataframe[1].value) == 1 and "1 post matches." in captions, captions
+    at.multiselect(key="tr_posts_actions").set_value(["post", "repost"]).run()
+    assert "7 posts match." in " ".join(c.value for c in at.caption)
+
+
 def test_a_closed_runs_status_says_finished_stopped_or_unfinished_from_what_the_trace_records(tmp_path):
     from types import SimpleNamespace
 

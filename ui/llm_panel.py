@@ -321,7 +321,7 @@ def run_counters(live: LiveRun) -> None:
         "Fallbacks",
         f"{s.fallbacks:,}",
         help=f"Agents whose LLM call failed and who kept the heuristic decision "
-        f"(plus {s.text_fallbacks:,} texts taken from the pool).",
+        f"(plus {s.text_fallbacks:,} text{'' if s.text_fallbacks == 1 else 's'} taken from the pool).",
     )
     m[3].metric(
         "Tokens",
