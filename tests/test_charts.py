@@ -88,7 +88,7 @@ def test_emotion_chart_marks_only_confirmed_peaks_with_labels_inside():
     rising = frame(8, moderate=np.linspace(0.1, 0.5, 8), intense=np.zeros(8))
     fig = valid(run_charts.emotion(rising, 30))
     assert "peak" not in [t.name for t in fig.data]
-    assert any("no confirmed density peak yet" in a.text for a in fig.layout.annotations)
+    assert any("no clear density peak yet" in a.text for a in fig.layout.annotations)
 
     turned = frame(10, moderate=[0.1, 0.2, 0.4, 0.6, 0.5, 0.4, 0.3, 0.3, 0.3, 0.3], intense=np.zeros(10))
     fig = valid(run_charts.emotion(turned, 30))
@@ -110,7 +110,7 @@ def test_attitude_axis_zooms_to_a_small_movement_and_says_no_trough():
     low, high = fig.layout.yaxis.range
     assert 0.4 <= low < 0.45 and 0.49 < high <= 0.5, (low, high)
     note = " ".join(a.text for a in fig.layout.annotations)
-    assert "no confirmed trough yet" in note and "zoomed" in note
+    assert "no clear trough yet" in note and "zoomed" in note
 
 
 def test_attitude_keeps_full_axis_for_a_large_movement_and_labels_troughs():

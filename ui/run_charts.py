@@ -1,7 +1,8 @@
 """A run's curves (Simulate and Traces): spread, emotion, attitude and actions, drawn so they cannot mislead.
 
-- Peaks and troughs are marked only once confirmed (``s3core.turning_points``): the newest point
-  of a rising curve is never a peak, and a chart says when no turn is confirmed yet.
+- Peaks and troughs are marked only once confirmed and only where they stand out from the curve's
+  range (``s3core.turning_points.main_peaks``): the newest point of a rising curve is never a peak,
+  noise wiggles are not turns, at most two per curve are labelled, and a chart says when none is clear yet.
 - Labels sit inside the plot (the y range leaves room; labels near an edge are anchored inward).
 - The x axis shows steps and the simulated time they end at; count axes have whole-number ticks
   and start at 0, also when there is no data yet.
@@ -362,7 +363,7 @@ def emotion(df: pd.DataFrame, minutes_per_step: float, planned_steps: int | None
             data.append(trace)
             notes += labels
         else:
-            notes.append(_note("no confirmed density peak yet"))
+            notes.append(_note("no clear density peak yet"))
     yaxis = {"range": list(EMOTION_RANGE), "tickvals": [0, 0.2, 0.4, 0.6, 0.8, 1.0]}  # room above 1 for peak labels
     return _figure(
         data,
@@ -423,7 +424,7 @@ def attitude(df: pd.DataFrame, minutes_per_step: float, planned_steps: int | Non
             trace, marks = turn_marks(df, positive, found, "trough", OKABE_ITO["vermillion"], span, (low, high))
             data.append(trace)
         else:
-            notes.append("no confirmed trough yet")
+            notes.append("no clear trough yet")
         if zoomed:
             notes.append(f"axis zoomed to {low:.2f}-{high:.2f}")
     if notes:
