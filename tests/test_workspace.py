@@ -225,7 +225,12 @@ def test_a_trace_left_by_a_dead_process_is_listed_and_read_read_only(runs_dir):
     subprocess.run([sys.executable, "-c", WRITER, str(path)], cwd=ROOT, check=True, timeout=120)
     assert path.exists() and store.highest_run_number(ws.run_dir) == 1
     (run,) = traces.list_runs(ws)
-    assert (run.name, run.steps, run.status, run.busy) == ("dead-writer", 3, "finished", "")
+    assert (run.name, run.steps, run.status, run.busy) == (
+        "dead-writer",
+        3,
+        "unfinished (its process ended mid-run)",
+        "",
+    )
     assert len(traces.metrics(ws, path)) == 3
     with duckdb.connect(str(path), read_only=True) as con:  # this process reads it read-only too
         assert con.execute("SELECT count(*) FROM metrics").fetchone()[0] == 3

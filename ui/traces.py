@@ -171,8 +171,8 @@ def count(n: int, noun: str) -> str:
 def closed_status(ws: Workspace, path: Path, steps: int, scenario_toml: str) -> str:
     """What a closed trace records of its end: all planned steps, a stop with its checkpoint, or neither.
 
-    A run stopped by the user (or by a time limit) ends its last step with a checkpoint; a process
-    killed mid-run leaves steps after the last checkpoint, or none at all.
+    A run stopped by the user (or by a time limit) ends its last step with a checkpoint and is closed;
+    a process killed mid-run leaves its write-ahead log behind, or steps after the last checkpoint.
     """
     try:
         planned = S.loads(scenario_toml).steps
@@ -180,6 +180,8 @@ def closed_status(ws: Workspace, path: Path, steps: int, scenario_toml: str) -> 
         planned = 0
     if planned and steps >= planned:
         return "finished"
+    if path.with_name(path.name + ".wal").exists():  # closing folds the log into the file: its writer died
+        return "unfinished (its process ended mid-run)"
     last = int(steps) - 1  # metrics rows are steps 0..steps-1
     checkpoint = -1
     for table in ("checkpoint_arrays", "checkpoints"):
