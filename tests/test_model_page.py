@@ -109,6 +109,13 @@ def test_the_page_says_the_text_pool_follows_the_events_language(tmp_path):
     assert "offensive" in text and "alt-profanity-check" in text  # the limitation is named
 
 
+def test_a_one_step_recommender_window_is_said_in_the_singular(tmp_path):
+    ws = workspace(tmp_path)
+    ws.scenario = ws.scenario.replace(platform=replace(ws.scenario.platform, recommend_window=1))
+    text = " ".join(m.value for m in model(ws).markdown)
+    assert "most popular of the last step," in text and "last 1 steps" not in text
+
+
 EXAMPLE_SCRIPT = """
 from ui.example import render_try_example
 from ui.session import ensure_defaults

@@ -240,7 +240,8 @@ def feeds(p: P.PlatformParams) -> None:
     )
     st.markdown(
         f"Recommender (**{p.recommender}**): each step a share {p.recommend_rate:g} of agents is shown one post "
-        f"among the {p.recommend_pool} most popular of the last {p.recommend_window} steps, picked with chance "
+        f"among the {p.recommend_pool} most popular of the "
+        f"{'last step' if p.recommend_window == 1 else f'last {p.recommend_window} steps'}, picked with chance "
         "proportional to its popularity (or, for similarity, the most relevant of them):"
     )
     half = rf"\cdot 2^{{-\mathrm{{age}}/{v(p.recommend_half_life)}}}" if p.recommend_half_life > 0 else ""
