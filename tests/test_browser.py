@@ -351,7 +351,7 @@ def test_stop_ends_a_long_run(page):
     assert button(page, "sim_stop").is_enabled()
     click(page, "sim_stop")  # returns once the click is dispatched (after Playwright's actionability checks)
     started = time.perf_counter()
-    page.get_by_text(re.compile(r"Stopped after step \d+")).wait_for(timeout=15_000)
+    page.get_by_text(re.compile(r"Stopped after \d+ steps? \(last step \d+\)")).wait_for(timeout=15_000)
     told = time.perf_counter() - started
     expect(button(page, "sim_run")).to_be_enabled(timeout=15_000)
     took = time.perf_counter() - started

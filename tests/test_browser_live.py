@@ -7,7 +7,17 @@ the rumour further; the split draws one curve per seed post, named by the seed.
 from __future__ import annotations
 
 import pytest
-from browser_harness import by_key, click, exceptions, go_to, plot_traces, screenshot, set_number_input, wait_idle
+from browser_harness import (
+    by_key,
+    click,
+    exceptions,
+    go_to,
+    plot_traces,
+    screenshot,
+    set_number_input,
+    wait_idle,
+    wait_plot_points,
+)
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -41,6 +51,7 @@ def test_reach_splits_per_seed_post(page):
     go_to(page, "Simulate", by_key("sim_run"))
     set_number_input(page, "sim_n", 5)
     click(page, "sim_run")
+    wait_plot_points(page, "sim_chart_spread", 5, timeout=120_000)  # the run's first step may load models
     expect(page.locator(f"{by_key('sim_run')} button:visible").first).to_be_enabled(timeout=120_000)
     wait_idle(page)
     assert max(t["n"] for t in plot_traces(page, "sim_chart_spread")) == 5

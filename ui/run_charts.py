@@ -43,7 +43,7 @@ MIN_SHARE_SPAN = 0.04  # a zoomed share axis spans at least 4 points, so noise i
 EMPTY_STEPS = 10  # the x range shown before the first step
 MARGIN = {"l": 60, "r": 16, "t": 76, "b": 72}  # room for two-line ticks (step, time)
 MOST_SEEDS_LISTED = 3  # seeds named in the per-seed legend (the largest reach); the others on hover
-SHORT_NAME = 12  # characters of a seed's name in the legend
+SHORT_NAME = 24  # characters of a seed's name in the legend (the hover gives it in full)
 SEED_LEGEND = {  # two short rows above the plot: three seeds and everyone aware
     "orientation": "h",
     "yanchor": "bottom",
