@@ -13,6 +13,7 @@ import time
 import pytest
 from browser_harness import ARTIFACTS, AppServer, by_key, click, go_to, new_page, screenshot, wait_idle
 from llm_server import ScriptedServer
+from playwright.sync_api import expect
 
 from s3core.llm.endpoints import PLACEHOLDER_KEY
 
@@ -57,8 +58,9 @@ def test_the_connection_test_succeeds_against_a_keyless_local_server(browser, ke
         with ScriptedServer() as srv:
             go_to(page, "Agents", by_key("agents_llm_model"))
             t1 = time.perf_counter()
-            model = page.locator(f"{by_key('agents_llm_model')} input").input_value()
-            assert model.startswith("openai/"), model  # the default model; the local server serves any name
+            box = page.locator(f"{by_key('agents_llm_model')} input")
+            expect(box).to_have_value(re.compile(r"^openai/"))  # the default model; the local server serves any name
+            model = box.input_value()
             type_into(page, "agents_llm_api_base", srv.api_base)
             click(page, "agents_llm_test")
             ok = page.locator('[data-testid="stAlertContentSuccess"]', has_text="Connected").first
