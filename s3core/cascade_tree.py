@@ -26,6 +26,20 @@ from .validation.trees import CascadeTree
 
 OFFICIAL = -1  # author of a seed post by the official account
 NEEDED = ("post_id", "step", "author", "parent", "root", "depth")
+SUMMARY_COLUMNS = (  # one row per cascade, in this order
+    "root",
+    "label",
+    "seed",
+    "step",
+    "minutes",
+    "author",
+    "posts",
+    "reach",
+    "depth",
+    "breadth",
+    "last_step",
+    "structural_virality",
+)
 GROWTH_COLUMNS = ("root", "step", "posts", "reach", "depth", "breadth")
 
 
@@ -70,22 +84,7 @@ def summary(
     (by post id), then the ``others`` largest other cascades (all when None), largest first."""
     check_posts(posts)
     if posts.empty:
-        return pd.DataFrame(
-            columns=[
-                "root",
-                "label",
-                "seed",
-                "step",
-                "minutes",
-                "author",
-                "posts",
-                "reach",
-                "depth",
-                "breadth",
-                "last_step",
-                "structural_virality",
-            ]
-        )
+        return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
     p = posts[list(NEEDED)].astype({"post_id": np.int64, "root": np.int64, "depth": np.int64})
     roots = p[p["parent"] < 0].set_index("post_id")
     grouped = p.groupby("root")
@@ -116,22 +115,7 @@ def summary(
         if root in roots.index
     }
     out["structural_virality"] = out["root"].map(virality).astype(float)
-    return out[
-        [
-            "root",
-            "label",
-            "seed",
-            "step",
-            "minutes",
-            "author",
-            "posts",
-            "reach",
-            "depth",
-            "breadth",
-            "last_step",
-            "structural_virality",
-        ]
-    ].reset_index(drop=True)
+    return out[list(SUMMARY_COLUMNS)].reset_index(drop=True)
 
 
 def growth(posts: pd.DataFrame, roots: list[int], last_step: int | None = None) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.language_bench import TOPICAL
 from s3core import scenario as S
 from s3core.engine import Simulation
 from s3core.interventions import SeedPost
@@ -164,21 +165,7 @@ def test_stored_vectors_match_fresh_encoding():
     np.testing.assert_allclose(stored, fresh, atol=5e-3)
 
 
-# English posts whose topic belongs to one occupation's interests, without that occupation's keywords.
-TOPICAL = {
-    Occupation.MEDICAL: "A new flu strain is filling the wards and the clinic ran out of vaccines",
-    Occupation.FINANCIAL: "Shares plunged on Wall Street after the lender froze withdrawals",
-    Occupation.EDUCATION: "The national entrance test questions leaked online the night before pupils sat it",
-    Occupation.LOGISTICS: "Truckers blocked the motorway and parcels piled up at the depots",
-    Occupation.ENTERTAINMENT_ARTS: "The pop star cancelled her world tour after the album flopped",
-    Occupation.LABOR_WORKER: "Assembly-line staff walked out over unpaid pay and forced night shifts",
-    Occupation.ENGINEER: "A bug in the app leaked millions of passwords from the cloud servers",
-    Occupation.ADMINISTRATIVE: "The mayor's office quietly changed the housing rules after the minister's visit",
-    Occupation.MEDIA: "The newspaper retracted its front-page story after the reporter admitted inventing sources",
-    Occupation.UNEMPLOYED_STUDENT: "Thousands of new graduates still cannot find a first job a year after leaving university",
-}
-
-
+# English posts whose topic belongs to one occupation's interests, without its keywords (shared with the bench).
 def topical_relevance(model) -> tuple[float, float]:
     """Mean relevance of each TOPICAL post to its own occupation's interest profile, and to the other nine."""
     occupation = prototype_vectors(model)["occupation"]
