@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .network import Network
+from .profiles import ProfileValues
 from .types import Gender, Occupation
 
 AGE_BRACKETS = ((13, 17), (18, 24), (25, 34), (35, 44), (45, 59), (60, 79))  # inclusive years; draws are uniform within
@@ -24,8 +25,9 @@ class Provenance(IntEnum):
     """Where an attribute value came from, so charts can separate data from assumptions."""
 
     GIVEN = 0
-    INFERRED = 1
+    INFERRED = 1  # by the offline text rules (or an inferrer passed in code)
     DRAWN = 2
+    PROFILED = 3  # from the scenario's profiles file (e.g. inferred by an LLM with ``s3core profile``)
 
 
 def _share(default: float, what: str) -> float:
@@ -373,8 +375,10 @@ def assign_demographics(
     params: DemographicParams,
     rng: np.random.Generator,
     inferrer: DemographicInferrer | None = None,
+    profiles: ProfileValues | None = None,
 ) -> Demographics:
-    """Given users columns win, then the inferrer (rules by default) on users with text, then draws.
+    """Given users columns win, then a profiles file's values, then the inferrer (rules by default) on users
+    with text, then draws.
 
     Every user gets a draw whatever else is known, so one user's value never depends on which
     other users had data; drawn minors are students and adults' occupation shares are adjusted
@@ -390,6 +394,11 @@ def assign_demographics(
     provenance = np.full((n, 3), Provenance.DRAWN, dtype=np.int8)
     for j, value in enumerate(values):
         provenance[~np.isnan(value), j] = Provenance.GIVEN
+    if profiles is not None:
+        for j, name in enumerate(PROVENANCE_COLUMNS):
+            fill = np.isnan(values[j]) & ~np.isnan(getattr(profiles, name))
+            values[j][fill] = getattr(profiles, name)[fill]
+            provenance[fill, j] = Provenance.PROFILED
 
     todo = np.flatnonzero(np.isnan(np.column_stack(values)).any(axis=1) & _has_text(network, users))
     if len(todo):

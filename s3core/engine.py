@@ -21,6 +21,7 @@ from .network import Network
 from .phases import act, decide, expose, inject
 from .policy import DecisionPolicy, HeuristicPolicy
 from .population import Population, build_population
+from .profiles import for_scenario as load_profiles
 from .recording import StepRecord, record_step
 from .resources import TextResources, resources_for
 from .run_view import RunView
@@ -68,7 +69,11 @@ class Simulation:
             population = None  # built on the other pool's text representation
         self.network = network if network is not None else load_network(scenario, self._rng("network"))
         self.population = population or build_population(
-            self.network, DemographicParams(**scenario.population), self.text.model, self._rng("population")
+            self.network,
+            DemographicParams(**scenario.population),
+            self.text.model,
+            self._rng("population"),
+            profiles=load_profiles(scenario, self.network),
         )
         self.policy = policy or HeuristicPolicy(scenario.emotion, scenario.attitude, scenario.policy)
         self.official_followers = self.random.stream(Purpose.OFFICIAL_REACH).subset(
@@ -84,6 +89,9 @@ class Simulation:
         """Back to step 0 with the initial attitudes; the network and population are kept."""
         u = self.random.stream(Purpose.INITIAL_ATTITUDE).uniform(np.arange(self.network.n_users))
         attitude = initial_attitude(self.scenario.attitude, self.population.history_stance, u)
+        profiled = self.population.profile_attitude
+        if profiled is not None:  # a profiles file's initial attitudes win; the draws above are made either way
+            attitude = np.where(profiled >= 0, profiled, attitude).astype(attitude.dtype)
         self.state = AgentState.empty(self.network.n_users, self.scenario.memory.capacity, attitude)
         self.posts = PostStore()
         self.extra_texts: list[str] = []

@@ -10,6 +10,7 @@ import numpy as np
 from . import lexicon
 from .demographics import DemographicInferrer, DemographicParams, assign_demographics
 from .network import Network
+from .profiles import ProfileValues
 from .text import TextModel, prototype_vectors
 
 AGE_BRACKETS = (25, 40, 60)  # upper bounds of the <25, 25-40, 40-60 brackets; 60+ is the last
@@ -27,6 +28,8 @@ class Population:
     history_stance: np.ndarray  # float32 share of positive posts in the user's history, NaN if none
     profile_key: np.ndarray  # int16 occupation x age-bracket profile of users without history, -1 otherwise
     profile_vectors: np.ndarray  # float32 (10 * brackets, d): the interest vector of each such profile
+    provenance: np.ndarray | None = None  # int8 (n, 3) demographics.Provenance of age, gender, occupation
+    profile_attitude: np.ndarray | None = None  # int8 initial Attitude from a profiles file, -1 where none
 
     @property
     def size(self) -> int:
@@ -72,17 +75,22 @@ def build_population(
     rng: np.random.Generator,
     history_weight: float = 1.0,
     inferrer: DemographicInferrer | None = None,
+    profiles: ProfileValues | None = None,
 ) -> Population:
-    """Demographics, categories and interest vectors for every user of the network."""
-    demo = assign_demographics(network, params, rng, inferrer=inferrer)
+    """Demographics, categories and interest vectors for every user of the network.
+
+    ``profiles`` (a profiles file aligned with the network, ``s3core.profiles``) wins over text rules and
+    draws; its attitudes become ``profile_attitude``, the initial attitudes the engine starts from.
+    """
+    demo = assign_demographics(network, params, rng, inferrer=inferrer, profiles=profiles)
     n = network.n_users
     protos = prototype_vectors(text_model)
     age = demo.age.astype(np.int16)
     bracket = np.searchsorted(np.asarray(AGE_BRACKETS), age, side="right")
     n_brackets = len(protos["age"])
-    profiles = (protos["occupation"][:, None, :] + protos["age"][None, :, :]).reshape(-1, protos["age"].shape[1])
+    profile_table = (protos["occupation"][:, None, :] + protos["age"][None, :, :]).reshape(-1, protos["age"].shape[1])
     profile_key = (demo.occupation.astype(np.int16) * n_brackets + bracket).astype(np.int16)
-    vectors = profiles[profile_key]
+    vectors = profile_table[profile_key]
     history_stance = np.full(n, np.nan, dtype=np.float32)
     if network.posts is not None and len(network.posts):
         hist_vec, count, shared_stance = _history_features(network.posts, n, text_model)
@@ -98,7 +106,11 @@ def build_population(
         user_vectors=vectors,
         history_stance=history_stance,
         profile_key=profile_key,
-        profile_vectors=_normalise(profiles),
+        profile_vectors=_normalise(profile_table),
+        provenance=demo.provenance,
+        profile_attitude=None
+        if profiles is None
+        else np.where(np.isnan(profiles.attitude), -1, profiles.attitude).astype(np.int8),
     )
 
 

@@ -119,6 +119,7 @@ class Scenario:
     minutes_per_step: float = P.param(60.0, 1.0, 10_080.0, "Simulated minutes per step; only labels time axes.")
     network: NetworkSpec = NetworkSpec()
     population: dict = field(default_factory=dict)
+    profiles: str = ""  # a profiles file (s3core.profiles), relative to base_dir; TOML: [population] profiles
     emotion: P.EmotionParams = P.EmotionParams()
     attitude: P.AttitudeParams = P.AttitudeParams()
     memory: P.MemoryParams = P.MemoryParams()
@@ -446,6 +447,12 @@ def from_dict(data: dict, base_dir: str = "") -> Scenario:
             raise ScenarioError("[population] must be a table")
         from .demographics import DemographicParams
 
+        population = dict(population)
+        profiles = population.pop("profiles", "")
+        if not isinstance(profiles, str):
+            raise ScenarioError(f"population.profiles = {profiles!r}: expected a file path in quotes")
+        if profiles.strip():
+            sections["profiles"] = profiles.strip()
         _build(DemographicParams, "population", population)  # check keys and ranges now, not at run time
         sections["population"] = population
     for name, cls in P.PARAM_GROUPS.items():
@@ -527,8 +534,10 @@ def to_dict(scenario: Scenario) -> dict:
         for k, v in _plain(scenario.network).items()
         if k not in _SOURCE_KEYS or scenario.network.source in _SOURCE_KEYS[k]
     }
-    if scenario.population:
+    if scenario.population or scenario.profiles:
         out["population"] = _plain(scenario.population)
+        if scenario.profiles:
+            out["population"]["profiles"] = scenario.profiles
     for name in (*P.PARAM_GROUPS, "run"):
         out[name] = _plain(getattr(scenario, name))
     out["interventions"] = [_plain_intervention(iv) for iv in scenario.interventions]
