@@ -40,7 +40,9 @@ SCHEMAS = {
         occupation=_enum(OCCUPATIONS + ["unknown"]),
     ),
     "connection": _object(ok={"type": "boolean"}),
+    "interview": _object(answer={"type": "string"}),  # an agent's free answer to an interviewer (interview.py)
 }
+_NON_EMPTY = {"text": "text", "interview": "answer"}  # schemas whose one string must hold more than spaces
 
 
 # How the reply's shape is asked for, strongest first; a provider that refuses one gets the next.
@@ -140,8 +142,8 @@ def _check(data, name: str) -> str | None:
     problems = validate(data, SCHEMAS[name])
     if problems:
         return "; ".join(problems[:3])
-    if name == "text" and not data["text"].strip():
-        return "$.text: empty"
+    if name in _NON_EMPTY and not data[_NON_EMPTY[name]].strip():
+        return f"$.{_NON_EMPTY[name]}: empty"
     return None
 
 

@@ -1,0 +1,199 @@
+"""Interviews: a free question to one agent, answered in persona by the LLM over real HTTP, logged in a real trace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+from llm_server import ScriptedServer, client_settings
+
+from s3core.engine import Simulation
+from s3core.interventions import SeedPost
+from s3core.llm import interview as I
+from s3core.llm.cache import LLMCache
+from s3core.llm.client import price_per_token
+from s3core.llm.gateway import Gateway
+from s3core.llm.prompts import event_summary
+from s3core.trace_lock import TraceInUse, TraceLock
+from s3core.types import Attitude, Emotion
+from ui.decisions import RecordingPolicy
+
+KEY = "sk-test-NEVER-STORE-THIS-0123456789"
+SEED = (
+    SeedPost(
+        step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE
+    ),
+)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def sim(text, small_network):
+    """Five steps of a seeded run whose policy keeps every agent's last decision (as the dashboard's does)."""
+    from s3core import scenario as S
+
+    scenario = S.Scenario(seed=3, steps=5).replace(interventions=SEED)
+    base = Simulation(scenario, network=small_network, text=text)
+    sim = Simulation(
+        scenario, network=small_network, text=text, policy=RecordingPolicy(base.policy, small_network.n_users)
+    )
+    for _ in range(5):
+        sim.step()
+    return sim
+
+
+def informed_agent(sim) -> int:
+    """An agent with a decision and at least two posts in memory (the richest prompt)."""
+    full = (sim.state.mem_post >= 0).sum(axis=1)
+    decided = sim.policy.step >= 0
+    candidates = np.flatnonzero(decided & (full >= 2))
+    assert len(candidates), "the seeded run exposes some agents twice"
+    return int(candidates[0])
+
+
+def sent_prompt(srv: ScriptedServer) -> str:
+    return "\n".join(m["content"] for m in srv.requests[-1]["messages"])
+
+
+def test_an_interview_carries_the_agents_memory_state_profile_and_decision(sim, srv, tmp_path):
+    agent = informed_agent(sim)
+    snap = I.snapshot_of(sim, agent)
+    assert snap.decision is not None and len(snap.memory) >= 2
+    assert [m.influence for m in snap.memory] == sorted((m.influence for m in snap.memory), reverse=True)
+    settings = client_settings(srv, KEY)
+    question = "你为什么转发这条消息？"
+    answer = I.ask(snap, question, settings, cache=LLMCache(tmp_path / "cache"), event=event_summary(sim.scenario))
+
+    assert answer.ok, answer.error
+    assert srv.count == 1
+    body = srv.requests[-1]
+    assert body["response_format"]["json_schema"]["name"] == "interview"
+    prompt = sent_prompt(srv)
+    for m in snap.memory:  # the memory pool's texts, with their stance and emotion
+        assert " ".join(m.text.split())[:40] in prompt
+        assert f"({m.stance}, {m.emotion}" in prompt
+    assert f"your emotion about it is {snap.emotion}" in prompt.lower()
+    assert f"your attitude toward it is {snap.attitude}" in prompt
+    assert f"{snap.age}-year-old" in prompt  # the S3 persona
+    d = snap.decision
+    assert f"Your last decision, at step {d.step}" in prompt
+    assert " ".join(d.focal_text.split())[:40] in prompt
+    assert question in prompt and "日本核电站辐射泄漏" in prompt  # the question and the event
+    assert "first person" in body["messages"][0]["content"] and "language" in body["messages"][0]["content"]
+    # the scripted server's answer, as the model gave it, with its usage
+    assert answer.answer.startswith("模拟文本")
+    assert answer.prompt_tokens > 0 and answer.completion_tokens > 0
+    assert answer.cost_usd is None  # openai/test-model has no price in litellm's map
+    assert answer.messages[1]["content"] == body["messages"][1]["content"]
+
+    trace = tmp_path / "run.duckdb"
+    con = duckdb.connect(str(trace))
+    I.write_interview(con, sim.step_index - 1, agent, snap.user_id, answer)
+    con.close()
+    con = duckdb.connect(str(trace), read_only=True)
+    rows = con.execute("SELECT * FROM interviews").df()
+    con.close()
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    assert row["question"] == question and row["answer"] == answer.answer and bool(row["ok"])
+    assert row["agent"] == agent and row["user_id"] == snap.user_id and row["step"] == 4
+    assert row["prompt_tokens"] == answer.prompt_tokens > 0 and row["completion_tokens"] == answer.completion_tokens
+    assert "cost_usd" in rows.columns and row["cost_usd"] != row["cost_usd"]  # NULL: unknown, not zero
+    assert json.loads(row["prompt"])[1]["content"] == body["messages"][1]["content"]
+
+    again = I.ask(snap, question, settings, cache=LLMCache(tmp_path / "cache"))
+    assert srv.count == 2, "a different event line is a different prompt"
+    cached = I.ask(snap, question, settings, cache=LLMCache(tmp_path / "cache"))
+    assert cached.cached and cached.answer == again.answer and srv.count == 2
+
+
+def test_a_priced_model_costs_its_tokens_at_litellms_price(sim, srv):
+    """litellm's own cost for openai/gpt-4o-mini (served here by the scripted server) is tokens x its price."""
+    settings = client_settings(srv, KEY, model="openai/gpt-4o-mini")
+    answer = I.ask(I.snapshot_of(sim, informed_agent(sim)), "How do you feel about this?", settings)
+    assert answer.ok and answer.cost_usd is not None
+    price_in, price_out = price_per_token("openai/gpt-4o-mini")
+    expected = answer.prompt_tokens * price_in + answer.completion_tokens * price_out
+    assert answer.cost_usd == pytest.approx(expected, rel=1e-9) and answer.cost_usd > 0
+    assert I.cost_of("openai/gpt-4o-mini", 1000, 500) == pytest.approx(1000 * price_in + 500 * price_out)
+    assert I.cost_of("openai/test-model", 1000, 500) is None
+
+
+def test_an_unaware_agent_is_asked_without_memory_or_decision(sim, srv):
+    unaware = int(np.flatnonzero(~sim.state.aware)[0])
+    snap = I.snapshot_of(sim, unaware)
+    assert snap.memory == () and snap.decision is None and not snap.aware
+    answer = I.ask(snap, "Have you heard about the nuclear plant?", client_settings(srv, KEY))
+    assert answer.ok
+    prompt = sent_prompt(srv)
+    assert "you have not heard of this event yet" in prompt and "No post about the event is in your memory." in prompt
+    assert "Your last decision" not in prompt
+
+
+def test_the_inspectors_dict_gives_the_same_snapshot(sim):
+    """``snapshot_from_inspect`` reads what ``LiveRun.inspect`` returns (names of sources, codes of states)."""
+    from ui.live import LiveRun
+
+    agent = informed_agent(sim)
+    live = LiveRun(sim, Path("/nonexistent/never-written.duckdb"), "test", net=None)
+    info = live.inspect(agent)
+    from_ui = I.snapshot_from_inspect(info, *I.own_words(sim.network, agent))
+    assert from_ui == I.snapshot_of(sim, agent)
+
+
+def test_refusals_are_clear_and_send_nothing(sim, srv):
+    snap = I.snapshot_of(sim, informed_agent(sim))
+    settings = client_settings(srv, KEY)
+    with pytest.raises(ValueError, match="question is empty"):
+        I.ask(snap, "   ", settings)
+    with pytest.raises(ValueError, match="1,000 or fewer"):
+        I.ask(snap, "x" * (I.MAX_QUESTION + 1), settings)
+    with pytest.raises(ValueError, match="No LLM is configured.*Agents page"):
+        I.ask(snap, "Why?", None)
+    with pytest.raises(ValueError, match="No LLM is configured"):
+        I.ask(snap, "Why?", client_settings(srv, KEY, model=" "))
+    assert srv.count == 0
+
+
+def test_an_endpoint_error_is_one_sentence_and_is_logged(sim, srv, tmp_path):
+    srv.default = "500"
+    snap = I.snapshot_of(sim, informed_agent(sim))
+    answer = I.ask(snap, "Why?", client_settings(srv, KEY, retries=0))
+    assert not answer.ok and answer.answer == "" and answer.error_kind == "server"
+    assert "server error" in answer.error and "Traceback" not in answer.error and "\n" not in answer.error
+    srv.default = "valid"
+    path = tmp_path / "trace.duckdb"
+    duckdb.connect(str(path)).close()
+    I.append_to_file(path, 4, snap.agent, snap.user_id, answer)
+    con = duckdb.connect(str(path), read_only=True)
+    rows = I.read_interviews(con, snap.agent)
+    con.close()
+    assert len(rows) == 1 and rows[0]["ok"] is False and rows[0]["error"] == answer.error
+
+
+def test_a_trace_held_elsewhere_is_refused_with_its_holder(sim, srv, tmp_path):
+    snap = I.snapshot_of(sim, informed_agent(sim))
+    answer = I.ask(snap, "Why?", client_settings(srv, KEY))
+    path = tmp_path / "held.duckdb"
+    duckdb.connect(str(path)).close()
+    with TraceLock(path).acquire():  # a run writing this trace
+        with pytest.raises(TraceInUse, match="kept in this session"):
+            I.append_to_file(path, 4, snap.agent, snap.user_id, answer)
+    I.append_to_file(path, 4, snap.agent, snap.user_id, answer)
+    con = duckdb.connect(str(path), read_only=True)
+    assert len(I.read_interviews(con, snap.agent)) == 1 and I.read_interviews(con, snap.agent + 1) == []
+    con.close()
+
+
+def test_a_given_gateway_is_used_and_left_open(sim, srv):
+    snap = I.snapshot_of(sim, informed_agent(sim))
+    gateway = Gateway(client_settings(srv, KEY))
+    try:
+        first = I.ask(snap, "Why?", None, gateway=gateway)
+        second = I.ask(snap, "Why not?", None, gateway=gateway)
+        assert first.ok and second.ok and gateway.stats.calls == 2
+    finally:
+        gateway.close()
