@@ -1,4 +1,4 @@
-"""Command line: run a scenario into a DuckDB trace, report a trace, validate against real data, or benchmark."""
+"""Command line: run a scenario into a DuckDB trace, report a trace, validate against real data, profile users, or benchmark."""
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--datasets", default=None, help="folder of the shared datasets (default: ../shared/datasets)")
     llm_cli.add_cache_command(sub)
+    from . import profile_cli
     from .experiment import cli as experiment_cli
     from .experiment.targeting import cli as targeting_cli
     from .validation import cli as validation_cli
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     targeting_cli.add_command(sub)
     validation_cli.add_command(sub)
     validation_cli.add_calibrate_command(sub)
+    profile_cli.add_command(sub)
     return parser
 
 
@@ -125,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
             from .experiment.targeting import cli as targeting_cli
 
             return targeting_cli.command(args)
+        elif args.command == "profile":
+            from . import profile_cli
+
+            return profile_cli.command(args)
         elif args.command == "cache":
             return llm_cli.cache_command(args)
         elif args.command in ("validate", "calibrate"):

@@ -32,12 +32,8 @@ def _share(value: str) -> float:
     return share
 
 
-def add_arguments(run: argparse.ArgumentParser) -> None:
-    """Add the LLM backend's flags to the ``run`` sub-command (keys come only from the environment)."""
-    g = run.add_argument_group("LLM backend (keys come from the environment, e.g. OPENAI_API_KEY)")
-    g.add_argument(
-        "--backend", choices=("heuristic", "llm"), help="decision backend (default: the scenario's run.backend)"
-    )
+def add_connection_arguments(g) -> None:
+    """The flags that say how to call the model (model, endpoint, key variable, limits); shared by ``run`` and ``profile``."""
     g.add_argument("--model", help="litellm model string, e.g. openai/gpt-4o-mini")
     g.add_argument("--api-base", help="base URL of an OpenAI-compatible endpoint")
     g.add_argument("--api-key-env", help="environment variable holding the key (default: the provider's usual one)")
@@ -65,6 +61,15 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
         "prompt (schema in the prompt only); replies are always validated, and a provider that refuses "
         "a mode with a 400 gets the next one",
     )
+
+
+def add_arguments(run: argparse.ArgumentParser) -> None:
+    """Add the LLM backend's flags to the ``run`` sub-command (keys come only from the environment)."""
+    g = run.add_argument_group("LLM backend (keys come from the environment, e.g. OPENAI_API_KEY)")
+    g.add_argument(
+        "--backend", choices=("heuristic", "llm"), help="decision backend (default: the scenario's run.backend)"
+    )
+    add_connection_arguments(g)
     g.add_argument(
         "--max-fallback-share",
         type=_share,
@@ -124,7 +129,7 @@ def settings_from_args(args: argparse.Namespace) -> LLMSettings:
         "concurrency": args.concurrency,
         "timeout": args.timeout,
         "retries": args.retries,
-        "mode": args.llm_mode,
+        "mode": getattr(args, "llm_mode", None),
         "max_wait": getattr(args, "max_wait", None),
         "structured_output": getattr(args, "structured_output", None),
     }
@@ -135,7 +140,7 @@ def settings_from_args(args: argparse.Namespace) -> LLMSettings:
     return LLMSettings(**values)
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
     """A notice from the backend, printed once as it happens."""
     print(f"llm: {message}", file=sys.stderr, flush=True)
 
@@ -163,7 +168,7 @@ def run_llm(args: argparse.Namespace, scenario, progress=None) -> LLMRun | None:
         print(estimate.json() if args.json else estimate.table())
         return None
     cache_path = resolve_cache_dir(args.llm_cache)
-    policy = HybridPolicy(LLMPolicy(settings, LLMCache(cache_path), notify=_say), spec)
+    policy = HybridPolicy(LLMPolicy(settings, LLMCache(cache_path), notify=say), spec)
     stats = policy.stats
 
     def report(done: int, total: int, elapsed: float) -> None:

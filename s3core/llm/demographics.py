@@ -6,6 +6,7 @@ Implements ``s3core.demographics.DemographicInferrer``; pass it as ``inferrer=``
 
 from __future__ import annotations
 
+from ..demographics import VALID_AGE
 from ..types import OCCUPATION_LABELS, Gender, Occupation
 from . import prompts as P
 from .cache import LLMCache
@@ -38,7 +39,7 @@ class LLMDemographicInferrer:
                 ChatRequest("demographics", P.demographics(descriptions[i] or "", list(histories[i]), self.posts_shown))
                 for i in chunk
             ]
-            out.extend(_answer(o.data) if o.ok else None for o in self.gateway.run(requests))
+            out.extend(parse_answer(o.data) if o.ok else None for o in self.gateway.run(requests))
         return out
 
     @property
@@ -49,10 +50,13 @@ class LLMDemographicInferrer:
         self.gateway.close()
 
 
-def _answer(data: dict) -> dict | None:
+def parse_answer(data: dict) -> dict | None:
+    """A validated reply as codes (``age`` years, ``gender`` Gender, ``occupation`` Occupation); None when it holds
+    nothing usable. Ages outside ``VALID_AGE`` and words outside the vocabulary count as no answer."""
     guess: dict = {}
-    if data.get("age") is not None:
-        guess["age"] = int(data["age"])
+    age = data.get("age")
+    if isinstance(age, (int, float)) and VALID_AGE[0] <= age <= VALID_AGE[1]:
+        guess["age"] = int(round(age))
     if data.get("gender") in _GENDER:
         guess["gender"] = _GENDER[data["gender"]]
     if data.get("occupation") in _OCCUPATION:
