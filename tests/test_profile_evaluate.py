@@ -188,3 +188,18 @@ def test_llm_inferrer_one_request_per_user_and_cached_rerun(tmp_path, server):
     assert {k: v for k, v in rerun.as_dict().items() if k != "seconds"} == {
         k: v for k, v in report.as_dict().items() if k != "seconds"
     }
+
+
+def test_benchmark_prints_rules_and_llm_reports(ced, tmp_path, server, monkeypatch, capsys):
+    from benchmarks.profile_eval_bench import main
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    server.reset()
+    argv = ["--datasets", str(ced), "--model", "openai/test-model", "--api-base", server.api_base]
+    assert main([*argv, "--llm-cache", str(tmp_path / "c"), "--retries", "1"]) == 0
+    out = capsys.readouterr().out
+    data = json.loads(out.strip().splitlines()[-1])
+    assert set(data["reports"]) == {f"{k}/{p}" for k in ("rules", "llm") for p in ("all", "half0", "half1")}
+    assert data["reports"]["rules/all"]["gender"]["answered"] == 3
+    assert data["reports"]["llm/all"]["asked"] == 5 and server.count == 5  # the halves hit the cache
+    assert "S3 (Gao et al. 2023)" in out and KEY not in out
