@@ -197,3 +197,67 @@ def test_a_given_gateway_is_used_and_left_open(sim, srv):
         assert first.ok and second.ok and gateway.stats.calls == 2
     finally:
         gateway.close()
+
+
+# -- the inspector ------------------------------------------------------------------------------------
+def _simulate_page(tmp_path, monkeypatch, steps: int):
+    from streamlit.testing.v1 import AppTest
+
+    from ui.session import STATE_KEY
+
+    monkeypatch.setenv("S3_RUNS_DIR", str(tmp_path / "runs"))
+    at = AppTest.from_file(str(ROOT / "pages/4_Simulate.py"), default_timeout=90).run()
+    for _ in range(steps):
+        at.button(key="sim_step").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at, at.session_state[STATE_KEY]
+
+
+def test_the_inspector_refuses_to_interview_without_an_llm(tmp_path, monkeypatch):
+    at, ws = _simulate_page(tmp_path, monkeypatch, steps=1)
+    assert ws.scenario.run.backend == "heuristic"
+    refusal = [i.value for i in at.info if "No LLM is configured" in i.value]
+    assert refusal and "Agents" in refusal[0] and "LLM backend" in refusal[0]
+    assert at.text_area(key="sim_interview_question").disabled
+    assert at.button(key="sim_interview_ask").disabled
+
+
+def test_the_inspector_asks_the_agent_and_logs_the_interview_in_the_live_trace(tmp_path, monkeypatch, srv):
+    import dataclasses
+
+    from ui.llm import LLMChoice
+
+    at, ws = _simulate_page(tmp_path, monkeypatch, steps=4)
+    # the Agents page's choice: the LLM backend on the scripted server (the heuristic run keeps its own policy)
+    ws.llm = LLMChoice(settings=client_settings(srv, KEY))
+    ws.scenario = ws.scenario.replace(run=dataclasses.replace(ws.scenario.run, backend="llm"))
+    at.run()
+    assert not at.button(key="sim_interview_ask").disabled
+    at.text_area(key="sim_interview_question").input("What do you make of all this?")
+    at.button(key="sim_interview_ask").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert srv.count == 1
+
+    live = ws.live
+    rows = live.query("SELECT agent, question, answer, ok, prompt_tokens, completion_tokens, cost_usd FROM interviews")
+    assert len(rows) == 1 and bool(rows["ok"].iloc[0]) and rows["prompt_tokens"].iloc[0] > 0
+    agent = int(rows["agent"].iloc[0])
+    info = live.inspect(agent)
+    prompt = sent_prompt(srv)
+    assert info["pool"], "the newest poster remembers what it read"
+    assert f"your emotion about it is {('calm', 'moderate', 'intense')[info['emotion']]}" in prompt.lower()
+    for row in info["pool"]:
+        assert " ".join(row["text"].split())[:30] in prompt
+    assert "What do you make of all this?" in prompt
+    shown = [m.value for m in at.markdown]
+    assert any(rows["answer"].iloc[0] in v for v in shown), "the answer is shown"
+    assert any("1 interview of this agent in this run" in c.value for c in at.caption)
+
+    srv.default = "500"  # the endpoint fails: one sentence on the page, the failure logged too
+    at.text_area(key="sim_interview_question").input("And now?")
+    at.button(key="sim_interview_ask").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert any("server error" in e and "Fix:" in e and "Traceback" not in e for e in errors), errors
+    assert len(live.query("SELECT * FROM interviews")) == 2
+    assert any("2 interviews of this agent in this run" in c.value for c in at.caption)

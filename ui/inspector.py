@@ -7,7 +7,7 @@ import streamlit as st
 
 from s3core.types import Gender, Occupation, Source, UserCategory, label
 
-from . import charts, llm_panel, netview, traces
+from . import charts, interview_view, llm_panel, netview, traces
 from .live import LiveRun
 from .session import Workspace
 from .widgets import agent_suggestions, chart, md_escape, resolve_agent, sample_controls, sample_layout, show_network
@@ -183,6 +183,7 @@ def agent_inspector(ws: Workspace, live: LiveRun, recent_agents: list[int]) -> N
         st.markdown("Focal post text:")
         st.text(d["focal_text"])
     llm_panel.exchange_view(live, agent)
+    interview_view.interview_panel(ws, live, agent, info)
 
 
 def state_network_view(ws: Workspace, live: LiveRun, recent_agents: list[int]) -> None:

@@ -43,22 +43,9 @@ SYSTEM = (
 )
 _NAMES = {"emotion": Emotion, "attitude": Attitude}
 _SOURCE = {s.name.lower(): text for s, text in P._SOURCE.items()}
-_COLUMNS = (
-    "step",
-    "agent",
-    "user_id",
-    "question",
-    "answer",
-    "prompt",
-    "model",
-    "ok",
-    "error",
-    "cached",
-    "prompt_tokens",
-    "completion_tokens",
-    "cost_usd",
-    "latency_s",
-    "asked_at",
+_COLUMNS = tuple(
+    "step agent user_id question answer prompt model ok error cached prompt_tokens completion_tokens cost_usd "
+    "latency_s asked_at".split()
 )
 TABLE = """
 CREATE TABLE IF NOT EXISTS interviews (step INTEGER, agent INTEGER, user_id VARCHAR, question VARCHAR,
