@@ -261,3 +261,23 @@ def test_the_inspector_asks_the_agent_and_logs_the_interview_in_the_live_trace(t
     assert any("server error" in e and "Fix:" in e and "Traceback" not in e for e in errors), errors
     assert len(live.query("SELECT * FROM interviews")) == 2
     assert any("2 interviews of this agent in this run" in c.value for c in at.caption)
+
+
+def test_before_the_first_step_the_interview_is_kept_in_the_session(tmp_path, monkeypatch, srv):
+    import dataclasses
+
+    from ui.interview_view import KEPT_KEY
+    from ui.llm import LLMChoice
+
+    at, ws = _simulate_page(tmp_path, monkeypatch, steps=0)
+    ws.llm = LLMChoice(settings=client_settings(srv, KEY))
+    ws.scenario = ws.scenario.replace(run=dataclasses.replace(ws.scenario.run, backend="llm"))
+    at.run()
+    at.text_area(key="sim_interview_question").input("Who are you?")
+    at.button(key="sim_interview_ask").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert srv.count == 1 and not ws.live.has_trace
+    assert any("no trace yet" in w.value and "kept in this session" in w.value for w in at.warning)
+    kept = [row for rows in at.session_state[KEPT_KEY].values() for row in rows]
+    assert len(kept) == 1 and kept[0]["question"] == "Who are you?" and kept[0]["ok"]
+    assert any(kept[0]["answer"] in m.value for m in at.markdown)

@@ -125,7 +125,7 @@ def _show(row: dict) -> None:
 
 def _ask(ws: Workspace, live: LiveRun, agent: int, info: dict, question: str, settings: LLMSettings) -> None:
     """Send the question, log the answer (or keep it here), and leave a message for this rerun."""
-    description, history = I.own_words(live.net.network if live.net else live.sim.network, agent)
+    description, history = I.own_words(live.sim.network, agent)
     snapshot = I.snapshot_from_inspect(info, description, history)
     where = llm.cache_path(ws.run_dir)
     try:
