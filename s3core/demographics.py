@@ -215,9 +215,16 @@ _OCCUPATION_RULES = (
         + _en("student|undergrad|freshman|sophomore|unemployed|retired|homemaker|housewife"),
     ),
 )
+# A self-reference counts only before anything that hands the text to someone else: a quotation
+# mark, reported speech (说：) or, at the very start, a colon (a quoted '@user: ...' post) or a
+# 转 (copied) marker. Weibo posts retell news and others' words in the first person.
+_UNQUOTED = r'(?:[^“”「」『』"说]|说[^:：，,“”「」『』"])'
+_OWN_VOICE = rf'^(?:\s*(?:[^\s:：转“”「」『』"说]|说[^:：，,“”「」『』"]){_UNQUOTED}*?)?'
 _GENDER_SELF = {  # run on the raw text, descriptions and posts alike
-    Gender.FEMALE: r"我(?:的|家)?(?:老公|丈夫|先生)|(?:作为|身为|我是)一?[个名位]?(?:女生|女孩子?|女人|女性|妈妈|母亲|宝妈)|\bmy (?:husband|hubby|boyfriend)\b|\b(?:i am|i'm|as) an? (?:woman|girl|mother|mom|mum|wife)\b",
-    Gender.MALE: r"我(?:的|家)?(?:老婆|媳妇|妻子|太太)|(?:作为|身为|我是)一?[个名位]?(?:男生|男孩子?|男人|男性|爸爸|父亲|宝爸)|\bmy (?:wife|wifey|girlfriend)\b|\b(?:i am|i'm|as) an? (?:man|guy|boy|father|dad|husband)\b",
+    Gender.FEMALE: _OWN_VOICE
+    + r"(?:我(?:的|家)?(?:老公|丈夫|先生|男朋友|男友|男人)|(?:作为|身为|我是)一?[个名位]?(?:女生|女孩子?|女人|女性|妈妈|母亲|宝妈)|\bmy (?:husband|hubby|boyfriend)\b|\b(?:i am|i'm|as) an? (?:woman|girl|mother|mom|mum|wife)\b)",
+    Gender.MALE: _OWN_VOICE
+    + r"(?:我(?:的|家)?(?:老婆|媳妇|妻子|太太|女朋友|女友)|(?:作为|身为|我是)一?[个名位]?(?:男生|男孩子?|男人|男性|爸爸|父亲|宝爸)|\bmy (?:wife|wifey|girlfriend)\b|\b(?:i am|i'm|as) an? (?:man|guy|boy|father|dad|husband)\b)",
 }
 _GENDER_BARE = {  # descriptions only, after other people are blanked out
     Gender.FEMALE: "女生|女孩|女汉子|小女子|本姑娘|姑娘|少女|孕妈|准妈妈|宝妈|家庭主妇|妈妈|妈咪|奶奶|外婆|(?:好|的)(?:妻子|老婆|太太)|she/her|she/they|"

@@ -203,3 +203,21 @@ def test_benchmark_prints_rules_and_llm_reports(ced, tmp_path, server, monkeypat
     assert data["reports"]["rules/all"]["gender"]["answered"] == 3
     assert data["reports"]["llm/all"]["asked"] == 5 and server.count == 5  # the halves hit the cache
     assert "S3 (Gao et al. 2023)" in out and KEY not in out
+
+
+def test_gender_self_references_count_only_in_the_authors_own_voice():
+    from s3core.demographics import RuleInferrer
+    from s3core.types import Gender
+
+    posts = [
+        "我男朋友今天送我花",  # own voice, a kin word the English list already had (my boyfriend)
+        "周末和我女友去爬山",
+        "@某人 :昨晚我老公鸣笛提醒",  # a quoted '@user: ...' post
+        "他回答说：“我老婆的眼泪。因为我是一个男人”",  # inside quotation marks
+        "小薇老师说，作为一个男人，你要有担当",  # reported speech
+        "转【顶贴】你知道我男人是谁吗",  # copied text
+        "今天下雨，我老婆说别出门",  # own voice before any quotation
+    ]
+    answers = RuleInferrer().infer([""] * len(posts), [[p] for p in posts])
+    genders = [a.get("gender") if a else None for a in answers]
+    assert genders == [Gender.FEMALE, Gender.MALE, None, None, None, None, Gender.MALE]
