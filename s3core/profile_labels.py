@@ -206,13 +206,14 @@ def users_file_labels(
     if posts_path is not None:
         posts = _read_table(posts_path, ("user_id", "text"), (), _POST_ALIASES)
         position = pd.Series(np.arange(n), index=keys.to_numpy()).reindex(_id_keys(posts_path, posts["user_id"]))
-        known = position.notna().to_numpy() & posts["text"].notna().to_numpy()
+        text = posts["text"].astype(object).where(posts["text"].notna(), "").astype(str)
+        known = position.notna().to_numpy() & (text.str.strip() != "").to_numpy()  # empty posts say nothing
         owner = position.to_numpy()[known].astype(np.int64)
         order = np.argsort(owner, kind="stable")
         owner = owner[order]
         rank = np.arange(len(owner)) - np.searchsorted(owner, owner)  # position within the user's posts
         keep = order[rank < max_posts]
-        owner, texts = owner[rank < max_posts], posts["text"].to_numpy()[known][keep].astype(str).tolist()
+        owner, texts = owner[rank < max_posts], text.to_numpy()[known][keep].tolist()
     return LabelledUsers(
         name=Path(users_path).name,
         source=str(users_path),

@@ -91,14 +91,19 @@ def labelled_csv(tmp_path):
         encoding="utf-8",
     )
     posts = tmp_path / "posts.csv"
-    posts.write_text("user_id,text\n1002.0,我是一名程序员\n77,我老公\n", encoding="utf-8")
+    posts.write_text("user_id,text\n1002.0,我是一名程序员\n77,我老公\n1004,\n", encoding="utf-8")
     return users, posts
 
 
 def test_users_file_labels_score_gender_age_and_occupation_by_hand(labelled_csv):
     users = users_file_labels(*labelled_csv)
     assert list(users.gender[:3]) == [0, 1, 0] and math.isnan(users.gender[3])
-    assert users.histories() == [[], ["我是一名程序员"], [], []]  # '1002.0' is user 1002; user 77 is not labelled
+    assert users.histories() == [
+        [],
+        ["我是一名程序员"],
+        [],
+        [],
+    ]  # '1002.0' is user 1002; 77 is unlabelled; 1004's post is empty
     report = evaluate(users)  # reference year 2023: '90后' is born 1995, aged 28
     assert report.users == 4 and report.asked == 3  # 1004 has no text
     g = report.gender
