@@ -70,6 +70,8 @@ def add_command(sub) -> None:
         help="score inference against self-reported labels instead: weibo-ced, or a users file with gender/age/occupation",
     )
     p.add_argument("--limit", type=int, help="--evaluate: a seeded random sample of this many labelled users")
+    p.add_argument("--seed", type=int, default=0, help="--evaluate: the sample's seed (default 0)")
+    p.add_argument("--posts", help="--evaluate with a users file: the posts file whose texts the inferrer reads")
     p.add_argument("--datasets", help="folder of the shared datasets (default: ../shared/datasets)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -234,21 +236,34 @@ def _evaluate(args) -> int:
     from .profile_evaluate import evaluate, load_labelled
 
     datasets = Path(args.datasets) if args.datasets else Path(__file__).resolve().parents[2] / "shared" / "datasets"
-    users = load_labelled(args.evaluate, datasets, limit=args.limit)
-    inferrer = "rules"
-    gateway = None
+    users = load_labelled(args.evaluate, datasets, posts=args.posts)
+    inferrer, llm = "rules", None
     if args.model:
         from .llm.cache import LLMCache, resolve_cache_dir
         from .llm.demographics import LLMDemographicInferrer
 
-        settings = llm_cli.settings_from_args(args)
-        inferrer = LLMDemographicInferrer(settings, LLMCache(resolve_cache_dir(args.llm_cache)))
-        gateway = inferrer
+        inferrer = llm = LLMDemographicInferrer(
+            llm_cli.settings_from_args(args), LLMCache(resolve_cache_dir(args.llm_cache))
+        )
     try:
-        report = evaluate(users, inferrer)
+        report = evaluate(
+            users, inferrer, progress=None if args.quiet else _users_progress(), limit=args.limit, seed=args.seed
+        )
     finally:
-        if gateway is not None:
-            print(f"llm: {gateway.stats.line()}", file=sys.stderr)
-            gateway.close()
+        if llm is not None:
+            print(llm.stats.line(), file=sys.stderr)
+            llm.close()
     print(json.dumps(report.as_dict()) if args.json else report.table())
     return 0
+
+
+def _users_progress():
+    from .runner import write_progress
+
+    started = time.perf_counter()
+
+    def show(done: int, total: int) -> None:
+        bar = "#" * int(30 * done / max(total, 1))
+        write_progress(f"users {done:,}/{total:,} [{bar:.<30}] {time.perf_counter() - started:.0f} s", done, total)
+
+    return show

@@ -130,3 +130,17 @@ def test_estimate_rules_and_refusals(tmp_path, scenario):
     ]:
         bad = _cli(scenario, *args, cache=cache)
         assert bad.returncode == 2 and message in bad.stderr, bad.stderr
+
+
+DATASETS = ROOT.parent / "shared" / "datasets"
+
+
+@pytest.mark.skipif(not (DATASETS / "weibo-ced" / "sources.parquet").exists(), reason="needs ../shared/datasets")
+def test_evaluate_scores_the_rules_against_self_reported_gender(tmp_path):
+    done = _cli("--evaluate", "weibo-ced", "--datasets", DATASETS, "--json", "--quiet", cache=tmp_path / "c")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    gender = report["gender"]
+    assert report["inferrer"] == "rules" and gender["labelled"] == 2215 == report["users"]
+    assert 0 < gender["answered"] < 100, "the rules answer few authors: there are no self-descriptions"
+    assert 0.60 < gender["majority_accuracy"] < 0.61  # 875 of 2,215 authors report female
