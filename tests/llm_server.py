@@ -60,8 +60,9 @@ def instance_of(schema: dict, seed: str) -> object:
     if kind == "integer":
         lo, hi = schema.get("minimum", 0), schema.get("maximum", 100)
         return lo + h % (hi - lo + 1)
-    if kind == "number":
-        return float(schema.get("minimum", 0))
+    if kind == "number":  # spread over [minimum, maximum] (default [0, 1]), e.g. archetype probabilities
+        lo, hi = float(schema.get("minimum", 0.0)), float(schema.get("maximum", 1.0))
+        return round(lo + (hi - lo) * (h % 1000) / 999, 3)
     if kind == "boolean":
         return bool(h % 2)
     if kind == "array":

@@ -72,10 +72,22 @@ class LLMPolicy:
     def decide(self, batch: DecisionBatch, draws) -> Decisions:
         """The heuristic decides first with ``draws`` (passed through as given), then the LLM refines."""
         base = (self.heuristic or heuristic_for(batch.context)).decide(batch, draws)
-        return self.refine(batch, base)
+        return self.refine(batch, base, draws)
 
-    def refine(self, batch: DecisionBatch, base: Decisions) -> Decisions:
-        """LLM decisions for the batch's agents; rows whose calls fail keep ``base`` and are flagged."""
+    def refine(self, batch: DecisionBatch, base: Decisions, draws=None) -> Decisions:
+        """LLM decisions for the batch's agents; rows whose calls fail keep ``base`` and are flagged.
+
+        ``settings.agent_mode`` picks how: one request per agent (here), ``batched`` (``batching``) or
+        ``archetype`` (``archetypes``, which draws each member's decision with ``draws``, the step's keyed draws).
+        """
+        if self.settings.agent_mode == "batched":
+            from . import batching
+
+            return batching.refine(self, batch, base)
+        if self.settings.agent_mode == "archetype":
+            from . import archetypes
+
+            return archetypes.refine(self, batch, base, draws)
         n = len(batch)
         emotion, attitude, action = base.emotion.copy(), base.attitude.copy(), base.action.copy()
         fallback = np.zeros(n, dtype=bool)
@@ -242,7 +254,7 @@ class HybridPolicy:
         texts: list[str | None] = [None] * len(batch)
         if len(rows):
             sub = self.llm.refine(
-                batch.subset(rows), Decisions(base.emotion[rows], base.attitude[rows], base.action[rows])
+                batch.subset(rows), Decisions(base.emotion[rows], base.attitude[rows], base.action[rows]), draws
             )
             base.emotion[rows], base.attitude[rows], base.action[rows] = sub.emotion, sub.attitude, sub.action
             fallback[rows] = sub.fallback

@@ -27,6 +27,10 @@ def _enum(values: list[str]) -> dict:
     return {"type": "string", "enum": list(values)}
 
 
+def _share() -> dict:
+    return {"type": "number", "minimum": 0, "maximum": 1}
+
+
 SCHEMAS = {
     "decision": _object(emotion=_enum(EMOTIONS), attitude=_enum(ATTITUDES), action=_enum(ACTIONS)),
     "emotion": _object(emotion=_enum(EMOTIONS)),
@@ -40,9 +44,32 @@ SCHEMAS = {
         occupation=_enum(OCCUPATIONS + ["unknown"]),
     ),
     "connection": _object(ok={"type": "boolean"}),
+    # Batched prompts (batching.py): one entry per agent, named by the id the prompt gave it.
+    "decision_batch": _object(
+        decisions={
+            "type": "array",
+            "items": _object(
+                agent={"type": "string"}, emotion=_enum(EMOTIONS), attitude=_enum(ATTITUDES), action=_enum(ACTIONS)
+            ),
+        }
+    ),
+    "text_batch": _object(texts={"type": "array", "items": _object(agent={"type": "string"}, text={"type": "string"})}),
+    # Archetypes (archetypes.py): one answer per cell of similar agents, from which each member draws.
+    "archetype": _object(
+        emotion=_object(**{e: _share() for e in EMOTIONS}),
+        attitude=_object(**{a: _share() for a in ATTITUDES}),
+        action=_object(**{a: _share() for a in ACTIONS}),
+        texts={"type": "array", "items": {"type": "string"}},
+    ),
     "interview": _object(answer={"type": "string"}),  # an agent's free answer to an interviewer (interview.py)
 }
 _NON_EMPTY = {"text": "text", "interview": "answer"}  # schemas whose one string must hold more than spaces
+# A batched reply is accepted whole when its envelope fits; each entry is then checked on its own against the
+# single-agent schema, so one bad entry falls back alone (batching.py).
+_ENVELOPES = {
+    "decision_batch": _object(decisions={"type": "array"}),
+    "text_batch": _object(texts={"type": "array"}),
+}
 
 
 # How the reply's shape is asked for, strongest first; a provider that refuses one gets the next.
@@ -139,7 +166,7 @@ def json_objects(text: str) -> list[dict]:
 
 
 def _check(data, name: str) -> str | None:
-    problems = validate(data, SCHEMAS[name])
+    problems = validate(data, _ENVELOPES.get(name, SCHEMAS[name]))
     if problems:
         return "; ".join(problems[:3])
     if name in _NON_EMPTY and not data[_NON_EMPTY[name]].strip():

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields
 from ..params import param
 from .schemas import STRUCTURED_MODES
 
+AGENT_MODES = ("per_agent", "batched", "archetype")  # how many agents one request decides for (see LLMSettings)
 CACHE_ENV = "S3_LLM_CACHE"  # the shared cache's directory (or "none"); default: the user's cache directory
 _SECRET_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.I)
 
@@ -105,6 +106,17 @@ class LLMSettings:
         "combined: one call returns emotion, attitude and action; modular: one call per S3 module.",
         choices=("combined", "modular"),
     )
+    agent_mode: str = param(
+        "per_agent",
+        None,
+        None,
+        "per_agent: one request per agent decision; batched: one request decides for batch_size agents (one validated "
+        "entry each); archetype: one request per cell of similar agents in a similar state, from whose answer each "
+        "member draws its own decision (after AgentTorch, arXiv 2409.10568). batched and archetype use the combined "
+        "decision.",
+        choices=AGENT_MODES,
+    )
+    batch_size: int = param(10, 2, 100, "Agents decided by one request in batched mode.")
     structured_output: str = param(
         "json_schema",
         None,
@@ -128,6 +140,8 @@ class LLMSettings:
         from ..params import validate
 
         validate(self)
+        if self.agent_mode != "per_agent" and self.mode != "combined":
+            raise ValueError(f"agent_mode {self.agent_mode!r} uses the combined decision: set mode = 'combined'")
 
     def endpoints(self) -> tuple[Deployment, ...]:
         """The deployments to call; one built from the top-level fields when none are listed."""
