@@ -6,7 +6,7 @@ import streamlit as st
 
 from s3core.types import UserCategory, label
 from ui import charts, netview, network_form
-from ui.networks import MAX_SYNTHETIC_USERS, bundled, provenance, synthetic, synthetic_fields
+from ui.networks import MAX_SYNTHETIC_USERS, bundled, synthetic, synthetic_fields
 from ui.session import ensure_defaults, show_flash
 from ui.widgets import chart, md_escape, sample_controls, sample_layout, show_network
 
@@ -189,10 +189,11 @@ with tabs[1]:
         )
 with tabs[2]:
     if tabs[2].open:
-        prov = provenance(ws.net.key, tuple(sorted(ws.scenario.population.items())), net)
+        prov = pop.provenance  # the engine's own, profiles file included
         st.caption(
-            "Colour shows where each value comes from: given in the users file, inferred from the user's "
-            "description or posts, or drawn from the population shares set on the Agents page."
+            "Colour shows where each value comes from: given in the users file, from the scenario's profiles file "
+            "(profiled, e.g. by an LLM on the Agents page), inferred from the user's description or posts by the "
+            "offline rules, or drawn from the population shares set on the Agents page."
         )
         c = st.columns(2)
         with c[0]:

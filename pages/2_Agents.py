@@ -14,7 +14,7 @@ from s3core import params as P
 from s3core.demographics import DemographicParams
 from s3core.engine import Simulation
 from s3core.types import UserCategory, label
-from ui import charts, llm_panel, policy_view
+from ui import charts, llm_panel, policy_view, profiles_panel
 from ui.params_form import clear_widgets, params_form
 from ui.session import ensure_defaults, show_flash, text_resources
 from ui.widgets import chart
@@ -109,7 +109,11 @@ with pop_box:
         cols[1 + i].metric(label(c).capitalize(), f"{int((pop.category == c).sum()):,}")
     cols[4].metric("Start positive", f"{initial.mean():.1%}")
 
-    tabs = st.tabs(["Demographics", "Initial attitude and emotion"], key="agents_pop_tabs", on_change="rerun")
+    tabs = st.tabs(
+        ["Demographics", "Initial attitude and emotion", "Profiles (S3 profiling)"],
+        key="agents_pop_tabs",
+        on_change="rerun",
+    )
     with tabs[0]:
         if tabs[0].open:
             c = st.columns(2)
@@ -135,6 +139,9 @@ with pop_box:
                     "intense with this chance per step (for a post of relevance 0.3): the level of the post it reads "
                     "counts, not how many arrive. Emotion decays toward calm when nothing new arrives."
                 )
+    with tabs[2]:
+        if tabs[2].open:
+            profiles_panel.profiles_panel(ws)  # who filled each attribute; S3's profiling by the LLM
 
 # -- policy ---------------------------------------------------------------------------------------
 with policy_box:

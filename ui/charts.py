@@ -31,7 +31,12 @@ from s3core.types import Gender, Occupation, UserCategory, label
 from . import run_charts
 
 CATEGORY_COLORS = {"influential": OKABE_ITO["vermillion"], "regular": OKABE_ITO["blue"], "low-impact": OKABE_ITO["sky"]}
-PROVENANCE_COLORS = {"given": OKABE_ITO["blue"], "inferred": OKABE_ITO["green"], "drawn": GREY}
+PROVENANCE_COLORS = {
+    "given": OKABE_ITO["blue"],
+    "inferred": OKABE_ITO["green"],
+    "drawn": GREY,
+    "profiled": OKABE_ITO["orange"],  # the scenario's profiles file (LLM or rules), s3core.demographics.Provenance
+}
 KIND_COLORS = {"seed": OKABE_ITO["green"], "boost": OKABE_ITO["blue"], "moderation": OKABE_ITO["vermillion"]}
 
 # What the Compare page can overlay: column -> (title, y-axis label with unit).
@@ -100,8 +105,10 @@ def _provenance_bars(
             x=list(groups), y=np.bincount(codes, minlength=n_groups), name="users", marker_color=OKABE_ITO["blue"]
         )
         return
-    for p, name in enumerate(("given", "inferred", "drawn")):
+    for p, name in enumerate(PROVENANCE_COLORS):  # Provenance codes: given 0, inferred 1, drawn 2, profiled 3
         mask = provenance == p
+        if name == "profiled" and not mask.any():
+            continue  # no profiles file: the legend keeps its three sources
         fig.add_bar(
             x=list(groups),
             y=np.bincount(codes[mask], minlength=n_groups),
@@ -111,7 +118,7 @@ def _provenance_bars(
 
 
 def age_histogram(age: np.ndarray, provenance: np.ndarray | None = None) -> go.Figure:
-    """Ages in 5-year bins, split by where each value came from (given, inferred from text, drawn)."""
+    """Ages in 5-year bins, split by where each value came from (given, inferred from text, drawn, profiles file)."""
     age = np.asarray(age, dtype=np.int64)
     edges = np.arange(10, 105, 5)
     codes = np.clip(np.searchsorted(edges, age, side="right") - 1, 0, len(edges) - 2)

@@ -11,10 +11,8 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 
-from s3core.demographics import DemographicParams, assign_demographics
 from s3core.loaders import LoadError
 from s3core.loaders.errors import clip
 from s3core.network import Network
@@ -173,16 +171,6 @@ def from_scenario(spec: NetworkSpec, seed: int, uploads: Path, current: LoadedNe
     folders = {Path(f).parent.as_posix() for f in files}
     name = folders.pop() if len(folders) == 1 else "+".join(files)  # one upload folder: the key load_upload gave
     return _cached_network(f"upload-{name}{augment}", spec, str(Path(uploads).resolve()), seed)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def provenance(key: str, population: tuple, _network: Network) -> np.ndarray:
-    """Where each user's age, gender and occupation came from (0 given, 1 inferred, 2 drawn); rng-free.
-
-    Cached under the network's key and the population shares (a sorted tuple of items).
-    """
-    demo = assign_demographics(_network, DemographicParams(**dict(population)), np.random.default_rng(0))
-    return demo.provenance
 
 
 def synthetic_fields() -> dict:

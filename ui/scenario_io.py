@@ -162,7 +162,7 @@ def changes(net0: LoadedNetwork, before: S.Scenario, net1: LoadedNetwork, after:
         ("seed", f"{before.seed}", f"{after.seed}"),
         ("steps", f"{before.steps}", f"{after.steps}"),
     ]
-    for key in ("name", "description", "minutes_per_step"):
+    for key in ("name", "description", "minutes_per_step", "profiles"):
         if getattr(before, key) != getattr(after, key):
             rows.append((key, _shown(getattr(before, key)), _shown(getattr(after, key))))
     for group in (*P.PARAM_GROUPS, "run"):

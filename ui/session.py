@@ -58,6 +58,18 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "run"
 
 
+def _profiles_stamp(scenario: S.Scenario) -> tuple | None:
+    """The scenario's profiles file as a cache key: its path, modification time and size (None without one)."""
+    if not scenario.profiles:
+        return None
+    path = scenario.resolve(scenario.profiles)
+    try:
+        stat = path.stat()
+    except OSError:  # a missing file: the engine says so when the population is built
+        return (str(path), None, None)
+    return (str(path), stat.st_mtime_ns, stat.st_size)
+
+
 @dataclass(eq=False)
 class Workspace:
     """Everything one workspace works on; pages read it and call s3core.
@@ -95,10 +107,10 @@ class Workspace:
 
     # -- population and simulations ---------------------------------------------------------
     def population(self, net: LoadedNetwork | None = None, scenario: S.Scenario | None = None) -> Population:
-        """The population of a network under a scenario's demographics and seed (kept for the last key)."""
+        """The population of a network under a scenario's demographics, seed and profiles file (kept for the last key)."""
         net = net or self.net
         scenario = scenario or self.scenario
-        key = (net.key, tuple(sorted(scenario.population.items())), scenario.seed)
+        key = (net.key, tuple(sorted(scenario.population.items())), scenario.seed, _profiles_stamp(scenario))
         if self._population is None or self._population[0] != key:
             # Let the engine build it, so the dashboard's population is exactly the CLI's for this scenario.
             probe = Simulation(scenario.replace(interventions=()), network=net.network, text=text_resources())
