@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .client import LLMUnavailable  # noqa: F401  (re-exported for the CLI's error handling)
 from .schemas import STRUCTURED_MODES
-from .settings import Deployment, LLMSettings
+from .settings import AGENT_MODES, Deployment, LLMSettings
 from .stats import DEFAULT_MAX_FALLBACK_SHARE, verdict
 
 FALLBACK_EXIT = 3  # the run finished and is traced, but too many LLM decisions fell back to be an LLM run
@@ -79,6 +79,13 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
         f"heuristic (default {DEFAULT_MAX_FALLBACK_SHARE}); the trace is kept either way",
     )
     g.add_argument("--llm-mode", choices=("combined", "modular"), help="one call per decision, or one per S3 module")
+    g.add_argument(
+        "--agent-mode",
+        choices=AGENT_MODES,
+        help="per_agent (default): one request per agent decision; batched: one request decides for --batch-size "
+        "agents; archetype: one request per cell of similar agents in a similar state, each member drawing from it",
+    )
+    g.add_argument("--batch-size", type=int, help="agents per request in --agent-mode batched (default 10)")
     g.add_argument("--llm-share", type=float, help="seeded random share of agents the LLM drives (the rest: heuristic)")
     g.add_argument(
         "--llm-subset",
@@ -130,6 +137,8 @@ def settings_from_args(args: argparse.Namespace) -> LLMSettings:
         "timeout": args.timeout,
         "retries": args.retries,
         "mode": getattr(args, "llm_mode", None),
+        "agent_mode": getattr(args, "agent_mode", None),
+        "batch_size": getattr(args, "batch_size", None),
         "max_wait": getattr(args, "max_wait", None),
         "structured_output": getattr(args, "structured_output", None),
     }
