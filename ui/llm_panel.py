@@ -26,6 +26,11 @@ from .session import Workspace
 from .widgets import md_escape
 
 BACKENDS = {"heuristic": "offline heuristic", "llm": "LLM"}
+AGENT_MODE_LABELS = {
+    "per_agent": "one agent (per-agent)",
+    "batched": "several agents (batched)",
+    "archetype": "a cell of similar agents (archetype)",
+}
 NUMBERS = ("concurrency", "temperature", "max_tokens", "timeout", "retries", "max_wait")
 UNITS = {"timeout": " (s)", "max_wait": " (s)"}
 KEY_BOX = "agents_llm_api_key"
@@ -125,6 +130,21 @@ def _settings_form(ws: Workspace) -> None:
         key="agents_llm_structured_output",
         help=FIELDS["structured_output"].metadata["help"],
     )
+    agent_modes = list(FIELDS["agent_mode"].metadata["choices"])
+    cols = st.columns(2)
+    values["agent_mode"] = cols[0].selectbox(
+        "Agents per request",
+        agent_modes,
+        index=agent_modes.index(s.agent_mode),
+        key="agents_llm_agent_mode",
+        format_func=AGENT_MODE_LABELS.get,
+        help=FIELDS["agent_mode"].metadata["help"],
+    )
+    if values["agent_mode"] == "batched":
+        values["batch_size"] = _number("batch_size", s.batch_size, cols[1])
+    if values["agent_mode"] != "per_agent" and values["mode"] != "combined":
+        st.caption("Batched and archetype requests ask for the combined decision: mode set to combined.")
+        values["mode"] = "combined"
     if not model.strip():
         st.error("Not applied: the model is empty. Use a litellm model string, e.g. openai/gpt-4o-mini.")
         return
