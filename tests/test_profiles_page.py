@@ -192,6 +192,25 @@ def test_workspace_population_follows_the_profiles_file(tmp_path):
     assert ws.population().age[3] == before.age[3] and ws.population().provenance[3, 0] != Provenance.PROFILED
 
 
+@pytest.mark.parametrize("damage", ["delete", "garble"])
+def test_a_missing_or_damaged_profiles_file_is_dropped_with_a_warning_not_a_crash(tmp_path, damage):
+    ws = new_workspace()
+    ids = np.asarray(ws.net.network.user_ids).astype(str)
+    path = tmp_path / "p.parquet"
+    write_profiles(pd.DataFrame({"user_id": [ids[3]], "age": [77]}), path)
+    ws.scenario = ws.scenario.replace(profiles=str(path))
+    assert ws.population().age[3] == 77
+    if damage == "delete":
+        path.unlink()
+    else:
+        path.write_bytes(b"not parquet any more")
+    population = ws.population()
+    assert ws.scenario.profiles == "" and population.provenance[3, 0] != Provenance.PROFILED
+    level, message = ws.flash[-1]
+    assert level == "warning" and "Stopped using the profiles file" in message and "p.parquet" in message
+    assert (damage == "delete") != path.exists(), "a damaged file is left where it was"
+
+
 def test_save_job_merges_over_the_file_in_use_and_sets_the_old_one_aside(tmp_path):
     ws = new_workspace()
     ids = np.asarray(ws.net.network.user_ids).astype(str)

@@ -23,6 +23,7 @@ from s3core import scenario as S
 from s3core.engine import Simulation
 from s3core.policy import HeuristicPolicy
 from s3core.population import Population
+from s3core.profiles import for_scenario as load_profiles
 from s3core.resources import TextResources, load_text_resources
 
 from . import workspace_store as store
@@ -112,10 +113,23 @@ class Workspace:
         scenario = scenario or self.scenario
         key = (net.key, tuple(sorted(scenario.population.items())), scenario.seed, _profiles_stamp(scenario))
         if self._population is None or self._population[0] != key:
+            if scenario is self.scenario and scenario.profiles:
+                scenario = self._usable_profiles(net)
+                key = (net.key, tuple(sorted(scenario.population.items())), scenario.seed, _profiles_stamp(scenario))
             # Let the engine build it, so the dashboard's population is exactly the CLI's for this scenario.
             probe = Simulation(scenario.replace(interventions=()), network=net.network, text=text_resources())
             self._population = (key, probe.population)
         return self._population[1]
+
+    def _usable_profiles(self, net: LoadedNetwork) -> S.Scenario:
+        """The workspace's scenario, without its profiles file when that file is gone, damaged or for another
+        network: the key is dropped (the file is left as it is) and the next page says why."""
+        try:
+            load_profiles(self.scenario, net.network)
+        except ValueError as exc:  # ProfilesError: missing, unreadable, bad rows, or no user of this network
+            self.scenario = self.scenario.replace(profiles="")
+            self.notify("warning", f"Stopped using the profiles file: {exc}. Agents use the text rules and draws.")
+        return self.scenario
 
     def build_sim(
         self, scenario: S.Scenario | None = None, net: LoadedNetwork | None = None, llm_cache: Path | None = None
