@@ -262,7 +262,9 @@ def _completion(body: dict, behaviour: str) -> dict:
     seed = json.dumps(messages, sort_keys=True, ensure_ascii=False)
     refusal, finish = None, "stop"
     valid = json.dumps(instance_of(requested_schema(body), seed), ensure_ascii=False)
-    if behaviour == "malformed":
+    if behaviour.startswith("reply="):  # a scripted reply, verbatim: "reply={...}" (e.g. archetype distributions)
+        content = behaviour[len("reply=") :]
+    elif behaviour == "malformed":
         content = '{"emotion": "calm", "attitude": '
     elif behaviour == "refusal":
         content, refusal = None, "I'm sorry, I can't help with that."
