@@ -13,6 +13,8 @@ from llm_server import ScriptedServer, client_settings
 from s3core.engine import Simulation
 from s3core.interventions import SeedPost
 from s3core.llm import interview as I
+from s3core.llm import interview_snapshot as IS
+from s3core.llm import interview_trace as IT
 from s3core.llm.cache import LLMCache
 from s3core.llm.client import price_per_token
 from s3core.llm.gateway import Gateway
@@ -60,7 +62,7 @@ def sent_prompt(srv: ScriptedServer) -> str:
 
 def test_an_interview_carries_the_agents_memory_state_profile_and_decision(sim, srv, tmp_path):
     agent = informed_agent(sim)
-    snap = I.snapshot_of(sim, agent)
+    snap = IS.snapshot_of(sim, agent)
     assert snap.decision is not None and len(snap.memory) >= 2
     assert [m.influence for m in snap.memory] == sorted((m.influence for m in snap.memory), reverse=True)
     settings = client_settings(srv, KEY)
@@ -91,7 +93,7 @@ def test_an_interview_carries_the_agents_memory_state_profile_and_decision(sim, 
 
     trace = tmp_path / "run.duckdb"
     con = duckdb.connect(str(trace))
-    I.write_interview(con, sim.step_index - 1, agent, snap.user_id, answer)
+    IT.write_interview(con, sim.step_index - 1, agent, snap.user_id, answer)
     con.close()
     con = duckdb.connect(str(trace), read_only=True)
     rows = con.execute("SELECT * FROM interviews").df()
@@ -113,7 +115,7 @@ def test_an_interview_carries_the_agents_memory_state_profile_and_decision(sim, 
 def test_a_priced_model_costs_its_tokens_at_litellms_price(sim, srv):
     """litellm's own cost for openai/gpt-4o-mini (served here by the scripted server) is tokens x its price."""
     settings = client_settings(srv, KEY, model="openai/gpt-4o-mini")
-    answer = I.ask(I.snapshot_of(sim, informed_agent(sim)), "How do you feel about this?", settings)
+    answer = I.ask(IS.snapshot_of(sim, informed_agent(sim)), "How do you feel about this?", settings)
     assert answer.ok and answer.cost_usd is not None
     price_in, price_out = price_per_token("openai/gpt-4o-mini")
     expected = answer.prompt_tokens * price_in + answer.completion_tokens * price_out
@@ -124,7 +126,7 @@ def test_a_priced_model_costs_its_tokens_at_litellms_price(sim, srv):
 
 def test_an_unaware_agent_is_asked_without_memory_or_decision(sim, srv):
     unaware = int(np.flatnonzero(~sim.state.aware)[0])
-    snap = I.snapshot_of(sim, unaware)
+    snap = IS.snapshot_of(sim, unaware)
     assert snap.memory == () and snap.decision is None and not snap.aware
     answer = I.ask(snap, "Have you heard about the nuclear plant?", client_settings(srv, KEY))
     assert answer.ok
@@ -140,12 +142,12 @@ def test_the_inspectors_dict_gives_the_same_snapshot(sim):
     agent = informed_agent(sim)
     live = LiveRun(sim, Path("/nonexistent/never-written.duckdb"), "test", net=None)
     info = live.inspect(agent)
-    from_ui = I.snapshot_from_inspect(info, *I.own_words(sim.network, agent))
-    assert from_ui == I.snapshot_of(sim, agent)
+    from_ui = IS.snapshot_from_inspect(info, *IS.own_words(sim.network, agent))
+    assert from_ui == IS.snapshot_of(sim, agent)
 
 
 def test_refusals_are_clear_and_send_nothing(sim, srv):
-    snap = I.snapshot_of(sim, informed_agent(sim))
+    snap = IS.snapshot_of(sim, informed_agent(sim))
     settings = client_settings(srv, KEY)
     with pytest.raises(ValueError, match="question is empty"):
         I.ask(snap, "   ", settings)
@@ -160,36 +162,36 @@ def test_refusals_are_clear_and_send_nothing(sim, srv):
 
 def test_an_endpoint_error_is_one_sentence_and_is_logged(sim, srv, tmp_path):
     srv.default = "500"
-    snap = I.snapshot_of(sim, informed_agent(sim))
+    snap = IS.snapshot_of(sim, informed_agent(sim))
     answer = I.ask(snap, "Why?", client_settings(srv, KEY, retries=0))
     assert not answer.ok and answer.answer == "" and answer.error_kind == "server"
     assert "server error" in answer.error and "Traceback" not in answer.error and "\n" not in answer.error
     srv.default = "valid"
     path = tmp_path / "trace.duckdb"
     duckdb.connect(str(path)).close()
-    I.append_to_file(path, 4, snap.agent, snap.user_id, answer)
+    IT.append_to_file(path, 4, snap.agent, snap.user_id, answer)
     con = duckdb.connect(str(path), read_only=True)
-    rows = I.read_interviews(con, snap.agent)
+    rows = IT.read_interviews(con, snap.agent)
     con.close()
     assert len(rows) == 1 and rows[0]["ok"] is False and rows[0]["error"] == answer.error
 
 
 def test_a_trace_held_elsewhere_is_refused_with_its_holder(sim, srv, tmp_path):
-    snap = I.snapshot_of(sim, informed_agent(sim))
+    snap = IS.snapshot_of(sim, informed_agent(sim))
     answer = I.ask(snap, "Why?", client_settings(srv, KEY))
     path = tmp_path / "held.duckdb"
     duckdb.connect(str(path)).close()
     with TraceLock(path).acquire():  # a run writing this trace
         with pytest.raises(TraceInUse, match="kept in this session"):
-            I.append_to_file(path, 4, snap.agent, snap.user_id, answer)
-    I.append_to_file(path, 4, snap.agent, snap.user_id, answer)
+            IT.append_to_file(path, 4, snap.agent, snap.user_id, answer)
+    IT.append_to_file(path, 4, snap.agent, snap.user_id, answer)
     con = duckdb.connect(str(path), read_only=True)
-    assert len(I.read_interviews(con, snap.agent)) == 1 and I.read_interviews(con, snap.agent + 1) == []
+    assert len(IT.read_interviews(con, snap.agent)) == 1 and IT.read_interviews(con, snap.agent + 1) == []
     con.close()
 
 
 def test_a_given_gateway_is_used_and_left_open(sim, srv):
-    snap = I.snapshot_of(sim, informed_agent(sim))
+    snap = IS.snapshot_of(sim, informed_agent(sim))
     gateway = Gateway(client_settings(srv, KEY))
     try:
         first = I.ask(snap, "Why?", None, gateway=gateway)

@@ -12,6 +12,8 @@ import json
 import streamlit as st
 
 from s3core.llm import interview as I
+from s3core.llm import interview_snapshot as IS
+from s3core.llm import interview_trace as IT
 from s3core.llm.cache import LLMCache
 from s3core.llm.prompts import event_summary
 from s3core.llm.settings import LLMSettings
@@ -57,13 +59,13 @@ def _log(live: LiveRun, step: int, agent: int, user_id: str, answer: I.Interview
     """Write the interview into the run's trace; the reason in one sentence when it could not be written."""
     if live.has_trace and not live.closed:
         try:
-            I.write_interview(_LiveConnection(live), step, agent, user_id, answer)
+            IT.write_interview(_LiveConnection(live), step, agent, user_id, answer)
             return None
         except Exception as exc:  # a failed write keeps the answer; the page says why
             return f"The interview could not be written to the run's trace ({type(exc).__name__}: {exc})."
     if live.closed and live.path.exists():
         try:
-            I.append_to_file(live.path, step, agent, user_id, answer)
+            IT.append_to_file(live.path, step, agent, user_id, answer)
             return None
         except Exception as exc:
             return f"The interview could not be written to {live.path.name} ({exc})."
@@ -76,7 +78,7 @@ def _read(live: LiveRun, agent: int) -> list[dict]:
         return []
     if not live.closed:
         try:
-            frame = live.query(I.READ, [agent])
+            frame = live.query(IT.READ, [agent])
         except Exception:  # no interviews table yet
             return []
         return [] if frame is None else frame.to_dict("records")
@@ -87,7 +89,7 @@ def _read(live: LiveRun, agent: int) -> list[dict]:
     except Exception:
         return []
     try:
-        return I.read_interviews(con, agent)
+        return IT.read_interviews(con, agent)
     finally:
         con.close()
 
@@ -125,8 +127,8 @@ def _show(row: dict) -> None:
 
 def _ask(ws: Workspace, live: LiveRun, agent: int, info: dict, question: str, settings: LLMSettings) -> None:
     """Send the question, log the answer (or keep it here), and leave a message for this rerun."""
-    description, history = I.own_words(live.sim.network, agent)
-    snapshot = I.snapshot_from_inspect(info, description, history)
+    description, history = IS.own_words(live.sim.network, agent)
+    snapshot = IS.snapshot_from_inspect(info, description, history)
     where = llm.cache_path(ws.run_dir)
     try:
         cache = LLMCache(where)
@@ -145,7 +147,7 @@ def _ask(ws: Workspace, live: LiveRun, agent: int, info: dict, question: str, se
     step = snapshot.step - 1
     problem = _log(live, step, agent, snapshot.user_id, answer)
     if problem is not None:
-        _kept(live, agent).insert(0, I.as_row(step, agent, snapshot.user_id, answer))
+        _kept(live, agent).insert(0, IT.as_row(step, agent, snapshot.user_id, answer))
         st.warning(f"{problem} It is kept in this session and listed below.", icon=":material/warning:")
 
 
