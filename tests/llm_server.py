@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 import threading
 import time
@@ -40,10 +41,14 @@ BEHAVIOURS = (
     "two_objects",
     "length",
     "content_filter",
+    "batch_one_bad",  # batched requests: the first agent's entry off-schema (an unknown emotion, or an empty text)
+    "batch_missing_one",  # batched requests: the last agent's entry left out
+    "batch_duplicate_one",  # batched requests: the first agent answered twice, differently
 )
 # "429;Retry-After=2" or "429;retry-after-ms=2000": a 429 carrying that header
 FORMATS = ("json_schema", "json_object", None)  # None: no response_format
 SCHEMA_MARKER = "JSON Schema: "  # where s3core puts the schema in the prompt when it is not sent as response_format
+AGENT_MARKER = re.compile(r"\[agent (A\d+)\]")  # s3core.llm.batching.AGENT_MARKER: an agent's block in a batched prompt
 
 
 def instance_of(schema: dict, seed: str) -> object:
@@ -257,11 +262,42 @@ def requested_schema(body: dict) -> dict:
     return {"type": "object", "properties": {}}
 
 
+def batched_reply(body: dict, schema: dict, behaviour: str) -> dict | None:
+    """For a batched request (one array of entries with an ``agent`` id): one entry per agent labelled in the prompt,
+    each drawn from the agent's own block (so it does not depend on who else shares the request); else None."""
+    props = schema.get("properties", {})
+    if len(props) != 1:
+        return None
+    ((name, array),) = props.items()
+    items = array.get("items", {}) if array.get("type") == "array" else {}
+    if "agent" not in items.get("properties", {}):
+        return None
+    text = "\n".join(m.get("content") or "" for m in body.get("messages", []) if m.get("role") == "user")
+    entries, seen = [], set()
+    for match in AGENT_MARKER.finditer(text):
+        agent = match.group(1)
+        if agent in seen:
+            continue
+        seen.add(agent)
+        end = text.find("\n\n", match.end())
+        block = text[match.end() : end if end >= 0 else len(text)]
+        entries.append({**instance_of(items, block), "agent": agent})
+    if entries and behaviour == "batch_one_bad":
+        entries[0] = {**entries[0], **({"emotion": "furious"} if "emotion" in entries[0] else {"text": " "})}
+    elif entries and behaviour == "batch_missing_one":
+        entries.pop()
+    elif entries and behaviour == "batch_duplicate_one":
+        entries.append({**instance_of(items, f"{text}/again"), "agent": entries[0]["agent"]})
+    return {name: entries}
+
+
 def _completion(body: dict, behaviour: str) -> dict:
     messages = body.get("messages", [])
     seed = json.dumps(messages, sort_keys=True, ensure_ascii=False)
     refusal, finish = None, "stop"
-    valid = json.dumps(instance_of(requested_schema(body), seed), ensure_ascii=False)
+    schema = requested_schema(body)
+    batched = batched_reply(body, schema, behaviour)
+    valid = json.dumps(batched if batched is not None else instance_of(schema, seed), ensure_ascii=False)
     if behaviour.startswith("reply="):  # a scripted reply, verbatim: "reply={...}" (e.g. archetype distributions)
         content = behaviour[len("reply=") :]
     elif behaviour == "malformed":
