@@ -16,7 +16,7 @@ from s3core.llm import interview as I
 from s3core.llm import interview_snapshot as IS
 from s3core.llm import interview_trace as IT
 from s3core.llm.cache import LLMCache
-from s3core.llm.client import price_per_token
+from s3core.llm.client import cost_of, price_per_token
 from s3core.llm.gateway import Gateway
 from s3core.llm.prompts import event_summary
 from s3core.trace_lock import TraceInUse, TraceLock
@@ -120,8 +120,8 @@ def test_a_priced_model_costs_its_tokens_at_litellms_price(sim, srv):
     price_in, price_out = price_per_token("openai/gpt-4o-mini")
     expected = answer.prompt_tokens * price_in + answer.completion_tokens * price_out
     assert answer.cost_usd == pytest.approx(expected, rel=1e-9) and answer.cost_usd > 0
-    assert I.cost_of("openai/gpt-4o-mini", 1000, 500) == pytest.approx(1000 * price_in + 500 * price_out)
-    assert I.cost_of("openai/test-model", 1000, 500) is None
+    assert cost_of("openai/gpt-4o-mini", 1000, 500) == pytest.approx(1000 * price_in + 500 * price_out)
+    assert cost_of("openai/test-model", 1000, 500) is None
 
 
 def test_an_unaware_agent_is_asked_without_memory_or_decision(sim, srv):

@@ -279,3 +279,11 @@ def price_per_token(model: str) -> tuple[float, float] | None:
             price = float(info["input_cost_per_token"]), float(info.get("output_cost_per_token") or 0.0)
             return price if any(price) else None
     return None
+
+
+def cost_of(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+    """USD for the tokens at litellm's local price of ``model`` (``price_per_token``); None when unpriced."""
+    price = price_per_token(model)
+    if price is None:
+        return None
+    return prompt_tokens * price[0] + completion_tokens * price[1]

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..types import Action
 from . import prompts as P
-from .client import count_tokens, price_per_token
+from .client import cost_of, count_tokens
 from .settings import LLMSettings
 from .subset import SubsetSpec, select_agents
 
@@ -125,8 +125,7 @@ def estimate_run(
     sample_chars = sum(sum(len(x["content"]) for x in m) for m in sample)
     per_char = sample_tokens / sample_chars if sample_chars else 0.0
     prompt_tokens = int(round(sum(chars) * per_char))
-    price = price_per_token(settings.model)
-    cost = None if price is None else prompt_tokens * price[0] + counter.reply_tokens * price[1]
+    cost = cost_of(settings.model, prompt_tokens, counter.reply_tokens)
     return CostEstimate(
         model=settings.model,
         steps=scenario.steps,

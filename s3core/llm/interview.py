@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from . import prompts as P
+from .client import cost_of
 from .errors import FROM_MODEL, ErrorKind, hint
 from .explain import explain
 from .gateway import ChatRequest, Gateway
@@ -166,16 +167,6 @@ class InterviewAnswer:
     def prompt_text(self) -> str:
         """The messages as plain text, ``[role]`` then content, for display."""
         return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in self.messages)
-
-
-def cost_of(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
-    """USD for the tokens at litellm's local price of ``model`` (``client.price_per_token``); None when unpriced."""
-    from .client import price_per_token
-
-    price = price_per_token(model)
-    if price is None:
-        return None
-    return prompt_tokens * price[0] + completion_tokens * price[1]
 
 
 class _Borrowed:

@@ -20,7 +20,7 @@ from ..profiles import check_profiles, empty_profiles
 from ..types import Gender, Occupation
 from . import prompts as P
 from .cache import LLMCache
-from .client import count_tokens, price_per_token
+from .client import cost_of, count_tokens
 from .demographics import parse_answer
 from .gateway import ChatRequest, Gateway, Outcome
 from .settings import LLMSettings
@@ -138,14 +138,13 @@ class ProfileJob:
         kinds = ("demographics", "initial_attitude") if self.attitudes else ("demographics",)
         completion = calls * sum(REPLY_TOKENS[k] for k in kinds) // len(kinds)
         prompt = int(round(chars * per_char))
-        price = price_per_token(self.settings.model)
         return ProfileEstimate(
             model=self.settings.model,
             users=len(self.agents),
             calls=calls,
             prompt_tokens=prompt,
             completion_tokens=completion,
-            cost_usd=None if price is None else prompt * price[0] + completion * price[1],
+            cost_usd=cost_of(self.settings.model, prompt, completion),
             cached=cached,
         )
 
