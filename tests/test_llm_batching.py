@@ -174,3 +174,16 @@ def test_two_batched_steps_of_a_simulation_write_one_trace_row_per_agent(srv, ma
     agent = int(next(a for a in range(2000) if policy.last_exchange(a)))
     ex = policy.last_exchange(agent)[0]
     assert ex.kind == "decision_batch" and ex.parsed and batching.AGENT_MARKER.search(ex.messages[1]["content"])
+
+
+def test_a_repeated_prompt_is_asked_once_and_shared(srv, exposed):
+    batch, base = exposed
+    rows = np.r_[np.arange(10), 3]  # the same agent in the same state twice: one prompt
+    sub = batch.subset(rows)
+    sub_base = type(base)(base.emotion[rows], base.attitude[rows], base.action[rows])
+    dec, policy = refine(batched(srv), sub, sub_base)
+    first = srv.requests[0]["messages"][1]["content"]
+    assert len(batching.AGENT_MARKER.findall(first)) == 10 and "[agent A11]" not in first
+    assert (dec.emotion[3], dec.attitude[3], dec.action[3]) == (dec.emotion[10], dec.attitude[10], dec.action[10])
+    rows_ = [r for r in policy.pending_trace() if r["kind"] == "decision_batch"]
+    assert len(rows_) == 11 and rows_[10]["calls"] == 0 and rows_[10]["ok"] and policy.stats.deduplicated >= 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -77,13 +77,20 @@ def per_request(settings, kind: str) -> int:
 
 
 def _warn_if_capped(policy, kind: str, per: int) -> None:
+    """Tell the user once when ``max_tokens`` holds fewer entries than ``batch_size``, and what to change."""
     s = policy.settings
     if per >= s.batch_size:
         return
     need = ENVELOPE_TOKENS + ENTRY_TOKENS[kind] * s.batch_size
+    top = next(f.metadata["max"] for f in fields(s) if f.name == "max_tokens")
+    fix = (
+        f"raise max tokens to {need} (--max-tokens) for {s.batch_size}"
+        if need <= top
+        else f"max tokens cannot exceed {top}, so at most {(top - ENVELOPE_TOKENS) // ENTRY_TOKENS[kind]} fit"
+    )
     message = (
         f"batched mode: max_tokens {s.max_tokens} holds about {per} {LIST[kind]} per reply, so {kind} requests carry "
-        f"{per} agents instead of batch_size {s.batch_size}; raise max tokens to {need} (--max-tokens) for {s.batch_size}"
+        f"{per} agents instead of batch_size {s.batch_size}; {fix}"
     )
     if message not in policy.stats.notices:
         policy.gateway.notice(message)
@@ -190,25 +197,60 @@ def _entries(outcome: Outcome, kind: str, labels: list[str], max_tokens: int) ->
     return out
 
 
+def _cached(policy, kind: str, first: dict[str, int], singles: list[tuple]) -> dict[str, EntryResult]:
+    """The entries already in the shared cache, judged now as fresh ones are (a stricter parser can reject them)."""
+    cache, max_tokens = policy.gateway.cache, policy.settings.max_tokens
+    out = {}
+    for key, hit in (cache.get_many(list(first)) if cache is not None else {}).items():
+        o = Outcome.from_cache(hit, ENTRY[kind], max_tokens)
+        if o.ok:
+            out[key] = EntryResult(
+                o.data, o.content, cached=True, prompt_tokens=o.prompt_tokens,
+                completion_tokens=o.completion_tokens, messages=singles[first[key]],
+            )  # fmt: skip
+    return out
+
+
+def _shares(o: Outcome, messages: tuple, kind: str, m: int, max_tokens: int) -> list[EntryResult]:
+    """Each of the ``m`` agents' share of one batched request: its entry (or the request's failure), and an even
+    split of the request's calls, tokens, latency and waits (so the trace's sums are the request's)."""
+    calls, ptok, ctok = _split(o.calls, m), _split(o.prompt_tokens, m), _split(o.completion_tokens, m)
+    if o.ok:
+        parts = _entries(o, kind, [label(j) for j in range(m)], max_tokens)
+    else:
+        parts = [(None, o.content, o.error)] * m
+    return [
+        EntryResult(
+            data,
+            content,
+            None if data is not None else o.error_kind or ErrorKind.INVALID.value,
+            error,
+            o.cached,
+            calls[j],
+            ptok[j],
+            ctok[j],
+            o.latency / m,
+            o.wait / m,
+            messages,
+        )  # fmt: skip
+        for j, (data, content, error) in enumerate(parts)
+    ]
+
+
 def ask(policy, kind: str, singles: list[tuple], blocks: list[str], build) -> list[EntryResult]:
-    """One answer per agent: ``singles`` are their own prompts (the cache keys), ``blocks`` their parts of a
-    batched prompt, ``build(blocks)`` the batched messages. Results in the order given."""
+    """One answer per agent, in the order given: ``singles`` are the agents' own prompts (their entries' cache keys),
+    ``blocks`` their parts of a batched prompt and ``build(blocks)`` the batched messages.
+
+    Only valid entries are cached, so a rerun asks again for those that failed.
+    """
     settings, gateway, stats = policy.settings, policy.gateway, policy.stats
     n = len(singles)
     keys = [ChatRequest(ENTRY_KIND[kind], s).key(settings) for s in singles]
     first: dict[str, int] = {}
     for i, key in enumerate(keys):
         first.setdefault(key, i)
-    results: dict[str, EntryResult] = {}
-    if gateway.cache is not None:
-        for key, hit in gateway.cache.get_many(list(first)).items():
-            o = Outcome.from_cache(hit, ENTRY[kind], settings.max_tokens)
-            if o.ok:
-                results[key] = EntryResult(
-                    o.data, o.content, cached=True, prompt_tokens=o.prompt_tokens,
-                    completion_tokens=o.completion_tokens, messages=singles[first[key]],
-                )  # fmt: skip
-    stats.requests += len(results) + (n - len(first))  # entries answered here; the gateway counts the requests
+    results = _cached(policy, kind, first, singles)
+    stats.requests += len(results) + (n - len(first))  # entries answered here; the gateway counts its requests
     stats.deduplicated += n - len(first)
     stats.cache_hits += len(results)
     misses = [i for key, i in first.items() if key not in results]
@@ -218,39 +260,27 @@ def ask(policy, kind: str, singles: list[tuple], blocks: list[str], build) -> li
     chunks = [misses[c : c + per] for c in range(0, len(misses), per)]
     requests = [ChatRequest(kind, build([blocks[i] for i in chunk])) for chunk in chunks]
     fresh: dict[str, CachedReply] = {}
+    model = settings.model_signature()
     for chunk, req, o in zip(chunks, requests, gateway.run(requests)):
-        m = len(chunk)
-        labels = [label(j) for j in range(m)]
-        calls, ptok, ctok = _split(o.calls, m), _split(o.prompt_tokens, m), _split(o.completion_tokens, m)
-        if o.ok:
-            parts = _entries(o, kind, labels, settings.max_tokens)
-        else:
-            parts = [(None, o.content, o.error)] * m
-        for j, (i, (data, content, error)) in enumerate(zip(chunk, parts)):
-            kind_of_error = None if data is not None else (o.error_kind if not o.ok else ErrorKind.INVALID.value)
-            results[keys[i]] = EntryResult(
-                data, content, kind_of_error, error, o.cached, calls[j], ptok[j], ctok[j],
-                o.latency / m, o.wait / m, req.messages,
-            )  # fmt: skip
-            if data is None and o.ok:
-                stats.invalid += 1
-            if data is not None:
-                cost = None if o.cost is None else o.cost / m
-                reply = {"content": content, "finish_reason": "stop"}
+        for i, r in zip(chunk, _shares(o, req.messages, kind, len(chunk), settings.max_tokens)):
+            results[keys[i]] = r
+            if r.ok:
+                cost = None if o.cost is None else o.cost / len(chunk)
+                raw = ({"content": r.content, "finish_reason": "stop"},)
                 fresh[keys[i]] = CachedReply(
-                    (reply,), ptok[j], ctok[j], round(o.latency / m, 4), cost, settings.model_signature(),
-                    ENTRY_KIND[kind],
-                )  # fmt: skip
+                    raw, r.prompt_tokens, r.completion_tokens, round(r.latency, 4), cost, model, ENTRY_KIND[kind]
+                )
+            elif o.ok:
+                stats.invalid += 1
     if gateway.cache is not None and fresh:
         gateway.cache.put_many(fresh)
-    shared = EntryResult  # a duplicate prompt shares its first's answer, without counting its calls again
-    out = []
-    for i, key in enumerate(keys):
-        r = results[key]
-        if first[key] != i:
-            r = shared(r.data, r.content, r.error_kind, r.error, r.cached, messages=r.messages)
-        out.append(r)
-    return out
+    # an agent whose prompt repeats another's shares its answer, without counting the calls and tokens again
+    return [
+        results[key]
+        if first[key] == i
+        else replace(results[key], calls=0, prompt_tokens=0, completion_tokens=0, latency=0.0, wait=0.0)
+        for i, key in enumerate(keys)
+    ]
 
 
 def _record(policy, batch: DecisionBatch, rows, kind: str, results: list[EntryResult]) -> None:
