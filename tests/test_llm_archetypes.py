@@ -153,6 +153,23 @@ def test_cells_group_by_profile_state_and_thread():
     assert two.of_row[5] == two.of_row[0] and len(two) == 4
     three = cells_of(b, roots, max_cells=3)
     assert three.fields == COARSENINGS[2] and three.of_row[6] == three.of_row[0] and len(three) == 3
+    # then the threads with fewest members fold into one: thread 0 (five members) stays, threads 1 and 4 merge
+    folded = cells_of(b, roots, max_cells=2)
+    assert folded.coarsened == len(COARSENINGS) and len(folded) == 2
+    assert folded.of_row[2] == folded.of_row[4] != folded.of_row[0]
+    assert folded.key(folded.of_row[2])["thread"] == "other" and folded.key(folded.of_row[0])["thread"] == 0
+
+
+def test_threads_below_one_percent_of_the_deciders_share_one_value():
+    roots = np.array([0, 1, 2])  # three threads: every post starts its own
+    focal = np.r_[np.zeros(150), np.ones(49), [2]].astype(np.int32)
+    cells = cells_of(hand_batch(agent=np.arange(200), focal_post=focal), roots)
+    assert len(cells) == 3 and cells.size.tolist() == [150, 49, 1]
+    assert [cells.key(c)["thread"] for c in range(3)] == [0, 1, "other"]  # 1 member < 1% of 200
+    cells = cells_of(hand_batch(agent=np.arange(201), focal_post=np.r_[focal, [1]]), roots)
+    assert [cells.key(c)["thread"] for c in range(len(cells))] == [0, 1, "other"]
+    two = cells_of(hand_batch(agent=np.arange(200), focal_post=np.r_[focal[:-1], [1]]), roots)
+    assert [two.key(c)["thread"] for c in range(len(two))] == [0, 1]
 
 
 def test_cells_of_a_million_agents_take_well_under_a_second():

@@ -4,7 +4,9 @@ AgentTorch (Chopra et al. 2024, arXiv 2409.10568) asks the LLM once per group of
 where they stand, then samples each member's behaviour from the group's answer. A cell here is one value of
 ``CELL_FIELDS`` over the deciding agents; occupied cells are found with one ``np.unique`` on a packed int64 key
 (about 0.1 s for a million agents). When the occupied cells exceed ``MAX_CELLS`` the key is coarsened
-deterministically along ``COARSENINGS`` (occupation dropped first, then the age bracket).
+deterministically along ``COARSENINGS`` (occupation dropped first, then the age bracket); if even that leaves too
+many, the threads with the fewest members are folded into one "other threads" value (``fold_threads``), which
+bounds the cells by ``MAX_CELLS`` whatever the number of threads.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from ..population import AGE_BRACKETS
 from ..types import Attitude, Emotion, Gender, Occupation, UserCategory
 
 # The cell key, in packing order (the last field varies fastest). ``thread`` is the root post of the
-# agent's focal post: the event (seed post) the agent is reacting to.
+# agent's focal post: the seed post it forwards, or an agent's own original post about the event. Original posts
+# start threads of their own, thousands of them in a busy step, so threads holding fewer than MIN_THREAD_SHARE of
+# the step's deciding agents share one "other threads" value (at most 1 / MIN_THREAD_SHARE threads stay apart).
 CELL_FIELDS = ("category", "age_bracket", "gender", "occupation", "emotion", "attitude", "thread")
 # Keys tried in turn while the occupied cells exceed MAX_CELLS: the full key, then without occupation,
 # then without the age bracket as well. The last one is used whatever its count.
@@ -26,6 +30,7 @@ COARSENINGS: tuple[tuple[str, ...], ...] = (
     tuple(f for f in CELL_FIELDS if f != "occupation"),
     tuple(f for f in CELL_FIELDS if f not in ("occupation", "age_bracket")),
 )
+MIN_THREAD_SHARE = 0.01
 MAX_CELLS = 4_000  # LLM requests per step at most (before the last coarsening); not a setting on purpose
 AGE_LABELS = ("under 25", "25-39", "40-59", "60 or older")  # the brackets of population.AGE_BRACKETS
 _LEVELS = {
@@ -56,7 +61,7 @@ class Cells:
     representative: np.ndarray  # int64 batch row per cell
     mean_received: np.ndarray  # float64 per cell
     pool_positive: np.ndarray  # float64 per cell, NaN when no member has anything in memory
-    coarsened: int = 0  # how many COARSENINGS steps were needed (0: the full key)
+    coarsened: int = 0  # COARSENINGS steps taken (0: the full key; len(COARSENINGS): small threads folded too)
 
     def __len__(self) -> int:
         return len(self.size)
@@ -67,7 +72,7 @@ class Cells:
         for f in self.fields:
             v = int(self.values[f][c])
             if f == "thread":
-                out[f] = v - 1  # root post id; -1: no focal post
+                out[f] = v - 1 if v >= 0 else "other"  # root post id; -1: no focal post
             elif f == "age_bracket":
                 out["age"] = AGE_LABELS[v]
             elif f == "occupation":
@@ -98,8 +103,9 @@ def dense(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def field_codes(batch, roots: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Each ``CELL_FIELDS`` value per batch row as an int64 code, and the threads' root post ids.
 
-    ``thread`` codes index the returned root ids (root post id + 1; 0: no focal post). ``roots`` is the run's
-    ``posts.root`` column; None reads the batch's context.
+    ``thread`` codes index the returned root ids (root post id + 1; 0: no focal post; -1: the threads with fewer than
+    ``MIN_THREAD_SHARE`` of the rows, folded). ``roots`` is the run's ``posts.root`` column; None reads the batch's
+    context.
     """
     if roots is None:
         roots = batch.context.posts.root
@@ -108,6 +114,8 @@ def field_codes(batch, roots: np.ndarray | None = None) -> tuple[dict[str, np.nd
     thread = np.zeros(len(focal), dtype=np.int64)
     thread[has] = np.asarray(roots)[focal[has]].astype(np.int64) + 1
     thread, threads = dense(thread)
+    members = np.bincount(thread, minlength=len(threads))
+    thread, threads = fold_threads(thread, threads, int((members >= MIN_THREAD_SHARE * len(thread)).sum()))
     age = np.asarray(batch.age)
     codes = {
         "category": np.asarray(batch.category, dtype=np.int64),
@@ -147,8 +155,13 @@ def cells_of(batch, roots: np.ndarray | None = None, max_cells: int = MAX_CELLS)
     codes, threads = field_codes(batch, roots)
     for level, fields in enumerate(COARSENINGS):
         of_row, occupied = dense(pack(codes, fields))
-        if len(occupied) <= max_cells or level == len(COARSENINGS) - 1:
+        if len(occupied) <= max_cells:
             break
+    else:
+        others = int(np.prod(levels_of(codes, fields[:-1])))
+        codes["thread"], threads = fold_threads(codes["thread"], threads, max(max_cells // others - 1, 1))
+        of_row, occupied = dense(pack(codes, fields))
+        level = len(COARSENINGS)
     n_cells = len(occupied)
     size = np.bincount(of_row, minlength=n_cells)
     values = dict(zip(fields, (v.astype(np.int64) for v in np.unravel_index(occupied, levels_of(codes, fields)))))
@@ -172,6 +185,19 @@ def cells_of(batch, roots: np.ndarray | None = None, max_cells: int = MAX_CELLS)
         pool_positive=positive,
         coarsened=level,
     )
+
+
+def fold_threads(thread: np.ndarray, threads: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """Thread codes with all but the ``keep`` threads of most members (ties: the earlier root) folded into one
+    "other" code, and the root ids per new code (-1 marks "other"; kept threads keep their order)."""
+    members = np.bincount(thread, minlength=len(threads))
+    members[threads < 0] = -1  # an earlier "other" stays other
+    if (members >= 0).sum() <= keep:
+        return thread, threads
+    kept = np.sort(np.lexsort((np.arange(len(threads)), -members))[:keep])
+    recode = np.full(len(threads), keep, dtype=np.int64)
+    recode[kept] = np.arange(keep)
+    return recode[thread], np.r_[threads[kept], -1]
 
 
 def representatives(of_row: np.ndarray, focal: np.ndarray, n_cells: int) -> np.ndarray:

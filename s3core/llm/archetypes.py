@@ -125,10 +125,12 @@ def refine(policy, batch: DecisionBatch, base: Decisions, draws=None) -> Decisio
     posts = sim.posts
     cells = cells_of(batch, posts.root)
     if cells.coarsened:
-        dropped = sorted(set(COARSENINGS[0]) - set(cells.fields))
+        how = "without " + ", ".join(f for f in COARSENINGS[0] if f not in cells.fields)
+        if cells.coarsened == len(COARSENINGS):
+            how += ", the threads with fewest members folded into one"
         policy.gateway.notice(
-            f"archetype mode, step {batch.step}: more than {MAX_CELLS} occupied cells; "
-            f"cells coarsened (without {', '.join(dropped)}) to {len(cells)}"
+            f"archetype mode, step {batch.step}: more than {MAX_CELLS} occupied cells; cells coarsened ({how}) "
+            f"to {len(cells)}"
         )
     event = policy.event if policy.event is not None else P.event_summary(sim.scenario)
     focal = np.asarray(batch.focal_post, np.int64)[cells.representative]
