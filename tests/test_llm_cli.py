@@ -185,6 +185,10 @@ def test_cli_llm_estimate_and_errors(tmp_path):
     assert est.returncode == 0, est.stderr
     data = json.loads(est.stdout)
     assert data["calls"] >= data["decisions"] > 0 and data["cost_usd"] > 0 and not (tmp_path / "x.duckdb").exists()
+    modes = {m["mode"]: m for m in data["modes"]}
+    assert modes["per_agent"]["calls"] == data["calls"] and data["agent_mode"] == "per_agent"
+    assert 0 < modes["batched"]["calls"] < data["calls"] and modes["archetype"]["calls"] > 0
+    assert all(m["wall_s"] > 0 and m["cost_usd"] > 0 for m in modes.values())
     missing = _cli("run", scenario, "--out", tmp_path / "y.duckdb", "--backend", "llm", cache=tmp_path / "c")
     assert missing.returncode == 2 and "--model" in missing.stderr
     old = tmp_path / "old.llm-cache.duckdb"
@@ -211,3 +215,15 @@ def test_cli_llm_estimate_and_errors(tmp_path):
     )
     none = _cli("cache", "info", cache="none")
     assert none.returncode == 0 and "none" in none.stderr
+
+
+def test_expected_wall_time_is_the_slower_of_client_work_and_provider_latency():
+    from s3core.llm import cost
+
+    per_call = cost.ASSUMED_LATENCY_S + 60 / cost.ASSUMED_TOKENS_PER_S  # 60 reply tokens a call
+    # 1,000 calls at concurrency 1000: one wave of latency, but 10 s of client work
+    assert cost.expected_wall_s([1000], 60_000, 1000) == pytest.approx(1000 * cost.CLIENT_SECONDS)
+    # 10 calls at concurrency 4: three waves of latency
+    assert cost.expected_wall_s([10], 600, 4) == pytest.approx(3 * per_call)
+    assert cost.expected_wall_s([10, 0, 10], 1200, 4) == pytest.approx(6 * per_call)
+    assert cost.expected_wall_s([], 0, 4) == 0.0

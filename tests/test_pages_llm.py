@@ -178,6 +178,11 @@ def test_cost_estimate_on_demand_and_heuristic_runs_show_no_llm_counters(srv):
     table = next(d.value for d in agents.dataframe if "estimate" in d.value.columns)
     rows = dict(zip(table["estimate"], table["value"]))
     assert int(rows["calls"].replace(",", "")) > 0 and rows["cost"].startswith("unknown") and srv.count == 0
+    modes = next(d.value for d in agents.dataframe if "agents per request" in d.value.columns)
+    calls = dict(zip(modes["agents per request"], modes["calls"].str.replace(",", "").astype(int)))
+    per_agent, batched = calls["one agent (per-agent)"], calls["several agents (batched)"]
+    assert per_agent == int(rows["calls"].replace(",", "")) and 0 < batched < per_agent
+    assert 0 < calls["a cell of similar agents (archetype)"] <= per_agent
     agents.radio(key="agents_backend").set_value("heuristic").run()
     at = simulate(agents.session_state[STATE_KEY], 1)
     assert not any(m.label == "LLM calls" for m in at.metric) and srv.count == 0

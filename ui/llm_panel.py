@@ -267,6 +267,26 @@ def _actions(ws: Workspace) -> None:
             width="stretch",
             key="agents_llm_estimate_table",
         )
+        if result.modes:
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "agents per request": [AGENT_MODE_LABELS[m.mode] for m in result.modes],
+                        "calls": [f"{m.calls:,}" for m in result.modes],
+                        "prompt tokens": [f"{m.prompt_tokens:,}" for m in result.modes],
+                        "cost": ["unknown" if m.cost_usd is None else f"${m.cost_usd:.4f}" for m in result.modes],
+                        "expected time": [f"{m.wall_s / 60:.1f} min" for m in result.modes],
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+                key="agents_llm_estimate_modes",
+            )
+            st.caption(
+                "The same run in each mode. Expected time assumes a hosted model (0.5 s per call plus 60 reply tokens "
+                "a second) at this concurrency, and 10 ms of client work per call; measure yours with "
+                "benchmarks/llm_bench.py."
+            )
         stale = signature != ws.llm.signature() or scenario != ws.scenario
         st.caption(
             ("Settings or scenario changed since: press Estimate cost again. " if stale else "")

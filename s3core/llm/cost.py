@@ -1,4 +1,5 @@
-"""What an LLM run will cost before it starts: a heuristic dry run counts the prompts the LLM agents would get."""
+"""What an LLM run will cost before it starts: a heuristic dry run counts the prompts the LLM agents would get,
+and what the same run would cost in each agent mode (per-agent, batched, archetype), with the expected wall time."""
 
 from __future__ import annotations
 
@@ -9,13 +10,48 @@ import numpy as np
 
 from ..types import Action
 from . import prompts as P
+from .archetype_cells import MAX_CELLS, cells_of
+from .archetypes import MAX_TEXTS, cell_prompt
+from .batching import ENTRY_TOKENS, ENVELOPE_TOKENS, per_request
 from .client import cost_of, count_tokens
 from .settings import LLMSettings
 from .subset import SubsetSpec, select_agents
 
 REPLY_TOKENS = {"decision": 24, "emotion": 10, "attitude": 10, "action": 10, "initial_attitude": 10}
 TEXT_TOKENS = 90  # a short Weibo post or comment
+ARCHETYPE_TOKENS = 60  # an archetype answer's three distributions; each of its texts adds TEXT_TOKENS
 TOKEN_SAMPLE = 64  # prompts counted exactly; the rest by characters per token
+# Expected wall time: each call costs the client CLIENT_SECONDS of CPU (litellm, measured on this 2-core machine),
+# and the provider ASSUMED_LATENCY_S plus the reply's tokens at ASSUMED_TOKENS_PER_S; calls overlap up to the
+# concurrency. Assumptions for a hosted model: measure yours with benchmarks/llm_bench.py.
+CLIENT_SECONDS = 0.010
+ASSUMED_LATENCY_S = 0.5
+ASSUMED_TOKENS_PER_S = 60.0
+
+
+@dataclass(frozen=True)
+class ModeEstimate:
+    """One agent mode's calls, tokens, price (None: unpriced) and expected wall seconds for the whole run."""
+
+    mode: str
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None
+    wall_s: float
+
+
+def expected_wall_s(rounds: list[int], completion_tokens: int, concurrency: int) -> float:
+    """Seconds for rounds of concurrent calls (a step sends its decisions, then its texts; rounds follow each other).
+
+    A round of n calls takes the client's CPU (n x ``CLIENT_SECONDS``) or the provider's latency for
+    ceil(n / concurrency) waves of calls, whichever is longer.
+    """
+    calls = sum(rounds)
+    if not calls:
+        return 0.0
+    per_call = ASSUMED_LATENCY_S + completion_tokens / calls / ASSUMED_TOKENS_PER_S
+    return float(sum(max(n * CLIENT_SECONDS, -(-n // concurrency) * per_call) for n in rounds if n))
 
 
 @dataclass(frozen=True)
@@ -31,9 +67,24 @@ class CostEstimate:
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float | None
+    agent_mode: str = "per_agent"
+    wall_s: float = 0.0  # expected, see expected_wall_s
+    modes: tuple[ModeEstimate, ...] = ()  # the same run in every agent mode, for comparison
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def modes_table(self) -> str:
+        """One line per agent mode: calls, tokens, cost and expected wall time; the chosen mode marked."""
+        lines = [f"{'agent mode':<12} {'calls':>10} {'prompt tok':>12} {'reply tok':>10} {'cost':>10} {'wall':>9}"]
+        for m in self.modes:
+            cost = "unknown" if m.cost_usd is None else f"${m.cost_usd:.4f}"
+            mark = " <" if m.mode == self.agent_mode else ""
+            lines.append(
+                f"{m.mode:<12} {m.calls:>10,} {m.prompt_tokens:>12,} {m.completion_tokens:>10,} {cost:>10} "
+                f"{_duration(m.wall_s):>9}{mark}"
+            )
+        return "\n".join(lines)
 
     def table(self) -> str:
         cost = "unknown (litellm has no price for this model)" if self.cost_usd is None else f"${self.cost_usd:.4f}"
@@ -47,11 +98,21 @@ class CostEstimate:
             ("prompt tokens", self.prompt_tokens),
             ("completion tokens", self.completion_tokens),
             ("cost", cost),
+            ("expected wall time", f"{_duration(self.wall_s)} ({self.agent_mode})"),
         ]
-        return "\n".join(f"{k:<20} {v}" for k, v in rows)
+        table = "\n".join(f"{k:<20} {v}" for k, v in rows)
+        return table + ("\n\n" + self.modes_table() if self.modes else "")
 
     def json(self) -> str:
         return json.dumps(self.as_dict())
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 class _Counter:
@@ -61,6 +122,9 @@ class _Counter:
         self.heuristic, self.mask, self.settings, self.event = heuristic, mask, settings, event
         self.index = None
         self.decisions = self.texts = 0
+        self.rounds: dict[str, list[int]] = {"per_agent": [], "batched": [], "archetype": []}  # calls per round
+        self.shared_chars = 0  # characters every prompt repeats (system message, event): sent once per batch
+        self.cells = self.cell_chars = self.cell_texts = 0  # archetype mode: requests, their characters, writers
         self.chars: list[int] = []
         self.sample: list[tuple] = []
         self.reply_tokens = 0
@@ -73,6 +137,7 @@ class _Counter:
         sim = batch.context
         self.index = self.index or P.HistoryIndex(sim.network, self.settings.history_examples)
         sub = batch.subset(rows)
+        self._archetype(sub, sim, dec.action[rows])
         who, where = P.profiles(sim, sub.agent, self.index), P.situations(sub, sim)
         kinds = ("decision",) if self.settings.mode == "combined" else ("emotion", "attitude", "action")
         for j, i in enumerate(rows):
@@ -96,7 +161,27 @@ class _Counter:
                 if len(self.sample) < TOKEN_SAMPLE:
                     self.sample.append(m)
         self.decisions += len(rows)
+        writers = int(np.isin(dec.action[rows], (Action.QUOTE, Action.POST)).sum())
+        k_decide, k_write = per_request(self.settings, "decision_batch"), per_request(self.settings, "text_batch")
+        rounds = [len(rows)] * len(kinds) if len(kinds) == 1 else [2 * len(rows), len(rows)]  # modular: 2 rounds
+        self.rounds["per_agent"] += [*rounds, writers]
+        self.rounds["batched"] += [-(-len(rows) // k_decide), -(-writers // k_write)]
+        if not self.shared_chars:
+            first = P.decision(who[0], where[0], self.event)
+            self.shared_chars = len(first[0]["content"]) + len(P._event(self.event))
         return dec
+
+    def _archetype(self, sub, sim, actions) -> None:
+        """The step's occupied cells and their prompts' characters, as archetype mode would ask them."""
+        cells = cells_of(sub, sim.posts.root, MAX_CELLS)
+        focal = np.asarray(sub.focal_post, np.int64)[cells.representative]
+        for c in range(len(cells)):
+            text = sim.text_of(int(sim.posts.text_id[focal[c]]))
+            self.cell_chars += sum(len(m["content"]) for m in cell_prompt(cells, c, text, self.event))
+        self.cells += len(cells)
+        self.rounds["archetype"].append(len(cells))
+        writing = np.bincount(cells.of_row, weights=np.isin(actions, (Action.QUOTE, Action.POST)), minlength=len(cells))
+        self.cell_texts += int((writing > 0).sum())
 
 
 def estimate_run(
@@ -126,6 +211,8 @@ def estimate_run(
     per_char = sample_tokens / sample_chars if sample_chars else 0.0
     prompt_tokens = int(round(sum(chars) * per_char))
     cost = cost_of(settings.model, prompt_tokens, counter.reply_tokens)
+    modes = _modes(counter, settings, per_char, len(chars), prompt_tokens, counter.reply_tokens, cost)
+    chosen = next(m for m in modes if m.mode == settings.agent_mode)
     return CostEstimate(
         model=settings.model,
         steps=scenario.steps,
@@ -136,4 +223,55 @@ def estimate_run(
         prompt_tokens=prompt_tokens,
         completion_tokens=counter.reply_tokens,
         cost_usd=cost,
+        agent_mode=settings.agent_mode,
+        wall_s=chosen.wall_s,
+        modes=modes,
     )
+
+
+def _modes(counter: _Counter, settings: LLMSettings, per_char: float, calls, prompt, reply, cost) -> tuple:
+    """The dry run's counts in every agent mode (per-agent counts as sent; batched and archetype derived).
+
+    Batched: the prompts' shared part (system message and event) goes once per request; each entry's reply is
+    ``batching.ENTRY_TOKENS``. Archetype: the cells' own prompts; texts are asked only of cells with writers.
+    """
+    rounds, concurrency = counter.rounds, settings.concurrency
+    initial = calls - sum(rounds["per_agent"])  # initial-attitude calls, one round before the run
+    out = [
+        ModeEstimate(
+            "per_agent",
+            calls,
+            prompt,
+            reply,
+            cost,
+            expected_wall_s([initial, *rounds["per_agent"]], reply, concurrency),
+        )
+    ]
+    n_batched = sum(rounds["batched"])
+    saved = max(counter.decisions - n_batched, 0) * counter.shared_chars
+    b_prompt = max(int(round((sum(counter.chars) - saved) * per_char)), 0)
+    b_reply = counter.decisions * ENTRY_TOKENS["decision_batch"] + counter.texts * ENTRY_TOKENS["text_batch"]
+    b_reply += n_batched * ENVELOPE_TOKENS
+    out.append(
+        ModeEstimate(
+            "batched",
+            n_batched,
+            b_prompt,
+            b_reply,
+            cost_of(settings.model, b_prompt, b_reply),
+            expected_wall_s(rounds["batched"], b_reply, concurrency),
+        )
+    )
+    a_prompt = int(round(counter.cell_chars * per_char))
+    a_reply = counter.cells * ARCHETYPE_TOKENS + counter.cell_texts * MAX_TEXTS * TEXT_TOKENS
+    out.append(
+        ModeEstimate(
+            "archetype",
+            counter.cells,
+            a_prompt,
+            a_reply,
+            cost_of(settings.model, a_prompt, a_reply),
+            expected_wall_s(rounds["archetype"], a_reply, concurrency),
+        )
+    )
+    return tuple(out)
