@@ -229,6 +229,24 @@ def test_members_draw_from_their_cell_distribution(srv, stepped):
     assert all(t is None for t, a in zip(d.text, d.action) if a == Action.IGNORE)
 
 
+def test_too_many_cells_are_coarsened_and_the_user_told_once(srv, stepped, monkeypatch):
+    from s3core.llm import archetypes
+
+    monkeypatch.setattr(archetypes, "MAX_CELLS", 100)
+    batch = exposed(stepped, 1500)
+    assert len(cells_of(batch)) > 100
+    policy = LLMPolicy(archetype_settings(srv))
+    try:
+        decide(policy, batch)
+        decide(policy, batch)
+    finally:
+        policy.close()
+    assert policy.stats.requests == srv.count <= 2 * 100  # two steps, no cache
+    (notice,) = policy.stats.notices
+    assert "coarsened (without age_bracket, occupation)" in notice
+    assert all("occupation" not in json.loads(r[2]) for r in policy._archetype_rows)
+
+
 def test_archetype_decisions_are_deterministic_for_a_seed(srv, stepped):
     batch = exposed(stepped, 800)
     runs = []

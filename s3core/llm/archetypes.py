@@ -123,15 +123,18 @@ def refine(policy, batch: DecisionBatch, base: Decisions, draws=None) -> Decisio
     if draws is None:
         draws = KeyedRandom(sim.scenario.seed).at(batch.step)
     posts = sim.posts
-    cells = cells_of(batch, posts.root)
+    cells = cells_of(batch, posts.root, MAX_CELLS)
     if cells.coarsened:
         how = "without " + ", ".join(f for f in COARSENINGS[0] if f not in cells.fields)
         if cells.coarsened == len(COARSENINGS):
             how += ", the threads with fewest members folded into one"
-        policy.gateway.notice(
-            f"archetype mode, step {batch.step}: more than {MAX_CELLS} occupied cells; cells coarsened ({how}) "
-            f"to {len(cells)}"
-        )
+        told = policy.__dict__.setdefault("_archetype_notices", set())  # each kind of coarsening told once
+        if how not in told:
+            told.add(how)
+            policy.gateway.notice(
+                f"archetype mode, step {batch.step}: more than {MAX_CELLS} occupied cells; cells coarsened ({how}) "
+                f"to {len(cells)} (llm_archetypes.key lists each step's fields)"
+            )
     event = policy.event if policy.event is not None else P.event_summary(sim.scenario)
     focal = np.asarray(batch.focal_post, np.int64)[cells.representative]
     text_id = posts.text_id
