@@ -3,9 +3,11 @@
 Every agent of a 1M-agent synthetic network (built as ``engine_bench.py`` builds its ``synthetic-1m`` graph) decides
 in one heavy step, in varied states, on posts of the seeded event after ``--warmup`` heuristic steps. The LLM policy
 in ``agent_mode="archetype"`` groups them into cells and makes one request per occupied cell; the step is then run
-again from the cache. Prints a table and one JSON line.
+again from the cache. ``--engine-steps K`` also runs K real engine steps of the same network and event with the
+archetype policy deciding for every exposed agent, and reports the heaviest. Prints a table and one JSON line.
 
-    python benchmarks/archetype_bench.py [--agents 1000000] [--concurrency 64] [--latency 0.2] [--warmup 2]
+    python -m benchmarks.archetype_bench [--agents 1000000] [--concurrency 64] [--latency 0.2] [--warmup 2]
+        [--engine-steps 8]
 
 Targets: fewer than 5,000 calls and under 120 s for the step.
 """
