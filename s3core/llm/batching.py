@@ -89,8 +89,8 @@ def _warn_if_capped(policy, kind: str, per: int) -> None:
         else f"max tokens cannot exceed {top}, so at most {(top - ENVELOPE_TOKENS) // ENTRY_TOKENS[kind]} fit"
     )
     message = (
-        f"batched mode: max_tokens {s.max_tokens} holds about {per} {LIST[kind]} per reply, so {kind} requests carry "
-        f"{per} agents instead of batch_size {s.batch_size}; {fix}"
+        f"batched mode: max_tokens {s.max_tokens} holds about {per} {LIST[kind] if per > 1 else ENTRY[kind]} per "
+        f"reply, so {kind} requests carry {per} agent(s) instead of batch_size {s.batch_size}; {fix}"
     )
     if message not in policy.stats.notices:
         policy.gateway.notice(message)
