@@ -136,13 +136,28 @@ def test_a_failed_batch_falls_back_for_all_its_agents(srv, exposed):
     assert sum(r["calls"] for r in rows) == 3
 
 
-def test_max_tokens_caps_the_agents_per_request(srv, exposed):
+def test_batched_requests_ask_for_room_for_every_entry_whatever_max_tokens(srv, exposed):
     batch, base = exposed
-    settings = batched(srv, batch_size=20, max_tokens=256)
-    assert batching.per_request(settings, "decision_batch") == 7
+    settings = batched(srv, batch_size=20, max_tokens=256)  # max_tokens is one agent's answer
+    wide = batching.batch_settings(settings)
+    assert wide.max_tokens == batching.ENVELOPE_TOKENS + 20 * max(batching.ENTRY_TOKENS.values())
+    assert batching.per_request(wide, "decision_batch") == batching.per_request(wide, "text_batch") == 20
     dec, policy = refine(settings, batch, base)
-    assert kinds(srv).count("decision_batch") == 5 and not dec.fallback.any()
-    assert any("max_tokens 256" in n for n in policy.stats.notices)
+    assert kinds(srv).count("decision_batch") == -(-len(batch) // 20) and not dec.fallback.any()
+    assert {r["max_tokens"] for r in srv.requests} == {wide.max_tokens} and not policy.stats.notices
+
+
+def test_a_batch_size_no_reply_can_hold_is_capped_with_a_notice(srv, exposed):
+    settings = batched(srv, batch_size=40)
+    wide = batching.batch_settings(settings)
+    assert wide.max_tokens == 4096 and batching.per_request(wide, "decision_batch") == 40
+    assert batching.per_request(wide, "text_batch") == (4096 - batching.ENVELOPE_TOKENS) // 160 < 40
+    policy = LLMPolicy(settings, LLMCache(None))
+    try:
+        batching._warn_if_capped(policy, "text_batch", batching.per_request(wide, "text_batch"))
+    finally:
+        policy.close()
+    assert any("instead of batch_size 40" in n for n in policy.stats.notices)
 
 
 def test_two_batched_steps_of_a_simulation_write_one_trace_row_per_agent(srv, make_sim, tmp_path):

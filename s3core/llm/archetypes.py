@@ -27,6 +27,7 @@ from .gateway import ChatRequest, Outcome
 from .schemas import ACTIONS, ATTITUDES, EMOTIONS, MAX_TEXT
 
 MAX_TEXTS = 3  # texts kept per cell
+REPLY_TOKENS = 640  # at least this many tokens per reply: three distributions and MAX_TEXTS short texts
 EXCHANGES_PER_MEMBER = 50_000  # up to this many members, each member's inspector shows its cell's exchange
 SYSTEM = (
     "You model how a group of similar users of Weibo, a Chinese microblogging platform, react during a trending "
@@ -142,7 +143,7 @@ def refine(policy, batch: DecisionBatch, base: Decisions, draws=None) -> Decisio
         ChatRequest("archetype", cell_prompt(cells, c, sim.text_of(int(text_id[f])) if f >= 0 else "", event))
         for c, f in enumerate(focal)
     ]
-    outcomes = policy.gateway.run(requests)
+    outcomes = policy.gateway.widened(REPLY_TOKENS).run(requests)
     k = len(cells)
     probs = {"emotion": np.zeros((k, 3)), "attitude": np.zeros((k, 2)), "action": np.zeros((k, 4))}
     ok = np.zeros(k, dtype=bool)

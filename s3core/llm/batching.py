@@ -70,6 +70,15 @@ def label(j: int) -> str:
     return f"A{j + 1}"
 
 
+def batch_settings(settings):
+    """The settings batched requests go out with: ``max_tokens`` raised so that a reply holds ``batch_size`` entries
+    of any kind (up to the field's maximum). ``max_tokens`` itself stays what one agent's answer may use, and the
+    cache keys of the entries are the single prompts' under the run's own settings."""
+    top = next(f.metadata["max"] for f in fields(settings) if f.name == "max_tokens")
+    need = ENVELOPE_TOKENS + settings.batch_size * max(ENTRY_TOKENS.values())
+    return replace(settings, max_tokens=min(max(settings.max_tokens, need), top))
+
+
 def per_request(settings, kind: str) -> int:
     """Agents per request: ``batch_size``, fewer when ``max_tokens`` cannot hold that many entries."""
     fit = (settings.max_tokens - ENVELOPE_TOKENS) // ENTRY_TOKENS[kind]
@@ -77,20 +86,14 @@ def per_request(settings, kind: str) -> int:
 
 
 def _warn_if_capped(policy, kind: str, per: int) -> None:
-    """Tell the user once when ``max_tokens`` holds fewer entries than ``batch_size``, and what to change."""
+    """Tell the user once when even the largest reply cannot hold ``batch_size`` entries of this kind."""
     s = policy.settings
     if per >= s.batch_size:
         return
-    need = ENVELOPE_TOKENS + ENTRY_TOKENS[kind] * s.batch_size
-    top = next(f.metadata["max"] for f in fields(s) if f.name == "max_tokens")
-    fix = (
-        f"raise max tokens to {need} (--max-tokens) for {s.batch_size}"
-        if need <= top
-        else f"max tokens cannot exceed {top}, so at most {(top - ENVELOPE_TOKENS) // ENTRY_TOKENS[kind]} fit"
-    )
     message = (
-        f"batched mode: max_tokens {s.max_tokens} holds about {per} {LIST[kind] if per > 1 else ENTRY[kind]} per "
-        f"reply, so {kind} requests carry {per} agent(s) instead of batch_size {s.batch_size}; {fix}"
+        f"batched mode: a reply of at most {batch_settings(s).max_tokens} tokens holds about {per} "
+        f"{LIST[kind] if per > 1 else ENTRY[kind]}, so {kind} requests carry {per} agent(s) instead of "
+        f"batch_size {s.batch_size}"
     )
     if message not in policy.stats.notices:
         policy.gateway.notice(message)
@@ -243,7 +246,8 @@ def ask(policy, kind: str, singles: list[tuple], blocks: list[str], build) -> li
 
     Only valid entries are cached, so a rerun asks again for those that failed.
     """
-    settings, gateway, stats = policy.settings, policy.gateway, policy.stats
+    settings, stats = policy.settings, policy.stats
+    gateway = policy.gateway.widened(batch_settings(settings).max_tokens)
     n = len(singles)
     keys = [ChatRequest(ENTRY_KIND[kind], s).key(settings) for s in singles]
     first: dict[str, int] = {}
@@ -254,7 +258,7 @@ def ask(policy, kind: str, singles: list[tuple], blocks: list[str], build) -> li
     stats.deduplicated += n - len(first)
     stats.cache_hits += len(results)
     misses = [i for key, i in first.items() if key not in results]
-    per = per_request(settings, kind)
+    per = per_request(gateway.settings, kind)
     if len(misses) > 1:
         _warn_if_capped(policy, kind, per)
     chunks = [misses[c : c + per] for c in range(0, len(misses), per)]
@@ -272,8 +276,8 @@ def ask(policy, kind: str, singles: list[tuple], blocks: list[str], build) -> li
                 )
             elif o.ok:
                 stats.invalid += 1
-    if gateway.cache is not None and fresh:
-        gateway.cache.put_many(fresh)
+    if policy.gateway.cache is not None and fresh:
+        policy.gateway.cache.put_many(fresh)
     # an agent whose prompt repeats another's shares its answer, without counting the calls and tokens again
     return [
         results[key]

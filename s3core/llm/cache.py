@@ -209,3 +209,13 @@ class LLMCache:
         n = len(self._disk)
         self._disk.clear()
         return n
+
+
+class BorrowedCache:
+    """Another owner's cache, lent to a gateway that must not close it (the gateway closes its cache on close)."""
+
+    def __init__(self, cache: LLMCache):
+        self.get_many, self.put_many = cache.get_many, cache.put_many
+
+    def close(self) -> None:
+        pass

@@ -312,6 +312,7 @@ class Gateway:
         self._client = client
         self._chain = None
         self._loop = LoopThread()
+        self._widened: dict[int, Gateway] = {}
 
     @property
     def client(self) -> LiteLLMClient:
@@ -363,7 +364,26 @@ class Gateway:
                 log.debug("LLM request failed: %s %s", outcome.error_kind, outcome.error)
         return {k: o for (k, _), o in zip(todo, outcomes)}
 
+    def widened(self, max_tokens: int) -> "Gateway":
+        """A gateway like this one whose replies may use ``max_tokens`` (requests that answer for many agents at once:
+        batched and archetype), sharing its cache and counters; itself when ``max_tokens`` is no more than its own.
+        Closed with this one."""
+        if max_tokens <= self.settings.max_tokens:
+            return self
+        if max_tokens not in self._widened:
+            from dataclasses import replace
+
+            from .cache import BorrowedCache
+
+            cache = None if self.cache is None else BorrowedCache(self.cache)
+            wide = replace(self.settings, max_tokens=max_tokens)
+            self._widened[max_tokens] = Gateway(wide, cache, stats=self.stats, notify=self.notice)
+        return self._widened[max_tokens]
+
     def close(self) -> None:
+        for child in self._widened.values():
+            child.close()
+        self._widened.clear()
         self._loop.close()
         if self._client is not None:
             self._client.close()

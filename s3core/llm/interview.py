@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from . import prompts as P
+from .cache import BorrowedCache
 from .client import cost_of
 from .errors import FROM_MODEL, ErrorKind, hint
 from .explain import explain
@@ -169,16 +170,6 @@ class InterviewAnswer:
         return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in self.messages)
 
 
-class _Borrowed:
-    """The caller's cache, lent to a gateway that must not close it."""
-
-    def __init__(self, cache):
-        self.get_many, self.put_many = cache.get_many, cache.put_many
-
-    def close(self) -> None:
-        pass
-
-
 def _sentence(kind: str, error: str | None, settings: LLMSettings) -> str:
     if kind in {k.value for k in FROM_MODEL}:
         tip = hint(kind)
@@ -223,7 +214,7 @@ def ask(
         from .client import LLMUnavailable
 
         try:
-            gateway = gateway or Gateway(settings, None if cache is None else _Borrowed(cache))
+            gateway = gateway or Gateway(settings, None if cache is None else BorrowedCache(cache))
             outcome = gateway.run([ChatRequest(SCHEMA, messages)])[0]
         except LLMUnavailable as exc:
             return InterviewAnswer(**base, answer="", ok=False, error=f"{exc}.", error_kind=ErrorKind.OTHER.value)

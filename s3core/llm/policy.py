@@ -225,6 +225,10 @@ class LLMPolicy:
         """Append the calls made since the last write to the run's DuckDB (``llm_calls``) and its settings to ``run``."""
         write_llm_trace(con, self._trace, self.settings, self.stats)
         self._trace = []
+        if self.settings.agent_mode == "archetype":
+            from .archetypes import flush_archetype_trace
+
+            flush_archetype_trace(self, con)
 
     def close(self) -> None:
         self.gateway.close()
