@@ -40,7 +40,17 @@ class CachedReply:
     kind: str = ""  # the schema name: decision, text, ...
 
     def encode(self) -> dict:
-        return {"format": FORMAT, **asdict(self), "replies": [dict(r) for r in self.replies]}
+        # field by field: dataclasses.asdict deep-copies, a third of a batched step's cache writes
+        return {
+            "format": FORMAT,
+            "replies": [dict(r) for r in self.replies],
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "latency_s": self.latency_s,
+            "cost": self.cost,
+            "model": self.model,
+            "kind": self.kind,
+        }
 
     @classmethod
     def decode(cls, value) -> "CachedReply | None":

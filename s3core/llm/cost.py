@@ -12,7 +12,7 @@ from ..types import Action
 from . import prompts as P
 from .archetype_cells import MAX_CELLS, cells_of
 from .archetypes import MAX_TEXTS, cell_prompt
-from .batching import ENTRY_TOKENS, ENVELOPE_TOKENS, per_request
+from .batching import ENTRY_TOKENS, ENVELOPE_TOKENS, batch_settings, per_request
 from .client import cost_of, count_tokens
 from .settings import LLMSettings
 from .subset import SubsetSpec, select_agents
@@ -162,7 +162,8 @@ class _Counter:
                     self.sample.append(m)
         self.decisions += len(rows)
         writers = int(np.isin(dec.action[rows], (Action.QUOTE, Action.POST)).sum())
-        k_decide, k_write = per_request(self.settings, "decision_batch"), per_request(self.settings, "text_batch")
+        wide = batch_settings(self.settings)
+        k_decide, k_write = per_request(wide, "decision_batch"), per_request(wide, "text_batch")
         rounds = [len(rows)] * len(kinds) if len(kinds) == 1 else [2 * len(rows), len(rows)]  # modular: 2 rounds
         self.rounds["per_agent"] += [*rounds, writers]
         self.rounds["batched"] += [-(-len(rows) // k_decide), -(-writers // k_write)]
