@@ -42,11 +42,6 @@ _CATEGORY = {
 _OCCUPATION = {o.name.lower(): label for o, label in OCCUPATION_LABELS.items()}
 
 
-def _snip(text: str, n: int = P.SNIPPET) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def persona(cells: Cells, c: int) -> str:
     """The shared attributes of cell ``c`` in words (coarsened fields left out)."""
     key = cells.key(c)
@@ -80,10 +75,10 @@ def cell_prompt(cells: Cells, c: int, focal_text: str, event: str) -> tuple:
     body = "\n\n".join(
         p
         for p in (
-            f"The event: {_snip(event, 400)}" if event else "",
+            f"The event: {P.snip(event, 400)}" if event else "",
             persona(cells, c),
             situation,
-            f"The most prominent post they saw:\n«{_snip(focal_text)}»",
+            f"The most prominent post they saw:\n«{P.snip(focal_text)}»",
             ask,
         )
         if p

@@ -126,12 +126,12 @@ def decision_block(profile: P.Profile, situation: P.Situation) -> str:
 def decision_batch(blocks: list[str], event: str, decay: float) -> tuple:
     """Emotion, attitude and action for each of ``len(blocks)`` agents in one prompt (the combined decision)."""
     return _messages(
-        P._event(event),
+        P.event_line(event),
         f"Emotion fades when nothing new arrives: each quiet step it drops one level with probability {decay:.2f}.",
         "For each user below decide, in character:\n"
-        f"1. emotion: their emotion after reading, one of {P._EMOTION_HELP};\n"
+        f"1. emotion: their emotion after reading, one of {P.EMOTION_HELP};\n"
         "2. attitude: their attitude toward the event now, negative or positive;\n"
-        f"3. action: what they do with their most prominent post: {P._ACTION_HELP}.",
+        f"3. action: what they do with their most prominent post: {P.ACTION_HELP}.",
         _blocks(blocks),
         _reply_shape("decision_batch", '"emotion": ..., "attitude": ..., "action": ...', len(blocks)),
     )
@@ -166,7 +166,7 @@ def text_block(profile: P.Profile, situation: P.Situation, chosen: int, new_emot
 def text_batch(blocks: list[str], event: str) -> tuple:
     """The words of each writer's quote or post, one per block, in one prompt."""
     return _messages(
-        P._event(event),
+        P.event_line(event),
         "Write the text each user below decided to write, in that user's own voice. No hashtags they would not "
         "use, no explanations.",
         _blocks(blocks),

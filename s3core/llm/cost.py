@@ -169,7 +169,7 @@ class _Counter:
         self.rounds["batched"] += [-(-len(rows) // k_decide), -(-writers // k_write)]
         if not self.shared_chars:
             first = P.decision(who[0], where[0], self.event)
-            self.shared_chars = len(first[0]["content"]) + len(P._event(self.event))
+            self.shared_chars = len(first[0]["content"]) + len(P.event_line(self.event))
         return dec
 
     def _archetype(self, sub, sim, actions) -> None:

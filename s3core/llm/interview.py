@@ -41,7 +41,7 @@ SYSTEM = (
     "or a simulation, and do not invent posts you have not seen; if you know nothing about what is asked, say so "
     "as this person would. Answer in the language of the interviewer's question. Answer with one JSON object only."
 )
-_SOURCE = {s.name.lower(): text for s, text in P._SOURCE.items()}
+_SOURCE = {s.name.lower(): text for s, text in P.SOURCE_WORDS.items()}
 
 
 # -- the prompt -----------------------------------------------------------------------------------
@@ -80,7 +80,7 @@ def _memory_text(s: AgentSnapshot) -> str:
     lines = [
         f"- ({m.stance}, {m.emotion}"
         + (f", from {_SOURCE[m.source]}" if m.source in _SOURCE else "")
-        + f") «{P._snip(m.text)}»"
+        + f") «{P.snip(m.text)}»"
         for m in s.memory
     ]
     return "Posts about the event you remember, the most influential first:\n" + "\n".join(lines)
@@ -106,7 +106,7 @@ def _decision_text(s: AgentSnapshot) -> str:
         if d.attitude_before != d.attitude_after
         else f" and your attitude stayed {d.attitude_after}"
     )
-    return f"Your last decision, at step {d.step}: you read a post{source}, «{P._snip(d.focal_text)}»; {did}; {moved}."
+    return f"Your last decision, at step {d.step}: you read a post{source}, «{P.snip(d.focal_text)}»; {did}; {moved}."
 
 
 def interview_messages(snapshot: AgentSnapshot, question: str, event: str = "") -> tuple:
@@ -121,7 +121,7 @@ def interview_messages(snapshot: AgentSnapshot, question: str, event: str = "") 
     question = check_question(question)
     profile = snapshot.profile()
     parts = [
-        P._event(event),
+        P.event_line(event),
         profile.text(),
         profile.examples(),
         _state_text(snapshot),

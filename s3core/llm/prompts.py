@@ -20,15 +20,15 @@ _CATEGORY = {
     UserCategory.REGULAR: "a regular user who mostly follows friends and acquaintances",
     UserCategory.LOW_IMPACT: "a low-impact user with few followers who rarely posts",
 }
-_SOURCE = {
+SOURCE_WORDS = {
     Source.FOLLOWEE: "an account you follow",
     Source.MUTUAL: "a friend (you follow each other)",
     Source.RECOMMENDED: "the platform's recommendations",
     Source.OWN: "your own earlier post",
 }
 _GENDER = {Gender.FEMALE: "woman", Gender.MALE: "man", Gender.UNKNOWN: "person"}
-_EMOTION_HELP = "calm (unmoved), moderate (somewhat stirred) or intense (strongly stirred)"
-_ACTION_HELP = (
+EMOTION_HELP = "calm (unmoved), moderate (somewhat stirred) or intense (strongly stirred)"
+ACTION_HELP = (
     "ignore (do nothing), repost (forward the post unchanged), quote (forward it with your own comment) "
     "or post (write a new post of your own about the event)"
 )
@@ -38,7 +38,8 @@ SYSTEM = (
 )
 
 
-def _snip(text: str, n: int = SNIPPET) -> str:
+def snip(text: str, n: int = SNIPPET) -> str:
+    """``text`` on one line, cut to ``n`` characters with an ellipsis."""
     text = " ".join(str(text).split())
     return text if len(text) <= n else text[: n - 1] + "…"
 
@@ -60,13 +61,13 @@ class Profile:
             f"{OCCUPATION_LABELS[Occupation(self.occupation)]}; {_CATEGORY[UserCategory(self.category)]}."
         ]
         if self.description:
-            lines.append(f"Your profile description: {_snip(self.description)}")
+            lines.append(f"Your profile description: {snip(self.description)}")
         return "\n".join(lines)
 
     def examples(self) -> str:
         if not self.history:
             return ""
-        return "Some of your own earlier posts:\n" + "\n".join(f"- {_snip(p)}" for p in self.history)
+        return "Some of your own earlier posts:\n" + "\n".join(f"- {snip(p)}" for p in self.history)
 
 
 @dataclass(frozen=True)
@@ -93,13 +94,13 @@ class Situation:
             "You had not heard of this event before this step." if self.new_to_event else "",
             f"Before this step your emotion about the event was {Emotion(self.emotion).name.lower()} and your attitude {Attitude(self.attitude).name.lower()}.",
             f"This step you received {self.received} post(s) about it (mean emotional intensity {self.mean_intensity:.1f} on a 0-2 scale).",
-            f"The most prominent one, from {_SOURCE[Source(self.focal_source)]}, posted {self.focal_hours:.0f} hour(s) ago"
+            f"The most prominent one, from {SOURCE_WORDS[Source(self.focal_source)]}, posted {self.focal_hours:.0f} hour(s) ago"
             + (", carries a platform warning label (disputed or misleading)" if self.focal_labelled else "")
             + ":",
-            f"«{_snip(self.focal_text)}»",
+            f"«{snip(self.focal_text)}»",
         ]
         if self.memory:
-            lines.append("Other posts you still remember:\n" + "\n".join(f"- {_snip(m)}" for m in self.memory))
+            lines.append("Other posts you still remember:\n" + "\n".join(f"- {snip(m)}" for m in self.memory))
         if self.actions_taken:
             lines.append(f"You have already reposted or posted about this event {self.actions_taken} time(s).")
         return "\n".join(line for line in lines if line)
@@ -109,22 +110,23 @@ def _messages(*parts: str) -> tuple:
     return ({"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n\n".join(p for p in parts if p)})
 
 
-def _event(event: str) -> str:
-    return f"The event: {_snip(event, 400)}" if event else ""
+def event_line(event: str) -> str:
+    """The line every prompt opens with: what the event is (empty without one)."""
+    return f"The event: {snip(event, 400)}" if event else ""
 
 
 def decision(profile: Profile, situation: Situation, event: str) -> tuple:
     """Emotion, attitude and action in one call (the action first of Qiu et al.; the text comes after)."""
     return _messages(
-        _event(event),
+        event_line(event),
         profile.text(),
         profile.examples(),
         situation.text(),
         f"Emotion fades when nothing new arrives: each quiet step it drops one level with probability {situation.decay:.2f}.",
         "Decide, in character:\n"
-        f"1. emotion: your emotion after reading, one of {_EMOTION_HELP};\n"
+        f"1. emotion: your emotion after reading, one of {EMOTION_HELP};\n"
         "2. attitude: your attitude toward the event now, negative or positive;\n"
-        f"3. action: what you do with the most prominent post: {_ACTION_HELP}.\n"
+        f"3. action: what you do with the most prominent post: {ACTION_HELP}.\n"
         'Reply as {"emotion": ..., "attitude": ..., "action": ...}.',
     )
 
@@ -132,20 +134,20 @@ def decision(profile: Profile, situation: Situation, event: str) -> tuple:
 def emotion(profile: Profile, situation: Situation, event: str) -> tuple:
     """S3's emotion transition: current level, profile and received posts, with the decay coefficient."""
     return _messages(
-        _event(event),
+        event_line(event),
         profile.text(),
         profile.examples(),
         situation.text(),
         f"Emotion is a Markov process: it depends on your current level and what you just read, and it fades: "
         f"each quiet step it drops one level toward calm with probability {situation.decay:.2f}.",
-        f'What is your emotion now? One of {_EMOTION_HELP}. Reply as {{"emotion": ...}}.',
+        f'What is your emotion now? One of {EMOTION_HELP}. Reply as {{"emotion": ...}}.',
     )
 
 
 def attitude(profile: Profile, situation: Situation, event: str) -> tuple:
     """S3's attitude transition: current attitude, profile, history and the messages in memory."""
     return _messages(
-        _event(event),
+        event_line(event),
         profile.text(),
         profile.examples(),
         situation.text(),
@@ -158,12 +160,12 @@ def attitude(profile: Profile, situation: Situation, event: str) -> tuple:
 def action(profile: Profile, situation: Situation, event: str, new_emotion: int, new_attitude: int) -> tuple:
     """The engagement action alone, given the updated emotion and attitude (modular mode)."""
     return _messages(
-        _event(event),
+        event_line(event),
         profile.text(),
         profile.examples(),
         situation.text(),
         f"After reading, your emotion is {Emotion(new_emotion).name.lower()} and your attitude is {Attitude(new_attitude).name.lower()}.",
-        f"What do you do with the most prominent post? One of {_ACTION_HELP}. Most users ignore most posts. "
+        f"What do you do with the most prominent post? One of {ACTION_HELP}. Most users ignore most posts. "
         'Reply as {"action": ...}.',
     )
 
@@ -181,7 +183,7 @@ def text(profile: Profile, situation: Situation, event: str, chosen: int, new_em
         else "Write in the language of the post you read, as a typical Weibo user would."
     )
     return _messages(
-        _event(event),
+        event_line(event),
         profile.text(),
         profile.examples(),
         situation.text(),
@@ -193,7 +195,7 @@ def text(profile: Profile, situation: Situation, event: str, chosen: int, new_em
 def initial_attitude(profile: Profile, event: str) -> tuple:
     """S3's initial attitude from profile and posting history, before any message arrives."""
     return _messages(
-        _event(event),
+        event_line(event),
         profile.text(),
         profile.examples(),
         "You have just heard of the event. Judging from who you are and what you usually post, is your first attitude "
@@ -204,7 +206,7 @@ def initial_attitude(profile: Profile, event: str) -> tuple:
 def demographics(description: str, posts: list[str], examples: int = 10) -> tuple:
     """Age, gender and one of S3's ten occupations from a user's description and posts."""
     labels = "; ".join(OCCUPATION_LABELS[o] for o in Occupation)
-    shown = "\n".join(f"- {_snip(p)}" for p in posts[:examples]) or "(none)"
+    shown = "\n".join(f"- {snip(p)}" for p in posts[:examples]) or "(none)"
     return (
         {
             "role": "system",
@@ -212,7 +214,7 @@ def demographics(description: str, posts: list[str], examples: int = 10) -> tupl
         },
         {
             "role": "user",
-            "content": f"Profile description: {_snip(description, 400) or '(empty)'}\n\nSome posts:\n{shown}\n\n"
+            "content": f"Profile description: {snip(description, 400) or '(empty)'}\n\nSome posts:\n{shown}\n\n"
             f"Estimate the author's age in years (null if there is no clue at all), gender (female, male or unknown) and occupation, "
             f'one of: {labels}; or unknown. Reply as {{"age": ..., "gender": ..., "occupation": ...}}.',
         },
