@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from . import llm_replay
 from .datasets import DatasetError
 from .simulate import ParamsError, setup_from_params
 
@@ -26,6 +27,7 @@ def add_command(sub) -> None:
     v.add_argument("--force", action="store_true", help="replace --out if it exists")
     v.add_argument("--json", action="store_true", help="print the result as one JSON object")
     v.add_argument("--quiet", action="store_true", help="no progress bar")
+    llm_replay.add_arguments(v)
 
 
 def writable(out: Path, force: bool) -> str | None:
@@ -82,23 +84,30 @@ def command(args) -> int:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
     out = Path(args.out or f"{Path(args.dataset).name}.validation.duckdb")
-    problem = writable(out, args.force)
+    problem = llm_replay.refusal(args) or writable(out, args.force)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    policies, result, status = None, None, 0
     try:
         setup = params_setup(args.params, args.seed)
-        result = validate(args.dataset, setup, limit=args.limit, workers=args.workers, progress=not args.quiet)
+        policies = llm_replay.policies_from_args(args) if args.backend == "llm" else None
+        result = validate(
+            args.dataset, setup, limit=args.limit, workers=args.workers, progress=not args.quiet, policies=policies
+        )
     except (DatasetError, ParamsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if policies is not None:
+            status = llm_replay.finish(policies, result)
     write_results(out, result)
     if args.json:
         printed = {k: v for k, v in result.items() if k != "curves"}
         print(json.dumps(printed, ensure_ascii=False))
     else:
         _print_summary(result, out)
-    return 0
+    return status
 
 
 def _print_summary(result: dict, out: Path) -> None:

@@ -37,17 +37,20 @@ class Simulated:
 _WORKER: dict = {}
 
 
-def _init(setup: Setup, ic_probability: float, free_runs: bool) -> None:
+def _init(setup: Setup, ic_probability: float, free_runs: bool, policies=None) -> None:
     from ..resources import load_text_resources
 
     text = load_text_resources(follow_event=False)  # the representation the figures were measured on
-    _WORKER.update(setup=setup, p=ic_probability, text=text, world=free_run_world(setup, text) if free_runs else None)
+    world = free_run_world(setup, text) if free_runs else None
+    _WORKER.update(setup=setup, p=ic_probability, text=text, world=world, policies=policies)
 
 
 def _simulate(task: Task) -> Simulated:
     setup, text = _WORKER["setup"], _WORKER["text"]
     network, author = replay_network(setup, task.cascade_id, task.n_users)
-    replayed = replay(setup, task.cascade_id, task.text, task.n_users, text, network=(network, author))
+    policies = _WORKER.get("policies")
+    policy = policies(task.cascade_id) if policies is not None else None
+    replayed = replay(setup, task.cascade_id, task.text, task.n_users, text, network=(network, author), policy=policy)
     ic = independent_cascade(
         network,
         author,
@@ -69,11 +72,19 @@ def simulate_all(
     workers: int = 1,
     free_runs: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    policies: Callable[[str], object] | None = None,
 ) -> list[Simulated]:
-    """Simulate every task; ``workers`` > 1 uses that many processes. Results keep the task order."""
+    """Simulate every task; ``workers`` > 1 uses that many processes. Results keep the task order.
+
+    ``policies(cascade_id)`` gives the decision policy of one replay (None: the heuristic everywhere);
+    it runs in this process only, so it needs ``workers`` = 1 (ValueError otherwise). Free runs and the
+    independent cascade never use it.
+    """
     results: list[Simulated] = []
+    if policies is not None and workers > 1:
+        raise ValueError("a replay policy (the llm backend) runs in one process: use workers = 1")
     if workers <= 1:
-        _init(setup, ic_probability, free_runs)
+        _init(setup, ic_probability, free_runs, policies)
         stream: Iterable[Simulated] = map(_simulate, tasks)
         for result in stream:
             results.append(result)

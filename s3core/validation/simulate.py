@@ -210,6 +210,36 @@ def replay_network(setup: Setup, cascade_id: str, n_users: int) -> tuple[Network
     return network, author
 
 
+def replay_run(
+    setup: Setup,
+    cascade_id: str,
+    text: str,
+    n_users: int,
+    text_resources: TextResources,
+    network: tuple[Network, int] | None = None,
+    policy=None,
+) -> tuple[Simulation, list]:
+    """The finished replay simulation of a cascade and its step records (see ``replay``).
+
+    ``policy``: the decision backend (a ``DecisionPolicy``, e.g. an LLM ``HybridPolicy``); None for the
+    scenario's heuristic, exactly as without it.
+    """
+    network, author = network or replay_network(setup, cascade_id, n_users)
+    scenario = _scenario(setup, text, str(network.user_ids[author]), WINDOW_MINUTES)
+    if setup.replay.engagement > 0:
+        policy_params, lift = scenario.policy, setup.replay.engagement
+        scenario = scenario.replace(
+            policy=dataclasses.replace(
+                policy_params,
+                base_repost=min(policy_params.base_repost + lift, 3.0),
+                base_quote=min(policy_params.base_quote + lift, 3.0),
+            )
+        )
+    sim = Simulation(scenario, network=network, text=text_resources, policy=policy)
+    records = sim.run(scenario.steps)
+    return sim, records
+
+
 def replay(
     setup: Setup,
     cascade_id: str,
@@ -217,23 +247,15 @@ def replay(
     n_users: int,
     text_resources: TextResources,
     network: tuple[Network, int] | None = None,
+    policy=None,
 ) -> CascadeTree:
     """Simulate a cascade among exactly ``n_users`` users plus its author, for the 150-minute window.
 
     Only ``text`` and ``n_users`` come from the real cascade (see ``replay_network``); ``network``
-    passes its result when the caller has already built it.
+    passes its result when the caller has already built it. ``policy`` decides instead of the
+    heuristic (None: the heuristic).
     """
-    network, author = network or replay_network(setup, cascade_id, n_users)
-    scenario = _scenario(setup, text, str(network.user_ids[author]), WINDOW_MINUTES)
-    if setup.replay.engagement > 0:
-        policy, lift = scenario.policy, setup.replay.engagement
-        scenario = scenario.replace(
-            policy=dataclasses.replace(
-                policy, base_repost=min(policy.base_repost + lift, 3.0), base_quote=min(policy.base_quote + lift, 3.0)
-            )
-        )
-    sim = Simulation(scenario, network=network, text=text_resources)
-    sim.run(scenario.steps)
+    sim, _ = replay_run(setup, cascade_id, text, n_users, text_resources, network=network, policy=policy)
     return _tree(sim, cascade_id, WINDOW_MINUTES)
 
 

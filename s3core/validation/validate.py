@@ -24,7 +24,7 @@ import numpy as np
 
 from . import metrics as M
 from .baselines import fit_ic_probability, mean_curve_model, mean_curve_prediction
-from .datasets import CascadeData, StanceThreads, load_dataset
+from .datasets import CascadeData, DatasetError, StanceThreads, load_dataset
 from .replay_runner import Task, simulate_all
 from .simulate import FREE_RUN_MINUTES, Setup, replay_network
 from .trees import CascadeTree, build_trees
@@ -107,13 +107,20 @@ def validate(
     workers: int = 1,
     progress: bool = True,
     individual: bool = True,
+    policies: Callable[[str], object] | None = None,
 ) -> dict:
     """Measure ``setup`` on the dataset in ``folder``; returns the JSON-able result.
 
-    Raises ``datasets.DatasetError`` naming the table and column of a malformed folder.
+    ``policies(cascade_id)``: the decision policy of each replay (e.g. ``llm_replay.ReplayPolicies``);
+    None for the heuristic. Raises ``datasets.DatasetError`` naming the table and column of a malformed
+    folder, and when ``policies`` meets stance threads (nothing is replayed there).
     """
     data = load_dataset(folder)
     if isinstance(data, StanceThreads):
+        if policies is not None:
+            raise DatasetError(
+                f"{data.name} holds stance threads, which are not replayed: the llm backend drives replays only"
+            )
         return _validate_threads(data, setup, limit, workers, progress)
     t0 = time.perf_counter()
     trees = build_trees(data.events, data.sources)
@@ -135,7 +142,12 @@ def validate(
     )
     tasks = [Task(cid, text_of[cid], len(window[cid])) for cid in evaluated]
     simulated = simulate_all(
-        setup, tasks, ic_p, workers=workers, progress=_progress_bar("validate: cascades") if progress else None
+        setup,
+        tasks,
+        ic_p,
+        workers=workers,
+        progress=_progress_bar("validate: cascades") if progress else None,
+        policies=policies,
     )
     rows = []
     for task, sim in zip(tasks, simulated):
