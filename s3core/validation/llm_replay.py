@@ -157,7 +157,8 @@ def policies_from_args(args) -> ReplayPolicies:
 
 
 def finish(policies: ReplayPolicies, result: dict | None) -> int:
-    """Close the policies, print their counters and the verdict to stderr, add ``llm`` to ``result``.
+    """Close the policies, print their counters and the verdict to stderr, add ``llm`` to ``result``
+    (None when validation stopped early: the counters are printed only if a request was made).
 
     Returns the exit status: 0, or ``run``'s ``FALLBACK_EXIT`` when most LLM decisions fell back.
     """
@@ -168,6 +169,8 @@ def finish(policies: ReplayPolicies, result: dict | None) -> int:
 
     policies.close()
     stats = policies.stats
+    if result is None and not stats.requests:  # refused before any replay: nothing to count
+        return 0
     print(stats.line(), file=sys.stderr)
     judged = verdict(stats)
     print(f"{'error: ' if judged.failed else ''}llm: {judged.message()}", file=sys.stderr)
