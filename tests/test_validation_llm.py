@@ -165,3 +165,23 @@ def test_stance_threads_are_refused_with_the_llm(tmp_path, env, capsys):
     (tmp_path / "params.json").write_text("{}")
     assert _validate(folder, tmp_path / "t.duckdb", "--backend", "llm", "--model", "openai/x") == 2
     assert "stance threads, which are not replayed" in capsys.readouterr().err
+
+
+def test_the_fidelity_benchmark_compares_every_mode_on_the_same_cascades(dataset, capsys):
+    from benchmarks.llm_fidelity import main as fidelity
+
+    assert fidelity(["--dataset", str(dataset), "--limit", "3", "--latency", "0"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    arms = report["arms"]
+    assert list(arms) == ["heuristic", "per_agent", "batched", "archetype", "per_agent_b"]
+    assert report["cascades"] == 3 and "llm" not in arms["heuristic"]
+    for mode in ("per_agent", "batched", "archetype", "per_agent_b"):
+        assert arms[mode]["llm"]["calls"] > 0 and arms[mode]["llm"]["fallbacks"] == 0
+    assert arms["batched"]["llm"]["calls"] < arms["per_agent"]["llm"]["calls"]
+    assert len(report["pairs"]) == 10 and set(report["pairs"]["batched vs per_agent"]) == {
+        "nrmse",
+        "mean_abs_diff",
+        "diff_of_means",
+    }
+    floor = report["pairs"]["per_agent_b vs per_agent"]["mean_abs_diff"]
+    assert floor["mean_emotion"] > 0, "the redraw changed no answer: the noise floor measures nothing"

@@ -35,9 +35,10 @@ class ReplayPolicies:
         self.replays = 0
         self.agents = 0  # LLM-driven agents summed over the replay networks
 
-    def __call__(self, cascade_id: str) -> HybridPolicy:
+    def __call__(self, cascade_id: str, event: str | None = None) -> HybridPolicy:
+        """The policy of one replay; ``event`` overrides the prompts' event line (default: the source post)."""
         self.replays += 1
-        return _Counted(LLMPolicy(self.settings, gateway=self.gateway), self.spec, self)
+        return _Counted(LLMPolicy(self.settings, gateway=self.gateway, event=event), self.spec, self)
 
     @property
     def stats(self) -> LLMStats:
