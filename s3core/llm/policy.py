@@ -64,7 +64,7 @@ class LLMPolicy:
         self.gateway = gateway or Gateway(settings, cache, notify=notify)
         self.heuristic = heuristic
         self.event = event
-        self._index: tuple[int, P.HistoryIndex] | None = None
+        self._index: tuple[object, P.HistoryIndex] | None = None
         self._exchanges: dict[int, list[Exchange]] = {}
         self._trace: list[tuple] = []
 
@@ -175,8 +175,8 @@ class LLMPolicy:
         return outcomes
 
     def _history(self, sim) -> P.HistoryIndex:
-        if self._index is None or self._index[0] != id(sim.network):
-            self._index = (id(sim.network), P.HistoryIndex(sim.network, self.settings.history_examples))
+        if self._index is None or self._index[0] is not sim.network:  # the network itself: an id can be reused
+            self._index = (sim.network, P.HistoryIndex(sim.network, self.settings.history_examples))
         return self._index[1]
 
     # -- S3's initial attitude ---------------------------------------------------------------------
@@ -241,14 +241,14 @@ class HybridPolicy:
         self.llm = llm
         self.subset = subset
         self.heuristic = heuristic
-        self._mask: tuple[int, np.ndarray] | None = None
+        self._mask: tuple[object, np.ndarray] | None = None
 
     def mask(self, sim) -> np.ndarray:
         """Boolean mask of the LLM agents (a spec is resolved once per network, from the scenario seed)."""
         if isinstance(self.subset, np.ndarray):
             return self.subset.astype(bool)
-        if self._mask is None or self._mask[0] != id(sim.network):
-            self._mask = (id(sim.network), select_agents(self.subset, sim.network, sim.population, sim.scenario.seed))
+        if self._mask is None or self._mask[0] is not sim.network:  # the network itself: an id can be reused
+            self._mask = (sim.network, select_agents(self.subset, sim.network, sim.population, sim.scenario.seed))
         return self._mask[1]
 
     def decide(self, batch: DecisionBatch, draws) -> Decisions:
