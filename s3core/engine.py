@@ -24,6 +24,7 @@ from .population import Population, build_population
 from .profiles import for_scenario as load_profiles
 from .recording import StepRecord, record_step
 from .resources import TextResources, resources_for
+from .run_texts import RunTexts
 from .run_view import RunView
 from .scenario import Scenario
 from .seed_awareness import SeedAwareness
@@ -94,8 +95,7 @@ class Simulation:
             attitude = np.where(profiled >= 0, profiled, attitude).astype(attitude.dtype)
         self.state = AgentState.empty(self.network.n_users, self.scenario.memory.capacity, attitude)
         self.posts = PostStore()
-        self.extra_texts: list[str] = []
-        self.extra_vectors = np.zeros((0, self.text.vectors.shape[1]), dtype=np.float32)
+        self.texts = RunTexts(self.text.texts, self.text.vectors, self.text.model.embed)
         self._texts_changed()
         self.seed_ids: dict[str, int] = {}
         self.stance_rules: list[tuple[int, str, float]] = []
@@ -157,37 +157,39 @@ class Simulation:
 
     # -- texts -----------------------------------------------------------------------------
     def _texts_changed(self) -> None:
-        """Drop everything derived from the text list; rebuilt on next use, not on every step."""
-        self._all_texts: np.ndarray | None = None
-        self._all_vectors: np.ndarray | None = None
+        """Drop the profile-by-text relevance table; rebuilt on next use, not on every step."""
         self._profile_table: np.ndarray | None = None
+
+    @property
+    def extra_texts(self) -> list[str]:
+        """The texts added during the run (seed posts, LLM-written posts), each distinct string once, in id order."""
+        return self.texts.added
+
+    @property
+    def extra_vectors(self) -> np.ndarray:
+        """Float32 (added texts, dim): the vectors of ``extra_texts``."""
+        return self.texts.added_vectors
 
     @property
     def text_vectors(self) -> np.ndarray:
         """Vectors of the pool texts followed by the texts added during the run."""
-        if self._all_vectors is None:
-            self._all_vectors = (
-                np.concatenate([self.text.vectors, self.extra_vectors]) if len(self.extra_texts) else self.text.vectors
-            )
-        return self._all_vectors
+        return self.texts.vectors
 
     def text_of(self, text_id: int) -> str:
-        pool = len(self.text.texts)
-        return self.text.texts[text_id] if text_id < pool else self.extra_texts[text_id - pool]
+        return self.texts.text(text_id)
 
     def texts_of(self, text_ids: np.ndarray) -> list[str]:
         """Texts of many text ids at once (vectorized lookup for records)."""
-        if self._all_texts is None:
-            self._all_texts = np.array(list(self.text.texts) + self.extra_texts, dtype=object)
-        return self._all_texts[np.asarray(text_ids, dtype=np.int64)].tolist()
+        return self.texts.texts_of(text_ids)
 
     def add_texts(self, texts: list[str]) -> np.ndarray:
-        """Register new texts (seed posts, LLM-written posts) and return their text ids."""
-        start = len(self.text.texts) + len(self.extra_texts)
-        self.extra_texts.extend(texts)
-        self.extra_vectors = np.concatenate([self.extra_vectors, self.text.model.embed(list(texts))])
-        self._texts_changed()
-        return np.arange(start, start + len(texts), dtype=np.int32)
+        """Text ids of texts (seed posts, LLM-written posts), one per string: identical strings share one id and
+        one embedding, and only strings not seen before in the run are embedded and appended (``RunTexts``)."""
+        before = len(self.texts)
+        ids = self.texts.add(texts)
+        if len(self.texts) > before:
+            self._texts_changed()
+        return ids
 
     # -- the step --------------------------------------------------------------------------
     def step(self) -> StepRecord:
@@ -302,8 +304,11 @@ class Simulation:
         self.fresh = np.array(arrays["fresh"], dtype=np.int64)
         self.feed_queue = FeedQueue.from_arrays(arrays)
         self.neighbour_cache = NeighbourCache(first_id=len(self.text.texts))
-        self.extra_texts = [str(s) for s in arrays["extra_texts"]]
-        self.extra_vectors = np.array(arrays["extra_vectors"], dtype=np.float32).reshape(-1, self.text.vectors.shape[1])
+        self.texts = RunTexts(self.text.texts, self.text.vectors, self.text.model.embed)
+        self.texts.restore(
+            [str(s) for s in arrays["extra_texts"]],
+            np.array(arrays["extra_vectors"], dtype=np.float32).reshape(-1, self.text.vectors.shape[1]),
+        )
         self._texts_changed()
         self.seed_ids = {str(k): int(v) for k, v in zip(arrays["seed_names"], arrays["seed_post_ids"])}
         self.stance_rules = [

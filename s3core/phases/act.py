@@ -46,7 +46,9 @@ def apply(sim: "Simulation", t: int, batch: DecisionBatch, dec: Decisions) -> np
 
 def create_posts(sim: "Simulation", t: int, batch: DecisionBatch, dec: Decisions, acting: np.ndarray) -> np.ndarray:
     """The posts of the batch rows that act (``acting``: bool per row): reposts forward the focal post's text,
-    quotes and posts take a pool text (or the backend's); each author remembers its post. Returns their ids."""
+    quotes and posts take the text the backend wrote, else a pool text; each author remembers its post. Returns
+    their ids. The text-choice draw is made for every row (keyed by agent), but only rows without a written text
+    look up pool texts near the focal text, so a written text costs no neighbour search."""
     idx = np.flatnonzero(acting)
     if len(idx) == 0:
         return np.zeros(0, dtype=np.int64)
@@ -58,13 +60,14 @@ def create_posts(sim: "Simulation", t: int, batch: DecisionBatch, dec: Decisions
     forward = action != Action.POST
     text_id = posts.text_id[focal].copy()
     quote, new = action == Action.QUOTE, action == Action.POST
-    u = sim.random.stream(Purpose.TEXT_CHOICE, t).uniform(author)
-    for kind, rows in (("comment", quote), ("original", new)):
+    rows_written, written = written_texts(dec.text, idx, action == Action.REPOST)
+    given = np.zeros(len(idx), dtype=bool)
+    given[rows_written] = True
+    u = sim.random.stream(Purpose.TEXT_CHOICE, t).uniform(author)  # drawn for every row, used or not
+    for kind, rows in (("comment", quote & ~given), ("original", new & ~given)):
         text_id[rows] = choose_texts(sim, kind, u[rows], emotion[rows], attitude[rows], posts.text_id[focal[rows]])
-    if dec.text is not None:
-        written = [(j, dec.text[i]) for j, i in enumerate(idx) if dec.text[i] and action[j] != Action.REPOST]
-        if written:
-            text_id[[j for j, _ in written]] = sim.add_texts([w for _, w in written])
+    if len(rows_written):
+        text_id[rows_written] = sim.add_texts(written)
     start = len(posts)
     ids = np.arange(start, start + len(idx), dtype=np.int64)
     parent = np.where(forward, focal, NO_POST)
@@ -107,6 +110,18 @@ def create_posts(sim: "Simulation", t: int, batch: DecisionBatch, dec: Decisions
             posts.removed,
         )
     return ids
+
+
+def written_texts(text: list[str | None] | None, idx: np.ndarray, repost: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The rows (positions in ``idx``) whose post or quote text the backend wrote, and those texts.
+
+    ``text``: the decisions' texts (one per batch row, None or empty where not written; None for backends that
+    write none); ``idx``: the acting batch rows; ``repost``: bool per acting row (a repost forwards its focal text).
+    """
+    if text is None:
+        return np.zeros(0, dtype=np.int64), []
+    rows = [j for j, (i, r) in enumerate(zip(idx.tolist(), repost.tolist())) if not r and text[i]]
+    return np.asarray(rows, dtype=np.int64), [text[i] for i in idx[rows].tolist()]
 
 
 def count_forwards(sim: "Simulation", roots: np.ndarray, quoted: np.ndarray) -> None:
