@@ -12,13 +12,14 @@ from ..types import Action
 from . import prompts as P
 from .archetype_cells import MAX_CELLS, cells_of
 from .archetypes import MAX_TEXTS, cell_prompt
-from .batching import ENTRY_TOKENS, ENVELOPE_TOKENS, batch_settings, per_request
+from .batching import ENVELOPE_TOKENS, batch_settings, per_request
 from .client import cost_of, count_tokens
 from .settings import LLMSettings
 from .subset import SubsetSpec, select_agents
 
 REPLY_TOKENS = {"decision": 24, "emotion": 10, "attitude": 10, "action": 10, "initial_attitude": 10}
 TEXT_TOKENS = 90  # a short Weibo post or comment
+ENTRY_LABEL_TOKENS = 8  # a batched entry's {"agent": "A3", ...} around the single answer
 ARCHETYPE_TOKENS = 60  # an archetype answer's three distributions; each of its texts adds TEXT_TOKENS
 TOKEN_SAMPLE = 64  # prompts counted exactly; the rest by characters per token
 # Expected wall time: each call costs the client CLIENT_SECONDS of CPU (litellm, measured on this 2-core machine),
@@ -56,7 +57,8 @@ def expected_wall_s(rounds: list[int], completion_tokens: int, concurrency: int)
 
 @dataclass(frozen=True)
 class CostEstimate:
-    """Calls, tokens and (where litellm knows the model's price) dollars, for an empty cache."""
+    """Calls, tokens and (where litellm knows the model's price) dollars, for an empty cache, in the chosen agent
+    mode (``agent_mode``); ``modes`` holds the same run in every mode."""
 
     model: str
     steps: int
@@ -220,10 +222,10 @@ def estimate_run(
         llm_agents=int(mask.sum()),
         decisions=counter.decisions,
         texts=counter.texts,
-        calls=len(chars),
-        prompt_tokens=prompt_tokens,
-        completion_tokens=counter.reply_tokens,
-        cost_usd=cost,
+        calls=chosen.calls,
+        prompt_tokens=chosen.prompt_tokens,
+        completion_tokens=chosen.completion_tokens,
+        cost_usd=chosen.cost_usd,
         agent_mode=settings.agent_mode,
         wall_s=chosen.wall_s,
         modes=modes,
@@ -234,7 +236,7 @@ def _modes(counter: _Counter, settings: LLMSettings, per_char: float, calls, pro
     """The dry run's counts in every agent mode (per-agent counts as sent; batched and archetype derived).
 
     Batched: the prompts' shared part (system message and event) goes once per request; each entry's reply is
-    ``batching.ENTRY_TOKENS``. Archetype: the cells' own prompts; texts are asked only of cells with writers.
+    the single answer plus its label (``batching.ENTRY_TOKENS`` is only the room a request asks for). Archetype: the cells' own prompts; texts are asked only of cells with writers.
     """
     rounds, concurrency = counter.rounds, settings.concurrency
     initial = calls - sum(rounds["per_agent"])  # initial-attitude calls, one round before the run
@@ -251,8 +253,9 @@ def _modes(counter: _Counter, settings: LLMSettings, per_char: float, calls, pro
     n_batched = sum(rounds["batched"])
     saved = max(counter.decisions - n_batched, 0) * counter.shared_chars
     b_prompt = max(int(round((sum(counter.chars) - saved) * per_char)), 0)
-    b_reply = counter.decisions * ENTRY_TOKENS["decision_batch"] + counter.texts * ENTRY_TOKENS["text_batch"]
-    b_reply += n_batched * ENVELOPE_TOKENS
+    # an entry is the single answer plus its agent label
+    b_reply = counter.decisions * (REPLY_TOKENS["decision"] + ENTRY_LABEL_TOKENS)
+    b_reply += counter.texts * (TEXT_TOKENS + ENTRY_LABEL_TOKENS) + n_batched * ENVELOPE_TOKENS
     out.append(
         ModeEstimate(
             "batched",
