@@ -82,9 +82,12 @@ def test_llm_run_counts_calls_shows_prompts_and_never_stores_the_key(srv, runs_d
     assert agents.text_input(key="agents_llm_api_key").value == "", "the key leaves the widget at once"
     assert ws.scenario.run.backend == "llm" and ws.llm.settings.api_key.reveal() == KEY
     assert ws.llm.subset.share == 0.2 and ws.llm.settings.retries == 0
-    assert any("use the LLM" in c.value for c in agents.caption)
+    assert any("use the LLM" in c.value and "the rest" in c.value for c in agents.caption)
+    about = next(c.value for c in agents.caption if "New runs on the Simulate page" in c.value)
+    assert "its own request (per-agent)" in about and "batched" not in about.lower(), about
 
     at = simulate(ws, 3)
+    assert any("agents per request: one agent (per-agent)" in c.value for c in at.caption)
     policy = llm.llm_policy(ws.live.sim)
     assert policy is not None and int(metric(at, "LLM calls").replace(",", "")) > 0 and srv.count > 0
     assert metric(at, "Fallbacks") == "0" and int(metric(at, "Tokens").replace(",", "")) > 0
@@ -99,6 +102,8 @@ def test_llm_run_counts_calls_shows_prompts_and_never_stores_the_key(srv, runs_d
     exchange = policy.last_exchange(agent)[0]
     assert any("[system]" in t and exchange.messages[-1]["content"] in t for t in texts)
     assert exchange.response in texts
+    note = [c.value for c in at.caption if "Chosen by the LLM" in c.value]  # the call succeeded: no hedge
+    assert note and "if the call failed" not in note[0], [c.value for c in at.caption]
 
     # Reset and the same steps again: answered from the session's cache, without a request.
     sent = srv.count
@@ -135,6 +140,14 @@ def test_failing_server_shows_a_red_banner_and_the_error_classes_and_the_page_go
     assert any("not an LLM run" in e and "100%" in e and "server error" in e for e in banner), banner
     table = next(d.value for d in at.dataframe if "error class" in d.value.columns)
     assert table.iloc[0]["error class"] == "server error" and table.iloc[0]["calls"] > 0
+    # an agent whose call failed: the inspector says the heuristic decided, not "the LLM (or the heuristic)"
+    policy = llm.llm_policy(ws.live.sim)
+    ids = list(ws.net.network.user_ids.astype(str))
+    pick = next(uid for uid in at.selectbox(key="sim_agent").options if policy.last_exchange(ids.index(uid)))
+    clean(at.selectbox(key="sim_agent").set_value(pick).run())
+    notes = [c.value for c in at.caption if "call failed" in c.value]
+    assert any("offline heuristic's decision" in n for n in notes), [c.value for c in at.caption]
+    assert not any("Chosen by the LLM" in c.value for c in at.caption)
 
 
 def test_a_few_errors_warn_and_a_provider_without_json_schema_is_stepped_down_with_a_notice(srv):
@@ -160,8 +173,16 @@ def test_a_few_errors_warn_and_a_provider_without_json_schema_is_stepped_down_wi
 
 def test_connection_check_success_then_failure_and_a_run_with_the_server_down(srv):
     agents = agents_page(srv.api_base, share=1.0)  # every decider of the first (small) step asks the LLM
+    share = next(c.value for c in agents.caption if "use the LLM" in c.value)
+    assert "All" in share and "the rest" not in share and "(all agents)" not in share, share
     clean(agents.button(key="agents_llm_test").click().run())
     assert any("Connected" in s.value for s in agents.success) and srv.count == 1
+    assert not any("changed since this test" in c.value for c in agents.caption)
+    agents.text_input(key="agents_llm_model").input("openai/another-model")
+    clean(agents.run())
+    assert any("Connected" in s.value for s in agents.success)
+    assert any("Settings changed since this test" in c.value for c in agents.caption), "the banner is flagged stale"
+    agents.text_input(key="agents_llm_model").input("openai/test-model")
     agents.text_input(key="agents_llm_api_base").input(DOWN)
     clean(agents.button(key="agents_llm_test").click().run())
     errors = [e.value for e in agents.error]
@@ -178,11 +199,31 @@ def test_cost_estimate_on_demand_and_heuristic_runs_show_no_llm_counters(srv):
     table = next(d.value for d in agents.dataframe if "estimate" in d.value.columns)
     rows = dict(zip(table["estimate"], table["value"]))
     assert int(rows["calls"].replace(",", "")) > 0 and rows["cost"].startswith("unknown") and srv.count == 0
-    modes = next(d.value for d in agents.dataframe if "agents per request" in d.value.columns)
-    calls = dict(zip(modes["agents per request"], modes["calls"].str.replace(",", "").astype(int)))
-    per_agent, batched = calls["one agent (per-agent)"], calls["several agents (batched)"]
+    assert rows["agents per request"] == "one agent (per-agent)", "the summary names the mode it describes"
+    assert rows["expected time"].endswith((" s", " min", " h"))
+    modes = next(d.value for d in agents.dataframe if "whole run" in d.value.columns).set_index("whole run")
+    # modes as columns, the chosen one marked: four narrow columns fit the panel (five wide ones did not)
+    assert list(modes.columns) == ["per-agent ✓", "batched", "archetype"], list(modes.columns)
+    assert list(modes.index) == ["calls", "prompt tokens", "completion tokens", "cost", "expected time"]
+    calls = modes.loc["calls"].str.replace(",", "").astype(int)
+    per_agent, batched = calls["per-agent ✓"], calls["batched"]
     assert per_agent == int(rows["calls"].replace(",", "")) and 0 < batched < per_agent
-    assert 0 < calls["a cell of similar agents (archetype)"] <= per_agent
+    assert 0 < calls["archetype"] <= per_agent
+    assert modes.loc["completion tokens", "per-agent ✓"] == rows["completion tokens"]
+    assert all(int(v.replace(",", "")) > 0 for v in modes.loc["completion tokens"])
+    caption = next(c.value for c in agents.caption if "The same run in each agent mode" in c.value)
+    assert "k times as long" in caption and "not waiting" in caption and "batch size barely" in caption
+
+    agents.selectbox(key="agents_llm_agent_mode").set_value("batched")
+    clean(agents.run())
+    about = next(c.value for c in agents.caption if "New runs on the Simulate page" in c.value)
+    assert "Up to 10 agents' decisions go in one request" in about, about
+    clean(agents.button(key="agents_llm_estimate").click().run())
+    table = next(d.value for d in agents.dataframe if "estimate" in d.value.columns)
+    rows = dict(zip(table["estimate"], table["value"]))
+    assert rows["agents per request"] == "several agents (batched), up to 10 a request"
+    modes = next(d.value for d in agents.dataframe if "whole run" in d.value.columns)
+    assert list(modes.columns) == ["whole run", "per-agent", "batched ✓", "archetype"]
     agents.radio(key="agents_backend").set_value("heuristic").run()
     at = simulate(agents.session_state[STATE_KEY], 1)
     assert not any(m.label == "LLM calls" for m in at.metric) and srv.count == 0

@@ -8,15 +8,18 @@ never sent back to the browser and lives only in this session's workspace.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import pandas as pd
 import streamlit as st
 
+from s3core.llm.archetypes import distributions
 from s3core.llm.errors import hint
 from s3core.llm.errors import label as error_label
 from s3core.llm.explain import explain
 from s3core.llm.gateway import ConnectionResult, test_connection
+from s3core.llm.schemas import ACTIONS, ATTITUDES, EMOTIONS
 from s3core.llm.settings import LLMSettings, Secret, redact
 from s3core.types import OCCUPATION_LABELS, Gender, Occupation, UserCategory, label
 
@@ -32,6 +35,7 @@ AGENT_MODE_LABELS = {
     "archetype": "a cell of similar agents (archetype)",
 }
 NUMBERS = ("concurrency", "temperature", "max_tokens", "timeout", "retries", "max_wait")
+MODE_SHORT = {"per_agent": "per-agent", "batched": "batched", "archetype": "archetype"}
 UNITS = {"timeout": " (s)", "max_wait": " (s)"}
 KEY_BOX = "agents_llm_api_key"
 FIELDS = {f.name: f for f in dataclasses.fields(LLMSettings)}
@@ -201,10 +205,37 @@ def _subset_form(ws: Workspace) -> None:
     if edited != spec:
         ws.llm = dataclasses.replace(ws.llm, subset=edited)
     n = llm.subset_size(ws.llm.subset, ws.net.network, pop, ws.scenario.seed)
-    st.caption(
-        f"**{n:,} of {pop.size:,} agents** use the LLM ({md_escape(ws.llm.subset.describe())}); the rest, and any "
-        "agent whose call fails, use the offline heuristic."
+    st.caption(subset_sentence(n, pop.size, ws.llm.subset.describe()))
+
+
+def subset_sentence(n: int, total: int, described: str) -> str:
+    """Who uses the LLM, in one sentence: all agents, none, or n of them and the heuristic for the rest."""
+    if n >= total:
+        return (
+            f"**All {total:,} agents** use the LLM; an agent whose call fails keeps the offline heuristic's decision "
+            "for that step."
+        )
+    if n == 0:
+        return f"**No agent** passes these filters ({md_escape(described)}): every agent uses the offline heuristic."
+    return (
+        f"**{n:,} of {total:,} agents** use the LLM ({md_escape(described)}); the rest, and any agent whose call "
+        "fails, use the offline heuristic."
     )
+
+
+def requests_sentence(settings: LLMSettings) -> str:
+    """What one LLM request carries in the chosen agent mode."""
+    if settings.agent_mode == "batched":
+        return (
+            f"Up to {settings.batch_size} agents' decisions go in one request (batched), and their quote or post "
+            "texts in another"
+        )
+    if settings.agent_mode == "archetype":
+        return (
+            "One request per cell of similar agents (archetype): each member draws its own decision from the cell's "
+            "answer"
+        )
+    return "Each LLM agent's decision is its own request (per-agent), and a quote or post text a second one"
 
 
 def _check(settings: LLMSettings) -> ConnectionResult:
@@ -220,6 +251,7 @@ def _actions(ws: Workspace) -> None:
     if c[0].button("Test connection", key="agents_llm_test", icon=":material/network_check:", width="stretch"):
         with st.spinner("Sending one small request..."):
             ws.llm_results["check"] = _check(ws.llm.settings)
+            ws.llm_results["check_signature"] = _settings_signature(ws)
     if c[1].button(
         "Estimate cost",
         key="agents_llm_estimate",
@@ -245,55 +277,88 @@ def _actions(ws: Workspace) -> None:
             if check.detail:
                 with st.expander("The provider's message"):
                     st.text(check.detail)
+        if ws.llm_results.get("check_signature") != _settings_signature(ws):
+            st.caption("Settings changed since this test: press Test connection again.")
     if "estimate" in ws.llm_results:
         signature, scenario, result = ws.llm_results["estimate"]
         if isinstance(result, str):
             st.error(f"Estimate failed: {message_md(result)}")
             return
-        cost = "unknown" if result.cost_usd is None else f"${result.cost_usd:.4f}"
-        rows = {
-            "LLM agents": f"{result.llm_agents:,}",
-            "steps": result.steps,
-            "decisions": f"{result.decisions:,}",
-            "texts (quote/post)": f"{result.texts:,}",
-            "calls": f"{result.calls:,}",
-            "prompt tokens": f"{result.prompt_tokens:,}",
-            "completion tokens": f"{result.completion_tokens:,}",
-            "cost": cost,
-        }
-        st.dataframe(
-            pd.DataFrame({"estimate": list(rows), "value": [str(v) for v in rows.values()]}),
-            hide_index=True,
-            width="stretch",
-            key="agents_llm_estimate_table",
-        )
-        if result.modes:
-            st.dataframe(
-                pd.DataFrame(
-                    {
-                        "agents per request": [AGENT_MODE_LABELS[m.mode] for m in result.modes],
-                        "calls": [f"{m.calls:,}" for m in result.modes],
-                        "prompt tokens": [f"{m.prompt_tokens:,}" for m in result.modes],
-                        "cost": ["unknown" if m.cost_usd is None else f"${m.cost_usd:.4f}" for m in result.modes],
-                        "expected time": [f"{m.wall_s / 60:.1f} min" for m in result.modes],
-                    }
-                ),
-                hide_index=True,
-                width="stretch",
-                key="agents_llm_estimate_modes",
-            )
-            st.caption(
-                "The same run in each mode. Expected time assumes a hosted model (0.5 s per call plus 60 reply tokens "
-                "a second) at this concurrency, and 10 ms of client work per call; measure yours with "
-                "benchmarks/llm_bench.py."
-            )
-        stale = signature != ws.llm.signature() or scenario != ws.scenario
-        st.caption(
-            ("Settings or scenario changed since: press Estimate cost again. " if stale else "")
-            + f"For {md_escape(result.model)} with an empty cache"
-            + (" (litellm has no price for this model)" if result.cost_usd is None else "")
-            + "; a rerun with the same seed is answered from the cache."
-        )
+        _estimate_view(ws, signature, scenario, result)
+
+
+def _settings_signature(ws: Workspace) -> tuple:
+    """What a connection test depends on: the settings (the key by identity), not the subset."""
+    return ws.llm.signature()[:2]
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def modes_frame(result) -> pd.DataFrame:
+    """The run in each agent mode, modes as columns (narrow enough for the panel); the chosen one marked ✓."""
+    columns = {"whole run": ["calls", "prompt tokens", "completion tokens", "cost", "expected time"]}
+    for m in result.modes:
+        name = MODE_SHORT[m.mode] + (" ✓" if m.mode == result.agent_mode else "")
+        columns[name] = [
+            f"{m.calls:,}",
+            f"{m.prompt_tokens:,}",
+            f"{m.completion_tokens:,}",
+            "unknown" if m.cost_usd is None else f"${m.cost_usd:.4f}",
+            _duration(m.wall_s),
+        ]
+    return pd.DataFrame(columns)
+
+
+MODES_CAPTION = (
+    "The same run in each agent mode (✓: the chosen one). Expected time assumes a hosted model (0.5 s per call plus "
+    "60 reply tokens a second) at this concurrency, and 10 ms of client work per call; measure yours with "
+    "benchmarks/llm_bench.py. Batched can take longer than per-agent when steps are small: it sends fewer but longer "
+    "calls, and a reply holding k answers takes about k times as long to generate, so batching saves calls and client "
+    "work, not waiting; and with few LLM agents deciding per step most batches are not full, so the batch size barely "
+    "changes the count."
+)
+
+
+def _estimate_view(ws: Workspace, signature: tuple, scenario, result) -> None:
+    """The estimate for the agent mode it was made for (``result.agent_mode``), then every mode side by side."""
+    mode = AGENT_MODE_LABELS.get(result.agent_mode, result.agent_mode)
+    if result.agent_mode == "batched":
+        size = json.loads(signature[0]).get("batch_size")  # the settings the estimate was made with
+        mode += f", up to {size} a request" if size else ""
+    rows = {
+        "agents per request": mode,
+        "LLM agents": f"{result.llm_agents:,}",
+        "steps": result.steps,
+        "decisions": f"{result.decisions:,}",
+        "texts (quote/post)": f"{result.texts:,}",
+        "calls": f"{result.calls:,}",
+        "prompt tokens": f"{result.prompt_tokens:,}",
+        "completion tokens": f"{result.completion_tokens:,}",
+        "cost": "unknown" if result.cost_usd is None else f"${result.cost_usd:.4f}",
+        "expected time": _duration(result.wall_s),
+    }
+    st.dataframe(
+        pd.DataFrame({"estimate": list(rows), "value": [str(v) for v in rows.values()]}),
+        hide_index=True,
+        width="stretch",
+        key="agents_llm_estimate_table",
+    )
+    if result.modes:
+        st.dataframe(modes_frame(result), hide_index=True, width="stretch", key="agents_llm_estimate_modes")
+        st.caption(MODES_CAPTION)
+    stale = signature != ws.llm.signature() or scenario != ws.scenario
+    st.caption(
+        ("Settings or scenario changed since: press Estimate cost again. " if stale else "")
+        + f"For {md_escape(result.model)} with an empty cache"
+        + (" (litellm has no price for this model)" if result.cost_usd is None else "")
+        + "; a rerun with the same seed is answered from the cache."
+    )
 
 
 def backend_panel(ws: Workspace) -> None:
@@ -312,22 +377,24 @@ def backend_panel(ws: Workspace) -> None:
         args=(ws,),
         help=field.metadata["help"],
     )
+    about = st.empty()  # filled after the form, so it describes the agent mode just chosen
+    with st.container(border=True):
+        st.markdown("**Model and endpoint**")
+        _settings_form(ws)
     if ws.scenario.run.backend == "llm":
         where = llm.cache_path(ws.run_dir)
-        st.caption(
+        about.caption(
             "New runs on the Simulate page ask the model for the agents chosen below (press Reset there if a run "
-            "is under way). Calls are batched, never stop a run, and are cached in the machine's shared LLM cache "
+            f"is under way). {requests_sentence(ws.llm.settings)}; a step's requests go out concurrently, a failed "
+            "call never stops a run, and answers are cached in the machine's shared LLM cache "
             f"({md_escape(str(where)) if where else 'in memory: $S3_LLM_CACHE is none'}), which the command line "
             "uses too."
         )
     else:
-        st.caption(
+        about.caption(
             "Every agent uses the offline heuristic: no network, no key. The LLM settings below apply once "
             "you choose LLM."
         )
-    with st.container(border=True):
-        st.markdown("**Model and endpoint**")
-        _settings_form(ws)
     with st.container(border=True):
         st.markdown("**Which agents use the LLM**")
         _subset_form(ws)
@@ -342,9 +409,13 @@ def run_counters(live: LiveRun) -> None:
         return
     s = llm.stats(policy)
     mask = policy.mask(live.sim)
+    settings = policy.llm.settings
+    per_request = AGENT_MODE_LABELS.get(settings.agent_mode, settings.agent_mode)
+    if settings.agent_mode == "batched":
+        per_request += f", up to {settings.batch_size} a request"
     st.caption(
-        f"LLM backend: **{md_escape(policy.llm.settings.model)}** for {int(mask.sum()):,} of {len(mask):,} agents "
-        f"({md_escape(policy.subset.describe())})."
+        f"LLM backend: **{md_escape(settings.model)}**, agents per request: {per_request}, for "
+        f"{int(mask.sum()):,} of {len(mask):,} agents ({md_escape(policy.subset.describe())})."
     )
     m = st.columns(5)
     m[0].metric(
@@ -418,12 +489,54 @@ def error_table(s) -> pd.DataFrame:
 
 
 # -- the agent inspector -----------------------------------------------------------------------------------
+TEXT_KINDS = ("text", "text_batch")  # exchanges that write a quote or post, not the decision
+_CELL_SIZE = re.compile(r"The group \((\d+) users?\)")
+
+
+def _decision_exchanges(live: LiveRun, policy, agent: int) -> list:
+    """The exchanges that decided the agent's latest decision (texts left out); [] when none is kept for it."""
+    last = getattr(live.sim.policy, "last", None)
+    decided = last(agent) if callable(last) else None
+    step = None if decided is None else decided["step"]
+    return [ex for ex in policy.last_exchange(agent) if ex.kind not in TEXT_KINDS and (step is None or ex.step == step)]
+
+
 def decision_note(live: LiveRun, agent: int, action: str) -> str:
-    """Why an LLM run's inspector has no probability chart for this agent."""
+    """Why an LLM run's inspector has no probability chart for this agent, and who chose its action."""
     policy = llm.llm_policy(live.sim)
-    if policy is not None and llm.is_llm_agent(policy, live.sim, agent):
-        return f"Chosen by the LLM: {action} (the heuristic's, if the call failed). The prompt and reply are below."
-    return f"Decided by the offline heuristic: {action}. Action probabilities are not recorded in LLM runs."
+    if policy is None or not llm.is_llm_agent(policy, live.sim, agent):
+        return f"Decided by the offline heuristic: {action}. Action probabilities are not recorded in LLM runs."
+    exchanges = _decision_exchanges(live, policy, agent)
+    if not exchanges:
+        return f"An LLM agent: {action}. Its exchange for this decision is not kept, so its source is not shown here."
+    failed = next((ex for ex in exchanges if ex.error or ex.parsed is None), None)
+    if failed is not None:
+        why = message_md(failed.error or "no usable reply")
+        return f"The LLM call failed ({why}), so this is the offline heuristic's decision: {action}."
+    if any(ex.kind == "archetype" for ex in exchanges):
+        return f"Drawn from the LLM's answer for this agent's cell: {action}. The prompt and reply are below."
+    return f"Chosen by the LLM: {action}. The prompt and reply are below."
+
+
+def archetype_note(ex) -> str:
+    """What an archetype reply is to the inspected agent: its cell's answer, from which it drew its own decision."""
+    size = _CELL_SIZE.search(ex.messages[-1]["content"]) if ex.messages else None
+    cell = f"{size.group(1)} similar agents" if size else "similar agents"
+    note = (
+        f"This reply is the answer for this agent's cell of {cell} (the prompt says what they share), not for this "
+        "agent alone: the agent drew its own emotion, attitude and action from these probabilities (normalised to sum "
+        "to 1) with its own keyed random numbers, so members of one cell can differ."
+    )
+    if ex.parsed is None or ex.error:
+        return note
+    got = distributions(ex.parsed)
+    if isinstance(got, str):
+        return note
+    names = (("emotion", EMOTIONS), ("attitude", ATTITUDES), ("action", ACTIONS))
+    shown = "; ".join(
+        f"{name}: " + ", ".join(f"{k} {v:.2f}" for k, v in zip(labels, p)) for (name, labels), p in zip(names, got)
+    )
+    return f"{note} Normalised: {shown}."
 
 
 def exchange_view(live: LiveRun, agent: int) -> None:
@@ -445,5 +558,7 @@ def exchange_view(live: LiveRun, agent: int) -> None:
         with st.expander("Prompt", expanded=False):
             st.text("\n\n".join(f"[{m['role']}]\n{m['content']}" for m in ex.messages))
         st.text(ex.response if ex.response else "(no reply)")
+        if ex.kind == "archetype":
+            st.caption(archetype_note(ex))
         if ex.error:
             st.caption(f"Failed ({message_md(ex.error)}): the heuristic decision was kept.")
