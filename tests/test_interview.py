@@ -110,6 +110,20 @@ def test_an_interview_carries_the_agents_memory_state_profile_and_decision(sim, 
     assert srv.count == 2, "a different event line is a different prompt"
     cached = I.ask(snap, question, settings, cache=LLMCache(tmp_path / "cache"))
     assert cached.cached and cached.answer == again.answer and srv.count == 2
+    fresh = I.ask(snap, question, settings, cache=LLMCache(tmp_path / "cache"), fresh=True)
+    assert not fresh.cached and fresh.ok and srv.count == 3, "a new answer skips the cache lookup"
+    assert I.ask(snap, question, settings, cache=LLMCache(tmp_path / "cache")).cached, "the cache still answers"
+
+
+def test_the_last_decision_reads_as_sentences(sim):
+    agent = informed_agent(sim)
+    snap = IS.snapshot_of(sim, agent)
+    moved = IS.LastDecision(snap.decision.step, "post", "calm", "intense", "negative", "positive", "text")
+    prompt = I.interview_messages(IS.AgentSnapshot(**{**snap.__dict__, "decision": moved}), "Why?")[1]["content"]
+    assert "your emotion went from calm to intense and your attitude went from negative to positive" in prompt
+    kept = IS.LastDecision(snap.decision.step, "ignore", "calm", "calm", "negative", "negative", "text")
+    prompt = I.interview_messages(IS.AgentSnapshot(**{**snap.__dict__, "decision": kept}), "Why?")[1]["content"]
+    assert "your emotion stayed calm and your attitude stayed negative" in prompt
 
 
 def test_a_priced_model_costs_its_tokens_at_litellms_price(sim, srv):
@@ -153,9 +167,9 @@ def test_refusals_are_clear_and_send_nothing(sim, srv):
         I.ask(snap, "   ", settings)
     with pytest.raises(ValueError, match="1,000 or fewer"):
         I.ask(snap, "x" * (I.MAX_QUESTION + 1), settings)
-    with pytest.raises(ValueError, match="No LLM is configured.*Agents page"):
+    with pytest.raises(ValueError, match="No LLM model is given.*Agents page"):
         I.ask(snap, "Why?", None)
-    with pytest.raises(ValueError, match="No LLM is configured"):
+    with pytest.raises(ValueError, match="No LLM model is given"):
         I.ask(snap, "Why?", client_settings(srv, KEY, model=" "))
     assert srv.count == 0
 
@@ -215,13 +229,25 @@ def _simulate_page(tmp_path, monkeypatch, steps: int):
     return at, at.session_state[STATE_KEY]
 
 
-def test_the_inspector_refuses_to_interview_without_an_llm(tmp_path, monkeypatch):
+def test_the_inspector_refuses_to_interview_without_an_llm(tmp_path, monkeypatch, srv):
+    import dataclasses
+
+    from ui.llm import LLMChoice
+
     at, ws = _simulate_page(tmp_path, monkeypatch, steps=1)
+    ws.llm = LLMChoice(settings=client_settings(srv, KEY))  # a model is set, but the backend is the heuristic
+    at.run()
     assert ws.scenario.run.backend == "heuristic"
-    refusal = [i.value for i in at.info if "No LLM is configured" in i.value]
-    assert refusal and "Agents" in refusal[0] and "LLM backend" in refusal[0]
+    infos = [i.value for i in at.info]
+    refusal = [i for i in infos if "decision backend is the offline heuristic" in i]
+    assert refusal and "Agents" in refusal[0] and "LLM backend" in refusal[0], infos
+    assert not any("No LLM is configured" in i for i in infos), "a model is set: the backend is what is missing"
     assert at.text_area(key="sim_interview_question").disabled
-    assert at.button(key="sim_interview_ask").disabled
+    assert at.button(key="sim_interview_ask").disabled and at.checkbox(key="sim_interview_fresh").disabled
+    ws.llm = LLMChoice(settings=dataclasses.replace(client_settings(srv, KEY), model=""))
+    ws.scenario = ws.scenario.replace(run=dataclasses.replace(ws.scenario.run, backend="llm"))
+    at.run()
+    assert any("No model is set" in i.value for i in at.info) and srv.count == 0
 
 
 def test_the_inspector_asks_the_agent_and_logs_the_interview_in_the_live_trace(tmp_path, monkeypatch, srv):
@@ -283,3 +309,12 @@ def test_before_the_first_step_the_interview_is_kept_in_the_session(tmp_path, mo
     kept = [row for rows in at.session_state[KEPT_KEY].values() for row in rows]
     assert len(kept) == 1 and kept[0]["question"] == "Who are you?" and kept[0]["ok"]
     assert any(kept[0]["answer"] in m.value for m in at.markdown)
+
+    at.button(key="sim_interview_ask").click().run()  # the same question again: from the cache
+    assert srv.count == 1 and any("from the cache" in c.value for c in at.caption)
+    at.checkbox(key="sim_interview_fresh").check()
+    at.button(key="sim_interview_ask").click().run()  # "New answer (skip the cache)": the model is asked again
+    assert not at.exception, [e.value for e in at.exception]
+    assert srv.count == 2
+    kept = [row for rows in at.session_state[KEPT_KEY].values() for row in rows]
+    assert len(kept) == 3 and not kept[0]["cached"] and kept[1]["cached"]

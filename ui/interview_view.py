@@ -25,10 +25,19 @@ from .widgets import md_escape
 
 KEPT_KEY = "sim_interviews_kept"  # st.session_state: {(run path, agent): [rows not written to a trace]}
 SHOWN = 10  # newest interviews listed per agent
-NOT_CONFIGURED = (
-    "No LLM is configured, so agents cannot be interviewed. Choose **LLM** as the decision backend and set a "
-    "model on the **Agents** page (LLM backend); a local OpenAI-compatible server needs no key."
+HEURISTIC_BACKEND = (
+    "The decision backend is the offline heuristic, so agents cannot be interviewed: choose **LLM** as the decision "
+    "backend on the **Agents** page (LLM backend) to interview them with its model. The run under way is not changed."
 )
+NO_MODEL = (
+    "No model is set, so agents cannot be interviewed: set one on the **Agents** page (LLM backend); a local "
+    "OpenAI-compatible server needs no key."
+)
+
+
+def refusal(ws: Workspace) -> str:
+    """Why ``interview_settings`` found no LLM, in the terms of its rule."""
+    return HEURISTIC_BACKEND if ws.scenario.run.backend != "llm" else NO_MODEL
 
 
 def interview_settings(ws: Workspace, live: LiveRun) -> LLMSettings | None:
@@ -125,8 +134,10 @@ def _show(row: dict) -> None:
             st.text("\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages))
 
 
-def _ask(ws: Workspace, live: LiveRun, agent: int, info: dict, question: str, settings: LLMSettings) -> None:
-    """Send the question, log the answer (or keep it here), and leave a message for this rerun."""
+def _ask(
+    ws: Workspace, live: LiveRun, agent: int, info: dict, question: str, settings: LLMSettings, fresh: bool = False
+) -> None:
+    """Send the question (``fresh``: past the cache lookup), log the answer (or keep it here), leave a message."""
     description, history = IS.own_words(live.sim.network, agent)
     snapshot = IS.snapshot_from_inspect(info, description, history)
     where = llm.cache_path(ws.run_dir)
@@ -137,7 +148,9 @@ def _ask(ws: Workspace, live: LiveRun, agent: int, info: dict, question: str, se
         cache = None
     try:
         with st.spinner(f"Asking {settings.model}…"):
-            answer = I.ask(snapshot, question, settings, cache=cache, event=event_summary(live.sim.scenario))
+            answer = I.ask(
+                snapshot, question, settings, cache=cache, event=event_summary(live.sim.scenario), fresh=fresh
+            )
     except ValueError as exc:
         st.error(str(exc), icon=":material/error:")
         return
@@ -156,7 +169,7 @@ def interview_panel(ws: Workspace, live: LiveRun, agent: int, info: dict) -> Non
     st.markdown("**Interview this agent**")
     settings = interview_settings(ws, live)
     if settings is None:
-        st.info(NOT_CONFIGURED, icon=":material/info:")
+        st.info(refusal(ws), icon=":material/info:")
     else:
         st.caption(
             f"The question goes to {md_escape(settings.model)} with this agent's profile, emotion, attitude, memory "
@@ -171,9 +184,16 @@ def interview_panel(ws: Workspace, live: LiveRun, agent: int, info: dict) -> Non
             placeholder="e.g. Why did you repost that? What do you think of the event now?",
             disabled=settings is None,
         )
+        fresh = st.checkbox(
+            "New answer (skip the cache)",
+            key="sim_interview_fresh",
+            disabled=settings is None,
+            help="The same question to the same agent in the same state is otherwise answered from the cache. "
+            "Ticked, the model is asked again (and paid for); the cache keeps its first answer.",
+        )
         asked = st.form_submit_button("Ask", disabled=settings is None, key="sim_interview_ask")
     if asked and settings is not None:
-        _ask(ws, live, agent, info, question, settings)
+        _ask(ws, live, agent, info, question, settings, fresh=fresh)
     rows = _kept(live, agent) + _read(live, agent)
     rows.sort(key=lambda r: r["asked_at"], reverse=True)
     if rows:

@@ -30,7 +30,7 @@ MAX_QUESTION = 1000  # characters of a question
 ANSWER_TOKENS = 512  # max_tokens of an interview reply at least (a few sentences inside a JSON object)
 ANSWER_WORDS = 120
 NO_MODEL = (
-    "No LLM is configured, so agents cannot be interviewed: choose the LLM backend and a model on the "
+    "No LLM model is given, so the agent cannot be interviewed: choose the LLM backend and a model on the "
     "Agents page (LLM backend), or pass settings with a model."
 )
 SYSTEM = (
@@ -102,7 +102,7 @@ def _decision_text(s: AgentSnapshot) -> str:
         if d.emotion_before != d.emotion_after
         else f"your emotion stayed {d.emotion_after}"
     ) + (
-        f" and your attitude from {d.attitude_before} to {d.attitude_after}"
+        f" and your attitude went from {d.attitude_before} to {d.attitude_after}"
         if d.attitude_before != d.attitude_after
         else f" and your attitude stayed {d.attitude_after}"
     )
@@ -170,6 +170,14 @@ class InterviewAnswer:
         return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in self.messages)
 
 
+class _WriteOnly(BorrowedCache):
+    """A borrowed cache that never answers (every lookup misses) but still stores: a fresh answer."""
+
+    def __init__(self, cache):
+        super().__init__(cache)
+        self.get_many = lambda keys: {}
+
+
 def _sentence(kind: str, error: str | None, settings: LLMSettings) -> str:
     if kind in {k.value for k in FROM_MODEL}:
         tip = hint(kind)
@@ -184,6 +192,7 @@ def ask(
     cache=None,
     event: str = "",
     gateway: Gateway | None = None,
+    fresh: bool = False,
 ) -> InterviewAnswer:
     """Ask one agent one question through the LLM gateway (cache, retries, structured-output step-down, validation).
 
@@ -194,6 +203,8 @@ def ask(
         cache: an ``LLMCache`` (the shared one) or None for no cache; it is used and left open.
         event: the event summary every decision prompt opens with (``prompts.event_summary``).
         gateway: an existing gateway to send through (its settings and cache win); left open.
+        fresh: ask the model even when ``cache`` holds an answer to this prompt (a new answer); the reply is still
+            offered to the cache, which keeps the first answer it stored. Ignored with ``gateway``.
 
     Returns:
         The answer; a failed call is an answer with ``ok`` False and a one-sentence ``error``, never an exception.
@@ -214,7 +225,8 @@ def ask(
         from .client import LLMUnavailable
 
         try:
-            gateway = gateway or Gateway(settings, None if cache is None else BorrowedCache(cache))
+            lent = None if cache is None else (_WriteOnly(cache) if fresh else BorrowedCache(cache))
+            gateway = gateway or Gateway(settings, lent)
             outcome = gateway.run([ChatRequest(SCHEMA, messages)])[0]
         except LLMUnavailable as exc:
             return InterviewAnswer(**base, answer="", ok=False, error=f"{exc}.", error_kind=ErrorKind.OTHER.value)
