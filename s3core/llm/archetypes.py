@@ -150,6 +150,7 @@ def refine(policy, batch: DecisionBatch, base: Decisions, draws=None) -> Decisio
         got = distributions(o.data)
         if isinstance(got, str):
             errors[c] = got
+            policy.stats.invalid += 1  # the reply fitted the schema but holds no distribution
             continue
         probs["emotion"][c], probs["attitude"][c], probs["action"][c], cell_texts[c] = got
         ok[c] = True

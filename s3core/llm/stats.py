@@ -97,6 +97,7 @@ class Verdict:
     decisions: int
     fallbacks: int
     top_errors: tuple[tuple[str, int], ...]
+    invalid: int = 0  # answers that came back but could not be used (e.g. a batched entry missing or off-schema)
 
     @property
     def failed(self) -> bool:
@@ -107,6 +108,8 @@ class Verdict:
         from .errors import hint, label
 
         causes = "; ".join(f"{label(k)} x{v} ({hint(k)})" for k, v in self.top_errors) or "no call failed"
+        if self.invalid and not self.top_errors:
+            causes += f", but {self.invalid} answers (batched entries or archetype cells) were missing or unusable"
         head = (
             f"{self.share:.0%} of {self.decisions} LLM decisions fell back to the heuristic "
             f"({self.fallbacks}; threshold {self.threshold:.0%})"
@@ -120,4 +123,6 @@ def verdict(stats: LLMStats, threshold: float = DEFAULT_MAX_FALLBACK_SHARE) -> V
     """The verdict on a run from its counters; ``threshold`` is a share in [0, 1]."""
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"max fallback share {threshold}: must lie in [0, 1]")
-    return Verdict(stats.fallback_share, threshold, stats.decisions, stats.fallbacks, tuple(stats.top_errors()))
+    return Verdict(
+        stats.fallback_share, threshold, stats.decisions, stats.fallbacks, tuple(stats.top_errors()), stats.invalid
+    )
