@@ -7,7 +7,9 @@ from the shared cache. Uploads, "Stop using profiles" and the workspace's popula
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,15 +18,16 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from s3core.demographics import Provenance
+from s3core.llm.stats import LLMStats
 from s3core.profiles import read_profiles, write_profiles
+from ui import charts, profiles_panel
 from ui import profiles_data as D
-from ui import profiles_panel
 from ui.session import STATE_KEY, new_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-test-profiles-0123456789"
 TAB = "Profiles (S3 profiling)"
-SOURCE = "profiles file: llm:openai/test-model"
+SOURCE = "profiled: llm:openai/test-model"
 
 
 @pytest.fixture(autouse=True)
@@ -59,16 +62,21 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
-TABLES = {  # AppTest does not expose st.dataframe keys: each table is known by a column of its own
-    "agents_prof_sources": "initial attitude",
-    "agents_prof_change": "age: before",
-    "agents_prof_compare": "from the profiles file",
-    "agents_prof_rules": "user_id",
-}
+def frame(at: AppTest, key: str):
+    """The st.dataframe element with ``key``; StopIteration when the page does not show it."""
+    return next(d for d in at.dataframe if d.proto.alt == profiles_panel.ALT[key])
 
 
 def table(at: AppTest, key: str) -> pd.DataFrame:
-    return next(d.value for d in at.dataframe if TABLES[key] in d.value.columns)
+    return frame(at, key).value
+
+
+def shows(at: AppTest, key: str) -> bool:
+    return any(d.proto.alt == profiles_panel.ALT[key] for d in at.dataframe)
+
+
+def number(text: str) -> int:
+    return int(text.replace(",", ""))
 
 
 def texts(elements) -> str:
@@ -104,8 +112,22 @@ def test_llm_profiling_on_the_page_saves_names_counts_and_reruns_from_the_cache(
     assert sources.loc[SOURCE, "age"] == int(saved["age"].notna().sum()) > 0, "the LLM-filled count is shown"
     assert sources.loc[SOURCE, "initial attitude"] == int(saved["attitude"].notna().sum())
     assert "Profiled:" in texts(at.success) and str(path) in texts(at.success)
+    assert f"`{path}`" in at.success[0].value, "the path is inline code with nothing escaped inside"
+    assert f"Profiles file in use: `{path}`." in "\n".join(c.value for c in at.caption)
+    summary = next(c.value for c in at.caption if "Answered by the model" in c.value).replace("\\", "")
+    assert f"age {int(saved['age'].notna().sum()):,}" in summary
+    gender = re.search(
+        r"gender (\d+)(?: \((\d+) of these users already have a gender in the users file, which wins)?", summary
+    )
+    answered, wins = int(gender[1]), int(gender[2] or 0)
+    assert answered == int(saved["gender"].notna().sum()) and answered - wins == sources.loc[SOURCE, "gender"]
+    assert "calls sent" in summary and "tokens" in summary and "failed call" in summary and "cost " in summary
+    assert "decisions" not in summary and "fallbacks" not in summary, "no raw log line"
     change = table(at, "agents_prof_change").set_index("source")
-    assert change.loc[SOURCE, "age: before"] == 0 and change.loc[SOURCE, "age: after"] > 0
+    assert list(change.columns) == list(D.ATTRIBUTES), "one column per attribute: it fits"
+    assert change.loc[SOURCE, "age"] == f"0 → {int(saved['age'].notna().sum()):,}"
+    assert change.loc[D.GIVEN, "initial attitude"] == "—" and change.loc[D.RULES, "initial attitude"] == "—"
+    assert list(change.index) == list(sources.index), "the same row order as the source table"
     compare = table(at, "agents_prof_compare").set_index("attribute")
     assert compare.loc["age", "from the profiles file"] == int(saved["age"].notna().sum())
     assert metric(at, "Calls to send") == "0", "the new estimate counts the answers as cached"
@@ -115,6 +137,23 @@ def test_llm_profiling_on_the_page_saves_names_counts_and_reruns_from_the_cache(
     assert srv.count == sent
     assert read_profiles(path).equals(saved), "the same answers, merged over themselves"
     assert not list(ws.run_dir.glob("profiles-*.parquet")), "nothing set aside: the base was the same file"
+
+    # Stopping changes the state the result described: the result goes, the caption says none.
+    clean(at.button(key="agents_prof_stop").click().run())
+    assert "Profiled:" not in texts(at.success) and not shows(at, "agents_prof_change")
+    assert "Profiles file in use: none." in texts(at.caption)
+
+
+def test_an_upload_replaces_the_last_jobs_result(srv):
+    at = profiles_tab(srv.api_base)
+    ws = at.session_state[STATE_KEY]
+    at.number_input(key="agents_prof_top").set_value(2)
+    clean(at.button(key="agents_prof_run").click().run())
+    assert "Profiled:" in texts(at.success) and shows(at, "agents_prof_change")
+    ids = list(ws.net.network.user_ids.astype(str))
+    _upload(at, "mine.csv", f"user_id,age,source\n{ids[0]},77,manual\n".encode())
+    assert "Profiles loaded from mine.csv" in texts(at.success), "the upload is reported"
+    assert "Profiled:" not in texts(at.success) and not shows(at, "agents_prof_change"), "the old result is gone"
 
 
 def test_an_endpoint_error_is_one_sentence_and_saves_nothing(srv):
@@ -129,6 +168,86 @@ def test_an_endpoint_error_is_one_sentence_and_saves_nothing(srv):
     errors = texts(at.error)
     assert "nothing was saved" in errors and "Traceback" not in errors and "Fix:" in errors
     assert ws.scenario.profiles == "" and not (ws.run_dir / "profiles.parquet").exists()
+
+
+def test_the_default_choice_is_small_and_a_costly_job_asks_for_acceptance(srv):
+    at = profiles_tab(srv.api_base)
+    assert at.radio(key="agents_prof_users").value == "top" and at.number_input(key="agents_prof_top").value == 100
+    assert "**100 users** chosen" in "\n".join(c.value for c in at.caption), "100 most-followed users with text"
+    assert number(metric(at, "Calls to send")) == 100 and not at.button(key="agents_prof_run").disabled
+    assert not [c for c in at.checkbox if c.key == profiles_panel.ACCEPT_KEY], "a small job needs no acceptance"
+
+    at.radio(key="agents_prof_users").set_value("text")
+    clean(at.run())
+    calls = number(metric(at, "Calls to send"))
+    assert calls > D.CONFIRM_CALLS and at.button(key="agents_prof_run").disabled, "a costly job waits"
+    accept = at.checkbox(key=profiles_panel.ACCEPT_KEY)
+    assert f"{calls:,} calls" in accept.label and not accept.value
+    clean(accept.check().run())
+    assert not at.button(key="agents_prof_run").disabled
+
+    at.checkbox(key="agents_prof_attitudes").check()  # a new estimate: the acceptance does not carry over
+    clean(at.run())
+    assert not at.checkbox(key=profiles_panel.ACCEPT_KEY).value and at.button(key="agents_prof_run").disabled
+    assert srv.count == 0, "nothing was sent"
+
+
+def test_tables_use_the_legend_words_separators_and_a_dash_for_what_cannot_be_filled():
+    at = profiles_tab()
+    sources = frame(at, "agents_prof_sources")
+    rows = list(sources.value["source"])
+    assert rows == [D.GIVEN, D.RULES, D.DRAWN] and "history or prior" in D.DRAWN
+    assert {r.split()[0] for r in rows} <= set(charts.PROVENANCE_COLORS), "the charts' legend words"
+    assert sources.proto.placeholder == "—", "missing counts show a dash, not None"
+    config = json.loads(sources.proto.columns)
+    assert all(config[c]["type_config"]["format"] == "%,d" for c in D.ATTRIBUTES), "thousands separators"
+    assert "— : the users file and the rules never fill them" in texts(at.caption)
+
+
+def test_before_after_keeps_the_source_order_and_marks_changes():
+    before = pd.DataFrame(
+        {
+            "source": [D.GIVEN, D.RULES, D.DRAWN],
+            "age": [0, 0, 10095],
+            "gender": [46, 0, 10049],
+            "occupation": [0, 10, 10085],
+            "initial attitude": [pd.NA, pd.NA, 10095],
+        }
+    )
+    after = pd.DataFrame(
+        {
+            "source": [D.GIVEN, "profiled: llm:m", D.RULES, D.DRAWN],
+            "age": [0, 58, 0, 10037],
+            "gender": [46, 14, 0, 10035],
+            "occupation": [0, 53, 10, 10032],
+            "initial attitude": [pd.NA, 58, pd.NA, 10037],
+        }
+    )
+    out = D.before_after(before, after).set_index("source")
+    assert list(out.index) == [D.GIVEN, "profiled: llm:m", D.RULES, D.DRAWN]
+    assert out.loc[D.DRAWN, "age"] == "10,095 → 10,037" and out.loc[D.GIVEN, "gender"] == "46"
+    assert out.loc["profiled: llm:m", "initial attitude"] == "0 → 58" and out.loc[D.RULES, "initial attitude"] == "—"
+
+
+def test_answered_says_where_the_users_file_wins_and_run_summary_reads_as_a_sentence():
+    ws = new_workspace()
+    pop, ids = ws.population(), np.asarray(ws.net.network.user_ids).astype(str)
+    given = np.flatnonzero(pop.provenance[:, 1] == Provenance.GIVEN)
+    other = np.flatnonzero(pop.provenance[:, 1] != Provenance.GIVEN)
+    assert len(given) and len(other), "the test network has users with and without a given gender"
+    new = pd.DataFrame({"user_id": ids[[given[0], other[0]]], "age": [30, None], "gender": ["male", "female"]})
+    new = new.reindex(columns=["user_id", "age", "gender", "occupation", "attitude"])
+    line = D.answered(new, pop, ids)
+    assert line.startswith("Answered by the model for 2 users: age 1, gender 2 (1 of these users already have a ")
+    assert "gender in the users file, which wins)" in line and "occupation 0" in line
+
+    stats = LLMStats(calls=1234, cache_hits=5, prompt_tokens=20000, completion_tokens=1500, cost_usd=0.0042)
+    stats.add_error("timeout")
+    text = D.run_summary(stats, 2.5)
+    assert text == (
+        "1,234 calls sent, 5 answered from the cache; 21,500 tokens (20,000 prompt + 1,500 completion); "
+        "cost $0.0042; 2.5 s; 1 failed call."
+    )
 
 
 def test_profiling_is_refused_without_a_model():
@@ -156,7 +275,7 @@ def test_upload_bad_file_keeps_profiles_and_stop_clears_the_scenario_key():
     assert ws.scenario.profiles == str(path) and len(read_profiles(path)) == 2
     assert ws.population().age[0] == 77
     sources = table(at, "agents_prof_sources").set_index("source")
-    assert sources.loc["profiles file: manual", "age"] == 1 and sources.loc["profiles file: manual", "gender"] >= 1
+    assert sources.loc["profiled: manual", "age"] == 1 and sources.loc["profiled: manual", "gender"] >= 1
 
     bad = f"user_id,age\n{ids[2]},abc\n".encode()
     _upload(at, "bad.csv", bad)
@@ -170,7 +289,7 @@ def test_upload_bad_file_keeps_profiles_and_stop_clears_the_scenario_key():
 
     clean(at.button(key="agents_prof_stop").click().run())
     assert ws.scenario.profiles == "" and path.is_file(), "the scenario stops naming it; the file stays"
-    assert "profiles file: manual" not in set(table(at, "agents_prof_sources")["source"])
+    assert "profiled: manual" not in set(table(at, "agents_prof_sources")["source"])
     assert at.button(key="agents_prof_stop").disabled
 
 

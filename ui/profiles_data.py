@@ -1,10 +1,12 @@
 """What the Agents page's profiles tab computes (no streamlit): who filled each attribute, how profiled values
-differ from the offline ones, which users a profiling job asks about, and where its profiles file is saved.
+differ from the offline ones, which users a profiling job asks about, what a job did, and where its profiles
+file is saved.
 
-Sources follow ``s3core.demographics.Provenance``: given (users file), profiled (the scenario's profiles file,
-split by its ``source`` column, e.g. ``llm:openai/gpt-4o-mini`` or ``rules``), inferred (the offline text
-rules) and drawn (population shares). Initial attitudes come from the profiles file or are drawn (from the
-posting history's stance, else the prior): nothing is given or inferred by the rules for them.
+Sources follow ``s3core.demographics.Provenance`` and use the charts' legend words (``charts.PROVENANCE_COLORS``):
+given (users file), profiled (the scenario's profiles file, split by its ``source`` column, e.g.
+``llm:openai/gpt-4o-mini`` or ``rules``), inferred (the offline text rules) and drawn (population shares).
+Initial attitudes come from the profiles file or are drawn from the posting history's stance, else the prior:
+the users file and the rules never fill them (NA in the tables, shown as "—").
 """
 
 from __future__ import annotations
@@ -23,14 +25,17 @@ from s3core.profiles import ProfilesError, align, check_profiles, empty_profiles
 
 PROFILES_FILE = "profiles.parquet"  # the workspace's own profiles file, in ws.run_dir
 ATTRIBUTES = ("age", "gender", "occupation", "initial attitude")
-GIVEN, RULES, DRAWN = "given (users file)", "offline text rules", "drawn"
-PROFILED = "profiles file"  # row label prefix: "profiles file: <source>"
-CHOICES = {
-    "text": "users with a description or posts",
+GIVEN, RULES = "given (users file)", "inferred (offline text rules)"
+DRAWN = "drawn (shares; attitude: history or prior)"  # attitudes are drawn from the history's stance or the prior
+PROFILED = "profiled"  # row label prefix: "profiled: <the profiles file's source>"
+CHOICES = {  # the first is the default: a small, cheap job
     "top": "the most-followed users",
     "share": "a seeded random share",
     "llm": "the LLM panel's subset",
+    "text": "all users with a description or posts",
 }
+DEFAULT_TOP = 100  # users of the default choice
+CONFIRM_CALLS, CONFIRM_USD = 1_000, 1.0  # past either, a job runs only once its estimated cost is accepted
 
 
 def user_sources(table: pd.DataFrame | None, user_ids) -> np.ndarray:
@@ -47,7 +52,9 @@ def user_sources(table: pd.DataFrame | None, user_ids) -> np.ndarray:
 
 
 def source_table(pop, table: pd.DataFrame | None, user_ids) -> pd.DataFrame:
-    """Users per source (rows) and attribute (columns: ``ATTRIBUTES``); NA where a source cannot fill one.
+    """Users per source (rows: given, profiled per source, inferred, drawn) and attribute (columns: ``ATTRIBUTES``).
+
+    NA where a source cannot fill an attribute (initial attitudes from the users file or the rules).
 
     ``pop`` is the population the engine built for the scenario (``provenance`` int8 (n, 3),
     ``profile_attitude`` int8 or None); ``table`` the profiles file it named (for the ``source`` split).
@@ -74,16 +81,73 @@ def source_table(pop, table: pd.DataFrame | None, user_ids) -> pd.DataFrame:
     return frame.reset_index()
 
 
+def _order(label: str) -> tuple[int, str]:
+    """Rows in ``source_table``'s order: given, profiled (by source), inferred, drawn."""
+    return ({GIVEN: 0, RULES: 2, DRAWN: 3}.get(label, 1), label)
+
+
+def _count(value) -> str:
+    return "—" if pd.isna(value) else f"{int(value):,}"
+
+
 def before_after(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
-    """Two ``source_table``s side by side: one row per source of either, ``<attribute>: before`` / ``after``."""
+    """Two ``source_table``s as one, for reading: one row per source of either (in ``source_table``'s order),
+    one text column per attribute, ``"<before> → <after>"`` where the count changed, else the one count.
+
+    A source in one table only filled 0 in the other; "—" where the source cannot fill the attribute.
+    """
     b, a = before.set_index("source"), after.set_index("source")
-    index = list(dict.fromkeys([*b.index, *a.index]))
+    index = sorted(dict.fromkeys([*b.index, *a.index]), key=_order)
     out = pd.DataFrame(index=pd.Index(index, name="source"))
     for name in ATTRIBUTES:
         old, new = b[name].reindex(index).astype("Int64"), a[name].reindex(index).astype("Int64")
-        out[f"{name}: before"] = old.mask(old.isna() & new.notna(), 0)  # a source new in one table filled none
-        out[f"{name}: after"] = new.mask(new.isna() & old.notna(), 0)
+        old, new = old.mask(old.isna() & new.notna(), 0), new.mask(new.isna() & old.notna(), 0)
+        out[name] = [
+            _count(n) if (pd.isna(o) and pd.isna(n)) or o == n else f"{_count(o)} → {_count(n)}"
+            for o, n in zip(old, new, strict=True)
+        ]
     return out.reset_index()
+
+
+def answered(new: pd.DataFrame, pop, user_ids) -> str:
+    """What the model answered in ``new`` (a job's filled rows), per attribute, and how much of it is used.
+
+    ``pop`` is the population with the saved profiles file: where the users file gives a user's attribute, it
+    wins over the model's answer (``Provenance.GIVEN``), which the sentence says. Returns one sentence.
+    """
+    position = pd.Index(np.asarray(user_ids).astype(str)).get_indexer(new["user_id"].astype(str))
+    parts = []
+    for j, name in enumerate(PROVENANCE_COLUMNS):
+        has = new[name].notna().to_numpy() & (position >= 0)
+        n = int(has.sum())
+        given = int((pop.provenance[position[has], j] == Provenance.GIVEN).sum())
+        kept = (
+            f" ({given:,} of these users already have {'an' if name[0] in 'aeiou' else 'a'} {name} in the users "
+            "file, which wins)"
+            if given
+            else ""
+        )
+        parts.append(f"{name} {n:,}{kept}")
+    parts.append(f"initial attitude {int(new['attitude'].notna().sum()):,}")
+    return f"Answered by the model for {len(new):,} users: {', '.join(parts)}."
+
+
+def run_summary(stats, seconds: float) -> str:
+    """A job's gateway counters (``s3core.llm.stats.LLMStats``) as one readable sentence."""
+    cost = "cost unknown (no price for this model)" if stats.cost_usd is None else f"cost ${stats.cost_usd:.4f}"
+    failed = sum(stats.errors.values())
+    retries = f" ({stats.retries:,} retries, {stats.wait_s:.1f} s waited)" if stats.retries else ""
+    return (
+        f"{stats.calls:,} calls sent{retries}, {stats.cache_hits:,} answered from the cache; "
+        f"{stats.prompt_tokens + stats.completion_tokens:,} tokens ({stats.prompt_tokens:,} prompt + "
+        f"{stats.completion_tokens:,} completion); {cost}; {seconds:.1f} s; "
+        f"{'no failed calls' if not failed else f'{failed:,} failed call' + ('s' if failed > 1 else '')}."
+    )
+
+
+def needs_confirmation(calls: int, cost_usd: float | None) -> bool:
+    """Whether a job with ``calls`` calls to send and an estimated ``cost_usd`` (None: unknown) needs an accept."""
+    return calls > CONFIRM_CALLS or (cost_usd is not None and cost_usd > CONFIRM_USD)
 
 
 def compare_offline(pop, offline, attitude: np.ndarray, offline_attitude: np.ndarray) -> pd.DataFrame:
@@ -120,7 +184,7 @@ def _row(name: str, new: np.ndarray, old: np.ndarray, was: np.ndarray, age: bool
     return {
         "attribute": name,
         "from the profiles file": n,
-        "offline: rules": int((was == Provenance.INFERRED).sum()),
+        "offline: inferred": int((was == Provenance.INFERRED).sum()),
         "offline: drawn": int((was == Provenance.DRAWN).sum()),
         "differ from offline": differ,
         "vs offline": measure,
@@ -128,26 +192,36 @@ def _row(name: str, new: np.ndarray, old: np.ndarray, was: np.ndarray, age: bool
 
 
 def chosen_agents(
-    kind: str, network, population, seed: int, top: int = 100, share: float = 0.1, subset: SubsetSpec | None = None
+    kind: str,
+    network,
+    population,
+    seed: int,
+    top: int = DEFAULT_TOP,
+    share: float = 0.1,
+    subset: SubsetSpec | None = None,
 ) -> np.ndarray:
     """Agent indices (int64, sorted) a profiling job asks about: users with text among ``CHOICES[kind]``.
 
-    ``population`` is the offline one (as the CLI's ``profile``), for the LLM subset's demographic filters.
-    Raises ValueError for an unknown kind.
+    "top" is the ``top`` most-followed users among those with text (ties by agent index). ``population`` is
+    the offline one (as the CLI's ``profile``), for the LLM subset's demographic filters. Raises ValueError
+    for an unknown kind.
     """
     n = network.n_users
+    readable = np.zeros(n, dtype=bool)
+    readable[users_with_text(network)] = True
     if kind == "text":
         mask = np.ones(n, dtype=bool)
     elif kind == "top":
-        mask = select_agents(SubsetSpec(top_followers=int(top)), network, population, seed)
+        followers = np.where(readable, network.follower_count, -1)
+        best = np.argsort(-followers, kind="stable")[: int(top)]
+        mask = np.zeros(n, dtype=bool)
+        mask[best[followers[best] >= 0]] = True
     elif kind == "share":
         mask = select_agents(SubsetSpec(share=float(share)), network, population, seed)  # as the CLI's --share
     elif kind == "llm":
         mask = select_agents(subset or SubsetSpec(), network, population, seed)
     else:
         raise ValueError(f"unknown choice of users {kind!r}: expected one of {', '.join(CHOICES)}")
-    readable = np.zeros(n, dtype=bool)
-    readable[users_with_text(network)] = True
     return np.flatnonzero(mask & readable)
 
 

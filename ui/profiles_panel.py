@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from s3core.engine import Simulation
@@ -34,7 +35,14 @@ from .widgets import chart, md_escape
 
 OFFLINE_KEY = "agents_prof_offline_sim"  # st.session_state: (key, Simulation without the profiles file)
 ESTIMATE_KEY = "agents_prof_estimate"  # (key, ProfileEstimate or error text)
-RESULT_KEY = "agents_prof_result"  # (workspace id, dict) of the last job, shown until the next one
+RESULT_KEY = "agents_prof_result"  # (workspace id, profiles state, dict) of the last job, shown while that state holds
+ALT = {  # each table's description for screen readers (tests find the tables by it: st.dataframe has no id)
+    "agents_prof_sources": "Users per source and attribute",
+    "agents_prof_compare": "Profiled values against the offline ones",
+    "agents_prof_change": "Users per source and attribute, before and after the last profiling job",
+    "agents_prof_rules": "The offline text rules' answers as a profiles table",
+}
+ACCEPT_KEY = "agents_prof_accept"  # the checkbox accepting a costly estimate; cleared when the estimate changes
 RUNS_KEY = "agents_prof_runs"  # jobs run in this session: a new one changes what the cache holds
 NOT_CONFIGURED = (
     "No LLM is configured, so nothing can be profiled. Choose **LLM** as the decision backend and set a model "
@@ -55,6 +63,27 @@ class _Watching:
             if not outcome.ok:
                 self.failure = (outcome.error_kind, outcome.error)
         return outcomes
+
+
+def code(text: object) -> str:
+    """``text`` as inline code: nothing inside is escaped (markdown shows code verbatim), longer fences if needed."""
+    text = str(text)
+    fence = "``" if "`" in text else "`"
+    return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
+
+
+def profiles_state(ws: Workspace) -> tuple[str, int | None]:
+    """The profiles file the scenario names and its modification time (ns; None when absent or unnamed).
+
+    A job's result is shown while this holds: stopping, an upload or a rewrite of the file changes it.
+    """
+    name = ws.scenario.profiles
+    if not name:
+        return "", None
+    try:
+        return name, ws.scenario.resolve(name).stat().st_mtime_ns
+    except OSError:
+        return name, None
 
 
 def configured(ws: Workspace) -> bool:
@@ -89,13 +118,15 @@ def _table_in_use(ws: Workspace):
 def sources_section(ws: Workspace, table, offline: Simulation) -> None:
     """Users per source and attribute, the demographics by source, and how the profiled values differ."""
     pop, ids = ws.population(), ws.net.network.user_ids
-    st.markdown("**Where each attribute comes from**")
-    st.dataframe(D.source_table(pop, table, ids), hide_index=True, key="agents_prof_sources")
-    where = f"`{md_escape(ws.scenario.profiles)}`" if ws.scenario.profiles else "none"
+    st.markdown("**Where each attribute comes from** (users)")
+    counts(D.source_table(pop, table, ids), key="agents_prof_sources")
+    where = code(ws.scenario.profiles) if ws.scenario.profiles else "none"
     st.caption(
-        f"Profiles file in use: {where}. Order: the users file, then the profiles file, then the offline text rules "
-        "(users with a description or posts), then draws from the population shares. Initial attitudes come from "
-        "the profiles file, else from the posting history's stance or the prior."
+        f"Profiles file in use: {where}. Order: **given** by the users file, then **profiled** by the profiles file "
+        "(by its source), then **inferred** by the offline text rules (users with a description or posts), then "
+        "**drawn** from the population shares; the charts use the same words. Initial attitudes come from the "
+        "profiles file, else they are drawn from the posting history's stance or the prior; — : the users file "
+        "and the rules never fill them."
     )
     c = st.columns(2)
     with c[0]:
@@ -109,9 +140,14 @@ def sources_section(ws: Workspace, table, offline: Simulation) -> None:
             base if pop.profile_attitude is None else np.where(pop.profile_attitude >= 0, pop.profile_attitude, base)
         )
         st.markdown("**Profiled values against the offline ones** (the same users without the profiles file)")
-        st.dataframe(
-            D.compare_offline(pop, offline.population, attitude, base), hide_index=True, key="agents_prof_compare"
-        )
+        counts(D.compare_offline(pop, offline.population, attitude, base), key="agents_prof_compare")
+
+
+def counts(frame, key: str) -> None:
+    """A table of user counts (its integer columns): thousands separators, "—" where a value cannot exist."""
+    number = st.column_config.NumberColumn(format="%,d")
+    config = {c: number for c in frame.columns if pd.api.types.is_integer_dtype(frame[c])}
+    st.dataframe(frame, hide_index=True, key=key, column_config=config, placeholder="—", alt=ALT[key])
 
 
 def _choice(ws: Workspace, offline: Simulation) -> tuple[np.ndarray, bool]:
@@ -128,11 +164,24 @@ def _choice(ws: Workspace, offline: Simulation) -> tuple[np.ndarray, bool]:
     )
     top = share = None
     if kind == "top":
-        top = st.number_input("How many", 1, network.n_users, min(100, network.n_users), key="agents_prof_top")
+        top = st.number_input(
+            "How many",
+            1,
+            network.n_users,
+            min(D.DEFAULT_TOP, network.n_users),
+            key="agents_prof_top",
+            help="The most-followed users among those with a description or posts.",
+        )
     elif kind == "share":
         share = st.slider("Share of users", 0.01, 1.0, 0.1, 0.01, key="agents_prof_share")
     agents = D.chosen_agents(
-        kind, network, offline.population, ws.scenario.seed, top=top or 100, share=share or 0.1, subset=ws.llm.subset
+        kind,
+        network,
+        offline.population,
+        ws.scenario.seed,
+        top=top or D.DEFAULT_TOP,
+        share=share or 0.1,
+        subset=ws.llm.subset,
     )
     subset = f" ({md_escape(ws.llm.subset.describe())})" if kind == "llm" else ""
     st.caption(
@@ -159,6 +208,7 @@ def _estimate(ws: Workspace, job: ProfileJob):
                 if cache is not None:
                     cache.close()
         st.session_state[ESTIMATE_KEY] = held = (key, result)
+        st.session_state.pop(ACCEPT_KEY, None)  # an acceptance holds for the estimate it was given for
     return held[1]
 
 
@@ -172,6 +222,23 @@ def _show_estimate(estimate) -> None:
     m[2].metric("Tokens (estimate)", f"{estimate.prompt_tokens + estimate.completion_tokens:,}")
     m[3].metric("Cost (estimate)", "unknown" if estimate.cost_usd is None else f"${estimate.cost_usd:.4f}")
     st.caption(f"Estimate: {md_escape(estimate.line())}.")
+
+
+def _accepted(estimate, job: ProfileJob) -> bool:
+    """Whether the job may run: small enough, or its estimated cost accepted with a checkbox (cleared on change)."""
+    if isinstance(estimate, str):  # no estimate: judge by the prompts (one per user, two with attitudes)
+        calls, cost = len(job.agents) * (2 if job.attitudes else 1), None
+    else:
+        calls, cost = estimate.calls, estimate.cost_usd
+    if not D.needs_confirmation(calls, cost):
+        return True
+    price = "unknown cost" if cost is None else f"about ${cost:,.2f}"
+    return st.checkbox(
+        f"I accept the estimated cost: {calls:,} calls, {price}",
+        key=ACCEPT_KEY,
+        help=f"Asked when a job sends more than {D.CONFIRM_CALLS:,} calls or costs more than ${D.CONFIRM_USD:.2f}. "
+        "A smaller choice of users (e.g. the most-followed) costs less; answers already cached are free.",
+    )
 
 
 def _run(ws: Workspace, job: ProfileJob, table) -> dict:
@@ -196,7 +263,8 @@ def _run(ws: Workspace, job: ProfileJob, table) -> dict:
     finally:
         gateway.close()
         st.session_state[RUNS_KEY] = st.session_state.get(RUNS_KEY, 0) + 1
-    out = {"summary": result.summary(), "cost": result.stats.cost_usd, "calls": result.stats.calls}
+    out = {"summary": D.run_summary(result.stats, result.seconds), "cost": result.stats.cost_usd}
+    out["calls"] = result.stats.calls
     if watch.failure is not None:
         kind, error = watch.failure
         sentence = explain(kind, error, settings.model, settings.api_base, settings.timeout)
@@ -212,16 +280,18 @@ def _run(ws: Workspace, job: ProfileJob, table) -> dict:
         out["error"] = f"The profiles could not be saved: {exc}"
         return out
     ws.scenario = ws.scenario.replace(profiles=str(path))
-    out |= {"path": str(path), "answered": len(new), "before": before}
-    out["after"] = D.source_table(ws.population(), D.current_table(ws.scenario), ids)
+    pop = ws.population()
+    out |= {"path": str(path), "answered": len(new), "before": before, "filled": D.answered(new, pop, ids)}
+    out["after"] = D.source_table(pop, D.current_table(ws.scenario), ids)
     return out
 
 
 def _show_result(ws: Workspace) -> None:
+    """The last job's outcome, while the profiles it saw or saved are still the ones in use."""
     held = st.session_state.get(RESULT_KEY)
-    if held is None or held[0] != ws.session_id:
+    if held is None or held[0] != ws.session_id or held[1] != profiles_state(ws):
         return
-    out = held[1]
+    out = held[2]
     if "error" in out:
         st.error(message_md(out["error"]), icon=":material/error:")
     if "warning" in out:
@@ -231,12 +301,20 @@ def _show_result(ws: Workspace) -> None:
     cost = "cost unknown" if out["cost"] is None else f"${out['cost']:.4f}"
     st.success(
         f"Profiled: {out['answered']:,} users answered, {out['calls']:,} calls sent, {cost}. Saved to "
-        f"`{md_escape(out['path'])}`, which the scenario now names.",
+        f"{code(out['path'])}, which the scenario now names.",
         icon=":material/check_circle:",
     )
-    st.caption(md_escape(out["summary"]))
-    st.markdown("**Users per source, before and after this job**")
-    st.dataframe(D.before_after(out["before"], out["after"]), hide_index=True, key="agents_prof_change")
+    st.caption(f"{md_escape(out['filled'])} Calls: {md_escape(out['summary'])}")
+    st.markdown("**Users per source, before → after this job**")
+    config = {c: st.column_config.TextColumn(alignment="right") for c in D.ATTRIBUTES}
+    st.dataframe(
+        D.before_after(out["before"], out["after"]),
+        hide_index=True,
+        key="agents_prof_change",
+        column_config=config,
+        alt=ALT["agents_prof_change"],
+    )
+    st.caption("One number: unchanged by this job. — : the source never fills initial attitudes.")
 
 
 def infer_section(ws: Workspace, table, offline: Simulation) -> None:
@@ -250,7 +328,9 @@ def infer_section(ws: Workspace, table, offline: Simulation) -> None:
     job = None
     if ready:
         job = ProfileJob(offline, agents, ws.llm.settings, attitudes=attitudes, event=event_summary(ws.scenario))
-        _show_estimate(_estimate(ws, job))
+        estimate = _estimate(ws, job)
+        _show_estimate(estimate)
+        ready = _accepted(estimate, job)
     if st.button(
         "Run profiling",
         key="agents_prof_run",
@@ -258,7 +338,8 @@ def infer_section(ws: Workspace, table, offline: Simulation) -> None:
         disabled=not ready,
         help="Calls the model for the chosen users (cached prompts are free) and saves the profiles file.",
     ):
-        st.session_state[RESULT_KEY] = (ws.session_id, _run(ws, job, table))
+        out = _run(ws, job, table)
+        st.session_state[RESULT_KEY] = (ws.session_id, profiles_state(ws), out)
         st.rerun()  # the whole page, population included, follows the new profiles file
     _show_result(ws)
 
@@ -271,6 +352,7 @@ def _use_upload(ws: Workspace, upload) -> None:
         st.error(f"Not loaded (the profiles in use are kept): {message_md(exc)}", icon=":material/error:")
         return
     ws.scenario = ws.scenario.replace(profiles=str(path))
+    st.session_state.pop(RESULT_KEY, None)  # the last job's result no longer describes the profiles in use
     filled = ", ".join(f"{c} {int(table[c].notna().sum()):,}" for c in ("age", "gender", "occupation", "attitude"))
     ws.notify("success", f"Profiles loaded from {upload.name}: {len(table):,} users ({filled}); saved as {path}.")
     st.rerun()
@@ -279,6 +361,7 @@ def _use_upload(ws: Workspace, upload) -> None:
 def _stop_using(ws: Workspace) -> None:
     kept = ws.scenario.resolve(ws.scenario.profiles)
     ws.scenario = ws.scenario.replace(profiles="")
+    st.session_state.pop(RESULT_KEY, None)  # the last job's result no longer describes the profiles in use
     ws.notify("info", f"Profiles no longer used: rules and draws fill the attributes again. The file stays at {kept}.")
 
 
@@ -323,7 +406,7 @@ def rules_section(ws: Workspace, offline: Simulation) -> None:
             f"The rules answered for {len(table):,} users (self-descriptions such as '90后', '女生', '记者'); "
             "the same table as `python -m s3core profile --backend rules`."
         )
-        st.dataframe(table.head(500), hide_index=True, key="agents_prof_rules")
+        st.dataframe(table.head(500), hide_index=True, key="agents_prof_rules", alt=ALT["agents_prof_rules"])
         c = st.columns(2)
         c[0].download_button(
             "Rules (CSV)", csv_bytes(table), "rules-profiles.csv", "text/csv", key="agents_prof_rules_csv"
