@@ -521,10 +521,16 @@ def decision_note(live: LiveRun, agent: int, action: str) -> str:
 def archetype_note(ex) -> str:
     """What an archetype reply is to the inspected agent: its cell's answer, from which it drew its own decision."""
     size = _CELL_SIZE.search(ex.messages[-1]["content"]) if ex.messages else None
-    cell = f"{size.group(1)} similar agents" if size else "similar agents"
+    n = int(size.group(1)) if size else 0
+    if n == 1:
+        whose = "This reply is the answer for this agent's cell, which held only this agent this step"
+    else:
+        whose = (
+            f"This reply is the answer for this agent's cell of {n or 'several'} similar agents (the prompt says "
+            "what they share), not for this agent alone"
+        )
     note = (
-        f"This reply is the answer for this agent's cell of {cell} (the prompt says what they share), not for this "
-        "agent alone: the agent drew its own emotion, attitude and action from these probabilities (normalised to sum "
+        f"{whose}: the agent drew its own emotion, attitude and action from these probabilities (normalised to sum "
         "to 1) with its own keyed random numbers, so members of one cell can differ."
     )
     if ex.parsed is None or ex.error:
