@@ -27,6 +27,7 @@ SOURCE_WORDS = {
     Source.OWN: "your own earlier post",
 }
 _GENDER = {Gender.FEMALE: "woman", Gender.MALE: "man", Gender.UNKNOWN: "person"}
+_MINOR = {Gender.FEMALE: "girl", Gender.MALE: "boy", Gender.UNKNOWN: "young person"}  # under 18
 EMOTION_HELP = "calm (unmoved), moderate (somewhat stirred) or intense (strongly stirred)"
 ACTION_HELP = (
     "ignore (do nothing), repost (forward the post unchanged), quote (forward it with your own comment) "
@@ -57,7 +58,7 @@ class Profile:
 
     def text(self) -> str:
         lines = [
-            f"You are a {self.age}-year-old {_GENDER[Gender(self.gender)]}, occupation: "
+            f"You are a {self.age}-year-old {(_MINOR if self.age < 18 else _GENDER)[Gender(self.gender)]}, occupation: "
             f"{OCCUPATION_LABELS[Occupation(self.occupation)]}; {_CATEGORY[UserCategory(self.category)]}."
         ]
         if self.description:
