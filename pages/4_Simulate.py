@@ -17,6 +17,8 @@ from ui.live import SPEEDS
 from ui.session import ensure_defaults, show_flash
 from ui.widgets import chart, feed, md_escape
 
+N_CHOSEN = "sim_n_chosen"  # the N steps the user typed, kept while other pages are open
+
 CHART_SECONDS = 0.5  # curves and metrics redraw twice a second while a run is in progress
 FEED_SECONDS = 1.5  # the feed (many small elements) less often
 SPEED_LABELS = {s: f"{s:g}" if s else "max" for s in SPEEDS}
@@ -163,8 +165,16 @@ cols[2].button(
     help="Hold the run after the step in progress, or continue it.",
     width="stretch",
 )
+if "sim_n" not in st.session_state:  # Streamlit drops a widget's state on other pages: restore the user's choice
+    st.session_state["sim_n"] = st.session_state.get(N_CHOSEN, ws.scenario.steps)
 cols[3].number_input(
-    "N steps", min_value=1, max_value=100_000, value=ws.scenario.steps, step=1, key="sim_n", disabled=running
+    "N steps",
+    min_value=1,
+    max_value=100_000,
+    step=1,
+    key="sim_n",
+    disabled=running,
+    on_change=lambda: st.session_state.__setitem__(N_CHOSEN, st.session_state["sim_n"]),
 )
 cols[4].button(
     "Stop",

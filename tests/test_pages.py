@@ -136,6 +136,19 @@ def test_step_updates_charts_and_trace():
     assert any("input" in f.columns for f in frames)
 
 
+def test_n_steps_keeps_the_users_choice_across_other_pages():
+    at = page("pages/4_Simulate.py")
+    at.number_input(key="sim_n").set_value(25).run()
+    kept = at.session_state["sim_n_chosen"]
+    assert kept == 25
+    # Streamlit drops the widget's own state while another page is open; the page comes back to the choice
+    back = AppTest.from_file(str(ROOT / "pages/4_Simulate.py"), default_timeout=60)
+    back.session_state[STATE_KEY] = at.session_state[STATE_KEY]
+    back.session_state["sim_n_chosen"] = kept
+    back.run()
+    assert back.number_input(key="sim_n").value == 25 and not back.exception
+
+
 def test_run_then_stop_within_a_step():
     at = page("pages/4_Simulate.py")
     ws = at.session_state[STATE_KEY]
