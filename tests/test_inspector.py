@@ -23,6 +23,11 @@ def history(*rows) -> pd.DataFrame:
     return frame.astype({"step": "int64", "aware": "bool", "emotion": "int64", "attitude": "int64"})
 
 
+def suggested_ids(at) -> list[str]:
+    """The inspector's suggested user ids (their labels may end in " · LLM agent")."""
+    return [o.split(" · ")[0] for o in at.selectbox(key="sim_agent").options]
+
+
 def test_the_last_state_is_carried_to_the_current_step():
     h = history((-1, False, 0, 1), (2, True, 2, 0))
     out = history_to_step(h, 7)
@@ -121,7 +126,7 @@ def test_an_archetype_agents_exchange_is_explained_as_its_cells_answer(tmp_path,
         found = re.search(r"The group \((\d+) users?\)", ex[0].messages[-1]["content"]) if ex else None
         return int(found.group(1)) if found else 0
 
-    pick = max(at.selectbox(key="sim_agent").options, key=cell_size)
+    pick = max(suggested_ids(at), key=cell_size)
     assert cell_size(pick) > 0, "a suggested agent's exchange is its cell's"
     at.selectbox(key="sim_agent").set_value(pick).run()
     assert not at.exception, [e.value for e in at.exception]

@@ -76,6 +76,11 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
+def suggested_ids(at) -> list[str]:
+    """The inspector's suggested user ids (their labels may end in " · LLM agent")."""
+    return [o.split(" · ")[0] for o in at.selectbox(key="sim_agent").options]
+
+
 def test_llm_run_counts_calls_shows_prompts_and_never_stores_the_key(srv, runs_dir):
     agents = agents_page(srv.api_base, share=0.2)
     ws = agents.session_state[STATE_KEY]
@@ -95,7 +100,11 @@ def test_llm_run_counts_calls_shows_prompts_and_never_stores_the_key(srv, runs_d
 
     # The inspector shows an LLM agent's prompt and the model's reply, as plain text.
     ids = list(ws.net.network.user_ids.astype(str))
-    pick = next(uid for uid in at.selectbox(key="sim_agent").options if policy.last_exchange(ids.index(uid)))
+    labels = at.selectbox(key="sim_agent").options
+    mask = policy.mask(ws.live.sim)
+    assert labels[0].endswith(" · LLM agent"), "the LLM's agents come first, marked"
+    assert all(label.endswith(" · LLM agent") == bool(mask[ids.index(label.split(" · ")[0])]) for label in labels)
+    pick = next(uid for uid in suggested_ids(at) if policy.last_exchange(ids.index(uid)))
     agent = ids.index(pick)
     clean(at.selectbox(key="sim_agent").set_value(pick).run())
     texts = [t.value for t in at.text]
@@ -143,7 +152,7 @@ def test_failing_server_shows_a_red_banner_and_the_error_classes_and_the_page_go
     # an agent whose call failed: the inspector says the heuristic decided, not "the LLM (or the heuristic)"
     policy = llm.llm_policy(ws.live.sim)
     ids = list(ws.net.network.user_ids.astype(str))
-    pick = next(uid for uid in at.selectbox(key="sim_agent").options if policy.last_exchange(ids.index(uid)))
+    pick = next(uid for uid in suggested_ids(at) if policy.last_exchange(ids.index(uid)))
     clean(at.selectbox(key="sim_agent").set_value(pick).run())
     notes = [c.value for c in at.caption if "call failed" in c.value]
     assert any("offline heuristic's decision" in n for n in notes), [c.value for c in at.caption]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -15,6 +16,7 @@ from .widgets import agent_suggestions, chart, md_escape, resolve_agent, sample_
 EMOTIONS = ("calm", "moderate", "intense")
 ATTITUDES = ("negative", "positive")
 ACTIONS = ("ignore", "repost", "quote", "post")
+LLM_SUGGESTED = 6  # the LLM's most-followed agents offered in an LLM run
 POOL_COLUMNS = [
     "post",
     "author",
@@ -78,19 +80,44 @@ def history_to_step(history: pd.DataFrame, step: int, current: dict | None = Non
     return pd.concat([history, pd.DataFrame([row])], ignore_index=True).astype(history.dtypes.to_dict())
 
 
+def _llm_agents(live: LiveRun) -> np.ndarray | None:
+    """Sorted agent indices the run's LLM decides for; None in a heuristic run."""
+    from .llm import llm_policy
+
+    policy = llm_policy(live.sim)
+    return None if policy is None else np.flatnonzero(policy.mask(live.sim))
+
+
+def _in(sorted_agents: np.ndarray, agent: int | None) -> bool:
+    if agent is None or not len(sorted_agents):
+        return False
+    i = np.searchsorted(sorted_agents, agent)
+    return bool(i < len(sorted_agents) and sorted_agents[i] == agent)
+
+
 def agent_inspector(ws: Workspace, live: LiveRun, recent_agents: list[int]) -> None:
     """Profile, state, memory pool with every influence factor, state history and the last decision."""
     net = live.net.network
     mps = live.sim.scenario.minutes_per_step
+    llm_agents = _llm_agents(live)
+    if llm_agents is not None:  # the LLM's agents first: recent posters among them, then its most-followed
+        top = llm_agents[np.argsort(-net.follower_count[llm_agents], kind="stable")[:LLM_SUGGESTED]]
+        recent_agents = [a for a in recent_agents if _in(llm_agents, a)] + top.tolist() + recent_agents
     options = agent_suggestions(net, recent_agents)
+    marked = set()  # the suggestions' user ids the LLM decides for (from their agent indices: no id lookup)
+    if llm_agents is not None:
+        suggested = recent_agents + np.argsort(-net.follower_count, kind="stable")[: len(options)].tolist()
+        marked = {str(net.user_ids[a]) for a in suggested if _in(llm_agents, a)}
     pick = st.selectbox(
         "Agent (user id or agent index)",
         options,
         key="sim_agent",
         accept_new_options=True,
         index=None,
+        format_func=lambda uid: f"{uid} · LLM agent" if uid in marked else uid,
         placeholder="the newest poster (pick or type another user id or index)",
-        help="Recent posters and the most-followed users are suggested; type any user id, or an agent index as #N.",
+        help="Recent posters and the most-followed users are suggested (in an LLM run, the LLM's agents first, "
+        "marked); type any user id, or an agent index as #N.",
     )
     agent = resolve_agent(net, pick if pick is not None else options[0])
     if agent is None:
