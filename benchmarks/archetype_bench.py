@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.llm_local import start_server, varied_batch
 from s3core import scenario as S
 from s3core.engine import Simulation
 from s3core.interventions import SeedPost
@@ -35,7 +35,6 @@ from s3core.policy import DecisionBatch
 from s3core.synthetic import synthetic_network
 from s3core.types import Attitude, Emotion
 
-ROOT = Path(__file__).resolve().parent.parent
 SEED = SeedPost(
     step=0,
     text="国际原子能机构即将把日本核电站灾害提升到人类史上未曾有过的第八级。",
@@ -45,55 +44,23 @@ SEED = SeedPost(
 )
 
 
-def start_server(latency: float) -> tuple[subprocess.Popen, str]:
-    """The scripted server in its own process (so it does not share the client's interpreter lock)."""
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "llm_server.py"), "--port", "0", "--latency", str(latency)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    port = int(proc.stdout.readline().split()[1])
-    return proc, f"http://127.0.0.1:{port}/v1"
-
-
 def heavy_batch(sim: Simulation, n: int, rng: np.random.Generator) -> DecisionBatch:
     """``n`` agents (all of them when ``n`` is the network's size) deciding on the event's posts so far, in varied
     states; each agent's focal post is drawn in proportion to the post's forwards + 1."""
     agents = np.sort(rng.choice(sim.network.n_users, size=n, replace=False)) if n < sim.network.n_users else None
     agents = np.arange(n, dtype=np.int64) if agents is None else agents
-    pop, posts = sim.population, sim.posts
+    posts = sim.posts
     weight = posts.reposts[: len(posts)].astype(np.float64) + 1.0  # focal posts as feeds rank them: popular first
     focal = rng.choice(len(posts), size=n, p=weight / weight.sum()).astype(np.int32)
-    return DecisionBatch(
-        step=sim.step_index,
-        agent=agents,
-        received=rng.integers(1, 30, n).astype(float),
-        mean_intensity=rng.integers(0, 21, n) / 10,
-        max_relevance=rng.random(n),
-        focal_post=focal,
-        focal_source=rng.integers(0, 3, n).astype(np.int8),
-        focal_stance=posts.stance[focal],
-        focal_emotion=posts.emotion[focal],
-        focal_age=rng.integers(0, 3, n),
-        focal_relevance=rng.random(n),
-        focal_labelled=np.zeros(n, bool),
-        emotion=rng.integers(0, 3, n).astype(np.int8),
-        attitude=rng.integers(0, 2, n).astype(np.int8),
-        pool_positive=rng.random(n),
-        pool_weight=rng.random(n),
-        category=pop.category[agents],
-        age=pop.age[agents],
-        gender=pop.gender[agents],
-        occupation=pop.occupation[agents],
-        actions_taken=np.zeros(n, np.int32),
-        was_aware=rng.random(n) < 0.5,
-        focal_depth=posts.depth[focal].astype(np.int16),
-        focal_quoted=np.zeros(n, bool),
-        thread_quotes=np.zeros(n),
-        thread_forwards=np.zeros(n),
-        quote_propensity=sim.quote_propensity()[agents],
-        minutes_per_step=sim.scenario.minutes_per_step,
-        context=sim.view,
+    return varied_batch(
+        sim,
+        agents,
+        rng,
+        sim.step_index,
+        focal,
+        posts.stance[focal],
+        posts.emotion[focal],
+        posts.depth[focal].astype(np.int16),
     )
 
 

@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.llm_local import start_server, varied_batch
 from s3core import scenario as S
 from s3core.engine import Simulation
 from s3core.interventions import SeedPost
@@ -37,57 +36,16 @@ from s3core.policy import DecisionBatch
 from s3core.synthetic import synthetic_network
 from s3core.types import Attitude, Emotion
 
-ROOT = Path(__file__).resolve().parent.parent
-
 SEED = SeedPost(
     step=0, text="日本核电站辐射泄漏，大家注意！", name="event", stance=Attitude.NEGATIVE, emotion=Emotion.INTENSE
 )
 
 
-def start_server(latency: float) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "llm_server.py"), "--latency", str(latency)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    port = int(proc.stdout.readline().split()[1])
-    return proc, f"http://127.0.0.1:{port}/v1"
-
-
 def exposed_batch(sim: Simulation, n: int, rng: np.random.Generator) -> DecisionBatch:
     """``n`` agents who all received the seed post this step, in varied states (so prompts differ)."""
     agents = rng.choice(sim.network.n_users, size=n, replace=False)
-    pop = sim.population
-    return DecisionBatch(
-        step=1,
-        agent=agents,
-        received=rng.integers(1, 30, n).astype(float),
-        mean_intensity=rng.integers(0, 21, n) / 10,
-        max_relevance=rng.random(n),
-        focal_post=np.zeros(n, np.int32),
-        focal_source=rng.integers(0, 3, n).astype(np.int8),
-        focal_stance=np.zeros(n, np.int8),
-        focal_emotion=np.full(n, 2, np.int8),
-        focal_age=rng.integers(0, 3, n),
-        focal_relevance=rng.random(n),
-        focal_labelled=np.zeros(n, bool),
-        emotion=rng.integers(0, 3, n).astype(np.int8),
-        attitude=rng.integers(0, 2, n).astype(np.int8),
-        pool_positive=rng.random(n),
-        pool_weight=rng.random(n),
-        category=pop.category[agents],
-        age=pop.age[agents],
-        gender=pop.gender[agents],
-        occupation=pop.occupation[agents],
-        actions_taken=np.zeros(n, np.int32),
-        was_aware=rng.random(n) < 0.5,
-        focal_depth=np.zeros(n, np.int16),
-        focal_quoted=np.zeros(n, bool),
-        thread_quotes=np.zeros(n),
-        thread_forwards=np.zeros(n),
-        quote_propensity=sim.quote_propensity()[agents],
-        minutes_per_step=sim.scenario.minutes_per_step,
-        context=sim.view,
+    return varied_batch(
+        sim, agents, rng, 1, np.zeros(n, np.int32), np.zeros(n, np.int8), np.full(n, 2, np.int8), np.zeros(n, np.int16)
     )
 
 

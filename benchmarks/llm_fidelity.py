@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import subprocess
 import sys
 import time
 from itertools import combinations
@@ -37,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.llm_local import start_server
 from s3core.llm import cli as llm_cli
 from s3core.llm.settings import LLMSettings, Secret
 from s3core.llm.subset import SubsetSpec
@@ -55,17 +55,6 @@ SCRIPTED_MODEL = "openai/scripted"
 SCRIPTED_KEY = "sk-scripted-fidelity-0000"  # the scripted server checks no key; litellm wants one
 FINALS = ("reach", "aware_share", "mean_emotion", "positive_share")
 REDRAW = "(b) "  # the scripted server's noise-floor arm: a prefix to the event line redraws every answer
-
-
-def start_server(latency: float) -> tuple[subprocess.Popen, str]:
-    """The scripted server in its own process (it must not share this interpreter's lock); its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "llm_server.py"), "--port", "0", "--latency", str(latency)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    port = int(proc.stdout.readline().split()[1])
-    return proc, f"http://127.0.0.1:{port}/v1"
 
 
 def evaluated_cascades(folder: str | Path, limit: int | None) -> tuple[list[tuple[str, str, int]], dict]:
