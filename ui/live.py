@@ -21,16 +21,14 @@ import time
 from collections import deque
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from s3core import memory, runner
+from s3core import agent_view, runner
 from s3core.engine import Simulation
 from s3core.recording import StepRecord
 from s3core.state import OFFICIAL
-from s3core.types import Action, Attitude, Emotion, Source
+from s3core.types import Action, Attitude, Emotion
 
-from .decisions import RecordingPolicy
 from .networks import LoadedNetwork
 
 FEED_SIZE = 200  # newest posts kept in memory for the live feed
@@ -350,53 +348,6 @@ class LiveRun:
             )
 
     def inspect(self, agent: int) -> dict:
-        """One agent's profile, current state, memory pool (every factor) and last decision."""
+        """One agent's profile, current state, memory pool (every factor) and last decision (``agent_view.inspect``)."""
         with self._lock:
-            sim = self.sim
-            pop, state, net, params = sim.population, sim.state, sim.network, sim.scenario.memory
-            step = sim.step_index
-            pool = memory.pool_rows(state, params, agent, step)
-            source_scores = params.source_scores()
-            for row in pool:
-                src = source_scores[row["source"]]
-                row["source"] = Source(row["source"]).name.lower()
-                row["authenticity"] = src
-                row["relevance"] = (
-                    (row["static"] - params.weight_source * src) / params.weight_relevance
-                    if params.weight_relevance > 0
-                    else float("nan")
-                )
-                p = row["post"]
-                row["stance"] = Attitude(int(sim.posts.stance[p])).name.lower()
-                row["emotion"] = Emotion(int(sim.posts.emotion[p])).name.lower()
-                author = int(sim.posts.author[p])
-                row["author"] = "official account" if author == OFFICIAL else str(net.user_ids[author])
-                row["removed"] = bool(sim.posts.removed[p])
-                row["labelled"] = bool(sim.posts.labelled[p])
-                row["text"] = sim.text_of(int(sim.posts.text_id[p]))
-            decision = sim.policy.last(agent) if isinstance(sim.policy, RecordingPolicy) else None
-            if decision is not None:
-                p = int(decision["focal_post"])
-                decision["focal_text"] = sim.text_of(int(sim.posts.text_id[p]))
-                author = int(sim.posts.author[p])
-                decision["focal_author"] = "official account" if author == OFFICIAL else str(net.user_ids[author])
-            history = pop.history_stance[agent]
-            return {
-                "agent": agent,
-                "user_id": str(net.user_ids[agent]),
-                "step": step,
-                "age": int(pop.age[agent]),
-                "gender": int(pop.gender[agent]),
-                "occupation": int(pop.occupation[agent]),
-                "category": int(pop.category[agent]),
-                "followers": int(net.follower_count[agent]),
-                "followees": int(net.followee_count[agent]),
-                "history_stance": None if np.isnan(history) else float(history),
-                "aware": bool(state.aware[agent]),
-                "aware_step": int(state.aware_step[agent]),
-                "emotion": int(state.emotion[agent]),
-                "attitude": int(state.attitude[agent]),
-                "actions_taken": int(state.actions_taken[agent]),
-                "pool": pool,
-                "decision": decision,
-            }
+            return agent_view.inspect(self.sim, agent)

@@ -156,39 +156,6 @@ def snapshot_of(sim, agent: int, examples: int = HISTORY_SHOWN) -> AgentSnapshot
     The last decision is known only when ``sim.policy`` keeps one (``last(agent)``, as the dashboard's
     recording wrapper does); otherwise it is None.
     """
-    from .. import memory as M
+    from ..agent_view import inspect
 
-    pop, state, net, params = sim.population, sim.state, sim.network, sim.scenario.memory
-    step = sim.step_index
-    posts = sim.posts
-    pool = []
-    for row in M.pool_rows(state, params, agent, step):
-        p = row["post"]
-        row["text"] = sim.text_of(int(posts.text_id[p]))
-        row["stance"] = int(posts.stance[p])
-        row["emotion"] = int(posts.emotion[p])
-        row["source"] = Source(row["source"]).name.lower()
-        pool.append(row)
-    last = getattr(sim.policy, "last", None)
-    decision = last(agent) if callable(last) else None
-    if decision is not None and "focal_text" not in decision and "focal_post" in decision:
-        decision = {**decision, "focal_text": sim.text_of(int(posts.text_id[int(decision["focal_post"])]))}
-    info = {
-        "agent": agent,
-        "user_id": str(net.user_ids[agent]),
-        "step": step,
-        "age": int(pop.age[agent]),
-        "gender": int(pop.gender[agent]),
-        "occupation": int(pop.occupation[agent]),
-        "category": int(pop.category[agent]),
-        "followers": int(net.follower_count[agent]),
-        "aware": bool(state.aware[agent]),
-        "aware_step": int(state.aware_step[agent]),
-        "emotion": int(state.emotion[agent]),
-        "attitude": int(state.attitude[agent]),
-        "actions_taken": int(state.actions_taken[agent]),
-        "pool": pool,
-        "decision": decision,
-    }
-    description, history = own_words(net, agent, examples)
-    return snapshot_from_inspect(info, description, history)
+    return snapshot_from_inspect(inspect(sim, agent), *own_words(sim.network, agent, examples))
