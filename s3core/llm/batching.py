@@ -139,16 +139,7 @@ def decision_batch(blocks: list[str], event: str, decay: float) -> tuple:
 
 def text_block(profile: P.Profile, situation: P.Situation, chosen: int, new_emotion: int, new_attitude: int) -> str:
     """One writer's part of a batched text prompt: as in ``prompts.text``, with the task and style for this agent."""
-    task = (
-        "You decided to quote the post above: forward it with a comment of your own (one to three sentences)."
-        if chosen == Action.QUOTE
-        else "You decided to write a new post of your own about the event (one to four sentences)."
-    )
-    style = (
-        "Write in the language, tone and style of your own earlier posts above."
-        if profile.history
-        else "Write in the language of the post you read, as a typical Weibo user would."
-    )
+    task, style = P.writing_task(profile, chosen)
     return "\n".join(
         p
         for p in (

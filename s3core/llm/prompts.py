@@ -171,8 +171,8 @@ def action(profile: Profile, situation: Situation, event: str, new_emotion: int,
     )
 
 
-def text(profile: Profile, situation: Situation, event: str, chosen: int, new_emotion: int, new_attitude: int) -> tuple:
-    """The words of a quote or post, conditioned on the chosen action, with the user's own posts as examples."""
+def writing_task(profile: Profile, chosen: int) -> tuple[str, str]:
+    """(what to write for the chosen quote or post, in whose style): Qiu et al. 2025's action-conditioned text."""
     task = (
         "You decided to quote the post above: forward it with a comment of your own (one to three sentences)."
         if chosen == Action.QUOTE
@@ -183,6 +183,12 @@ def text(profile: Profile, situation: Situation, event: str, chosen: int, new_em
         if profile.history
         else "Write in the language of the post you read, as a typical Weibo user would."
     )
+    return task, style
+
+
+def text(profile: Profile, situation: Situation, event: str, chosen: int, new_emotion: int, new_attitude: int) -> tuple:
+    """The words of a quote or post, conditioned on the chosen action, with the user's own posts as examples."""
+    task, style = writing_task(profile, chosen)
     return _messages(
         event_line(event),
         profile.text(),
