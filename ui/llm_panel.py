@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from s3core.llm.archetypes import distributions
+from s3core.llm.cost import duration
 from s3core.llm.errors import hint
 from s3core.llm.errors import label as error_label
 from s3core.llm.explain import explain
@@ -292,14 +293,6 @@ def _settings_signature(ws: Workspace) -> tuple:
     return ws.llm.signature()[:2]
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def modes_frame(result) -> pd.DataFrame:
     """The run in each agent mode, modes as columns (narrow enough for the panel); the chosen one marked ✓."""
     columns = {"whole run": ["calls", "prompt tokens", "completion tokens", "cost", "expected time"]}
@@ -310,7 +303,7 @@ def modes_frame(result) -> pd.DataFrame:
             f"{m.prompt_tokens:,}",
             f"{m.completion_tokens:,}",
             "unknown" if m.cost_usd is None else f"${m.cost_usd:.4f}",
-            _duration(m.wall_s),
+            duration(m.wall_s, 0),
         ]
     return pd.DataFrame(columns)
 
@@ -341,7 +334,7 @@ def _estimate_view(ws: Workspace, signature: tuple, scenario, result) -> None:
         "prompt tokens": f"{result.prompt_tokens:,}",
         "completion tokens": f"{result.completion_tokens:,}",
         "cost": "unknown" if result.cost_usd is None else f"${result.cost_usd:.4f}",
-        "expected time": _duration(result.wall_s),
+        "expected time": duration(result.wall_s, 0),
     }
     st.dataframe(
         pd.DataFrame({"estimate": list(rows), "value": [str(v) for v in rows.values()]}),

@@ -63,6 +63,17 @@ def add_connection_arguments(g) -> None:
     )
 
 
+def add_mode_arguments(g) -> None:
+    """--agent-mode and --batch-size: how many agents one request decides for; shared by ``run`` and ``validate``."""
+    g.add_argument(
+        "--agent-mode",
+        choices=AGENT_MODES,
+        help="per_agent (default): one request per agent decision; batched: one request decides for --batch-size "
+        "agents; archetype: one request per cell of similar agents in a similar state, each member drawing from it",
+    )
+    g.add_argument("--batch-size", type=int, help="agents per request in --agent-mode batched (default 10)")
+
+
 def add_arguments(run: argparse.ArgumentParser) -> None:
     """Add the LLM backend's flags to the ``run`` sub-command (keys come only from the environment)."""
     g = run.add_argument_group("LLM backend (keys come from the environment, e.g. OPENAI_API_KEY)")
@@ -79,13 +90,7 @@ def add_arguments(run: argparse.ArgumentParser) -> None:
         f"heuristic (default {DEFAULT_MAX_FALLBACK_SHARE}); the trace is kept either way",
     )
     g.add_argument("--llm-mode", choices=("combined", "modular"), help="one call per decision, or one per S3 module")
-    g.add_argument(
-        "--agent-mode",
-        choices=AGENT_MODES,
-        help="per_agent (default): one request per agent decision; batched: one request decides for --batch-size "
-        "agents; archetype: one request per cell of similar agents in a similar state, each member drawing from it",
-    )
-    g.add_argument("--batch-size", type=int, help="agents per request in --agent-mode batched (default 10)")
+    add_mode_arguments(g)
     g.add_argument("--llm-share", type=float, help="seeded random share of agents the LLM drives (the rest: heuristic)")
     g.add_argument(
         "--llm-subset",

@@ -84,7 +84,7 @@ class CostEstimate:
             mark = " <" if m.mode == self.agent_mode else ""
             lines.append(
                 f"{m.mode:<12} {m.calls:>10,} {m.prompt_tokens:>12,} {m.completion_tokens:>10,} {cost:>10} "
-                f"{_duration(m.wall_s):>9}{mark}"
+                f"{duration(m.wall_s):>9}{mark}"
             )
         return "\n".join(lines)
 
@@ -100,7 +100,7 @@ class CostEstimate:
             ("prompt tokens", self.prompt_tokens),
             ("completion tokens", self.completion_tokens),
             ("cost", cost),
-            ("expected wall time", f"{_duration(self.wall_s)} ({self.agent_mode})"),
+            ("expected wall time", f"{duration(self.wall_s)} ({self.agent_mode})"),
         ]
         table = "\n".join(f"{k:<20} {v}" for k, v in rows)
         return table + ("\n\n" + self.modes_table() if self.modes else "")
@@ -109,9 +109,10 @@ class CostEstimate:
         return json.dumps(self.as_dict())
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float, digits: int = 1) -> str:
+    """Seconds as "12.3 s", "4.5 min" or "1.2 h" (``digits`` decimals for seconds)."""
     if seconds < 120:
-        return f"{seconds:.1f} s"
+        return f"{seconds:.{digits}f} s"
     if seconds < 7200:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"

@@ -97,7 +97,6 @@ _LLM_ONLY = (  # flags that mean nothing without --backend llm: (attribute, flag
 def add_arguments(parser) -> None:
     """``validate``'s LLM flags: the backend, the connection (as ``run``), the agent mode, the subset, the cache."""
     from ..llm import cli as llm_cli
-    from ..llm.settings import AGENT_MODES
 
     g = parser.add_argument_group("LLM backend for the replays (keys come from the environment, e.g. OPENAI_API_KEY)")
     g.add_argument(
@@ -107,13 +106,7 @@ def add_arguments(parser) -> None:
         help="who decides in the replays (default heuristic); free runs and baselines stay heuristic",
     )
     llm_cli.add_connection_arguments(g)
-    g.add_argument(
-        "--agent-mode",
-        choices=AGENT_MODES,
-        help="per_agent (default): one request per agent decision; batched: one per --batch-size agents; "
-        "archetype: one per cell of similar agents in a similar state",
-    )
-    g.add_argument("--batch-size", type=int, help="agents per request in --agent-mode batched (default 10)")
+    llm_cli.add_mode_arguments(g)
     g.add_argument(
         "--llm-share",
         type=float,
