@@ -359,7 +359,8 @@ def test_stop_ends_a_long_run(page):
     print(f"stop: message after {told:.2f} s, Run enabled after {took:.2f} s")
     wait_idle(page)
     stopped = page.get_by_text(re.compile(r"Stopped after \d+ steps? \(last step \d+\)"))
-    assert stopped.count() <= 1, "the settled page shows the Stop message once"
+    # under load the overlapping reruns can leave the old copy a moment longer: the page must settle to one
+    expect(stopped).to_have_count(1, timeout=10_000)
     done = int(metric(page, "Steps done"))
     assert took < 5.0, f"Stop took {took:.1f} s"
     assert 1 <= done < asked, f"{done} steps done after Stop of a {asked}-step run"
